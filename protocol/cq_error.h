@@ -1,0 +1,69 @@
+/* cq_error.h: the one error table of Chainquiz.
+ *
+ * CQ_ERR_MAP(XX) yields the C enum (negative values, libuv style), the
+ * protocol's wire code and the human message. PROTOCOL.md's error table is
+ * checked against this list by tests/unit/test_spec.c.
+ */
+#ifndef CQ_ERROR_H
+#define CQ_ERROR_H
+
+/* XX(NAME, "wire_code", "message") */
+#define CQ_ERR_MAP(XX)                                                                             \
+    XX(NOMEM, "internal", "the server ran out of memory")                                          \
+    XX(INTERNAL, "internal", "internal server error")                                              \
+    XX(BAD_JSON, "bad_json", "the message is not valid JSON")                                      \
+    XX(NOT_OBJECT, "not_object", "the message must be a JSON object")                              \
+    XX(TOO_LARGE, "too_large", "the message is larger than the frame limit")                       \
+    XX(BAD_UTF8, "bad_utf8", "the message is not valid UTF-8")                                     \
+    XX(BINARY_FRAME, "binary_frame", "binary frames are not accepted; send JSON text")             \
+    XX(UNKNOWN_TYPE, "unknown_type", "unknown message type")                                       \
+    XX(MISSING_FIELD, "missing_field", "a required field is missing")                              \
+    XX(UNKNOWN_FIELD, "unknown_field", "this field is not allowed in this message")                \
+    XX(BAD_TYPE, "bad_type", "the field has the wrong JSON type")                                  \
+    XX(OUT_OF_RANGE, "out_of_range", "the number is outside its allowed range")                    \
+    XX(BAD_LENGTH, "bad_length", "the string or array length is outside its allowed range")        \
+    XX(BAD_VALUE, "bad_value", "the value is not one of the allowed values")                       \
+    XX(RATE_LIMITED, "rate_limited", "too many messages; slow down")                               \
+    XX(FORBIDDEN, "forbidden", "your role may not send this message")                              \
+    XX(NOT_IN_GAME, "not_in_game", "create, join or watch a game first")                           \
+    XX(ALREADY_IN_GAME, "already_in_game", "this connection already belongs to a game")            \
+    XX(WRONG_PHASE, "wrong_phase", "this message is not valid at this point of the game")          \
+    XX(NO_GAME, "no_game", "no live game has this PIN")                                            \
+    XX(GAME_LOCKED, "game_locked", "the host has locked this game")                                \
+    XX(GAME_FULL, "game_full", "the game has reached its player limit")                            \
+    XX(GAME_STARTED, "game_started", "the game has started and late join is off")                  \
+    XX(NO_PLAYERS, "no_players", "no player has joined yet")                                       \
+    XX(PAUSED, "paused", "the game is paused")                                                     \
+    XX(NICKNAME_INVALID, "nickname_invalid",                                                       \
+       "the nickname's length or characters are not allowed")                                      \
+    XX(NICKNAME_TAKEN, "nickname_taken", "another player already uses this nickname")              \
+    XX(NICKNAME_REJECTED, "nickname_rejected", "the nickname contains a blocked word")             \
+    XX(BAD_TOKEN, "bad_token", "the token is not valid for this game")                             \
+    XX(RESUME_EXPIRED, "resume_expired", "the seat was released after the rejoin grace period")    \
+    XX(KICKED, "kicked", "the host removed you from this game")                                    \
+    XX(NO_PLAYER, "no_player", "no player has this id in the game")                                \
+    XX(NOT_OPEN, "not_open", "answering for this question is not open")                            \
+    XX(TOO_LATE, "too_late", "the answer arrived after the deadline")                              \
+    XX(ALREADY_ANSWERED, "already_answered", "you have already answered this question")            \
+    XX(BAD_ANSWER, "bad_answer", "the answer does not fit the question")                           \
+    XX(NO_BANK, "no_bank", "no question bank has this id")                                         \
+    XX(NO_QUESTIONS, "no_questions", "the selection matched no questions")                         \
+    XX(SERVER_FULL, "server_full", "the server has reached its live-game limit")                   \
+    XX(SERVER_BUSY, "server_busy", "the server is shutting down or overloaded")
+
+typedef enum {
+    CQ_OK = 0,
+#define CQ_ERR_ENUM_(name, code, msg) CQ_E##name,
+    CQ__ERR_FIRST = -1000,
+    CQ_ERR_MAP(CQ_ERR_ENUM_)
+#undef CQ_ERR_ENUM_
+        CQ__ERR_END
+} cq_err;
+
+/* Wire code ("bad_json") and message for an error; "internal" for unknown. */
+const char *cq_err_code(int err);
+const char *cq_err_message(int err);
+/* Looks a wire code up; 0 when unknown. */
+int cq_err_from_code(const char *code);
+
+#endif

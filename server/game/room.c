@@ -1,0 +1,934 @@
+/* room.c: the game's state machine. See room.h for the contract. */
+#include "room.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "text.h"
+
+/* A player index by a string key (folded nickname or token): open
+ * addressing over player pointers, grown at half load. */
+struct pmap {
+    struct cq_player **slots;
+    size_t cap, n;
+    size_t key_off; /* offsetof the key in cq_player */
+    bool key_is_ptr;
+};
+
+struct cq_room {
+    char pin[CQ_PIN_DIGITS + 1];
+    char host_token[CQ_TOKEN_MAX + 1];
+    const struct cq_bank *bank;
+    struct cq_room_settings set;
+    const struct cq_room_hooks *hooks;
+    void *ud;
+    uint64_t rng;
+
+    unsigned *qidx; /* game question -> bank index */
+    unsigned n_q;
+    unsigned char (*order)[CQ_OPTIONS_MAX]; /* per game question */
+    bool *skipped;
+
+    enum cq_phase phase;
+    int q;
+    bool locked, paused;
+    int64_t sent_at;     /* question broadcast */
+    int64_t open_at;     /* answering opens (after lead-in) */
+    int64_t limit_us;    /* answer window, with added time */
+    int64_t close_at;    /* answering closes for everyone */
+    int64_t phase_until; /* auto-advance; INT64_MAX: wait for the host */
+    int64_t paused_at;
+    int64_t last_activity;
+    int64_t expire_at;
+
+    unsigned answered, n_correct;
+    unsigned counts[CQ_OPTIONS_MAX];
+
+    struct cq_player **players; /* by id - 1 */
+    unsigned n_players, cap_players;
+    unsigned n_active, n_connected;
+    struct cq_player **ranking;
+    unsigned n_ranked;
+    struct pmap by_nick, by_token;
+};
+
+/* ---- small helpers ---------------------------------------------------- */
+
+static uint64_t rng_next(uint64_t *s)
+{
+    uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+    x ^= x >> 12;
+    x ^= x << 25;
+    x ^= x >> 27;
+    *s = x;
+    return x * 0x2545f4914f6cdd1dull;
+}
+
+static void shuffle_uint(unsigned *a, unsigned n, uint64_t *rng)
+{
+    for (unsigned i = n; i > 1; i--) {
+        unsigned j = (unsigned)(rng_next(rng) % i);
+        unsigned t = a[i - 1];
+        a[i - 1] = a[j];
+        a[j] = t;
+    }
+}
+
+static char *dupstr(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+static void emit(struct cq_room *room, enum cq_event_type t, struct cq_player *p)
+{
+    struct cq_event ev = {t, p};
+    if (room->hooks && room->hooks->emit)
+        room->hooks->emit(room->ud, room, &ev);
+}
+
+static uint64_t hash_str(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+static const char *pmap_key(const struct pmap *m, const struct cq_player *p)
+{
+    const char *base = (const char *)p + m->key_off;
+    return m->key_is_ptr ? *(char *const *)base : base;
+}
+
+static struct cq_player **pmap_slot(struct pmap *m, const char *key)
+{
+    size_t i = (size_t)hash_str(key) & (m->cap - 1);
+    while (m->slots[i] && strcmp(pmap_key(m, m->slots[i]), key))
+        i = (i + 1) & (m->cap - 1);
+    return &m->slots[i];
+}
+
+static struct cq_player *pmap_get(struct pmap *m, const char *key)
+{
+    return m->cap ? *pmap_slot(m, key) : NULL;
+}
+
+static int pmap_put(struct pmap *m, struct cq_player *p)
+{
+    if ((m->n + 1) * 2 > m->cap) {
+        size_t ncap = m->cap ? m->cap * 2 : 64;
+        struct pmap grown = {calloc(ncap, sizeof *grown.slots), ncap, 0, m->key_off, m->key_is_ptr};
+        if (!grown.slots)
+            return CQ_ENOMEM;
+        for (size_t i = 0; i < m->cap; i++)
+            if (m->slots[i]) {
+                *pmap_slot(&grown, pmap_key(m, m->slots[i])) = m->slots[i];
+                grown.n++;
+            }
+        free(m->slots);
+        *m = grown;
+    }
+    *pmap_slot(m, pmap_key(m, p)) = p;
+    m->n++;
+    return 0;
+}
+
+/* Deletion with backward shift keeps probe chains intact. */
+static void pmap_del(struct pmap *m, const char *key)
+{
+    if (!m->cap)
+        return;
+    struct cq_player **slot = pmap_slot(m, key);
+    if (!*slot)
+        return;
+    size_t i = (size_t)(slot - m->slots);
+    m->slots[i] = NULL;
+    m->n--;
+    for (size_t j = (i + 1) & (m->cap - 1); m->slots[j]; j = (j + 1) & (m->cap - 1)) {
+        struct cq_player *p = m->slots[j];
+        m->slots[j] = NULL;
+        *pmap_slot(m, pmap_key(m, p)) = p;
+    }
+}
+
+/* ---- settings, selection, creation ------------------------------------ */
+
+void cq_room_settings_default(struct cq_room_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    s->rules.preset = CQ_SCORING_SPEED;
+    s->rules.streak = true;
+    s->rules.partial_credit = false;
+    s->late_join = true;
+    s->max_players = CQ_DEFAULT_MAX_PLAYERS;
+    s->nickname_max = CQ_DEFAULT_NICKNAME_MAX;
+    s->reveal_us = 5 * 1000000LL;
+    s->leaderboard_us = 5 * 1000000LL;
+    s->max_show_delay_us = 1000000LL;
+    s->rejoin_grace_us = 300 * 1000000LL;
+    s->ended_ttl_us = 1800 * 1000000LL;
+    s->idle_ttl_us = 7200 * 1000000LL;
+}
+
+static bool has_any_tag(const struct cq_question *q, const char *const *tags, unsigned n_tags)
+{
+    for (unsigned i = 0; i < n_tags; i++)
+        for (unsigned j = 0; j < q->n_tags; j++)
+            if (!strcmp(tags[i], q->tags[j]))
+                return true;
+    return false;
+}
+
+unsigned cq_room_select(const struct cq_bank *bank, const char *const *tags, unsigned n_tags,
+                        unsigned count, bool shuffle, uint64_t seed, unsigned *out)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < bank->n_questions; i++)
+        if (!n_tags || has_any_tag(&bank->questions[i], tags, n_tags))
+            out[n++] = (unsigned)i;
+    if (shuffle)
+        shuffle_uint(out, n, &seed);
+    if (count && count < n)
+        n = count;
+    return n;
+}
+
+struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx, unsigned n_q,
+                               const struct cq_room_settings *set, const char *pin,
+                               const char *host_token, uint64_t seed, int64_t now,
+                               const struct cq_room_hooks *hooks, void *ud)
+{
+    struct cq_room *room = calloc(1, sizeof *room);
+    if (!room)
+        return NULL;
+    room->bank = bank;
+    room->set = *set;
+    room->hooks = hooks;
+    room->ud = ud;
+    room->rng = seed;
+    snprintf(room->pin, sizeof room->pin, "%s", pin);
+    snprintf(room->host_token, sizeof room->host_token, "%s", host_token);
+    room->qidx = malloc((n_q ? n_q : 1) * sizeof *room->qidx);
+    room->order = calloc(n_q ? n_q : 1, sizeof *room->order);
+    room->skipped = calloc(n_q ? n_q : 1, sizeof *room->skipped);
+    if (!room->qidx || !room->order || !room->skipped) {
+        cq_room_free(room);
+        return NULL;
+    }
+    memcpy(room->qidx, qidx, n_q * sizeof *qidx);
+    room->n_q = n_q;
+    for (unsigned k = 0; k < n_q; k++) {
+        const struct cq_question *q = &bank->questions[qidx[k]];
+        unsigned perm[CQ_OPTIONS_MAX];
+        for (unsigned i = 0; i < CQ_OPTIONS_MAX; i++)
+            perm[i] = i;
+        /* Ordering items are stored in the right order: show them mixed,
+         * and never already solved. */
+        if (q->type == CQ_Q_ORDERING && q->n_options > 1) {
+            do
+                shuffle_uint(perm, q->n_options, &room->rng);
+            while (perm[0] == 0 && perm[1] == 1 && (q->n_options == 2 || perm[2] == 2));
+        }
+        for (unsigned i = 0; i < CQ_OPTIONS_MAX; i++)
+            room->order[k][i] = (unsigned char)perm[i];
+    }
+    room->by_nick.key_off = offsetof(struct cq_player, fold);
+    room->by_nick.key_is_ptr = true;
+    room->by_token.key_off = offsetof(struct cq_player, token);
+    room->by_token.key_is_ptr = false;
+    room->phase = CQ_PHASE_LOBBY;
+    room->q = -1;
+    room->phase_until = INT64_MAX;
+    room->last_activity = now;
+    room->expire_at = INT64_MAX;
+    return room;
+}
+
+static void player_free(struct cq_player *p, unsigned n_q)
+{
+    if (!p)
+        return;
+    if (p->answers)
+        for (unsigned i = 0; i < n_q; i++)
+            free(p->answers[i].text);
+    free(p->answers);
+    free(p->nickname);
+    free(p->fold);
+    free(p);
+}
+
+void cq_room_free(struct cq_room *room)
+{
+    if (!room)
+        return;
+    for (unsigned i = 0; i < room->n_players; i++)
+        player_free(room->players[i], room->n_q);
+    free(room->players);
+    free(room->ranking);
+    free(room->by_nick.slots);
+    free(room->by_token.slots);
+    free(room->qidx);
+    free(room->order);
+    free(room->skipped);
+    free(room);
+}
+
+/* ---- players ---------------------------------------------------------- */
+
+static int player_add(struct cq_room *room, struct cq_player *p)
+{
+    if (room->n_players == room->cap_players) {
+        unsigned ncap = room->cap_players ? room->cap_players * 2 : 16;
+        struct cq_player **np = realloc(room->players, ncap * sizeof *np);
+        if (!np)
+            return CQ_ENOMEM;
+        room->players = np;
+        room->cap_players = ncap;
+    }
+    int r = pmap_put(&room->by_nick, p);
+    if (r)
+        return r;
+    r = pmap_put(&room->by_token, p);
+    if (r) {
+        pmap_del(&room->by_nick, p->fold);
+        return r;
+    }
+    room->players[room->n_players++] = p;
+    return 0;
+}
+
+int cq_room_join(struct cq_room *room, const char *nickname, const char *token, int64_t now,
+                 struct cq_player **out)
+{
+    char trimmed[4 * 64 + 1], fold[4 * 64 + 1];
+    struct cq_player *p = NULL;
+    int result = CQ_ENICKNAME_INVALID;
+
+    if (room->phase == CQ_PHASE_ENDED)
+        return CQ_EGAME_STARTED;
+    if (room->phase != CQ_PHASE_LOBBY && !room->set.late_join)
+        return CQ_EGAME_STARTED;
+    if (room->locked)
+        return CQ_EGAME_LOCKED;
+    if (room->n_active >= room->set.max_players)
+        return CQ_EGAME_FULL;
+    if (!cq_text_valid(nickname) || !cq_text_trim(nickname, trimmed, sizeof trimmed))
+        return CQ_ENICKNAME_INVALID;
+    size_t len = cq_text_len(trimmed);
+    if (len < 1 || len > room->set.nickname_max)
+        return CQ_ENICKNAME_INVALID;
+    if (!cq_text_fold(trimmed, fold, sizeof fold))
+        return CQ_ENICKNAME_INVALID;
+    if (room->hooks && room->hooks->blocked && room->hooks->blocked(room->ud, fold))
+        return CQ_ENICKNAME_REJECTED;
+    if (pmap_get(&room->by_nick, fold))
+        return CQ_ENICKNAME_TAKEN;
+    if (pmap_get(&room->by_token, token))
+        return CQ_EINTERNAL; /* the adapter's random source repeated itself */
+
+    result = CQ_ENOMEM;
+    p = calloc(1, sizeof *p);
+    if (!p)
+        goto out;
+    p->nickname = dupstr(trimmed);
+    p->fold = dupstr(fold);
+    p->answers = calloc(room->n_q ? room->n_q : 1, sizeof *p->answers);
+    if (!p->nickname || !p->fold || !p->answers)
+        goto out;
+    snprintf(p->token, sizeof p->token, "%s", token);
+    p->id = room->n_players + 1;
+    p->connected = true;
+    p->shown_q = -1;
+    result = player_add(room, p);
+    if (result)
+        goto out;
+    room->n_active++;
+    room->n_connected++;
+    room->last_activity = now;
+    *out = p;
+    p = NULL;
+    emit(room, CQ_EV_PLAYER_JOINED, *out);
+out:
+    player_free(p, room->n_q);
+    return result;
+}
+
+int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct cq_player **out)
+{
+    struct cq_player *p = pmap_get(&room->by_token, token);
+    if (!p)
+        return CQ_EBAD_TOKEN;
+    if (p->kicked)
+        return CQ_EKICKED;
+    if (p->left)
+        return CQ_EBAD_TOKEN;
+    if (!p->connected && room->phase != CQ_PHASE_ENDED &&
+        now - p->disconnected_at > room->set.rejoin_grace_us)
+        return CQ_ERESUME_EXPIRED;
+    room->last_activity = now;
+    *out = p;
+    if (!p->connected) {
+        p->connected = true;
+        room->n_connected++;
+        emit(room, CQ_EV_PLAYER_STATUS, p);
+    }
+    return 0;
+}
+
+static void close_question(struct cq_room *room, int64_t now);
+
+/* After the connected count drops, everyone left may have answered. */
+static void maybe_close_early(struct cq_room *room, int64_t now)
+{
+    if (room->phase != CQ_PHASE_QUESTION || room->paused || now < room->open_at)
+        return;
+    /* `answered` includes players who dropped after answering, so fewer
+     * answers than connected players means someone connected still owes one:
+     * the scan below runs only when closing is likely. */
+    if (room->answered < room->n_connected)
+        return;
+    unsigned waiting = 0;
+    for (unsigned i = 0; i < room->n_players && !waiting; i++) {
+        const struct cq_player *p = room->players[i];
+        if (p->connected && !p->kicked && !p->left && !p->answers[room->q].answered)
+            waiting++;
+    }
+    if (!waiting && room->answered > 0)
+        close_question(room, now);
+}
+
+void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now)
+{
+    if (!p->connected)
+        return;
+    p->connected = false;
+    p->disconnected_at = now;
+    room->n_connected--;
+    emit(room, CQ_EV_PLAYER_STATUS, p);
+    /* No early close here: a dropped player may come back inside the window. */
+}
+
+static void remove_player(struct cq_room *room, struct cq_player *p, int64_t now)
+{
+    if (p->connected)
+        room->n_connected--;
+    p->connected = false;
+    p->disconnected_at = now;
+    room->n_active--;
+    pmap_del(&room->by_nick, p->fold); /* frees the name for others */
+    if (room->phase == CQ_PHASE_QUESTION && p->answers[room->q].answered && p->kicked) {
+        p->answers[room->q].answered = false;
+        room->answered--;
+    }
+    emit(room, CQ_EV_PLAYER_LEFT, p);
+    maybe_close_early(room, now);
+}
+
+void cq_room_leave(struct cq_room *room, struct cq_player *p, int64_t now)
+{
+    if (p->left || p->kicked)
+        return;
+    p->left = true;
+    remove_player(room, p, now);
+}
+
+int cq_room_kick(struct cq_room *room, uint32_t player_id, int64_t now)
+{
+    struct cq_player *p = cq_room_player(room, player_id);
+    if (!p || p->kicked || p->left)
+        return CQ_ENO_PLAYER;
+    if (room->phase == CQ_PHASE_ENDED)
+        return CQ_EWRONG_PHASE;
+    p->kicked = true;
+    room->last_activity = now;
+    remove_player(room, p, now);
+    return 0;
+}
+
+int cq_room_lock(struct cq_room *room, bool locked, int64_t now)
+{
+    if (room->phase == CQ_PHASE_ENDED)
+        return CQ_EWRONG_PHASE;
+    room->last_activity = now;
+    if (room->locked != locked) {
+        room->locked = locked;
+        emit(room, CQ_EV_LOCKED, NULL);
+    }
+    return 0;
+}
+
+/* ---- question flow ------------------------------------------------------ */
+
+static const struct cq_question *current_q(const struct cq_room *room)
+{
+    return &room->bank->questions[room->qidx[room->q]];
+}
+
+static int64_t question_limit_us(const struct cq_room *room, const struct cq_question *q)
+{
+    int s = room->set.time_limit_s ? room->set.time_limit_s
+                                   : (q->time_limit_s ? q->time_limit_s : CQ_DEFAULT_TIME_LIMIT_S);
+    return (int64_t)s * 1000000LL;
+}
+
+static void show_question(struct cq_room *room, int index, int64_t now)
+{
+    room->phase = CQ_PHASE_QUESTION;
+    room->q = index;
+    room->sent_at = now;
+    room->open_at = now + (int64_t)room->set.lead_in_s * 1000000LL;
+    room->limit_us = question_limit_us(room, current_q(room));
+    room->close_at = room->open_at + room->limit_us + room->set.max_show_delay_us;
+    room->phase_until = INT64_MAX;
+    room->answered = 0;
+    room->n_correct = 0;
+    memset(room->counts, 0, sizeof room->counts);
+    emit(room, CQ_EV_QUESTION, NULL);
+}
+
+static void end_game(struct cq_room *room, int64_t now)
+{
+    room->phase = CQ_PHASE_ENDED;
+    room->paused = false;
+    room->phase_until = INT64_MAX;
+    room->expire_at = now + room->set.ended_ttl_us;
+    emit(room, CQ_EV_ENDED, NULL);
+}
+
+/* Moves on from a closed question (or the lobby) to the next, or ends. */
+static void advance_question(struct cq_room *room, int64_t now)
+{
+    if (room->q + 1 >= (int)room->n_q)
+        end_game(room, now);
+    else
+        show_question(room, room->q + 1, now);
+}
+
+static int cmp_rank(const void *a, const void *b)
+{
+    const struct cq_player *x = *(struct cq_player *const *)a;
+    const struct cq_player *y = *(struct cq_player *const *)b;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
+    return x->id < y->id ? -1 : (x->id > y->id);
+}
+
+/* Sorts once per question; every player's rank is read off the result. */
+static void rank_players(struct cq_room *room)
+{
+    unsigned n = 0;
+    struct cq_player **r =
+        realloc(room->ranking, (room->n_players ? room->n_players : 1) * sizeof *r);
+    if (!r)
+        return; /* keep the previous ranking; ranks just go stale */
+    room->ranking = r;
+    for (unsigned i = 0; i < room->n_players; i++)
+        if (!room->players[i]->kicked)
+            r[n++] = room->players[i];
+    qsort(r, n, sizeof *r, cmp_rank);
+    for (unsigned i = 0; i < n; i++) {
+        r[i]->prev_rank = r[i]->rank;
+        r[i]->rank = (i > 0 && r[i]->score == r[i - 1]->score) ? r[i - 1]->rank : (int)i + 1;
+    }
+    room->n_ranked = n;
+}
+
+static void close_question(struct cq_room *room, int64_t now)
+{
+    const struct cq_question *q = current_q(room);
+    const unsigned char *order = room->order[room->q];
+    unsigned correct = 0, answered = 0;
+
+    memset(room->counts, 0, sizeof room->counts);
+    for (unsigned i = 0; i < room->n_players; i++) {
+        struct cq_player *p = room->players[i];
+        struct cq_answer_rec *rec = &p->answers[room->q];
+        struct cq_score s;
+        if (p->kicked)
+            continue;
+        bool ok = false;
+        double credit = 0.0;
+        if (rec->answered) {
+            struct cq_answer a = {.kind = (enum cq_answer_kind)rec->kind,
+                                  .choice = rec->choice,
+                                  .value = rec->value,
+                                  .text = rec->text,
+                                  .n_items = rec->n_items};
+            for (unsigned k = 0; k < rec->n_items; k++)
+                a.items[k] = rec->items[k];
+            if (cq_score_check(q, order, &a, room->set.rules.partial_credit, &ok, &credit))
+                ok = false;
+            answered++;
+            if (rec->kind == CQ_ANSWER_CHOICE && rec->choice >= 0 && rec->choice < CQ_OPTIONS_MAX)
+                room->counts[rec->choice]++;
+            else if (rec->kind == CQ_ANSWER_CHOICES && q->type == CQ_Q_MULTI)
+                for (unsigned k = 0; k < rec->n_items; k++)
+                    room->counts[rec->items[k]]++;
+            else if (rec->kind == CQ_ANSWER_BOOL)
+                room->counts[rec->value ? 0 : 1]++;
+        }
+        /* Players who left keep what they earned but no longer play. */
+        if (p->left && !rec->answered)
+            continue;
+        cq_score_apply(&room->set.rules, q, rec->answered, ok, credit, rec->time_us, room->limit_us,
+                       p->streak, &s);
+        rec->correct = s.correct;
+        rec->scored = true;
+        rec->points = s.points;
+        rec->bonus = s.bonus;
+        p->streak = s.streak;
+        p->score += s.points + s.bonus;
+        if (s.correct)
+            correct++;
+    }
+    room->answered = answered;
+    room->n_correct = correct;
+    rank_players(room);
+    room->phase = CQ_PHASE_REVEAL;
+    room->phase_until = room->set.auto_advance ? now + room->set.reveal_us : INT64_MAX;
+    emit(room, CQ_EV_REVEAL, NULL);
+}
+
+int cq_room_shown(struct cq_room *room, struct cq_player *p, int question, int64_t now)
+{
+    if (room->phase != CQ_PHASE_QUESTION || question != room->q)
+        return CQ_EWRONG_PHASE;
+    if (p->shown_q == question)
+        return 0; /* the first report counts */
+    int64_t d = now - room->sent_at;
+    if (room->paused)
+        d = room->paused_at - room->sent_at;
+    if (d < 0)
+        d = 0;
+    if (d > room->set.max_show_delay_us)
+        d = room->set.max_show_delay_us;
+    p->shown_q = question;
+    p->shown_delay = d;
+    return 0;
+}
+
+int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
+                   const struct cq_answer *a, int64_t now, int64_t *t_us)
+{
+    if (room->phase != CQ_PHASE_QUESTION || question != room->q) {
+        /* The question this answer is for has closed, or is not yet out. */
+        if (question >= 0 && question <= room->q && !room->skipped[question])
+            return CQ_ETOO_LATE;
+        return CQ_ENOT_OPEN;
+    }
+    if (room->paused)
+        return CQ_EPAUSED;
+    int64_t delay = p->shown_q == question ? p->shown_delay : 0;
+    int64_t t = now - (room->open_at + delay);
+    if (t < 0)
+        return CQ_ENOT_OPEN;
+    if (t > room->limit_us)
+        return CQ_ETOO_LATE;
+
+    const struct cq_question *q = current_q(room);
+    bool ok;
+    double credit;
+    int r =
+        cq_score_check(q, room->order[room->q], a, room->set.rules.partial_credit, &ok, &credit);
+    if (r)
+        return r;
+    struct cq_answer_rec *rec = &p->answers[room->q];
+    if (rec->answered && !room->set.change_answer)
+        return CQ_EALREADY_ANSWERED;
+
+    char *text = NULL;
+    if (a->kind == CQ_ANSWER_TEXT && !(text = dupstr(a->text)))
+        return CQ_ENOMEM;
+    bool first = !rec->answered;
+    free(rec->text);
+    rec->text = text;
+    rec->answered = true;
+    rec->kind = (unsigned char)a->kind;
+    rec->choice = a->choice;
+    rec->value = a->value;
+    rec->n_items = (unsigned char)a->n_items;
+    for (unsigned k = 0; k < a->n_items; k++)
+        rec->items[k] = (signed char)a->items[k];
+    rec->time_us = t;
+    *t_us = t;
+    room->last_activity = now;
+    if (first) {
+        room->answered++;
+        emit(room, CQ_EV_PROGRESS, p);
+    }
+    maybe_close_early(room, now);
+    return 0;
+}
+
+/* ---- host --------------------------------------------------------------- */
+
+bool cq_room_is_host_token(const struct cq_room *room, const char *token)
+{
+    /* Constant time over the stored token's length. */
+    size_t n = strlen(room->host_token);
+    unsigned char diff = (unsigned char)(strlen(token) != n);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(room->host_token[i] ^ (token[i] ? token[i] : 0));
+    return n > 0 && diff == 0;
+}
+
+int cq_room_start(struct cq_room *room, int64_t now)
+{
+    if (room->phase != CQ_PHASE_LOBBY)
+        return CQ_EWRONG_PHASE;
+    if (!room->n_active)
+        return CQ_ENO_PLAYERS;
+    if (!room->n_q)
+        return CQ_ENO_QUESTIONS;
+    room->last_activity = now;
+    show_question(room, 0, now);
+    return 0;
+}
+
+int cq_room_next(struct cq_room *room, int64_t now)
+{
+    if (room->paused)
+        return CQ_EPAUSED;
+    room->last_activity = now;
+    switch (room->phase) {
+    case CQ_PHASE_QUESTION:
+        close_question(room, now);
+        return 0;
+    case CQ_PHASE_REVEAL:
+        room->phase = CQ_PHASE_LEADERBOARD;
+        room->phase_until = room->set.auto_advance ? now + room->set.leaderboard_us : INT64_MAX;
+        emit(room, CQ_EV_LEADERBOARD, NULL);
+        return 0;
+    case CQ_PHASE_LEADERBOARD:
+        advance_question(room, now);
+        return 0;
+    case CQ_PHASE_LOBBY:
+    case CQ_PHASE_ENDED:
+        break;
+    }
+    return CQ_EWRONG_PHASE;
+}
+
+int cq_room_skip(struct cq_room *room, int64_t now)
+{
+    if (room->phase != CQ_PHASE_QUESTION)
+        return CQ_EWRONG_PHASE;
+    room->last_activity = now;
+    room->skipped[room->q] = true;
+    room->paused = false;
+    /* Nothing is scored; answers given are dropped from the record. */
+    for (unsigned i = 0; i < room->n_players; i++) {
+        struct cq_answer_rec *rec = &room->players[i]->answers[room->q];
+        free(rec->text);
+        memset(rec, 0, sizeof *rec);
+    }
+    advance_question(room, now);
+    return 0;
+}
+
+int cq_room_pause(struct cq_room *room, int64_t now)
+{
+    if (room->phase == CQ_PHASE_LOBBY || room->phase == CQ_PHASE_ENDED)
+        return CQ_EWRONG_PHASE;
+    if (room->paused)
+        return CQ_EPAUSED;
+    room->paused = true;
+    room->paused_at = now;
+    room->last_activity = now;
+    emit(room, CQ_EV_PAUSED, NULL);
+    return 0;
+}
+
+int cq_room_resume(struct cq_room *room, int64_t now)
+{
+    if (!room->paused)
+        return CQ_EWRONG_PHASE;
+    int64_t d = now - room->paused_at;
+    room->paused = false;
+    room->sent_at += d;
+    room->open_at += d;
+    room->close_at += d;
+    if (room->phase_until != INT64_MAX)
+        room->phase_until += d;
+    room->last_activity = now;
+    emit(room, CQ_EV_RESUMED, NULL);
+    return 0;
+}
+
+int cq_room_add_time(struct cq_room *room, int seconds, int64_t now)
+{
+    if (room->phase != CQ_PHASE_QUESTION)
+        return CQ_EWRONG_PHASE;
+    int64_t d = (int64_t)seconds * 1000000LL;
+    room->limit_us += d;
+    room->close_at += d;
+    room->last_activity = now;
+    emit(room, CQ_EV_TIME_ADDED, NULL);
+    return 0;
+}
+
+int cq_room_end(struct cq_room *room, int64_t now)
+{
+    if (room->phase == CQ_PHASE_ENDED)
+        return CQ_EWRONG_PHASE;
+    if (room->phase == CQ_PHASE_QUESTION) {
+        room->paused = false;
+        close_question(room, now); /* what was answered still counts */
+    }
+    if (!room->ranking)
+        rank_players(room);
+    end_game(room, now);
+    return 0;
+}
+
+/* ---- time ----------------------------------------------------------------- */
+
+int64_t cq_room_next_deadline(const struct cq_room *room)
+{
+    int64_t idle = room->last_activity + room->set.idle_ttl_us;
+    int64_t t = INT64_MAX;
+    if (room->phase == CQ_PHASE_ENDED)
+        return room->expire_at;
+    if (!room->paused) {
+        if (room->phase == CQ_PHASE_QUESTION)
+            t = room->close_at;
+        else
+            t = room->phase_until;
+    }
+    return t < idle ? t : idle;
+}
+
+void cq_room_tick(struct cq_room *room, int64_t now)
+{
+    if (room->phase == CQ_PHASE_ENDED) {
+        if (now >= room->expire_at) {
+            room->expire_at = INT64_MAX;
+            emit(room, CQ_EV_EXPIRED, NULL);
+        }
+        return;
+    }
+    if (now >= room->last_activity + room->set.idle_ttl_us) {
+        cq_room_end(room, now);
+        return;
+    }
+    if (room->paused)
+        return;
+    if (room->phase == CQ_PHASE_QUESTION && now >= room->close_at)
+        close_question(room, now);
+    else if (room->phase != CQ_PHASE_QUESTION && now >= room->phase_until)
+        cq_room_next(room, now);
+}
+
+/* ---- reading ------------------------------------------------------------- */
+
+const char *cq_room_pin(const struct cq_room *room)
+{
+    return room->pin;
+}
+const struct cq_bank *cq_room_bank(const struct cq_room *room)
+{
+    return room->bank;
+}
+const struct cq_room_settings *cq_room_settings(const struct cq_room *room)
+{
+    return &room->set;
+}
+enum cq_phase cq_room_phase(const struct cq_room *room)
+{
+    return room->phase;
+}
+bool cq_room_paused(const struct cq_room *room)
+{
+    return room->paused;
+}
+bool cq_room_locked(const struct cq_room *room)
+{
+    return room->locked;
+}
+unsigned cq_room_n_questions(const struct cq_room *room)
+{
+    return room->n_q;
+}
+int cq_room_current(const struct cq_room *room)
+{
+    return room->q;
+}
+const struct cq_question *cq_room_question(const struct cq_room *room, int index)
+{
+    if (index < 0 || index >= (int)room->n_q)
+        return NULL;
+    return &room->bank->questions[room->qidx[index]];
+}
+const unsigned char *cq_room_order(const struct cq_room *room, int index)
+{
+    return room->order[index];
+}
+int64_t cq_room_limit_us(const struct cq_room *room)
+{
+    return room->limit_us;
+}
+int64_t cq_room_remaining_us(const struct cq_room *room, int64_t now)
+{
+    if (room->phase != CQ_PHASE_QUESTION)
+        return 0;
+    int64_t at = room->paused ? room->paused_at : now;
+    int64_t end = room->open_at + room->limit_us;
+    return end > at ? end - at : 0;
+}
+int64_t cq_room_lead_remaining_us(const struct cq_room *room, int64_t now)
+{
+    if (room->phase != CQ_PHASE_QUESTION)
+        return 0;
+    int64_t at = room->paused ? room->paused_at : now;
+    return room->open_at > at ? room->open_at - at : 0;
+}
+bool cq_room_skipped(const struct cq_room *room, int index)
+{
+    return index >= 0 && index < (int)room->n_q && room->skipped[index];
+}
+unsigned cq_room_answered(const struct cq_room *room)
+{
+    return room->answered;
+}
+const unsigned *cq_room_counts(const struct cq_room *room)
+{
+    return room->counts;
+}
+unsigned cq_room_n_correct(const struct cq_room *room)
+{
+    return room->n_correct;
+}
+unsigned cq_room_n_players(const struct cq_room *room)
+{
+    return room->n_active;
+}
+unsigned cq_room_n_connected(const struct cq_room *room)
+{
+    return room->n_connected;
+}
+struct cq_player *const *cq_room_players(const struct cq_room *room, unsigned *n)
+{
+    *n = room->n_players;
+    return room->players;
+}
+struct cq_player *const *cq_room_ranking(const struct cq_room *room, unsigned *n)
+{
+    *n = room->n_ranked;
+    return room->ranking;
+}
+struct cq_player *cq_room_player(const struct cq_room *room, uint32_t id)
+{
+    return id >= 1 && id <= room->n_players ? room->players[id - 1] : NULL;
+}
+
+const char *cq_phase_name(enum cq_phase p)
+{
+    static const char *const names[] = {"lobby", "question", "reveal", "leaderboard", "ended"};
+    return (unsigned)p < sizeof names / sizeof names[0] ? names[p] : "?";
+}

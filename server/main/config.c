@@ -1,0 +1,293 @@
+/* config.c: options table, environment, argv. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+enum opt_kind { OPT_STR, OPT_INT, OPT_UINT, OPT_BOOL, OPT_LOG, OPT_SIZE };
+
+struct opt {
+    const char *flag, *env, *help;
+    enum opt_kind kind;
+    size_t off, cap; /* cap: string buffer size */
+    long long lo, hi;
+};
+
+#define O(f) offsetof(struct cq_config, f)
+#define S(f) sizeof(((struct cq_config *)0)->f)
+
+static const struct opt opts[] = {
+    {"port", "CHAINQUIZ_PORT", "TCP port for HTTP and WebSocket (default 8080)", OPT_INT, O(port),
+     0, 1, 65535},
+    {"bind", "CHAINQUIZ_BIND", "address to listen on (default 127.0.0.1; 0.0.0.0 for all)", OPT_STR,
+     O(bind), S(bind), 0, 0},
+    {"content", "CHAINQUIZ_CONTENT", "folder of question banks (default ./content)", OPT_STR,
+     O(content_dir), S(content_dir), 0, 0},
+    {"web-root", "CHAINQUIZ_WEB_ROOT", "folder of the browser client (default ./web-client)",
+     OPT_STR, O(web_root), S(web_root), 0, 0},
+    {"data-dir", "CHAINQUIZ_DATA_DIR", "folder for the embedded Redis's data (default ./data)",
+     OPT_STR, O(data_dir), S(data_dir), 0, 0},
+    {"redis", "CHAINQUIZ_REDIS",
+     "Redis URL (redis://host:port/db or unix:/path); default: start a private redis-server",
+     OPT_STR, O(redis_url), S(redis_url), 0, 0},
+    {"redis-server", "CHAINQUIZ_REDIS_SERVER", "redis-server program for the embedded Redis",
+     OPT_STR, O(redis_server), S(redis_server), 0, 0},
+    {"key-prefix", "CHAINQUIZ_KEY_PREFIX", "prefix of every Redis key (default cq:)", OPT_STR,
+     O(key_prefix), S(key_prefix), 0, 0},
+    {"origins", "CHAINQUIZ_ORIGINS",
+     "comma-separated WebSocket origins allowed (default: same origin as the Host header)", OPT_STR,
+     O(origins), S(origins), 0, 0},
+    {"log-level", "CHAINQUIZ_LOG_LEVEL", "error, warn, info or debug (default info)", OPT_LOG,
+     O(log_level), 0, 0, 0},
+    {"log-json", "CHAINQUIZ_LOG_JSON", "log JSON lines (1/0)", OPT_BOOL, O(log_json), 0, 0, 1},
+    {"max-frame", "CHAINQUIZ_MAX_FRAME", "largest inbound message, bytes (default 4096)", OPT_SIZE,
+     O(limits.frame_bytes), 0, 256, 65536},
+    {"max-nickname", "CHAINQUIZ_MAX_NICKNAME", "nickname length, characters (default 20)", OPT_UINT,
+     O(limits.nickname_max), 0, 2, 40},
+    {"max-players", "CHAINQUIZ_MAX_PLAYERS", "players per game (default 20000)", OPT_UINT,
+     O(limits.max_players), 0, 1, 100000},
+    {"msgs-per-sec", "CHAINQUIZ_MSGS_PER_SEC", "messages per second per connection (default 20)",
+     OPT_UINT, O(limits.msgs_per_sec), 0, 1, 10000},
+    {"max-games", "CHAINQUIZ_MAX_GAMES", "live games per server (default 1000)", OPT_UINT,
+     O(max_games), 0, 1, 100000},
+    {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
+     "WebSocket connections per client address (default 0: no limit)", OPT_UINT,
+     O(max_conns_per_ip), 0, 0, 1000000},
+    {"send-queue", "CHAINQUIZ_SEND_QUEUE",
+     "messages queued per connection before it is cut off as too slow (default 64)", OPT_UINT,
+     O(send_queue_max), 0, 4, 4096},
+    {"rejoin-grace", "CHAINQUIZ_REJOIN_GRACE", "seconds a dropped player's seat is kept (300)",
+     OPT_INT, O(rejoin_grace_s), 0, 0, 86400},
+    {"max-show-delay", "CHAINQUIZ_MAX_SHOW_DELAY",
+     "ms of display delay a player's clock may be credited (default 1000)", OPT_INT,
+     O(max_show_delay_ms), 0, 0, 5000},
+    {"ended-ttl", "CHAINQUIZ_ENDED_TTL", "seconds an ended game stays open for results (1800)",
+     OPT_INT, O(ended_ttl_s), 0, 10, 86400},
+    {"idle-timeout", "CHAINQUIZ_IDLE_TIMEOUT",
+     "seconds of silence before a WebSocket is pinged, then closed (default 30)", OPT_INT,
+     O(idle_timeout_s), 0, 5, 3600},
+    {"redis-timeout", "CHAINQUIZ_REDIS_TIMEOUT", "Redis connect/command timeout, ms (2000)",
+     OPT_INT, O(redis_timeout_ms), 0, 100, 60000},
+    {"journal-max", "CHAINQUIZ_JOURNAL_MAX",
+     "Redis writes kept in memory while Redis is away (default 100000)", OPT_UINT, O(journal_max),
+     0, 100, 10000000},
+};
+
+static void defaults(struct cq_config *c)
+{
+    memset(c, 0, sizeof *c);
+    c->port = 8080;
+    snprintf(c->bind, sizeof c->bind, "127.0.0.1");
+    snprintf(c->content_dir, sizeof c->content_dir, "content");
+    snprintf(c->web_root, sizeof c->web_root, "web-client");
+    snprintf(c->data_dir, sizeof c->data_dir, "data");
+    snprintf(c->redis_server, sizeof c->redis_server, "redis-server");
+    snprintf(c->key_prefix, sizeof c->key_prefix, "cq:");
+    c->log_level = CQ_LOG_INFO;
+    cq_limits_default(&c->limits);
+    c->max_games = 1000;
+    c->send_queue_max = 64;
+    c->send_queue_bytes = 1u << 20;
+    c->rejoin_grace_s = 300;
+    c->max_show_delay_ms = 1000;
+    c->ended_ttl_s = 1800;
+    c->idle_timeout_s = 30;
+    c->redis_timeout_ms = 2000;
+    c->journal_max = 100000;
+}
+
+static int set_opt(struct cq_config *c, const struct opt *o, const char *val, const char *from,
+                   char *err, unsigned errlen)
+{
+    char *base = (char *)c + o->off;
+    char *end;
+    long long v;
+
+    switch (o->kind) {
+    case OPT_STR:
+        if (strlen(val) >= o->cap) {
+            snprintf(err, errlen, "%s: value is longer than %zu characters", from, o->cap - 1);
+            return -1;
+        }
+        memcpy(base, val, strlen(val) + 1);
+        return 0;
+    case OPT_LOG: {
+        int l = cq_log_level_from_name(val);
+        if (l < 0) {
+            snprintf(err, errlen, "%s: \"%s\" is not one of error, warn, info, debug", from, val);
+            return -1;
+        }
+        *(int *)base = l;
+        return 0;
+    }
+    case OPT_BOOL:
+        if (!strcmp(val, "1") || !strcmp(val, "true") || !strcmp(val, "yes"))
+            *(bool *)base = true;
+        else if (!strcmp(val, "0") || !strcmp(val, "false") || !strcmp(val, "no"))
+            *(bool *)base = false;
+        else {
+            snprintf(err, errlen, "%s: \"%s\" is not 1/0, true/false or yes/no", from, val);
+            return -1;
+        }
+        return 0;
+    case OPT_INT:
+    case OPT_UINT:
+    case OPT_SIZE:
+        errno = 0;
+        v = strtoll(val, &end, 10);
+        if (errno || end == val || *end || v < o->lo || v > o->hi) {
+            snprintf(err, errlen, "%s: \"%s\" is not a whole number from %lld to %lld", from, val,
+                     o->lo, o->hi);
+            return -1;
+        }
+        if (o->kind == OPT_INT)
+            *(int *)base = (int)v;
+        else if (o->kind == OPT_UINT)
+            *(unsigned *)base = (unsigned)v;
+        else
+            *(size_t *)base = (size_t)v;
+        return 0;
+    }
+    return -1;
+}
+
+static void usage(void)
+{
+    printf("Usage: chainquiz [OPTION]...\n"
+           "Live multiplayer quiz server: HTTP, WebSocket (" CQ_WS_PATH
+           ", subprotocol " CQ_SUBPROTOCOL ") and Redis leaderboards.\n\n");
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+        printf("  --%-18s %s\n  %-20s env %s\n", opts[i].flag, opts[i].help, "", opts[i].env);
+    printf("  --%-18s %s\n  --%-18s %s\n", "help", "show this help", "version", "show the version");
+}
+
+enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **argv, char *err,
+                                      unsigned errlen)
+{
+    defaults(cfg);
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        const char *v = getenv(opts[i].env);
+        if (v && *v && set_opt(cfg, &opts[i], v, opts[i].env, err, errlen))
+            return CQ_CONFIG_ERROR;
+    }
+    for (int a = 1; a < argc; a++) {
+        const char *arg = argv[a];
+        if (!strcmp(arg, "--help") || !strcmp(arg, "-h")) {
+            usage();
+            return CQ_CONFIG_EXIT_OK;
+        }
+        if (!strcmp(arg, "--version")) {
+            printf("chainquiz %s (protocol %d)\n", CQ_VERSION, CQ_PROTOCOL_VERSION);
+            return CQ_CONFIG_EXIT_OK;
+        }
+        if (strncmp(arg, "--", 2)) {
+            snprintf(err, errlen, "unexpected argument \"%s\" (see --help)", arg);
+            return CQ_CONFIG_ERROR;
+        }
+        const char *name = arg + 2, *eq = strchr(name, '=');
+        size_t nlen = eq ? (size_t)(eq - name) : strlen(name);
+        const struct opt *o = NULL;
+        for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
+            if (strlen(opts[i].flag) == nlen && !strncmp(opts[i].flag, name, nlen))
+                o = &opts[i];
+        if (!o) {
+            snprintf(err, errlen, "unknown option \"%s\" (see --help)", arg);
+            return CQ_CONFIG_ERROR;
+        }
+        const char *val = eq ? eq + 1 : NULL;
+        if (!val && o->kind == OPT_BOOL)
+            val = "1";
+        if (!val) {
+            if (a + 1 >= argc) {
+                snprintf(err, errlen, "--%s needs a value", o->flag);
+                return CQ_CONFIG_ERROR;
+            }
+            val = argv[++a];
+        }
+        char from[64];
+        snprintf(from, sizeof from, "--%s", o->flag);
+        if (set_opt(cfg, o, val, from, err, errlen))
+            return CQ_CONFIG_ERROR;
+    }
+    if (cfg->redis_url[0]) {
+        struct cq_redis_target t;
+        if (cq_redis_url_parse(cfg->redis_url, &t, err, errlen))
+            return CQ_CONFIG_ERROR;
+    }
+    return CQ_CONFIG_RUN;
+}
+
+int cq_redis_url_parse(const char *url, struct cq_redis_target *t, char *err, unsigned errlen)
+{
+    memset(t, 0, sizeof *t);
+    t->port = 6379;
+    if (!strncmp(url, "unix:", 5)) {
+        const char *p = url + 5;
+        while (p[0] == '/' && p[1] == '/')
+            p++;
+        const char *q = strchr(p, '?');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        if (!n || *p != '/' || n >= sizeof t->unix_path) {
+            snprintf(err, errlen, "--redis: \"%s\" needs an absolute socket path (unix:/path)",
+                     url);
+            return -1;
+        }
+        memcpy(t->unix_path, p, n);
+        if (q && sscanf(q, "?db=%d", &t->db) != 1) {
+            snprintf(err, errlen, "--redis: \"%s\": only ?db=N may follow the path", url);
+            return -1;
+        }
+        return 0;
+    }
+    if (strncmp(url, "redis://", 8)) {
+        snprintf(err, errlen, "--redis: \"%s\" must start with redis:// or unix:", url);
+        return -1;
+    }
+    const char *p = url + 8, *at = strchr(p, '@');
+    if (at) {
+        const char *colon = memchr(p, ':', (size_t)(at - p));
+        const char *pw = colon ? colon + 1 : p;
+        size_t n = (size_t)(at - pw);
+        if (n >= sizeof t->password) {
+            snprintf(err, errlen, "--redis: password too long");
+            return -1;
+        }
+        memcpy(t->password, pw, n);
+        p = at + 1;
+    }
+    size_t hl = strcspn(p, ":/");
+    if (!hl || hl >= sizeof t->host) {
+        snprintf(err, errlen, "--redis: \"%s\" has no host", url);
+        return -1;
+    }
+    memcpy(t->host, p, hl);
+    p += hl;
+    if (*p == ':') {
+        char *end;
+        long v = strtol(p + 1, &end, 10);
+        if (end == p + 1 || v < 1 || v > 65535 || (*end && *end != '/')) {
+            snprintf(err, errlen, "--redis: \"%s\" has a bad port", url);
+            return -1;
+        }
+        t->port = (int)v;
+        p = end;
+    }
+    if (*p == '/' && p[1]) {
+        char *end;
+        long v = strtol(p + 1, &end, 10);
+        if (end == p + 1 || *end || v < 0 || v > 15) {
+            snprintf(err, errlen, "--redis: \"%s\" has a bad database number", url);
+            return -1;
+        }
+        t->db = (int)v;
+    } else if (*p && strcmp(p, "/")) {
+        snprintf(err, errlen, "--redis: \"%s\" is not redis://host:port/db", url);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,61 @@
+/* config.h: command line and environment, one struct for the whole server.
+ *
+ * Every option has a long flag and a CHAINQUIZ_* environment variable; the
+ * flag wins. A bad value is a one-line error naming the option, never a
+ * silent default.
+ */
+#ifndef CQ_CONFIG_H
+#define CQ_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cq_limits.h"
+
+#define CQ_PATH_MAX 1024
+
+/* Where Redis is: TCP or a Unix socket. */
+struct cq_redis_target {
+    char host[256];
+    int port;
+    char unix_path[CQ_PATH_MAX];
+    int db;
+    char password[256];
+};
+
+struct cq_config {
+    int port;
+    char bind[64];
+    char content_dir[CQ_PATH_MAX];
+    char web_root[CQ_PATH_MAX];
+    char data_dir[CQ_PATH_MAX];
+    char redis_url[CQ_PATH_MAX]; /* empty: start our own */
+    char redis_server[CQ_PATH_MAX];
+    char key_prefix[64];
+    char origins[1024]; /* comma-separated allow-list; empty: same origin */
+    int log_level;
+    bool log_json;
+    struct cq_limits limits;
+    unsigned max_games;
+    unsigned max_conns_per_ip;
+    unsigned send_queue_max; /* messages queued per connection */
+    unsigned send_queue_bytes;
+    int rejoin_grace_s;
+    int max_show_delay_ms;
+    int ended_ttl_s;
+    int idle_timeout_s; /* WebSocket with no traffic (pings included) */
+    int redis_timeout_ms;
+    unsigned journal_max; /* Redis writes kept while Redis is away */
+};
+
+enum cq_config_result { CQ_CONFIG_RUN = 0, CQ_CONFIG_EXIT_OK = 1, CQ_CONFIG_ERROR = 2 };
+
+/* Fills `cfg` from defaults, environment, then argv. Prints --help and
+ * --version itself; on error writes one line to `err`. */
+enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **argv, char *err,
+                                      unsigned errlen);
+
+/* Parses redis://[:password@]host[:port][/db] or unix:/path[?db=N]. */
+int cq_redis_url_parse(const char *url, struct cq_redis_target *t, char *err, unsigned errlen);
+
+#endif

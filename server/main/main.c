@@ -1,0 +1,167 @@
+/* main.c: configuration, content, Redis (ours or the operator's), one
+ * libuv loop shared by libwebsockets and hiredis, orderly shutdown. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "config.h"
+#include "content.h"
+#include "log.h"
+#include "net.h"
+#include "redis_embed.h"
+#include "store.h"
+#include "wordlist.h"
+
+#define BLOCKED_WORDS_FILE "blocked-words.txt"
+
+/* Everything the process owns, in one place (no globals). */
+struct app {
+    struct cq_config cfg;
+    struct cq_bankset banks;
+    struct cq_wordlist blocked;
+    struct cq_redis_embed redis;
+    struct cq_redis_target target;
+    uv_loop_t loop;
+    uv_signal_t sigint, sigterm;
+    struct cq_store *store;
+    struct cq_net *net;
+    int stopping;
+};
+
+static void app_stop(struct app *a)
+{
+    if (a->stopping++)
+        return;
+    cq_info("shutting down");
+    cq_net_stop(a->net);
+    a->net = NULL;
+    cq_store_free(a->store);
+    a->store = NULL;
+    uv_signal_stop(&a->sigint);
+    uv_signal_stop(&a->sigterm);
+    uv_close((uv_handle_t *)&a->sigint, NULL);
+    uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+static void on_signal(uv_signal_t *h, int signum)
+{
+    cq_info("signal %d", signum);
+    app_stop(h->data);
+}
+
+static int load_content(struct app *a)
+{
+    struct cq_content_errors errs;
+    char path[CQ_PATH_MAX + 32];
+    cq_content_errors_init(&errs, 50);
+    int r = cq_bankset_load_dir(a->cfg.content_dir, &a->banks, &errs);
+    for (size_t i = 0; i < errs.n; i++)
+        fprintf(stderr, "chainquiz: %s\n", errs.lines[i]);
+    if (errs.dropped)
+        fprintf(stderr, "chainquiz: ... and %zu more content errors\n", errs.dropped);
+    cq_content_errors_free(&errs);
+    if (r) {
+        fprintf(stderr, "chainquiz: refusing to start: the content in %s is not valid\n",
+                a->cfg.content_dir);
+        return -1;
+    }
+    size_t nq = 0;
+    for (size_t i = 0; i < a->banks.n; i++)
+        nq += a->banks.banks[i]->n_questions;
+    cq_info("loaded %zu question banks (%zu questions) from %s", a->banks.n, nq,
+            a->cfg.content_dir);
+    snprintf(path, sizeof path, "%s/%s", a->cfg.content_dir, BLOCKED_WORDS_FILE);
+    if (cq_wordlist_load(path, &a->blocked))
+        cq_warn("no %s: nicknames are not filtered for blocked words", path);
+    return 0;
+}
+
+static int setup_redis(struct app *a)
+{
+    char err[512];
+    if (a->cfg.redis_url[0]) {
+        cq_redis_url_parse(a->cfg.redis_url, &a->target, err, sizeof err);
+        if (cq_redis_ping(&a->target, a->cfg.redis_timeout_ms, err, sizeof err)) {
+            fprintf(stderr, "chainquiz: cannot reach Redis at %s: %s\n", a->cfg.redis_url, err);
+            return -1;
+        }
+        cq_info("using Redis at %s", a->cfg.redis_url);
+        return 0;
+    }
+    if (cq_redis_embed_start(a->cfg.redis_server, a->cfg.data_dir, 5000, &a->redis, err,
+                             sizeof err)) {
+        fprintf(stderr, "chainquiz: %s\n", err);
+        return -1;
+    }
+    memset(&a->target, 0, sizeof a->target);
+    snprintf(a->target.unix_path, sizeof a->target.unix_path, "%s", a->redis.socket_path);
+    cq_info("started the embedded Redis (pid %d, data in %s)", (int)a->redis.pid, a->cfg.data_dir);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    struct app *a = calloc(1, sizeof *a);
+    char err[512];
+    int result = 1;
+
+    if (!a)
+        return 1;
+    a->redis.pid = -1;
+    switch (cq_config_parse(&a->cfg, argc, argv, err, sizeof err)) {
+    case CQ_CONFIG_EXIT_OK:
+        free(a);
+        return 0;
+    case CQ_CONFIG_ERROR:
+        fprintf(stderr, "chainquiz: %s\n", err);
+        free(a);
+        return 2;
+    case CQ_CONFIG_RUN:
+        break;
+    }
+    cq_log_setup((enum cq_log_level)a->cfg.log_level, a->cfg.log_json);
+    signal(SIGPIPE, SIG_IGN);
+
+    if (load_content(a) || setup_redis(a))
+        goto out;
+
+    uv_loop_init(&a->loop);
+    uv_signal_init(&a->loop, &a->sigint);
+    uv_signal_init(&a->loop, &a->sigterm);
+    a->sigint.data = a->sigterm.data = a;
+    uv_signal_start(&a->sigint, on_signal, SIGINT);
+    uv_signal_start(&a->sigterm, on_signal, SIGTERM);
+
+    a->store = cq_store_new(&a->loop, &a->target, a->cfg.key_prefix, a->cfg.redis_timeout_ms,
+                            a->cfg.journal_max);
+    if (!a->store) {
+        fprintf(stderr, "chainquiz: out of memory\n");
+        goto loop_out;
+    }
+    cq_store_start(a->store);
+
+    struct cq_net_deps deps = {&a->cfg, &a->banks, &a->blocked, a->store, &a->loop};
+    a->net = cq_net_start(&deps, err, sizeof err);
+    if (!a->net) {
+        fprintf(stderr, "chainquiz: %s\n", err);
+        goto loop_out;
+    }
+    cq_info("listening on http://%s:%d/ (WebSocket %s, subprotocol %s)", a->cfg.bind, a->cfg.port,
+            CQ_WS_PATH, CQ_SUBPROTOCOL);
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    result = 0;
+loop_out:
+    app_stop(a);
+    /* Let lws, hiredis and our handles finish closing. */
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    if (uv_loop_close(&a->loop))
+        cq_warn("event loop closed with handles still open");
+out:
+    cq_redis_embed_stop(&a->redis);
+    cq_bankset_free(&a->banks);
+    cq_wordlist_free(&a->blocked);
+    free(a);
+    return result;
+}

@@ -1,0 +1,321 @@
+/* conn.c: one WebSocket: admission, framing, rate limit, bounded send queue.
+ *
+ * Writes happen only in SERVER_WRITEABLE, one message per callback. A
+ * connection whose queue fills (a phone on a bad network) is cut off, as
+ * Redis cuts slow consumers off: the room is never slowed down by it, and
+ * the player rejoins with their token.
+ */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "net_priv.h"
+
+#define STRIKES_MAX 10 /* bad or throttled messages in a row before we close */
+
+int64_t cq_net_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+/* ---- buffers --------------------------------------------------------- */
+
+struct cq_buf *cq_buf_from_json(json_t *msg)
+{
+    size_t len;
+    if (!msg)
+        return NULL;
+    char *raw = cq_proto_dump(msg, offsetof(struct cq_buf, data) + LWS_PRE, &len);
+    json_decref(msg);
+    if (!raw)
+        return NULL;
+    /* The dump reserved room for the header and LWS_PRE in front. */
+    struct cq_buf *b = (struct cq_buf *)(void *)raw;
+    b->refs = 0;
+    b->len = len;
+    return b;
+}
+
+void cq_buf_unref(struct cq_buf *b)
+{
+    if (b && --b->refs == 0)
+        free(b);
+}
+
+/* ---- admission --------------------------------------------------------- */
+
+static bool origin_allowed(struct cq_net *net, struct lws *wsi)
+{
+    char origin[256], host[256];
+    const char *list = net->deps.cfg->origins;
+    if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+        return true; /* not a browser: no Origin to check */
+    if (list[0]) {
+        size_t n = strlen(origin);
+        for (const char *p = list; *p;) {
+            size_t len = strcspn(p, ",");
+            if (len == n && !strncmp(p, origin, n))
+                return true;
+            if (len == 1 && *p == '*')
+                return true;
+            p += len;
+            if (*p == ',')
+                p++;
+        }
+        return false;
+    }
+    /* Same origin: the Origin's host:port equals the Host header. */
+    if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
+        return false;
+    const char *o = strstr(origin, "://");
+    return o && !strcmp(o + 3, host);
+}
+
+int cq_conn_filter(struct cq_net *net, struct lws *wsi)
+{
+    char uri[64];
+    if (net->stopping)
+        return -1;
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0 || strcmp(uri, CQ_WS_PATH)) {
+        cq_debug("ws: refused upgrade on %s", uri);
+        return -1;
+    }
+    if (!origin_allowed(net, wsi)) {
+        cq_warn("ws: refused a connection from a foreign origin");
+        return -1;
+    }
+    return 0;
+}
+
+int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
+{
+    memset(c, 0, sizeof *c);
+    c->net = net;
+    c->wsi = wsi;
+    c->role = CQ_ROLE_NONE;
+    c->q = calloc(net->deps.cfg->send_queue_max, sizeof *c->q);
+    if (!c->q)
+        return -1;
+    c->tokens = net->deps.cfg->limits.msgs_burst;
+    c->tokens_at = cq_net_now_us();
+    lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    net->m.conns++;
+    net->m.conns_total++;
+    cq_conn_send(c, cq_wire_welcome(net->deps.cfg));
+    return 0;
+}
+
+/* ---- sending ------------------------------------------------------------ */
+
+static void drop_queue(struct cq_conn *c)
+{
+    unsigned cap = c->net->deps.cfg->send_queue_max;
+    while (c->qlen) {
+        cq_buf_unref(c->q[c->qhead]);
+        c->qhead = (c->qhead + 1) % cap;
+        c->qlen--;
+    }
+    c->qbytes = 0;
+}
+
+void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
+{
+    const struct cq_config *cfg = c->net->deps.cfg;
+    if (!b || c->culled)
+        return;
+    if (c->qlen >= cfg->send_queue_max || c->qbytes + b->len > cfg->send_queue_bytes) {
+        /* Too slow to keep up: cut off, asynchronously and at a safe point. */
+        c->culled = true;
+        drop_queue(c);
+        c->net->m.culled++;
+        cq_warn("ws: %s cut off: send queue over %u messages / %u bytes", c->peer,
+                cfg->send_queue_max, cfg->send_queue_bytes);
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    b->refs++;
+    c->q[(c->qhead + c->qlen) % cfg->send_queue_max] = b;
+    c->qlen++;
+    c->qbytes += b->len;
+    lws_callback_on_writable(c->wsi);
+}
+
+void cq_conn_send(struct cq_conn *c, json_t *msg)
+{
+    struct cq_buf *b = cq_buf_from_json(msg);
+    if (!b)
+        return;
+    cq_conn_push(c, b);
+    if (!b->refs)
+        free(b);
+}
+
+void cq_conn_error(struct cq_conn *c, const json_t *req_id, int code, const char *field,
+                   const char *detail)
+{
+    cq_conn_send(c, cq_proto_error_msg(req_id, code, field, detail));
+}
+
+void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason)
+{
+    c->close_after_flush = true;
+    c->close_code = code;
+    snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
+    lws_callback_on_writable(c->wsi);
+}
+
+int cq_conn_writable(struct cq_conn *c)
+{
+    unsigned cap = c->net->deps.cfg->send_queue_max;
+    if (c->culled)
+        return -1;
+    if (c->qlen) {
+        struct cq_buf *b = c->q[c->qhead];
+        c->qhead = (c->qhead + 1) % cap;
+        c->qlen--;
+        c->qbytes -= b->len;
+        int n = lws_write(c->wsi, b->data + LWS_PRE, b->len, LWS_WRITE_TEXT);
+        cq_buf_unref(b);
+        if (n < 0)
+            return -1;
+        c->net->m.msgs_out++;
+        if (c->qlen) {
+            lws_callback_on_writable(c->wsi);
+            return 0;
+        }
+    }
+    if (c->close_after_flush) {
+        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
+                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- receiving ------------------------------------------------------------ */
+
+static bool rate_ok(struct cq_conn *c)
+{
+    const struct cq_limits *l = &c->net->deps.cfg->limits;
+    int64_t now = cq_net_now_us();
+    c->tokens += (double)(now - c->tokens_at) * l->msgs_per_sec / 1e6;
+    if (c->tokens > l->msgs_burst)
+        c->tokens = l->msgs_burst;
+    c->tokens_at = now;
+    if (c->tokens < 1.0)
+        return false;
+    c->tokens -= 1.0;
+    return true;
+}
+
+/* Counts a bad message; true when the connection has earned a close. */
+static bool strike(struct cq_conn *c)
+{
+    c->net->m.bad_msgs++;
+    if (++c->strikes < STRIKES_MAX)
+        return false;
+    cq_warn("ws: closing %s after %d bad messages in a row", c->peer, STRIKES_MAX);
+    cq_conn_close_after(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many bad messages");
+    return true;
+}
+
+static void handle_message(struct cq_conn *c, const char *buf, size_t len)
+{
+    struct cq_msg m;
+    struct cq_proto_error perr;
+
+    c->net->m.msgs_in++;
+    if (!rate_ok(c)) {
+        if (!strike(c))
+            cq_conn_error(c, NULL, CQ_ERATE_LIMITED, NULL, NULL);
+        return;
+    }
+    if (cq_proto_decode(buf, len, &c->net->deps.cfg->limits, &m, &perr)) {
+        if (!strike(c))
+            cq_conn_error(c, m.req_id, perr.code, perr.field, perr.detail);
+        cq_msg_clear(&m);
+        return;
+    }
+    if (!(cq_msg_roles(m.type) & c->role)) {
+        bool closing = strike(c);
+        if (!closing)
+            cq_conn_error(c, m.req_id,
+                          c->role == CQ_ROLE_NONE                  ? CQ_ENOT_IN_GAME
+                          : (cq_msg_roles(m.type) == CQ_ROLE_NONE) ? CQ_EALREADY_IN_GAME
+                                                                   : CQ_EFORBIDDEN,
+                          "type", NULL);
+        cq_msg_clear(&m);
+        return;
+    }
+    c->strikes = 0;
+    cq_live_handle(c, &m);
+    cq_msg_clear(&m);
+}
+
+int cq_conn_receive(struct cq_conn *c, const void *in, size_t len)
+{
+    size_t limit = c->net->deps.cfg->limits.frame_bytes;
+    bool first = lws_is_first_fragment(c->wsi), final = lws_is_final_fragment(c->wsi);
+
+    if (c->culled || c->close_after_flush)
+        return 0;
+    if (lws_frame_is_binary(c->wsi)) {
+        if (final && !strike(c))
+            cq_conn_error(c, NULL, CQ_EBINARY_FRAME, NULL, NULL);
+        return 0;
+    }
+    if (first) {
+        c->rx_len = 0;
+        c->rx_discard = false;
+    }
+    /* Whole message in one piece: no copy. */
+    if (first && final && !c->rx_discard) {
+        if (len > limit) {
+            if (!strike(c))
+                cq_conn_error(c, NULL, CQ_ETOO_LARGE, NULL, NULL);
+            return 0;
+        }
+        handle_message(c, in, len);
+        return 0;
+    }
+    if (!c->rx_discard) {
+        if (c->rx_len + len > limit) {
+            c->rx_discard = true; /* read and drop the rest; answer once */
+        } else {
+            if (!c->rx && !(c->rx = malloc(limit)))
+                return -1;
+            memcpy(c->rx + c->rx_len, in, len);
+            c->rx_len += len;
+        }
+    }
+    if (final) {
+        if (c->rx_discard) {
+            if (!strike(c))
+                cq_conn_error(c, NULL, CQ_ETOO_LARGE, NULL, NULL);
+        } else {
+            handle_message(c, c->rx, c->rx_len);
+        }
+        c->rx_len = 0;
+        c->rx_discard = false;
+    }
+    return 0;
+}
+
+void cq_conn_closed(struct cq_conn *c)
+{
+    if (!c->net)
+        return; /* never opened */
+    cq_live_conn_gone(c);
+    drop_queue(c);
+    free(c->q);
+    free(c->rx);
+    c->q = NULL;
+    c->rx = NULL;
+    c->net->m.conns--;
+    c->net = NULL;
+}

@@ -1,0 +1,664 @@
+/* live.c: live games on the transport: message handlers, room events,
+ * fan-out and timers. Every handler calls the game and lets the game's
+ * events decide what is broadcast. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "rand.h"
+#include "net_priv.h"
+
+#define FLUSH_US        200000 /* lobby and progress updates, at most this often */
+#define RECENT_NAMES    10     /* names a player's lobby screen gets per update */
+#define LEADERBOARD_TOP 10
+
+static void room_after(struct cq_live_room *lr);
+
+/* ---- membership ----------------------------------------------------------- */
+
+static struct cq_live_room *room_by_pin(struct cq_net *net, const char *pin)
+{
+    for (struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
+        if (!lr->expired && !strcmp(cq_room_pin(lr->game), pin))
+            return lr;
+    return NULL;
+}
+
+static int room_attach(struct cq_live_room *lr, struct cq_conn *c, unsigned role,
+                       struct cq_player *p)
+{
+    if (lr->n_conns == lr->cap_conns) {
+        unsigned ncap = lr->cap_conns ? lr->cap_conns * 2 : 16;
+        struct cq_conn **nc = realloc(lr->conns, ncap * sizeof *nc);
+        if (!nc)
+            return CQ_ENOMEM;
+        lr->conns = nc;
+        lr->cap_conns = ncap;
+    }
+    c->room_slot = lr->n_conns;
+    lr->conns[lr->n_conns++] = c;
+    c->room = lr;
+    c->role = role;
+    c->player = p;
+    if (p)
+        p->conn = c;
+    return 0;
+}
+
+static void room_detach(struct cq_conn *c)
+{
+    struct cq_live_room *lr = c->room;
+    if (!lr)
+        return;
+    struct cq_conn *last = lr->conns[--lr->n_conns];
+    lr->conns[c->room_slot] = last;
+    last->room_slot = c->room_slot;
+    if (c->player && c->player->conn == c)
+        c->player->conn = NULL;
+    c->room = NULL;
+    c->player = NULL;
+    c->role = CQ_ROLE_NONE;
+}
+
+/* Encodes once, queues for every connection whose role is in `roles`. */
+static void broadcast(struct cq_live_room *lr, json_t *msg, unsigned roles)
+{
+    struct cq_buf *b = cq_buf_from_json(msg);
+    if (!b)
+        return;
+    b->refs++; /* ours while fanning out */
+    for (unsigned i = 0; i < lr->n_conns; i++)
+        if (lr->conns[i]->role & roles)
+            cq_conn_push(lr->conns[i], b);
+    cq_buf_unref(b);
+}
+
+static void room_free(struct cq_live_room *lr)
+{
+    struct cq_net *net = lr->net;
+    lws_sul_cancel(&lr->tick_sul);
+    lws_sul_cancel(&lr->flush_sul);
+    while (lr->n_conns) {
+        struct cq_conn *c = lr->conns[lr->n_conns - 1];
+        room_detach(c);
+        cq_conn_send(c, json_pack("{s:s}", "type", "closed"));
+    }
+    for (struct cq_live_room **pp = &net->rooms; *pp; pp = &(*pp)->next)
+        if (*pp == lr) {
+            *pp = lr->next;
+            break;
+        }
+    net->n_rooms--;
+    json_decref(lr->pending_joined);
+    json_decref(lr->pending_left);
+    json_decref(lr->pending_status);
+    json_decref(lr->recent);
+    cq_room_free(lr->game);
+    free(lr->conns);
+    free(lr);
+}
+
+/* ---- coalesced updates ---------------------------------------------------- */
+
+static void flush_updates(struct cq_live_room *lr)
+{
+    lr->flush_armed = false;
+    if (json_array_size(lr->pending_joined) || json_array_size(lr->pending_left) ||
+        json_array_size(lr->pending_status)) {
+        json_t *host =
+            json_pack("{s:s, s:O, s:O, s:O, s:I, s:I}", "type", "lobby", "joined",
+                      lr->pending_joined, "left", lr->pending_left, "status", lr->pending_status,
+                      "players", (json_int_t)cq_room_n_players(lr->game), "connected",
+                      (json_int_t)cq_room_n_connected(lr->game));
+        broadcast(lr, host, CQ_ROLE_HOST | CQ_ROLE_SPECTATOR);
+        json_t *players = json_pack("{s:s, s:O, s:I, s:I}", "type", "lobby", "recent", lr->recent,
+                                    "players", (json_int_t)cq_room_n_players(lr->game), "connected",
+                                    (json_int_t)cq_room_n_connected(lr->game));
+        broadcast(lr, players, CQ_ROLE_PLAYER);
+        json_array_clear(lr->pending_joined);
+        json_array_clear(lr->pending_left);
+        json_array_clear(lr->pending_status);
+        json_array_clear(lr->recent);
+    }
+    if (lr->progress_dirty && cq_room_phase(lr->game) == CQ_PHASE_QUESTION) {
+        broadcast(lr,
+                  json_pack("{s:s, s:i, s:I, s:I}", "type", "progress", "index",
+                            cq_room_current(lr->game), "answered",
+                            (json_int_t)cq_room_answered(lr->game), "players",
+                            (json_int_t)cq_room_n_connected(lr->game)),
+                  CQ_ROLE_ANY);
+    }
+    lr->progress_dirty = false;
+}
+
+static void flush_cb(lws_sorted_usec_list_t *sul)
+{
+    struct cq_live_room *lr = lws_container_of(sul, struct cq_live_room, flush_sul);
+    flush_updates(lr);
+}
+
+static void arm_flush(struct cq_live_room *lr)
+{
+    if (lr->flush_armed)
+        return;
+    lr->flush_armed = true;
+    lws_sul_schedule(lr->net->ctx, 0, &lr->flush_sul, flush_cb, FLUSH_US);
+}
+
+/* ---- Redis records ---------------------------------------------------------- */
+
+/* The live board: absolute scores, so a replay after a reconnect is harmless. */
+static void store_board(struct cq_live_room *lr)
+{
+    struct cq_store *st = lr->net->deps.store;
+    unsigned n;
+    struct cq_player *const *r = cq_room_ranking(lr->game, &n);
+    if (!st || !n)
+        return;
+    size_t argc = 2 + 2 * (size_t)n;
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    char *nums = calloc(n, 48);
+    char key[128];
+    if (!argv || !lens || !nums)
+        goto out;
+    snprintf(key, sizeof key, "%sgame:%s:board", cq_store_prefix(st), cq_room_pin(lr->game));
+    argv[0] = "ZADD";
+    argv[1] = key;
+    for (unsigned i = 0; i < n; i++) {
+        char *score = nums + (size_t)i * 48, *id = score + 24;
+        snprintf(score, 24, "%lld", (long long)r[i]->score);
+        snprintf(id, 24, "%u", r[i]->id);
+        argv[2 + 2 * i] = score;
+        argv[3 + 2 * i] = id;
+    }
+    for (size_t i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    cq_store_write(st, (int)argc, argv, lens);
+out:
+    free(argv);
+    free(lens);
+    free(nums);
+}
+
+/* ---- game events ---------------------------------------------------------- */
+
+static void send_results(struct cq_live_room *lr)
+{
+    for (unsigned i = 0; i < lr->n_conns; i++) {
+        struct cq_conn *c = lr->conns[i];
+        if (c->role == CQ_ROLE_PLAYER && c->player)
+            cq_conn_send(c, cq_wire_result(lr->game, c->player));
+    }
+}
+
+static void send_summaries(struct cq_live_room *lr)
+{
+    for (unsigned i = 0; i < lr->n_conns; i++) {
+        struct cq_conn *c = lr->conns[i];
+        if (c->role == CQ_ROLE_PLAYER && c->player)
+            cq_conn_send(c, cq_wire_summary(lr->game, c->player));
+    }
+}
+
+static json_t *timing_msg(struct cq_live_room *lr, const char *type)
+{
+    int64_t now = cq_net_now_us();
+    return json_pack(
+        "{s:s, s:i, s:o, s:o, s:o}", "type", type, "index", cq_room_current(lr->game),
+        "remaining_ms", json_integer((json_int_t)(cq_room_remaining_us(lr->game, now) / 1000)),
+        "lead_in_ms", json_integer((json_int_t)(cq_room_lead_remaining_us(lr->game, now) / 1000)),
+        "time_limit_ms", json_integer((json_int_t)(cq_room_limit_us(lr->game) / 1000)));
+}
+
+static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
+{
+    struct cq_live_room *lr = ud;
+    struct cq_player *p = ev->player;
+    (void)room;
+
+    switch (ev->type) {
+    case CQ_EV_PLAYER_JOINED:
+        json_array_append_new(lr->pending_joined, cq_wire_player(p));
+        if (json_array_size(lr->recent) < RECENT_NAMES)
+            json_array_append_new(lr->recent, json_string(p->nickname));
+        arm_flush(lr);
+        break;
+    case CQ_EV_PLAYER_LEFT:
+        json_array_append_new(lr->pending_left, json_pack("{s:I, s:b}", "id", (json_int_t)p->id,
+                                                          "kicked", p->kicked));
+        if (p->kicked && p->conn) {
+            struct cq_conn *c = p->conn;
+            room_detach(c);
+            cq_conn_send(c, json_pack("{s:s, s:s, s:s}", "type", "kicked", "code", "kicked",
+                                      "message", cq_err_message(CQ_EKICKED)));
+            cq_conn_close_after(c, LWS_CLOSE_STATUS_NORMAL, "kicked");
+        }
+        arm_flush(lr);
+        break;
+    case CQ_EV_PLAYER_STATUS:
+        json_array_append_new(lr->pending_status, json_pack("{s:I, s:b}", "id", (json_int_t)p->id,
+                                                            "connected", p->connected));
+        arm_flush(lr);
+        break;
+    case CQ_EV_LOCKED:
+        broadcast(lr, json_pack("{s:s, s:b}", "type", "locked", "locked", cq_room_locked(lr->game)),
+                  CQ_ROLE_ANY);
+        break;
+    case CQ_EV_QUESTION:
+        flush_updates(lr);
+        broadcast(lr, cq_wire_question(lr->game, cq_net_now_us()), CQ_ROLE_ANY);
+        break;
+    case CQ_EV_PROGRESS:
+        lr->net->m.answers++;
+        lr->progress_dirty = true;
+        arm_flush(lr);
+        break;
+    case CQ_EV_PAUSED:
+        broadcast(lr, timing_msg(lr, "paused"), CQ_ROLE_ANY);
+        break;
+    case CQ_EV_RESUMED:
+        broadcast(lr, timing_msg(lr, "resumed"), CQ_ROLE_ANY);
+        break;
+    case CQ_EV_TIME_ADDED:
+        broadcast(lr, timing_msg(lr, "time_added"), CQ_ROLE_ANY);
+        break;
+    case CQ_EV_REVEAL:
+        lr->progress_dirty = false;
+        broadcast(lr, cq_wire_reveal(lr->game), CQ_ROLE_ANY);
+        send_results(lr);
+        store_board(lr);
+        break;
+    case CQ_EV_LEADERBOARD:
+        broadcast(lr, cq_wire_leaderboard(lr->game, LEADERBOARD_TOP), CQ_ROLE_ANY);
+        break;
+    case CQ_EV_ENDED:
+        flush_updates(lr);
+        broadcast(lr, cq_wire_ended(lr->game), CQ_ROLE_ANY);
+        send_summaries(lr);
+        break;
+    case CQ_EV_EXPIRED:
+        lr->expired = true;
+        break;
+    }
+}
+
+static bool on_blocked(void *ud, const char *folded)
+{
+    struct cq_live_room *lr = ud;
+    const struct cq_wordlist *wl = lr->net->deps.blocked;
+    return wl && cq_wordlist_blocks(wl, folded);
+}
+
+static const struct cq_room_hooks room_hooks = {on_event, on_blocked};
+
+/* ---- timers -------------------------------------------------------------- */
+
+static void tick_cb(lws_sorted_usec_list_t *sul)
+{
+    struct cq_live_room *lr = lws_container_of(sul, struct cq_live_room, tick_sul);
+    cq_room_tick(lr->game, cq_net_now_us());
+    room_after(lr);
+}
+
+/* After any call into the game: follow its next deadline, or free it. */
+static void room_after(struct cq_live_room *lr)
+{
+    if (lr->expired) {
+        cq_info("game %s closed", cq_room_pin(lr->game));
+        room_free(lr);
+        return;
+    }
+    int64_t at = cq_room_next_deadline(lr->game);
+    if (at == INT64_MAX) {
+        lws_sul_cancel(&lr->tick_sul);
+        return;
+    }
+    int64_t in = at - cq_net_now_us();
+    lws_sul_schedule(lr->net->ctx, 0, &lr->tick_sul, tick_cb, in > 0 ? in : 0);
+}
+
+/* ---- handlers ---------------------------------------------------------------- */
+
+static void reply_ok(struct cq_conn *c, const struct cq_msg *m)
+{
+    json_t *o = json_pack("{s:s, s:s}", "type", "ok", "of", cq_msg_name(m->type));
+    if (m->req_id)
+        json_object_set(o, "id", m->req_id);
+    cq_conn_send(c, o);
+}
+
+static json_t *with_id(json_t *o, const struct cq_msg *m)
+{
+    if (o && m->req_id)
+        json_object_set(o, "id", m->req_id);
+    return o;
+}
+
+static void handle_create(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_net *net = c->net;
+    const struct cq_config *cfg = net->deps.cfg;
+    const struct cq_bank *bank = cq_bankset_find(net->deps.banks, m->bank);
+    struct cq_room_settings set;
+    char pin[CQ_PIN_DIGITS + 1], token[CQ_TOKEN_MAX + 1];
+    unsigned *qidx = NULL;
+    struct cq_live_room *lr = NULL;
+    int result;
+
+    if (!bank) {
+        cq_conn_error(c, m->req_id, CQ_ENO_BANK, "bank", NULL);
+        return;
+    }
+    if (net->n_rooms >= cfg->max_games || net->stopping) {
+        cq_conn_error(c, m->req_id, net->stopping ? CQ_ESERVER_BUSY : CQ_ESERVER_FULL, NULL, NULL);
+        return;
+    }
+    result = CQ_ENOMEM;
+    qidx = malloc(bank->n_questions * sizeof *qidx);
+    lr = calloc(1, sizeof *lr);
+    if (!qidx || !lr)
+        goto out;
+    unsigned n = cq_room_select(bank, m->tags, m->n_tags, (unsigned)m->count, m->shuffle,
+                                cq_rand_u64(), qidx);
+    if (!n) {
+        result = CQ_ENO_QUESTIONS;
+        goto out;
+    }
+    cq_room_settings_default(&set);
+    set.rules.preset = m->scoring;
+    set.rules.streak = m->streak;
+    set.rules.partial_credit = m->partial_credit;
+    set.auto_advance = m->auto_advance;
+    set.late_join = (m->present & CQ_F(LATE_JOIN)) ? m->late_join : true;
+    set.change_answer = m->change_answer;
+    set.time_limit_s = m->time_limit;
+    set.lead_in_s = m->lead_in;
+    set.max_players =
+        (m->present & CQ_F(MAX_PLAYERS)) ? (unsigned)m->max_players : cfg->limits.max_players;
+    set.nickname_max = cfg->limits.nickname_max;
+    set.max_show_delay_us = (int64_t)cfg->max_show_delay_ms * 1000;
+    set.rejoin_grace_us = (int64_t)cfg->rejoin_grace_s * 1000000;
+    set.ended_ttl_us = (int64_t)cfg->ended_ttl_s * 1000000;
+    snprintf(set.group, sizeof set.group, "%s", m->group);
+    do {
+        if (cq_rand_pin(pin)) {
+            result = CQ_EINTERNAL;
+            goto out;
+        }
+    } while (room_by_pin(net, pin));
+    if (cq_rand_token(token, sizeof token)) {
+        result = CQ_EINTERNAL;
+        goto out;
+    }
+    lr->net = net;
+    lr->pending_joined = json_array();
+    lr->pending_left = json_array();
+    lr->pending_status = json_array();
+    lr->recent = json_array();
+    lr->created_at = cq_net_now_us();
+    lr->game = cq_room_create(bank, qidx, n, &set, pin, token, cq_rand_u64(), lr->created_at,
+                              &room_hooks, lr);
+    if (!lr->game || !lr->recent)
+        goto out;
+    result = room_attach(lr, c, CQ_ROLE_HOST, NULL);
+    if (result)
+        goto out;
+    lr->next = net->rooms;
+    net->rooms = lr;
+    net->n_rooms++;
+    net->m.games_created++;
+    cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
+    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
+                                      "pin", pin, "token", token),
+                            m));
+    cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_HOST, NULL, cq_net_now_us()));
+    room_after(lr);
+    lr = NULL;
+    result = 0;
+out:
+    if (lr) {
+        json_decref(lr->pending_joined);
+        json_decref(lr->pending_left);
+        json_decref(lr->pending_status);
+        json_decref(lr->recent);
+        cq_room_free(lr->game);
+        free(lr->conns);
+        free(lr);
+    }
+    free(qidx);
+    if (result)
+        cq_conn_error(c, m->req_id, result, result == CQ_ENO_QUESTIONS ? "tags" : NULL, NULL);
+}
+
+static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_player *p)
+{
+    struct cq_live_room *lr = c->room;
+    cq_conn_send(c,
+                 with_id(json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:s}}", "type", "joined", "role",
+                                   "player", "pin", cq_room_pin(lr->game), "token", p->token,
+                                   "player", "id", (json_int_t)p->id, "nickname", p->nickname),
+                         m));
+    cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_PLAYER, p, cq_net_now_us()));
+}
+
+static void handle_join(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
+    char token[CQ_TOKEN_MAX + 1];
+    struct cq_player *p;
+    if (!lr) {
+        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
+        return;
+    }
+    if (cq_rand_token(token, sizeof token)) {
+        cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
+        return;
+    }
+    int r = cq_room_join(lr->game, m->nickname, token, cq_net_now_us(), &p);
+    if (!r && (r = room_attach(lr, c, CQ_ROLE_PLAYER, p)))
+        cq_room_leave(lr->game, p, cq_net_now_us());
+    if (r) {
+        cq_conn_error(c, m->req_id, r,
+                      r == CQ_ENICKNAME_INVALID || r == CQ_ENICKNAME_TAKEN ||
+                              r == CQ_ENICKNAME_REJECTED
+                          ? "nickname"
+                          : NULL,
+                      NULL);
+        room_after(lr);
+        return;
+    }
+    welcome_player(c, m, p);
+    room_after(lr);
+}
+
+static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
+    if (!lr) {
+        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
+        return;
+    }
+    if (room_attach(lr, c, CQ_ROLE_SPECTATOR, NULL)) {
+        cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
+        return;
+    }
+    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s}", "type", "joined", "role", "spectator",
+                                      "pin", m->pin),
+                            m));
+    cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_SPECTATOR, NULL, cq_net_now_us()));
+}
+
+static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
+    struct cq_player *p;
+    if (!lr) {
+        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
+        return;
+    }
+    if (cq_room_is_host_token(lr->game, m->token)) {
+        if (room_attach(lr, c, CQ_ROLE_HOST, NULL)) {
+            cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
+            return;
+        }
+        cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
+                                          "pin", m->pin, "token", m->token),
+                                m));
+        cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_HOST, NULL, cq_net_now_us()));
+        return;
+    }
+    int r = cq_room_rejoin(lr->game, m->token, cq_net_now_us(), &p);
+    if (r) {
+        cq_conn_error(c, m->req_id, r, "token", NULL);
+        return;
+    }
+    if (p->conn) {
+        /* The same player from a new tab or network: the old link goes. */
+        struct cq_conn *old = p->conn;
+        room_detach(old);
+        cq_conn_send(old, json_pack("{s:s}", "type", "replaced"));
+        cq_conn_close_after(old, LWS_CLOSE_STATUS_NORMAL, "replaced by a newer connection");
+    }
+    if (room_attach(lr, c, CQ_ROLE_PLAYER, p)) {
+        cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
+        return;
+    }
+    welcome_player(c, m, p);
+    room_after(lr);
+}
+
+static void handle_leave(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_live_room *lr = c->room;
+    struct cq_player *p = c->player;
+    room_detach(c);
+    if (p)
+        cq_room_leave(lr->game, p, cq_net_now_us());
+    reply_ok(c, m);
+    room_after(lr);
+}
+
+static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_live_room *lr = c->room;
+    int64_t t = 0;
+    int r = cq_room_answer(lr->game, c->player, m->question, &m->answer, cq_net_now_us(), &t);
+    if (r)
+        cq_conn_error(c, m->req_id, r, r == CQ_EBAD_ANSWER ? "answer" : "question", NULL);
+    else
+        cq_conn_send(c, with_id(json_pack("{s:s, s:i, s:I}", "type", "answer_ack", "index",
+                                          m->question, "time_ms", (json_int_t)(t / 1000)),
+                                m));
+    room_after(lr);
+}
+
+static void handle_host(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_live_room *lr = c->room;
+    int64_t now = cq_net_now_us();
+    int r;
+    switch (m->type) {
+    case CQ_MSG_START:
+        r = cq_room_start(lr->game, now);
+        break;
+    case CQ_MSG_NEXT:
+        r = cq_room_next(lr->game, now);
+        break;
+    case CQ_MSG_SKIP:
+        r = cq_room_skip(lr->game, now);
+        break;
+    case CQ_MSG_PAUSE:
+        r = cq_room_pause(lr->game, now);
+        break;
+    case CQ_MSG_RESUME:
+        r = cq_room_resume(lr->game, now);
+        break;
+    case CQ_MSG_ADD_TIME:
+        r = cq_room_add_time(lr->game, m->seconds, now);
+        break;
+    case CQ_MSG_END:
+        r = cq_room_end(lr->game, now);
+        break;
+    case CQ_MSG_KICK:
+        r = cq_room_kick(lr->game, (uint32_t)m->player, now);
+        break;
+    case CQ_MSG_LOCK:
+        r = cq_room_lock(lr->game, m->locked, now);
+        break;
+    default:
+        r = CQ_EINTERNAL;
+        break;
+    }
+    if (r)
+        cq_conn_error(c, m->req_id, r, m->type == CQ_MSG_KICK ? "player" : NULL, NULL);
+    else
+        reply_ok(c, m);
+    room_after(lr);
+}
+
+void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
+{
+    switch (m->type) {
+    case CQ_MSG_PING:
+        cq_conn_send(c, with_id(json_pack("{s:s}", "type", "pong"), m));
+        break;
+    case CQ_MSG_LIST_BANKS:
+        cq_conn_send(c, with_id(cq_wire_banks(c->net->deps.banks), m));
+        break;
+    case CQ_MSG_CREATE_GAME:
+        handle_create(c, m);
+        break;
+    case CQ_MSG_JOIN:
+        handle_join(c, m);
+        break;
+    case CQ_MSG_WATCH:
+        handle_watch(c, m);
+        break;
+    case CQ_MSG_REJOIN:
+        handle_rejoin(c, m);
+        break;
+    case CQ_MSG_LEAVE:
+        handle_leave(c, m);
+        break;
+    case CQ_MSG_SHOWN: {
+        int r = cq_room_shown(c->room->game, c->player, m->question, cq_net_now_us());
+        if (r)
+            cq_conn_error(c, m->req_id, r, "question", NULL);
+        break;
+    }
+    case CQ_MSG_ANSWER:
+        handle_answer(c, m);
+        break;
+    default:
+        handle_host(c, m);
+        break;
+    }
+}
+
+void cq_live_conn_gone(struct cq_conn *c)
+{
+    struct cq_live_room *lr = c->room;
+    struct cq_player *p = c->player;
+    if (!lr)
+        return;
+    room_detach(c);
+    if (p)
+        cq_room_disconnect(lr->game, p, cq_net_now_us());
+    room_after(lr);
+}
+
+void cq_live_stop(struct cq_net *net)
+{
+    while (net->rooms)
+        room_free(net->rooms);
+}
+
+unsigned cq_live_players(const struct cq_net *net)
+{
+    unsigned n = 0;
+    for (const struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
+        n += cq_room_n_players(lr->game);
+    return n;
+}

@@ -1,0 +1,137 @@
+/* net.c: the lws context on our libuv loop, and the WebSocket callback,
+ * which only dispatches. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "log.h"
+#include "net_priv.h"
+
+static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                       size_t len)
+{
+    struct cq_net *net = lws_context_user(lws_get_context(wsi));
+    struct cq_conn *c = user;
+
+    switch (reason) {
+    case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
+        return cq_conn_filter(net, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        return cq_conn_open(net, c, wsi);
+    case LWS_CALLBACK_RECEIVE:
+        return cq_conn_receive(c, in, len);
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return cq_conn_writable(c);
+    case LWS_CALLBACK_CLOSED:
+        cq_conn_closed(c);
+        return 0;
+    default:
+        return 0;
+    }
+}
+
+/* lws logs go through ours, a level lower: lws is chatty about clients. */
+static void lws_log_emit(int level, const char *line)
+{
+    if (level & LLL_ERR)
+        cq_warn("lws: %s", line);
+    else if (level & LLL_WARN)
+        cq_info("lws: %s", line);
+    else
+        cq_debug("lws: %s", line);
+}
+
+static void mount(struct lws_http_mount *m, struct lws_http_mount *next, const char *point,
+                  const char *origin, int proto)
+{
+    memset(m, 0, sizeof *m);
+    m->mount_next = next;
+    m->mountpoint = point;
+    m->mountpoint_len = (unsigned char)strlen(point);
+    m->origin = origin;
+    m->origin_protocol = (unsigned char)proto;
+    if (proto == LWSMPRO_FILE)
+        m->def = "index.html";
+}
+
+struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen)
+{
+    struct lws_context_creation_info info;
+    struct cq_net *net = calloc(1, sizeof *net);
+    void *loops[1];
+    if (!net) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    net->deps = *deps;
+    const struct cq_config *cfg = deps->cfg;
+
+    lws_set_log_level(LLL_ERR | LLL_WARN | (cq_log_enabled(CQ_LOG_DEBUG) ? LLL_NOTICE : 0),
+                      lws_log_emit);
+
+    net->protocols[0] =
+        (struct lws_protocols){"http", cq_http_callback, cq_http_pss_size(), 0, 0, NULL, 0};
+    net->protocols[1] = (struct lws_protocols){
+        CQ_SUBPROTOCOL, ws_callback, sizeof(struct cq_conn), cfg->limits.frame_bytes, 0, NULL, 0};
+
+    /* Longest prefix wins: the API and health checks, then the files. */
+    mount(&net->mounts[0], NULL, "/", cfg->web_root, LWSMPRO_FILE);
+    mount(&net->mounts[1], &net->mounts[0], "/healthz", "http", LWSMPRO_CALLBACK);
+    mount(&net->mounts[2], &net->mounts[1], "/readyz", "http", LWSMPRO_CALLBACK);
+    mount(&net->mounts[3], &net->mounts[2], "/metrics", "http", LWSMPRO_CALLBACK);
+    mount(&net->mounts[4], &net->mounts[3], "/api", "http", LWSMPRO_CALLBACK);
+
+    static const char *const hdr[][2] = {
+        {"content-security-policy:",
+         "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+         "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
+        {"x-content-type-options:", "nosniff"},
+        {"referrer-policy:", "no-referrer"},
+        {"x-frame-options:", "DENY"},
+    };
+    for (int i = 0; i < 4; i++) {
+        net->headers[i].next = i < 3 ? &net->headers[i + 1] : NULL;
+        net->headers[i].name = hdr[i][0];
+        net->headers[i].value = hdr[i][1];
+    }
+
+    /* Silent connections are pinged, then dropped: lws keeps the timers. */
+    net->retry.secs_since_valid_ping = (uint16_t)cfg->idle_timeout_s;
+    net->retry.secs_since_valid_hangup = (uint16_t)(cfg->idle_timeout_s + 10);
+
+    memset(&info, 0, sizeof info);
+    info.port = cfg->port;
+    info.iface = cfg->bind;
+    info.protocols = net->protocols;
+    info.mounts = &net->mounts[4];
+    info.headers = &net->headers[0];
+    info.user = net;
+    info.vhost_name = "chainquiz";
+    info.retry_and_idle_policy = &net->retry;
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    loops[0] = deps->loop;
+    info.foreign_loops = loops;
+    info.timeout_secs = 10; /* handshakes and HTTP requests */
+    info.fd_limit_per_thread = 0;
+
+    net->ctx = lws_create_context(&info);
+    if (!net->ctx) {
+        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", cfg->bind,
+                 cfg->port);
+        free(net);
+        return NULL;
+    }
+    net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
+    return net;
+}
+
+void cq_net_stop(struct cq_net *net)
+{
+    if (!net)
+        return;
+    net->stopping = true;
+    cq_live_stop(net);
+    lws_context_destroy(net->ctx);
+    free(net);
+}

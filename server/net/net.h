@@ -1,0 +1,35 @@
+/* net.h: the transport adapter (the only includer of libwebsockets.h).
+ *
+ * Serves the browser client as static files, /healthz, /readyz, /metrics
+ * and the JSON API over HTTP, and the game over WebSocket (path CQ_WS_PATH,
+ * subprotocol CQ_SUBPROTOCOL), all on the application's libuv loop.
+ */
+#ifndef CQ_NET_H
+#define CQ_NET_H
+
+#include <stddef.h>
+
+#include "config.h"
+#include "content.h"
+#include "store.h"
+#include "wordlist.h"
+
+struct uv_loop_s;
+struct cq_net;
+
+/* What the transport borrows; all must outlive it. */
+struct cq_net_deps {
+    const struct cq_config *cfg;
+    const struct cq_bankset *banks;
+    const struct cq_wordlist *blocked;
+    struct cq_store *store;
+    struct uv_loop_s *loop;
+};
+
+/* Creates the lws context on deps->loop and starts listening. */
+struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen);
+/* Closes every connection and frees the games; the loop must then run
+ * until lws has closed its handles. */
+void cq_net_stop(struct cq_net *net);
+
+#endif

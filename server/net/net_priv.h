@@ -1,0 +1,128 @@
+/* net_priv.h: what the files of the transport adapter share. */
+#ifndef CQ_NET_PRIV_H
+#define CQ_NET_PRIV_H
+
+#include <jansson.h>
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "cq_proto.h"
+#include "net.h"
+#include "room.h"
+
+/* One serialised message, shared by every queue it sits in. */
+struct cq_buf {
+    unsigned refs;
+    size_t len;
+    unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes */
+};
+
+struct cq_live_room;
+
+/* Per-WebSocket state, allocated by lws (per_session_data_size). */
+struct cq_conn {
+    struct cq_net *net;
+    struct lws *wsi;
+    unsigned role; /* CQ_ROLE_* */
+    struct cq_live_room *room;
+    struct cq_player *player;
+    unsigned room_slot; /* index in room->conns */
+
+    struct cq_buf **q; /* ring of send_queue_max entries */
+    unsigned qhead, qlen;
+    size_t qbytes;
+
+    char *rx; /* fragments of the message being received */
+    size_t rx_len;
+    bool rx_discard; /* the current message is over the limit */
+
+    double tokens; /* rate limit bucket */
+    int64_t tokens_at;
+    unsigned strikes; /* bad messages in a row */
+    bool culled, close_after_flush;
+    uint16_t close_code;
+    char close_reason[64];
+    char peer[64];
+};
+
+struct cq_live_room {
+    struct cq_live_room *next;
+    struct cq_net *net;
+    struct cq_room *game;
+    struct cq_conn **conns;
+    unsigned n_conns, cap_conns;
+    lws_sorted_usec_list_t tick_sul;  /* the game's next deadline */
+    lws_sorted_usec_list_t flush_sul; /* coalesced lobby and progress updates */
+    bool flush_armed, progress_dirty, expired, in_tick;
+    json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
+    json_t *recent;                                         /* names for players */
+    int64_t created_at;
+};
+
+struct cq_net_metrics {
+    uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
+    uint64_t answer_hist[12]; /* answer time buckets, see http.c */
+    uint64_t answer_time_sum_us;
+    unsigned conns;
+};
+
+struct cq_net {
+    struct cq_net_deps deps;
+    struct lws_context *ctx;
+    struct lws_vhost *vhost;
+    struct cq_live_room *rooms;
+    unsigned n_rooms;
+    bool stopping;
+    struct cq_net_metrics m;
+    struct lws_http_mount mounts[6];
+    struct lws_protocol_vhost_options headers[5];
+    struct lws_protocols protocols[3];
+    lws_retry_bo_t retry;
+};
+
+int64_t cq_net_now_us(void);
+
+/* conn.c */
+int cq_conn_filter(struct cq_net *net, struct lws *wsi);
+int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi);
+int cq_conn_receive(struct cq_conn *c, const void *in, size_t len);
+int cq_conn_writable(struct cq_conn *c);
+void cq_conn_closed(struct cq_conn *c);
+struct cq_buf *cq_buf_from_json(json_t *msg); /* steals msg; refs = 0 */
+void cq_buf_unref(struct cq_buf *b);
+/* Queues `b` (takes a ref); culls the connection when its queue is full. */
+void cq_conn_push(struct cq_conn *c, struct cq_buf *b);
+/* Sends one personal message (steals msg). */
+void cq_conn_send(struct cq_conn *c, json_t *msg);
+void cq_conn_error(struct cq_conn *c, const json_t *req_id, int code, const char *field,
+                   const char *detail);
+/* Sends what is queued, then closes with `code` and `reason`. */
+void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
+
+/* live.c */
+void cq_live_handle(struct cq_conn *c, struct cq_msg *m);
+void cq_live_conn_gone(struct cq_conn *c);
+void cq_live_stop(struct cq_net *net);
+unsigned cq_live_players(const struct cq_net *net);
+
+/* wire.c: server->client messages (PROTOCOL.md) built from game state. */
+json_t *cq_wire_welcome(const struct cq_config *cfg);
+json_t *cq_wire_banks(const struct cq_bankset *banks);
+json_t *cq_wire_player(const struct cq_player *p);
+json_t *cq_wire_question(const struct cq_room *room, int64_t now);
+json_t *cq_wire_reveal(const struct cq_room *room);
+json_t *cq_wire_result(const struct cq_room *room, const struct cq_player *p);
+json_t *cq_wire_leaderboard(const struct cq_room *room, unsigned top);
+json_t *cq_wire_ended(const struct cq_room *room);
+json_t *cq_wire_summary(const struct cq_room *room, const struct cq_player *p);
+json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq_player *p,
+                      int64_t now);
+json_t *cq_wire_settings(const struct cq_room *room);
+
+/* http.c */
+int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
+                     size_t len);
+size_t cq_http_pss_size(void);
+
+#endif
