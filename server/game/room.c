@@ -399,8 +399,10 @@ static void maybe_close_early(struct cq_room *room, int64_t now)
         if (p->connected && !p->kicked && !p->left && !p->answers[room->q].answered)
             waiting++;
     }
-    if (!waiting && room->answered > 0)
-        close_question(room, now);
+    /* Closed at the next tick, not here: the answer that completed the set
+     * is acknowledged before the reveal goes out. */
+    if (!waiting && room->answered > 0 && room->close_at > now)
+        room->close_at = now;
 }
 
 void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now)

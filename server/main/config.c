@@ -24,8 +24,9 @@ struct opt {
 static const struct opt opts[] = {
     {"port", "CHAINQUIZ_PORT", "TCP port for HTTP and WebSocket (default 8080)", OPT_INT, O(port),
      0, 1, 65535},
-    {"bind", "CHAINQUIZ_BIND", "address to listen on (default 127.0.0.1; 0.0.0.0 for all)", OPT_STR,
-     O(bind), S(bind), 0, 0},
+    {"bind", "CHAINQUIZ_BIND",
+     "address to listen on (default 0.0.0.0: every interface, so phones on the LAN can join)",
+     OPT_STR, O(bind), S(bind), 0, 0},
     {"content", "CHAINQUIZ_CONTENT", "folder of question banks (default ./content)", OPT_STR,
      O(content_dir), S(content_dir), 0, 0},
     {"web-root", "CHAINQUIZ_WEB_ROOT", "folder of the browser client (default ./web-client)",
@@ -82,7 +83,7 @@ static void defaults(struct cq_config *c)
 {
     memset(c, 0, sizeof *c);
     c->port = 8080;
-    snprintf(c->bind, sizeof c->bind, "127.0.0.1");
+    snprintf(c->bind, sizeof c->bind, "0.0.0.0");
     snprintf(c->content_dir, sizeof c->content_dir, "content");
     snprintf(c->web_root, sizeof c->web_root, "web-client");
     snprintf(c->data_dir, sizeof c->data_dir, "data");

@@ -179,9 +179,10 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return respond(wsi, pss, HTTP_STATUS_OK, "application/json", &t);
     }
     if (!strcmp(uri, "/api/qr.svg")) {
-        char pin[16] = "", host[200] = "", url[300];
-        if (lws_get_urlarg_by_name(wsi, "pin=", pin, sizeof pin) == NULL ||
-            strspn(pin, "0123456789") != CQ_PIN_DIGITS || pin[CQ_PIN_DIGITS] ||
+        char arg[32] = "", host[200] = "", url[300];
+        /* lws copies "pin=NNNNNN" and points past the name. */
+        const char *pin = lws_get_urlarg_by_name(wsi, "pin=", arg, (int)sizeof arg);
+        if (!pin || strspn(pin, "0123456789") != CQ_PIN_DIGITS || pin[CQ_PIN_DIGITS] ||
             lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0 || strpbrk(host, "\"<>'& "))
             return lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "pin=NNNNNN required");
         snprintf(url, sizeof url, "http://%s/?pin=%s", host, pin);

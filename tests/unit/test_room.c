@@ -155,6 +155,7 @@ Test(room, shown_delay_is_credited_but_bounded)
     cr_assert_eq(a->answers[0].time_us, 500000);
     cr_assert_eq(cq_room_answer(room, b, 0, &pick0, S(11), &t), 0); /* 10 s after its 1 s delay */
     cr_assert_eq(t, S(10));
+    cq_room_tick(room, S(11));
     cr_assert_eq(cq_room_phase(room), CQ_PHASE_REVEAL);
     cr_assert_eq(a->score, 1000);
     cr_assert_eq(b->score, 500);
@@ -192,6 +193,10 @@ Test(room, closes_early_when_all_connected_answered)
     cq_room_start(room, 0);
     cq_room_disconnect(room, b, S(1));
     cr_assert_eq(cq_room_answer(room, a, 0, &pick0, S(2), &t), 0);
+    /* Closed at the next tick, right away. */
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_QUESTION);
+    cr_assert_eq(cq_room_next_deadline(room), S(2));
+    cq_room_tick(room, S(2));
     cr_assert_eq(cq_room_phase(room), CQ_PHASE_REVEAL);
     cr_assert_eq(rec.n[CQ_EV_REVEAL], 1);
     cr_assert_eq(b->streak, 0);
@@ -220,6 +225,7 @@ Test(room, lead_in_blocks_early_answers)
     cr_assert_eq(cq_room_answer(room, a, 0, &pick0, S(2), &t), CQ_ENOT_OPEN);
     cr_assert_eq(cq_room_answer(room, a, 0, &pick0, S(3), &t), 0);
     cr_assert_eq(t, 0);
+    cq_room_tick(room, S(3));
     cr_assert_eq(a->score, 1000);
 }
 
@@ -265,9 +271,10 @@ Test(room, full_flow_with_streaks_and_ranks)
     int64_t t, now = 0;
     cq_room_start(room, now);
     for (int q = 0; q < 3; q++) {
-        cq_room_answer(room, a, q, &pick0, now, &t);                 /* always right, fast */
+        cq_room_answer(room, a, q, &pick0, now, &t);                   /* always right, fast */
         cq_room_answer(room, b, q, q == 1 ? &pick1 : &pick0, now, &t); /* wrong on q1 */
-        cq_room_answer(room, c, q, &pick1, now, &t);                 /* always wrong */
+        cq_room_answer(room, c, q, &pick1, now, &t);                   /* always wrong */
+        cq_room_tick(room, now);
         cr_assert_eq(cq_room_phase(room), CQ_PHASE_REVEAL);
         cr_assert_eq(cq_room_next(room, now), 0);
         cr_assert_eq(cq_room_phase(room), CQ_PHASE_LEADERBOARD);
@@ -294,6 +301,7 @@ Test(room, ties_share_a_rank)
     cq_room_answer(room, a, 0, &pick0, 0, &t);
     cq_room_answer(room, b, 0, &pick0, 0, &t);
     cq_room_answer(room, c, 0, &pick1, 0, &t);
+    cq_room_tick(room, 0);
     cr_assert_eq(a->rank, 1);
     cr_assert_eq(b->rank, 1);
     cr_assert_eq(c->rank, 3);

@@ -1,0 +1,177 @@
+/* The process: options, the embedded Redis, HTTP endpoints, admission. */
+#include <dirent.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <hiredis/hiredis.h>
+
+#include "client.h"
+
+static struct cq_harness h;
+
+static void stop(void)
+{
+    cq_harness_stop(&h);
+}
+
+/* Children of `parent` named `comm`. */
+static pid_t child_named(pid_t parent, const char *comm)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = 0;
+    while (d && (e = readdir(d))) {
+        char path[300], buf[512], name[64];
+        int pid, ppid;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(buf, sizeof buf, f) &&
+            sscanf(buf, "%d (%63[^)]) %*c %d", &pid, name, &ppid) == 3 && ppid == parent &&
+            !strcmp(name, comm))
+            found = pid;
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return found;
+}
+
+Test(server, embedded_redis_is_started_used_and_stopped, .fini = stop)
+{
+    char body[4096], sock[400], out[256];
+    cr_assert_eq(cq_harness_start(&h, true, NULL), 0, "server did not start; see %s", h.log_path);
+    cr_assert_eq(cq_http_get(h.http_port, "/readyz", body, sizeof body), 200, "%s", body);
+    cr_assert(strstr(body, "\"redis\":true"));
+    pid_t redis = child_named(h.server_pid, "redis-server");
+    cr_assert(redis > 0, "no redis-server child of the server");
+
+    /* A game's board lands in that Redis. */
+    struct cq_ws host, p;
+    client_open(&host, &h);
+    json_t *j =
+        client_req(&host, json_pack("{s:s, s:s}", "type", "create_game", "bank", "mini"), "joined");
+    char pin[8];
+    snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
+    json_decref(j);
+    client_open(&p, &h);
+    json_decref(client_req(
+        &p, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "ann"), "joined"));
+    json_decref(client_req(&host, json_pack("{s:s}", "type", "start"), "ok"));
+    json_decref(
+        client_req(&p, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),
+                   "answer_ack"));
+    json_decref(client_expect(&p, "result"));
+
+    snprintf(sock, sizeof sock, "%s/data/redis.sock", h.dir);
+    struct stat st;
+    cr_assert_eq(stat(sock, &st), 0, "no socket at %s", sock);
+    redisContext *c = NULL;
+    for (int i = 0; i < 50; i++) { /* the write is asynchronous */
+        struct timeval tv = {1, 0};
+        c = redisConnectUnixWithTimeout(sock, tv);
+        redisReply *r = redisCommand(c, "ZSCORE cq:game:%s:board 1", pin);
+        snprintf(out, sizeof out, "%s", r && r->str ? r->str : "");
+        if (r)
+            freeReplyObject(r);
+        redisFree(c);
+        if (out[0])
+            break;
+        usleep(100000);
+    }
+    cr_assert_str_eq(out, "1000");
+    cq_ws_free(&host);
+    cq_ws_free(&p);
+
+    /* SIGTERM: the server stops its Redis and exits cleanly. */
+    kill(h.server_pid, SIGTERM);
+    cr_assert_eq(cq_harness_wait(h.server_pid, 10000), 0, "server did not exit cleanly");
+    h.server_pid = -1;
+    cr_assert(kill(redis, 0) != 0, "redis-server %d is still running", (int)redis);
+    /* Append-only persistence was on. */
+    char aof[400];
+    snprintf(aof, sizeof aof, "%s/data/appendonlydir", h.dir);
+    cr_assert_eq(stat(aof, &st), 0);
+}
+
+Test(server, unreachable_redis_fails_fast_and_clearly, .fini = stop)
+{
+    char url[64], out[1024] = "";
+    memset(&h, 0, sizeof h);
+    snprintf(h.dir, sizeof h.dir, "/tmp/cq-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(h.dir));
+    snprintf(h.log_path, sizeof h.log_path, "%s/server.log", h.dir);
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", cq_free_port());
+    const char *args[] = {"--redis", url, "--content", CQ_SOURCE_DIR "/tests/fixtures/content",
+                          NULL};
+    pid_t pid = cq_harness_spawn(&h, args);
+    int rc = cq_harness_wait(pid, 5000);
+    h.server_pid = -1;
+    cr_assert_eq(rc, 1, "exit code %d", rc);
+    FILE *f = fopen(h.log_path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    cr_assert(strstr(out, "cannot reach Redis at redis://127.0.0.1:"), "log: %s", out);
+    cr_assert(strstr(out, "Connection refused"), "log: %s", out);
+}
+
+Test(server, malformed_options_are_refused, .fini = stop)
+{
+    memset(&h, 0, sizeof h);
+    snprintf(h.dir, sizeof h.dir, "/tmp/cq-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(h.dir));
+    snprintf(h.log_path, sizeof h.log_path, "%s/server.log", h.dir);
+    const char *bad_url[] = {"--redis", "http://x", NULL};
+    cr_assert_eq(cq_harness_wait(cq_harness_spawn(&h, bad_url), 5000), 2);
+    const char *bad_level[] = {"--log-level", "loud", NULL};
+    cr_assert_eq(cq_harness_wait(cq_harness_spawn(&h, bad_level), 5000), 2);
+    const char *help[] = {"--help", NULL};
+    cr_assert_eq(cq_harness_wait(cq_harness_spawn(&h, help), 5000), 0);
+    const char *version[] = {"--version", NULL};
+    cr_assert_eq(cq_harness_wait(cq_harness_spawn(&h, version), 5000), 0);
+    const char *bad_content[] = {"--content", "/nonexistent", NULL};
+    cr_assert_eq(cq_harness_wait(cq_harness_spawn(&h, bad_content), 5000), 1);
+    h.server_pid = -1;
+}
+
+Test(server, http_endpoints, .fini = stop)
+{
+    char body[65536];
+    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "see %s", h.log_path);
+    cr_assert_eq(cq_http_get(h.http_port, "/healthz", body, sizeof body), 200);
+    cr_assert_str_eq(body, "{\"status\":\"ok\"}");
+    cr_assert_eq(cq_http_get(h.http_port, "/metrics", body, sizeof body), 200);
+    cr_assert(strstr(body, "chainquiz_redis_connected 1"), "%s", body);
+    cr_assert_eq(cq_http_get(h.http_port, "/api/banks", body, sizeof body), 200);
+    cr_assert(strstr(body, "\"id\":\"mini\""));
+    cr_assert_eq(cq_http_get(h.http_port, "/api/qr.svg?pin=123456", body, sizeof body), 200);
+    cr_assert(strstr(body, "<svg"));
+    cr_assert_eq(cq_http_get(h.http_port, "/api/qr.svg?pin=12x", body, sizeof body), 400);
+    cr_assert_eq(cq_http_get(h.http_port, "/api/nothing", body, sizeof body), 404);
+}
+
+Test(server, websocket_admission, .fini = stop)
+{
+    struct cq_ws ws;
+    int status;
+    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "see %s", h.log_path);
+    /* Wrong path, no subprotocol, foreign origin: no upgrade. */
+    cr_assert_neq(cq_ws_connect(&ws, h.http_port, "/other", "chainquiz.v1", NULL, &status), 0);
+    cr_assert_neq(cq_ws_connect(&ws, h.http_port, "/ws", NULL, NULL, &status), 0);
+    cr_assert_neq(
+        cq_ws_connect(&ws, h.http_port, "/ws", "chainquiz.v1", "http://evil.example", &status), 0);
+    char origin[64];
+    snprintf(origin, sizeof origin, "http://127.0.0.1:%d", h.http_port);
+    cr_assert_eq(cq_ws_connect(&ws, h.http_port, "/ws", "chainquiz.v1", origin, &status), 0);
+    json_t *w = cq_ws_expect(&ws, "welcome", WAIT_MS);
+    cr_assert_not_null(w);
+    cr_assert_eq(jint(w, "protocol"), 1);
+    json_decref(w);
+    cq_ws_free(&ws);
+}

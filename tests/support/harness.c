@@ -1,0 +1,272 @@
+/* harness.c: private redis-server + chainquiz for integration tests. */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CQ_SERVER_BIN
+#error "CQ_SERVER_BIN must name the chainquiz binary"
+#endif
+
+static void nap_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+int cq_free_port(void)
+{
+    struct sockaddr_in sa = {0};
+    socklen_t len = sizeof sa;
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sa.sin_family = AF_INET;
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) ||
+        getsockname(fd, (struct sockaddr *)&sa, &len)) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static pid_t spawn(const char *const *argv, const char *log_path)
+{
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid != 0)
+        return pid;
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (getppid() != parent)
+        _exit(1);
+    int fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0600);
+    if (fd >= 0) {
+        dup2(fd, 1);
+        dup2(fd, 2);
+    }
+    execvp(argv[0], (char *const *)argv);
+    _exit(127);
+}
+
+int cq_harness_wait(pid_t pid, int timeout_ms)
+{
+    int status;
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+        if (waitpid(pid, &status, WNOHANG) == pid)
+            return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        nap_ms(20);
+    }
+    return -1;
+}
+
+static void stop_child(pid_t *pid)
+{
+    if (*pid <= 0)
+        return;
+    kill(*pid, SIGTERM);
+    if (cq_harness_wait(*pid, 5000) < 0) {
+        kill(*pid, SIGKILL);
+        waitpid(*pid, NULL, 0);
+    }
+    *pid = -1;
+}
+
+int cq_http_get(int port, const char *path, char *body, size_t cap)
+{
+    struct sockaddr_in sa = {0};
+    char req[512], buf[65536];
+    size_t len = 0;
+    int fd = socket(AF_INET, SOCK_STREAM, 0), status = -1;
+    struct timeval tv = {5, 0};
+    if (fd < 0)
+        return -1;
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons((uint16_t)port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa))
+        goto out;
+    int n =
+        snprintf(req, sizeof req,
+                 "GET %s HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nConnection: close\r\n\r\n", path, port);
+    if (write(fd, req, (size_t)n) != n)
+        goto out;
+    for (;;) {
+        ssize_t r = read(fd, buf + len, sizeof buf - 1 - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+        if (len == sizeof buf - 1)
+            break;
+    }
+    buf[len] = '\0';
+    if (sscanf(buf, "HTTP/1.1 %d", &status) != 1)
+        status = -1;
+    if (body && cap) {
+        char *b = strstr(buf, "\r\n\r\n");
+        snprintf(body, cap, "%s", b ? b + 4 : "");
+    }
+out:
+    close(fd);
+    return status;
+}
+
+int cq_harness_start_redis(struct cq_harness *h)
+{
+    char port[16], rlog[300];
+    h->redis_port = cq_free_port();
+    snprintf(port, sizeof port, "%d", h->redis_port);
+    snprintf(rlog, sizeof rlog, "%s/redis.log", h->dir);
+    const char *argv[] = {
+        "redis-server", "--port", port,           "--bind", "127.0.0.1",   "--save", "",
+        "--dir",        h->dir,   "--appendonly", "yes",    "--daemonize", "no",     NULL};
+    h->redis_pid = spawn(argv, rlog);
+    for (int i = 0; i < 250; i++) {
+        char out[64];
+        if (!cq_redis_cmd(h, out, sizeof out, "PING"))
+            return 0;
+        nap_ms(20);
+    }
+    return -1;
+}
+
+void cq_harness_stop_redis(struct cq_harness *h)
+{
+    stop_child(&h->redis_pid);
+}
+
+pid_t cq_harness_spawn(struct cq_harness *h, const char *const *args)
+{
+    const char *argv[64];
+    char port[16];
+    size_t n = 0;
+    if (!h->http_port)
+        h->http_port = cq_free_port();
+    snprintf(port, sizeof port, "%d", h->http_port);
+    argv[n++] = CQ_SERVER_BIN;
+    argv[n++] = "--port";
+    argv[n++] = strdup(port);
+    argv[n++] = "--bind";
+    argv[n++] = "127.0.0.1";
+    for (size_t i = 0; args && args[i] && n < 63; i++)
+        argv[n++] = args[i];
+    argv[n] = NULL;
+    h->server_pid = spawn(argv, h->log_path);
+    free((void *)argv[2]);
+    return h->server_pid;
+}
+
+int cq_harness_start_server(struct cq_harness *h, const char *const *extra)
+{
+    const char *args[48];
+    char url[64], data[300];
+    size_t n = 0;
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", h->redis_port);
+    snprintf(data, sizeof data, "%s/data", h->dir);
+    args[n++] = "--content";
+    args[n++] = CQ_SOURCE_DIR "/tests/fixtures/content";
+    args[n++] = "--web-root";
+    args[n++] = CQ_SOURCE_DIR "/web-client";
+    args[n++] = "--data-dir";
+    args[n++] = data;
+    args[n++] = "--log-level";
+    args[n++] = "debug";
+    if (h->redis_pid > 0) {
+        args[n++] = "--redis";
+        args[n++] = url;
+    }
+    for (size_t i = 0; extra && extra[i] && n < 46; i++)
+        args[n++] = extra[i];
+    args[n] = NULL;
+    if (cq_harness_spawn(h, args) < 0)
+        return -1;
+    for (int i = 0; i < 500; i++) {
+        if (cq_http_get(h->http_port, "/healthz", NULL, 0) == 200)
+            return 0;
+        int status;
+        if (waitpid(h->server_pid, &status, WNOHANG) == h->server_pid) {
+            h->server_pid = -1;
+            return -1;
+        }
+        nap_ms(20);
+    }
+    return -1;
+}
+
+int cq_harness_start(struct cq_harness *h, bool no_redis, const char *const *extra)
+{
+    memset(h, 0, sizeof *h);
+    h->redis_pid = h->server_pid = -1;
+    snprintf(h->dir, sizeof h->dir, "/tmp/cq-test-XXXXXX");
+    if (!mkdtemp(h->dir))
+        return -1;
+    snprintf(h->log_path, sizeof h->log_path, "%s/server.log", h->dir);
+    if (!no_redis && cq_harness_start_redis(h))
+        return -1;
+    return cq_harness_start_server(h, extra);
+}
+
+void cq_harness_stop(struct cq_harness *h)
+{
+    char cmd[300];
+    stop_child(&h->server_pid);
+    stop_child(&h->redis_pid);
+    if (getenv("CQ_KEEP_TEST_DIRS") || !h->dir[0])
+        return;
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", h->dir);
+    if (system(cmd) != 0)
+        fprintf(stderr, "harness: could not remove %s\n", h->dir);
+}
+
+int cq_redis_cmd(struct cq_harness *h, char *out, size_t cap, const char *fmt, ...)
+{
+    struct timeval tv = {2, 0};
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", h->redis_port, tv);
+    int result = -1;
+    va_list ap;
+    if (!c || c->err)
+        goto out;
+    va_start(ap, fmt);
+    redisReply *r = redisvCommand(c, fmt, ap);
+    va_end(ap);
+    if (!r)
+        goto out;
+    if (r->type == REDIS_REPLY_ERROR) {
+        snprintf(out, cap, "%s", r->str);
+    } else if (r->type == REDIS_REPLY_STRING || r->type == REDIS_REPLY_STATUS) {
+        snprintf(out, cap, "%s", r->str);
+        result = 0;
+    } else if (r->type == REDIS_REPLY_INTEGER) {
+        snprintf(out, cap, "%lld", r->integer);
+        result = 0;
+    } else if (r->type == REDIS_REPLY_ARRAY) {
+        size_t o = 0;
+        out[0] = '\0';
+        for (size_t i = 0; i < r->elements && o < cap; i++)
+            o += (size_t)snprintf(out + o, cap - o, "%s%s", i ? " " : "",
+                                  r->element[i]->str ? r->element[i]->str : "");
+        result = 0;
+    } else {
+        out[0] = '\0';
+        result = 0;
+    }
+    freeReplyObject(r);
+out:
+    if (c)
+        redisFree(c);
+    return result;
+}

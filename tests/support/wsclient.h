@@ -1,0 +1,39 @@
+/* wsclient.h: a small blocking WebSocket client for tests, written from
+ * RFC 6455 and protocol/PROTOCOL.md only. It can also send malformed
+ * frames on purpose (hostile-client tests). */
+#ifndef CQ_WSCLIENT_H
+#define CQ_WSCLIENT_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct cq_ws {
+    int fd;
+    unsigned char *buf; /* received, not yet parsed */
+    size_t len, cap;
+    bool closed;
+    int close_code;
+    char close_reason[128];
+};
+
+/* Connects and upgrades; `origin` may be NULL. 0 on success, else -1 and
+ * the HTTP status (or 0) in *status when given. */
+int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
+                  const char *origin, int *status);
+void cq_ws_free(struct cq_ws *ws);
+
+int cq_ws_send_frame(struct cq_ws *ws, int opcode, bool fin, const void *payload, size_t n);
+int cq_ws_send_text(struct cq_ws *ws, const char *text);
+/* Encodes and sends (steals msg). */
+int cq_ws_send_json(struct cq_ws *ws, json_t *msg);
+int cq_ws_send_raw(struct cq_ws *ws, const void *bytes, size_t n);
+
+/* The next text message as JSON; NULL on timeout or close. */
+json_t *cq_ws_recv(struct cq_ws *ws, int timeout_ms);
+/* Skips messages until one of `type` arrives (returned); NULL if none in time. */
+json_t *cq_ws_expect(struct cq_ws *ws, const char *type, int timeout_ms);
+/* Waits for the server to close; true when it did within the time. */
+bool cq_ws_wait_closed(struct cq_ws *ws, int timeout_ms);
+
+#endif
