@@ -36,7 +36,6 @@ static void app_stop(struct app *a)
         return;
     cq_info("shutting down");
     cq_net_stop(a->net);
-    a->net = NULL;
     cq_store_free(a->store);
     a->store = NULL;
     uv_signal_stop(&a->sigint);
@@ -155,6 +154,9 @@ int main(int argc, char **argv)
 loop_out:
     app_stop(a);
     /* Let lws, hiredis and our handles finish closing. */
+    uv_run(&a->loop, UV_RUN_DEFAULT);
+    cq_net_free(a->net);
+    a->net = NULL;
     uv_run(&a->loop, UV_RUN_DEFAULT);
     if (uv_loop_close(&a->loop))
         cq_warn("event loop closed with handles still open");

@@ -14,7 +14,8 @@
 #include "log.h"
 #include "net_priv.h"
 
-#define STRIKES_MAX 10 /* bad or throttled messages in a row before we close */
+#define STRIKES_MAX        10 /* bad or throttled messages in a row before we close */
+#define CQ_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
 int64_t cq_net_now_us(void)
 {
@@ -190,8 +191,15 @@ int cq_conn_writable(struct cq_conn *c)
         }
     }
     if (c->close_after_flush) {
-        lws_close_reason(c->wsi, (enum lws_close_status)c->close_code,
-                         (unsigned char *)c->close_reason, strlen(c->close_reason));
+        /* lws 4.1 drops the close frame when WRITEABLE returns -1 after
+         * lws_close_reason() (lws issue #1159), so the frame is written here,
+         * then we hang up. The write type CLOSE is lws-internal (value 4). */
+        unsigned char frame[LWS_PRE + 2 + sizeof c->close_reason];
+        size_t n = strlen(c->close_reason);
+        frame[LWS_PRE] = (unsigned char)(c->close_code >> 8);
+        frame[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
+        memcpy(frame + LWS_PRE + 2, c->close_reason, n);
+        lws_write(c->wsi, frame + LWS_PRE, 2 + n, CQ_LWS_WRITE_CLOSE);
         return -1;
     }
     return 0;

@@ -107,6 +107,7 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     info.mounts = &net->mounts[4];
     info.headers = &net->headers[0];
     info.user = net;
+    info.pcontext = &net->ctx;
     info.vhost_name = "chainquiz";
     info.retry_and_idle_policy = &net->retry;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
@@ -123,15 +124,34 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         return NULL;
     }
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
+    if (!net->vhost) {
+        /* With a foreign loop lws 4.1 returns a context even when the
+         * listening vhost failed. */
+        snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not allowed)", cfg->bind,
+                 cfg->port);
+        lws_context_destroy(net->ctx);
+        free(net);
+        return NULL;
+    }
     return net;
 }
 
 void cq_net_stop(struct cq_net *net)
 {
-    if (!net)
+    if (!net || net->stopping)
         return;
     net->stopping = true;
     cq_live_stop(net);
+    /* With a foreign loop this only starts the teardown; lws finishes it as
+     * the loop runs on, and sets net->ctx to NULL (info.pcontext) when done. */
     lws_context_destroy(net->ctx);
+}
+
+void cq_net_free(struct cq_net *net)
+{
+    if (!net)
+        return;
+    if (net->ctx)
+        lws_context_destroy(net->ctx);
     free(net);
 }

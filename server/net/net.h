@@ -29,7 +29,8 @@ struct cq_net_deps {
 /* Creates the lws context on deps->loop and starts listening. */
 struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen);
 /* Closes every connection and frees the games; the loop must then run
- * until lws has closed its handles. */
+ * until lws has closed its handles, and cq_net_free finish the job. */
 void cq_net_stop(struct cq_net *net);
+void cq_net_free(struct cq_net *net);
 
 #endif

@@ -1,5 +1,5 @@
 /* wsclient.c: blocking RFC 6455 client for tests. */
-#define _GNU_SOURCE
+#define _GNU_SOURCE /* memmem */
 #include "wsclient.h"
 
 #include <arpa/inet.h>
@@ -113,8 +113,7 @@ int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subp
             goto fail;
     }
 fail:
-    close(ws->fd);
-    ws->fd = -1;
+    cq_ws_free(ws);
     return -1;
 }
 

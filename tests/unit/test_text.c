@@ -26,10 +26,12 @@ Test(text, trim_keeps_case)
 Test(text, valid_rejects_controls_and_bad_utf8)
 {
     cr_assert(cq_text_valid("héllo"));
-    cr_assert(!cq_text_valid("a\x01" "b"));
-    cr_assert(!cq_text_valid("\xc0\xaf"));          /* overlong */
-    cr_assert(!cq_text_valid("\xed\xa0\x80"));      /* surrogate */
-    cr_assert(!cq_text_valid("a\xe2\x80\xae" "b")); /* right-to-left override */
+    cr_assert(!cq_text_valid("a\x01"
+                             "b"));
+    cr_assert(!cq_text_valid("\xc0\xaf"));     /* overlong */
+    cr_assert(!cq_text_valid("\xed\xa0\x80")); /* surrogate */
+    cr_assert(!cq_text_valid("a\xe2\x80\xae"
+                             "b")); /* right-to-left override */
 }
 
 Test(wordlist, whole_words_leet_and_substrings)

@@ -1,0 +1,404 @@
+/* Whole games over real WebSockets against the real server and Redis.
+ * The clients follow protocol/PROTOCOL.md; the bank is
+ * tests/fixtures/content/mini (one question of each type). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "client.h"
+
+static struct cq_harness h;
+
+static void start(void)
+{
+    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "server did not start; see %s", h.log_path);
+}
+
+static void stop(void)
+{
+    cq_harness_stop(&h);
+}
+
+TestSuite(game, .init = start, .fini = stop, .timeout = 120);
+
+struct player {
+    struct cq_ws ws;
+    char token[80];
+    long long id;
+    long long earned; /* sum of points + bonus from `result` messages */
+};
+
+static json_t *create(struct cq_ws *host, json_t *settings, char *pin, char *token)
+{
+    client_open(host, &h);
+    json_object_set_new(settings, "type", json_string("create_game"));
+    json_object_set_new(settings, "id", json_string("c1"));
+    json_t *j = client_req(host, settings, "joined");
+    cr_assert_str_eq(jstr(j, "id"), "c1");
+    cr_assert_str_eq(jstr(j, "role"), "host");
+    snprintf(pin, 8, "%s", jstr(j, "pin"));
+    snprintf(token, 80, "%s", jstr(j, "token"));
+    cr_assert_eq(strlen(pin), 6);
+    cr_assert_geq(strlen(token), 32);
+    json_decref(j);
+    return client_expect(host, "state");
+}
+
+static void join(struct player *p, const char *pin, const char *nick)
+{
+    client_open(&p->ws, &h);
+    json_t *j = client_req(
+        &p->ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", nick),
+        "joined");
+    snprintf(p->token, sizeof p->token, "%s", jstr(j, "token"));
+    p->id = jint(json_object_get(j, "player"), "id");
+    json_decref(j);
+    json_t *st = client_expect(&p->ws, "state");
+    cr_assert_str_eq(jstr(st, "phase"), "lobby");
+    json_decref(st);
+    p->earned = 0;
+}
+
+/* Waits for the question, reports it shown, returns it. */
+static json_t *see_question(struct player *p, int index)
+{
+    json_t *q = client_expect(&p->ws, "question");
+    cr_assert_eq(jint(q, "index"), index);
+    cr_assert_eq(
+        cq_ws_send_json(&p->ws, json_pack("{s:s, s:i}", "type", "shown", "question", index)), 0);
+    return q;
+}
+
+static void answer(struct player *p, int index, json_t *value)
+{
+    json_t *ack = client_req(
+        &p->ws, json_pack("{s:s, s:i, s:o}", "type", "answer", "question", index, "answer", value),
+        "answer_ack");
+    cr_assert_eq(jint(ack, "index"), index);
+    json_decref(ack);
+}
+
+/* Reads the result and checks its points against what the rules allow. */
+static json_t *result(struct player *p, int index, bool correct, int multiplier)
+{
+    json_t *r = client_expect(&p->ws, "result");
+    cr_assert_eq(jint(r, "index"), index);
+    cr_assert_eq(json_is_true(json_object_get(r, "correct")), correct, "question %d", index);
+    long long pts = jint(r, "points");
+    if (correct && multiplier) {
+        cr_assert(pts >= 500 * multiplier && pts <= 1000 * multiplier, "points %lld", pts);
+    } else {
+        cr_assert_eq(pts, 0);
+    }
+    p->earned += pts + jint(r, "bonus");
+    cr_assert_eq(jint(r, "score"), p->earned);
+    return r;
+}
+
+static void host_cmd(struct cq_ws *host, const char *type)
+{
+    json_t *ok = client_req(host, json_pack("{s:s}", "type", type), "ok");
+    cr_assert_str_eq(jstr(ok, "of"), type);
+    json_decref(ok);
+}
+
+static int position_of(json_t *options, const char *text)
+{
+    for (size_t i = 0; i < json_array_size(options); i++)
+        if (!strcmp(json_string_value(json_array_get(options, i)), text))
+            return (int)i;
+    cr_assert_fail("option %s not shown", text);
+    return -1;
+}
+
+Test(game, every_question_type_with_a_drop_and_rejoin)
+{
+    struct cq_ws host;
+    struct player a, b, c;
+    char pin[8], token[80];
+    json_decref(
+        create(&host, json_pack("{s:s, s:i}", "bank", "mini", "time_limit", 20), pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    join(&c, pin, "Cy");
+
+    /* The projector's lobby shows who joined. */
+    json_t *lobby = client_expect(&host, "lobby");
+    cr_assert_geq(json_array_size(json_object_get(lobby, "joined")), 1);
+    json_decref(lobby);
+
+    host_cmd(&host, "start");
+    /* q0 single: correct is option 0 */
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    json_decref(see_question(&c, 0));
+    answer(&a, 0, json_integer(0));
+    answer(&b, 0, json_integer(1));
+    answer(&c, 0, json_integer(0));
+    json_t *rv = client_expect(&host, "reveal");
+    cr_assert_eq(jint(rv, "answered"), 3);
+    cr_assert_eq(json_integer_value(json_array_get(json_object_get(rv, "counts"), 0)), 2);
+    cr_assert_gt(strlen(jstr(rv, "explanation")), 0);
+    json_decref(rv);
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, false, 1));
+    json_decref(result(&c, 0, true, 1));
+    host_cmd(&host, "next");
+    json_t *lb = client_expect(&a.ws, "leaderboard");
+    cr_assert_eq(json_array_size(json_object_get(lb, "top")), 3);
+    json_decref(lb);
+    host_cmd(&host, "next");
+
+    /* q1 multi (x2): correct {0,2}; C drops and rejoins mid-question. */
+    json_decref(see_question(&a, 1));
+    json_decref(see_question(&b, 1));
+    json_decref(see_question(&c, 1));
+    cq_ws_free(&c.ws);
+    client_open(&c.ws, &h);
+    json_t *j = client_req(
+        &c.ws, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", c.token),
+        "joined");
+    cr_assert_eq(jint(json_object_get(j, "player"), "id"), c.id);
+    json_decref(j);
+    json_t *st = client_expect(&c.ws, "state");
+    cr_assert_str_eq(jstr(st, "phase"), "question");
+    json_t *you = json_object_get(st, "you");
+    cr_assert_eq(jint(you, "score"), c.earned, "score kept across the drop");
+    cr_assert(json_is_false(json_object_get(you, "answered")));
+    cr_assert_eq(jint(json_object_get(st, "question"), "index"), 1);
+    json_decref(st);
+    answer(&a, 1, json_pack("[i, i]", 2, 0));
+    answer(&b, 1, json_pack("[i]", 0));
+    answer(&c, 1, json_pack("[i, i]", 0, 2));
+    json_decref(result(&a, 1, true, 2));
+    json_decref(result(&b, 1, false, 2));
+    json_decref(result(&c, 1, true, 2));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+
+    /* q2 true/false: true; a second answer is refused. */
+    json_decref(see_question(&a, 2));
+    json_decref(see_question(&b, 2));
+    json_decref(see_question(&c, 2));
+    answer(&a, 2, json_true());
+    client_err(&a.ws, json_pack("{s:s, s:i, s:b}", "type", "answer", "question", 2, "answer", 0),
+               "already_answered");
+    answer(&b, 2, json_false());
+    answer(&c, 2, json_true());
+    json_decref(result(&a, 2, true, 1));
+    json_decref(result(&b, 2, false, 1));
+    json_decref(result(&c, 2, true, 1));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+
+    /* q3 type-answer: "Paris", any case and spacing. */
+    json_decref(see_question(&a, 3));
+    json_decref(see_question(&b, 3));
+    json_decref(see_question(&c, 3));
+    answer(&a, 3, json_string("  paris "));
+    answer(&b, 3, json_string("London"));
+    answer(&c, 3, json_string("PARIS"));
+    json_decref(result(&a, 3, true, 1));
+    json_decref(result(&b, 3, false, 1));
+    json_decref(result(&c, 3, true, 1));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+
+    /* q4 ordering: one < two < three < four, shown shuffled. */
+    json_t *qa = see_question(&a, 4);
+    json_decref(see_question(&b, 4));
+    json_decref(see_question(&c, 4));
+    json_t *opts = json_object_get(qa, "options");
+    const char *words[] = {"one", "two", "three", "four"};
+    json_t *right = json_array(), *wrong = json_array();
+    for (int i = 0; i < 4; i++)
+        json_array_append_new(right, json_integer(position_of(opts, words[i])));
+    for (int i = 3; i >= 0; i--)
+        json_array_append_new(wrong, json_integer(position_of(opts, words[i])));
+    json_decref(qa);
+    answer(&a, 4, json_deep_copy(right));
+    answer(&b, 4, wrong);
+    answer(&c, 4, right);
+    json_decref(result(&a, 4, true, 1));
+    json_decref(result(&b, 4, false, 1));
+    json_decref(result(&c, 4, true, 1));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+
+    /* q5 poll: nothing scored. */
+    json_decref(see_question(&a, 5));
+    json_decref(see_question(&b, 5));
+    json_decref(see_question(&c, 5));
+    answer(&a, 5, json_integer(1));
+    answer(&b, 5, json_integer(1));
+    answer(&c, 5, json_integer(3));
+    rv = client_expect(&host, "reveal");
+    cr_assert(json_is_null(json_object_get(rv, "correct")));
+    cr_assert_eq(json_integer_value(json_array_get(json_object_get(rv, "counts"), 1)), 2);
+    json_decref(rv);
+    json_decref(result(&a, 5, false, 0));
+    json_decref(result(&b, 5, false, 0));
+    json_decref(result(&c, 5, false, 0));
+    host_cmd(&host, "next");
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "next")), 0);
+
+    /* The end: podium and each player's own summary. (The `ok` of a command
+     * follows the broadcasts the command caused.) */
+    json_t *end = client_expect(&host, "ended");
+    json_t *podium = json_object_get(end, "podium");
+    cr_assert_eq(json_array_size(podium), 3);
+    cr_assert_str_eq(jstr(json_array_get(podium, 2), "nickname"), "Bob");
+    cr_assert_eq(jint(json_array_get(podium, 2), "score"), 0);
+    json_decref(end);
+    struct player *all[] = {&a, &b, &c};
+    for (int i = 0; i < 3; i++) {
+        json_t *s = client_expect(&all[i]->ws, "summary");
+        cr_assert_eq(jint(s, "score"), all[i]->earned);
+        cr_assert_eq(json_array_size(json_object_get(s, "questions")), 6);
+        json_decref(s);
+    }
+    cr_assert_gt(a.earned, 5 * 500);
+    cr_assert_gt(c.earned, 5 * 500);
+
+    /* The live board in Redis holds the same scores. */
+    char out[64];
+    usleep(300000);
+    cr_assert_eq(cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:game:%s:board %lld", pin, a.id), 0);
+    cr_assert_eq(atoll(out), a.earned);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cq_ws_free(&c.ws);
+}
+
+Test(game, join_errors_and_roles)
+{
+    struct cq_ws host;
+    struct player a, b;
+    struct cq_ws x;
+    char pin[8], token[80], wrong[8];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    join(&a, pin, "Ada");
+    client_open(&x, &h);
+    snprintf(wrong, sizeof wrong, "%06d", (atoi(pin) + 1) % 900000 + 100000);
+    client_err(&x, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", wrong, "nickname", "Zed"),
+               "no_game");
+    client_err(&x, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "ADA"),
+               "nickname_taken");
+    client_err(&x, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", " "),
+               "nickname_invalid");
+    client_err(&x, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "b4dw0rd"),
+               "nickname_rejected");
+    client_err(&x, json_pack("{s:s}", "type", "start"), "not_in_game");
+    /* A player cannot act as the host, nor join twice. */
+    client_err(&a.ws, json_pack("{s:s}", "type", "start"), "forbidden");
+    client_err(&a.ws, json_pack("{s:s, s:i}", "type", "kick", "player", 1), "forbidden");
+    client_err(&a.ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "Q"),
+               "already_in_game");
+    /* A player's token does not open the host's seat, and a wrong token fails. */
+    client_err(&x, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", "nope"),
+               "bad_token");
+    /* Lock keeps newcomers out. */
+    json_decref(client_req(&host, json_pack("{s:s, s:b}", "type", "lock", "locked", 1), "ok"));
+    client_err(&x, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "Zed"),
+               "game_locked");
+    json_decref(client_req(&host, json_pack("{s:s, s:b}", "type", "lock", "locked", 0), "ok"));
+    join(&b, pin, "Bea");
+    /* The host comes back on a new connection with the host token. */
+    cq_ws_free(&host);
+    client_open(&host, &h);
+    json_t *j = client_req(
+        &host, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", token),
+        "joined");
+    cr_assert_str_eq(jstr(j, "role"), "host");
+    json_decref(j);
+    json_t *st = client_expect(&host, "state");
+    cr_assert_eq(json_array_size(json_object_get(st, "list")), 2);
+    json_decref(st);
+    /* Kick: the player is told, disconnected, and cannot come back with the token. */
+    json_decref(client_req(&host, json_pack("{s:s, s:I}", "type", "kick", "player", b.id), "ok"));
+    json_decref(client_expect(&b.ws, "kicked"));
+    cr_assert(cq_ws_wait_closed(&b.ws, WAIT_MS));
+    cq_ws_free(&b.ws);
+    client_open(&b.ws, &h);
+    client_err(&b.ws, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", b.token),
+               "kicked");
+    /* A spectator sees the game without playing. */
+    struct cq_ws spec;
+    client_open(&spec, &h);
+    j = client_req(&spec, json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "joined");
+    cr_assert_str_eq(jstr(j, "role"), "spectator");
+    json_decref(j);
+    client_err(&spec, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),
+               "forbidden");
+    host_cmd(&host, "start");
+    json_decref(client_expect(&spec, "question"));
+    cq_ws_free(&spec);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cq_ws_free(&x);
+}
+
+Test(game, host_controls_and_late_answers)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80];
+    json_decref(
+        create(&host, json_pack("{s:s, s:i}", "bank", "mini", "time_limit", 1), pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    client_err(&host, json_pack("{s:s}", "type", "next"), "wrong_phase");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    /* Pause: answers wait, the clock stops; resume gives the time back. */
+    host_cmd(&host, "pause");
+    json_t *p = client_expect(&a.ws, "paused");
+    long long left = jint(p, "remaining_ms");
+    cr_assert(left > 0 && left <= 1000, "remaining %lld", left);
+    json_decref(p);
+    client_err(&a.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),
+               "paused");
+    usleep(1500000); /* longer than the whole time limit */
+    host_cmd(&host, "resume");
+    json_decref(client_expect(&a.ws, "resumed"));
+    answer(&a, 0, json_integer(0));
+    /* Bob misses the deadline: the question closes without him, and his
+     * answer after that is refused. */
+    json_t *r = client_expect(&b.ws, "result");
+    cr_assert(json_is_false(json_object_get(r, "answered")));
+    json_decref(r);
+    client_err(&b.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),
+               "too_late");
+    json_decref(result(&a, 0, true, 1));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+    /* add_time pushes the deadline, skip drops the question unscored. */
+    json_decref(see_question(&a, 1));
+    json_t *ta =
+        client_req(&host, json_pack("{s:s, s:i}", "type", "add_time", "seconds", 30), "time_added");
+    cr_assert_gt(jint(ta, "time_limit_ms"), 30000);
+    json_decref(ta);
+    json_decref(client_expect(&host, "ok"));
+    answer(&a, 1, json_pack("[i, i]", 0, 2));
+    host_cmd(&host, "skip");
+    json_t *q = client_expect(&a.ws, "question");
+    cr_assert_eq(jint(q, "index"), 2);
+    json_decref(q);
+    /* End early: what was answered still counts, and the game is over. */
+    answer(&a, 2, json_true());
+    host_cmd(&host, "end");
+    json_t *s = client_expect(&a.ws, "summary");
+    json_t *qs = json_object_get(s, "questions");
+    cr_assert(json_is_true(json_object_get(json_array_get(qs, 1), "skipped")));
+    cr_assert_eq(jint(json_array_get(qs, 1), "points"), 0);
+    cr_assert(json_is_true(json_object_get(json_array_get(qs, 2), "correct")));
+    cr_assert_eq(jint(s, "rank"), 1);
+    json_decref(s);
+    client_err(&host, json_pack("{s:s}", "type", "start"), "wrong_phase");
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+}
