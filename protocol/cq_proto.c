@@ -388,7 +388,7 @@ int cq_proto_decode(const char *buf, size_t len, const struct cq_limits *lim, st
         return fail(err, CQ_EUNKNOWN_TYPE, "type", "unknown message type");
     m->type = (enum cq_msg_type)t;
 
-    uint32_t required;
+    uint32_t required = 0;
     uint32_t allowed = cq_msg_fields(m->type, &required);
     const char *key;
     json_t *v;

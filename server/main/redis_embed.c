@@ -81,7 +81,7 @@ static void log_tail(const char *path, char *out, size_t cap)
         return;
     while (fgets(line, sizeof line, f))
         if (line[0] != '\n')
-            snprintf(out, cap, "%s", line);
+            snprintf(out, cap, "%.*s", (int)cap - 1, line);
     fclose(f);
     out[strcspn(out, "\n")] = '\0';
 }
