@@ -683,6 +683,11 @@ bool cq_room_is_host_token(const struct cq_room *room, const char *token)
     return n > 0 && diff == 0;
 }
 
+const char *cq_room_host_token(const struct cq_room *room)
+{
+    return room->host_token;
+}
+
 int cq_room_start(struct cq_room *room, int64_t now)
 {
     if (room->phase != CQ_PHASE_LOBBY)

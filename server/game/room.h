@@ -136,6 +136,7 @@ int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
 
 /* --- host ------------------------------------------------------------- */
 bool cq_room_is_host_token(const struct cq_room *room, const char *token);
+const char *cq_room_host_token(const struct cq_room *room);
 int cq_room_start(struct cq_room *room, int64_t now);
 int cq_room_next(struct cq_room *room, int64_t now);
 int cq_room_skip(struct cq_room *room, int64_t now);

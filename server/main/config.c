@@ -74,6 +74,9 @@ static const struct opt opts[] = {
      O(idle_timeout_s), 0, 5, 3600},
     {"redis-timeout", "CHAINQUIZ_REDIS_TIMEOUT", "Redis connect/command timeout, ms (2000)",
      OPT_INT, O(redis_timeout_ms), 0, 100, 60000},
+    {"results-ttl", "CHAINQUIZ_RESULTS_TTL",
+     "seconds a finished game's results stay downloadable (default 2592000: 30 days)", OPT_INT,
+     O(results_ttl_s), 0, 60, 31536000},
     {"journal-max", "CHAINQUIZ_JOURNAL_MAX",
      "Redis writes kept in memory while Redis is away (default 100000)", OPT_UINT, O(journal_max),
      0, 100, 10000000},
@@ -100,6 +103,7 @@ static void defaults(struct cq_config *c)
     c->idle_timeout_s = 30;
     c->redis_timeout_ms = 2000;
     c->journal_max = 100000;
+    c->results_ttl_s = 30 * 24 * 3600;
 }
 
 static int set_opt(struct cq_config *c, const struct opt *o, const char *val, const char *from,

@@ -46,6 +46,7 @@ struct cq_config {
     int idle_timeout_s; /* WebSocket with no traffic (pings included) */
     int redis_timeout_ms;
     unsigned journal_max; /* Redis writes kept while Redis is away */
+    int results_ttl_s;    /* finished games' results kept in Redis */
 };
 
 enum cq_config_result { CQ_CONFIG_RUN = 0, CQ_CONFIG_EXIT_OK = 1, CQ_CONFIG_ERROR = 2 };

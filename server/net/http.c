@@ -5,15 +5,33 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "net_priv.h"
+#include "text.h"
 
-#define BODY_MAX (1u << 20) /* a dynamic response's body, bytes */
+#define BODY_MAX    (1u << 20)  /* a dynamic response's body, bytes */
+#define RESULTS_MAX (64u << 20) /* a game's results download, bytes */
 
-/* Per-request state: the body waiting for WRITEABLE. */
+/* A request waiting for Redis. The store's callback may outlive the
+ * connection: then `wsi` is NULL and the callback only frees this. */
+struct http_req {
+    struct lws *wsi;
+    char format[8];
+    char token[CQ_TOKEN_MAX + 1];
+    char game[40];
+    char board[200], period[16];
+};
+
+/* Per-request state: the response waiting for WRITEABLE. */
 struct http_pss {
     char *body; /* LWS_PRE headroom, then the body */
     size_t len;
+    unsigned status;
+    const char *ctype;
+    char disposition[96];
+    bool ready, headers_sent;
+    struct http_req *pending;
 };
 
 size_t cq_http_pss_size(void)
@@ -25,6 +43,7 @@ size_t cq_http_pss_size(void)
 struct text {
     char *p;
     size_t len, cap;
+    size_t max; /* 0: BODY_MAX */
     bool over;
 };
 
@@ -51,7 +70,7 @@ static void text_add(struct text *t, const char *fmt, ...)
         size_t ncap = t->cap ? t->cap * 2 : 4096;
         while (ncap < t->len + (size_t)n + 1 + LWS_PRE)
             ncap *= 2;
-        if (ncap > BODY_MAX) {
+        if (ncap > (t->max ? t->max : BODY_MAX)) {
             t->over = true;
             return;
         }
@@ -65,27 +84,288 @@ static void text_add(struct text *t, const char *fmt, ...)
     }
 }
 
+/* Stores the response; headers and body go out in WRITEABLE. */
 static int respond(struct lws *wsi, struct http_pss *pss, unsigned status, const char *ctype,
                    struct text *t)
 {
-    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
-                                       *end = hdr + sizeof hdr - 1;
     if (t->over) {
         free(t->p ? t->p - LWS_PRE : NULL);
-        return lws_return_http_status(wsi, HTTP_STATUS_INTERNAL_SERVER_ERROR, NULL);
-    }
-    if (lws_add_http_common_headers(wsi, status, ctype, (lws_filepos_t)t->len, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
-                                    (const unsigned char *)"no-store", 8, &p, end) ||
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"x-content-type-options:",
-                                    (const unsigned char *)"nosniff", 7, &p, end) ||
-        lws_finalize_write_http_header(wsi, start, &p, end)) {
-        free(t->p ? t->p - LWS_PRE : NULL);
-        return 1;
+        *t = (struct text){0};
+        status = HTTP_STATUS_INTERNAL_SERVER_ERROR;
+        ctype = "application/json";
+        text_add(t, "{\"error\":\"response too large\"}");
     }
     pss->body = t->p ? t->p - LWS_PRE : NULL;
     pss->len = t->len;
+    pss->status = status;
+    pss->ctype = ctype;
+    pss->ready = true;
     lws_callback_on_writable(wsi);
+    return 0;
+}
+
+static int respond_json_error(struct lws *wsi, struct http_pss *pss, unsigned status,
+                              const char *msg)
+{
+    struct text t = {0};
+    text_add(&t, "{\"error\":\"%s\"}", msg);
+    return respond(wsi, pss, status, "application/json", &t);
+}
+
+static int write_response(struct lws *wsi, struct http_pss *pss)
+{
+    unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
+                                       *end = hdr + sizeof hdr - 1;
+    if (!pss->ready)
+        return 0;
+    if (!pss->headers_sent) {
+        if (lws_add_http_common_headers(wsi, pss->status, pss->ctype, (lws_filepos_t)pss->len, &p,
+                                        end) ||
+            lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:",
+                                        (const unsigned char *)"no-store", 8, &p, end) ||
+            (pss->disposition[0] &&
+             lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
+                                         (const unsigned char *)pss->disposition,
+                                         (int)strlen(pss->disposition), &p, end)) ||
+            lws_finalize_write_http_header(wsi, start, &p, end))
+            return -1;
+        pss->headers_sent = true;
+        lws_callback_on_writable(wsi);
+        return 0;
+    }
+    int n = lws_write(wsi, pss->body ? (unsigned char *)pss->body + LWS_PRE : (unsigned char *)"",
+                      pss->len, LWS_WRITE_HTTP_FINAL);
+    free(pss->body);
+    memset(pss, 0, sizeof *pss);
+    if (n < 0)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+#define URLARG_MAX 256
+
+/* lws copies each "name=value" in turn into `buf` and gives up at the first
+ * that does not fit, so every buffer must hold any argument: one size. */
+static const char *urlarg(struct lws *wsi, const char *name, char buf[URLARG_MAX])
+{
+    return lws_get_urlarg_by_name(wsi, name, buf, URLARG_MAX);
+}
+
+/* ---- async endpoints: leaderboards and results from Redis ---------------- */
+
+static struct http_pss *req_pss(struct http_req *req)
+{
+    if (!req->wsi) {
+        free(req); /* the client went away while Redis answered */
+        return NULL;
+    }
+    struct http_pss *pss = lws_wsi_user(req->wsi);
+    pss->pending = NULL;
+    return pss;
+}
+
+static void on_board(void *ud, const struct cq_board_page *page)
+{
+    struct http_req *req = ud;
+    struct http_pss *pss = req_pss(req);
+    struct text t = {0};
+    if (!pss)
+        return;
+    if (!page) {
+        respond_json_error(req->wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                           "leaderboard storage is unavailable; try again");
+        free(req);
+        return;
+    }
+    json_t *o = json_pack("{s:s, s:s, s:I, s:[], s:[]}", "board", req->board, "period", req->period,
+                          "total", (json_int_t)page->total, "top", "around");
+    for (int part = 0; o && part < 2; part++) {
+        const struct cq_board_row *rows = part ? page->around : page->top;
+        size_t n = part ? page->n_around : page->n_top;
+        json_t *arr = json_object_get(o, part ? "around" : "top");
+        for (size_t i = 0; i < n; i++)
+            json_array_append_new(
+                arr, json_pack("{s:I, s:s, s:I}", "rank", (json_int_t)rows[i].rank, "nickname",
+                               rows[i].nickname, "score", (json_int_t)rows[i].score));
+    }
+    char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
+    json_decref(o);
+    if (s)
+        text_add(&t, "%s", s);
+    else
+        t.over = true;
+    free(s);
+    respond(req->wsi, pss, HTTP_STATUS_OK, "application/json", &t);
+    free(req);
+}
+
+/* CSV field: quoted, and defused against spreadsheet formulas. */
+static void csv_field(struct text *t, const char *s, bool last)
+{
+    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    text_add(t, "\"%s", formula ? "'" : "");
+    for (const char *p = s; *p;) {
+        size_t run = strcspn(p, "\"");
+        text_add(t, "%.*s", (int)run, p);
+        p += run;
+        if (*p) {
+            text_add(t, "\"\"");
+            p++;
+        }
+    }
+    text_add(t, "\"%s", last ? "\r\n" : ",");
+}
+
+static void results_csv(json_t *rec, struct text *t)
+{
+    json_t *players = json_object_get(rec, "players"), *qs = json_object_get(rec, "questions");
+    const char *gid = json_string_value(json_object_get(rec, "game_id"));
+    text_add(t, "game_id,player_id,nickname,rank,score,question,question_id,answered,correct,"
+                "points,bonus,time_ms,answer\r\n");
+    size_t i, k;
+    json_t *p, *a;
+    json_array_foreach(players, i, p)
+    {
+        json_array_foreach(json_object_get(p, "answers"), k, a)
+        {
+            char *ans = json_dumps(json_object_get(a, "answer"), JSON_ENCODE_ANY | JSON_COMPACT);
+            json_t *q = json_array_get(qs, k);
+            const char *qid = q ? json_string_value(json_object_get(q, "id")) : NULL;
+            text_add(t, "%s,%lld,", gid ? gid : "",
+                     (long long)json_integer_value(json_object_get(p, "id")));
+            csv_field(t, json_string_value(json_object_get(p, "nickname")), false);
+            text_add(t, "%lld,%lld,%zu,", (long long)json_integer_value(json_object_get(p, "rank")),
+                     (long long)json_integer_value(json_object_get(p, "score")), k);
+            csv_field(t, qid ? qid : "", false);
+            text_add(t, "%s,%s,%lld,%lld,%lld,",
+                     json_is_true(json_object_get(a, "answered")) ? "true" : "false",
+                     json_is_true(json_object_get(a, "correct")) ? "true" : "false",
+                     (long long)json_integer_value(json_object_get(a, "points")),
+                     (long long)json_integer_value(json_object_get(a, "bonus")),
+                     (long long)json_integer_value(json_object_get(a, "time_ms")));
+            csv_field(t, ans && strcmp(ans, "null") ? ans : "", true);
+            free(ans);
+        }
+    }
+}
+
+static bool token_equal(const char *a, const char *b)
+{
+    size_t n = strlen(a), m = strlen(b);
+    unsigned char d = (unsigned char)(n != m);
+    for (size_t i = 0; i < n; i++)
+        d |= (unsigned char)((unsigned char)a[i] ^ (i < m ? (unsigned char)b[i] : 0));
+    return n > 0 && !d;
+}
+
+static void on_result(void *ud, const char *text, size_t len)
+{
+    struct http_req *req = ud;
+    struct http_pss *pss = req_pss(req);
+    struct text t = {.max = RESULTS_MAX};
+    json_t *rec = NULL;
+    if (!pss)
+        return;
+    if (!text) {
+        /* "Redis away" and "no such game" both arrive as no text. */
+        struct cq_net *net = lws_context_user(lws_get_context(req->wsi));
+        bool up = net->deps.store && cq_store_connected(net->deps.store);
+        respond_json_error(req->wsi, pss,
+                           up ? HTTP_STATUS_NOT_FOUND : HTTP_STATUS_SERVICE_UNAVAILABLE,
+                           up ? "no stored result for this game (expired or never finished)"
+                              : "result storage is unavailable; try again");
+        goto out;
+    }
+    rec = json_loadb(text, len, 0, NULL);
+    const char *tok = rec ? json_string_value(json_object_get(rec, "host_token")) : NULL;
+    if (!tok || !token_equal(tok, req->token)) {
+        respond_json_error(req->wsi, pss, HTTP_STATUS_FORBIDDEN, "the host token does not match");
+        goto out;
+    }
+    json_object_del(rec, "host_token");
+    if (!strcmp(req->format, "csv")) {
+        results_csv(rec, &t);
+        snprintf(pss->disposition, sizeof pss->disposition,
+                 "attachment; filename=\"chainquiz-%s.csv\"", req->game);
+        respond(req->wsi, pss, HTTP_STATUS_OK, "text/csv; charset=utf-8", &t);
+    } else {
+        char *s = json_dumps(rec, JSON_COMPACT);
+        if (s)
+            text_add(&t, "%s", s);
+        else
+            t.over = true;
+        free(s);
+        snprintf(pss->disposition, sizeof pss->disposition,
+                 "attachment; filename=\"chainquiz-%s.json\"", req->game);
+        respond(req->wsi, pss, HTTP_STATUS_OK, "application/json", &t);
+    }
+out:
+    json_decref(rec);
+    free(req);
+}
+
+static int serve_leaderboard(struct lws *wsi, struct http_pss *pss, struct cq_net *net)
+{
+    char b1[URLARG_MAX], b2[URLARG_MAX], b3[URLARG_MAX], b4[URLARG_MAX], fold[4 * 64 + 1];
+    const char *board = urlarg(wsi, "board=", b1);
+    const char *period = urlarg(wsi, "period=", b2);
+    const char *top = urlarg(wsi, "top=", b3);
+    const char *around = urlarg(wsi, "around=", b4);
+    if (!board || (strncmp(board, "bank:", 5) && strncmp(board, "group:", 6)) ||
+        !strchr(board, ':')[1] || !cq_text_valid(board))
+        return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST,
+                                  "board=bank:ID or board=group:LABEL is required");
+    if (period && strcmp(period, "all") && strcmp(period, "week"))
+        return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST, "period is all or week");
+    char *end = NULL;
+    long n = top ? strtol(top, &end, 10) : 10;
+    if (n < 0 || n > 100 || (top && *end))
+        return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST, "top is 0 to 100");
+    if (around && !cq_text_fold(around, fold, sizeof fold))
+        return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST, "around is a nickname");
+    if (!net->deps.store)
+        return respond_json_error(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "no storage");
+    struct http_req *req = calloc(1, sizeof *req);
+    if (!req)
+        return respond_json_error(wsi, pss, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+    long long now = (long long)time(NULL);
+    req->wsi = wsi;
+    snprintf(req->board, sizeof req->board, "%s", board);
+    snprintf(req->period, sizeof req->period, "%s", period ? period : "all");
+    if (!strcmp(req->period, "week"))
+        cq_store_week_label(now, req->period);
+    pss->pending = req; /* before the call: its callback may run at once */
+    cq_store_leaderboard(net->deps.store, board, period ? period : "all", (unsigned)n,
+                         around ? fold : NULL, 3, now, on_board, req);
+    return 0;
+}
+
+static int serve_results(struct lws *wsi, struct http_pss *pss, struct cq_net *net)
+{
+    char b1[URLARG_MAX], b2[URLARG_MAX], b3[URLARG_MAX], auth[128];
+    const char *game = urlarg(wsi, "game=", b1);
+    const char *token = urlarg(wsi, "token=", b2);
+    const char *format = urlarg(wsi, "format=", b3);
+    if (!token && lws_hdr_copy(wsi, auth, sizeof auth, WSI_TOKEN_HTTP_AUTHORIZATION) > 7 &&
+        !strncmp(auth, "Bearer ", 7))
+        token = auth + 7;
+    if (!game || !*game || strspn(game, "0123456789-") != strlen(game) || strlen(game) > 30)
+        return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST, "game=GAME_ID is required");
+    if (!token || !*token || strlen(token) > CQ_TOKEN_MAX)
+        return respond_json_error(wsi, pss, HTTP_STATUS_FORBIDDEN, "the host token is required");
+    if (format && strcmp(format, "csv") && strcmp(format, "json"))
+        return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST, "format is csv or json");
+    if (!net->deps.store)
+        return respond_json_error(wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE, "no storage");
+    struct http_req *req = calloc(1, sizeof *req);
+    if (!req)
+        return respond_json_error(wsi, pss, HTTP_STATUS_INTERNAL_SERVER_ERROR, "out of memory");
+    req->wsi = wsi;
+    snprintf(req->game, sizeof req->game, "%s", game);
+    snprintf(req->token, sizeof req->token, "%s", token);
+    snprintf(req->format, sizeof req->format, "%s", format ? format : "json");
+    pss->pending = req;
+    cq_store_get_result(net->deps.store, game, on_result, req);
     return 0;
 }
 
@@ -179,9 +459,8 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return respond(wsi, pss, HTTP_STATUS_OK, "application/json", &t);
     }
     if (!strcmp(uri, "/api/qr.svg")) {
-        char arg[32] = "", host[200] = "", url[300];
-        /* lws copies "pin=NNNNNN" and points past the name. */
-        const char *pin = lws_get_urlarg_by_name(wsi, "pin=", arg, (int)sizeof arg);
+        char arg[URLARG_MAX] = "", host[200] = "", url[300];
+        const char *pin = urlarg(wsi, "pin=", arg);
         if (!pin || strspn(pin, "0123456789") != CQ_PIN_DIGITS || pin[CQ_PIN_DIGITS] ||
             lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0 || strpbrk(host, "\"<>'& "))
             return lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "pin=NNNNNN required");
@@ -189,6 +468,10 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         qr_svg(url, &t);
         return respond(wsi, pss, HTTP_STATUS_OK, "image/svg+xml", &t);
     }
+    if (!strcmp(uri, "/api/leaderboard"))
+        return serve_leaderboard(wsi, pss, net);
+    if (!strcmp(uri, "/api/results"))
+        return serve_results(wsi, pss, net);
     return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
 }
 
@@ -203,22 +486,15 @@ int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         return -1; /* a WebSocket without our subprotocol */
     case LWS_CALLBACK_HTTP:
         return serve(wsi, pss);
-    case LWS_CALLBACK_HTTP_WRITEABLE: {
-        if (!pss->body && pss->len)
-            return -1;
-        int n =
-            lws_write(wsi, pss->body ? (unsigned char *)pss->body + LWS_PRE : (unsigned char *)"",
-                      pss->len, LWS_WRITE_HTTP_FINAL);
-        free(pss->body);
-        pss->body = NULL;
-        if (n < 0)
-            return -1;
-        return lws_http_transaction_completed(wsi) ? -1 : 0;
-    }
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return write_response(wsi, pss);
     case LWS_CALLBACK_CLOSED_HTTP:
-        free(pss ? pss->body : NULL);
-        if (pss)
-            pss->body = NULL;
+        if (pss) {
+            if (pss->pending)
+                pss->pending->wsi = NULL; /* its callback frees it */
+            free(pss->body);
+            memset(pss, 0, sizeof *pss);
+        }
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);

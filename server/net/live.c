@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "rand.h"
@@ -148,7 +149,7 @@ static void arm_flush(struct cq_live_room *lr)
 
 /* ---- Redis records ---------------------------------------------------------- */
 
-/* The live board: absolute scores, so a replay after a reconnect is harmless. */
+/* The live board after each question: absolute scores. */
 static void store_board(struct cq_live_room *lr)
 {
     struct cq_store *st = lr->net->deps.store;
@@ -156,30 +157,68 @@ static void store_board(struct cq_live_room *lr)
     struct cq_player *const *r = cq_room_ranking(lr->game, &n);
     if (!st || !n)
         return;
-    size_t argc = 2 + 2 * (size_t)n;
-    const char **argv = calloc(argc, sizeof *argv);
-    size_t *lens = calloc(argc, sizeof *lens);
-    char *nums = calloc(n, 48);
-    char key[128];
-    if (!argv || !lens || !nums)
-        goto out;
-    snprintf(key, sizeof key, "%sgame:%s:board", cq_store_prefix(st), cq_room_pin(lr->game));
-    argv[0] = "ZADD";
-    argv[1] = key;
-    for (unsigned i = 0; i < n; i++) {
-        char *score = nums + (size_t)i * 48, *id = score + 24;
-        snprintf(score, 24, "%lld", (long long)r[i]->score);
-        snprintf(id, 24, "%u", r[i]->id);
-        argv[2 + 2 * i] = score;
-        argv[3 + 2 * i] = id;
+    const char **ids = calloc(n, sizeof *ids);
+    long long *scores = calloc(n, sizeof *scores);
+    char *idbuf = calloc(n, 12);
+    if (ids && scores && idbuf) {
+        for (unsigned i = 0; i < n; i++) {
+            snprintf(idbuf + 12 * (size_t)i, 12, "%u", r[i]->id);
+            ids[i] = idbuf + 12 * (size_t)i;
+            scores[i] = r[i]->score;
+        }
+        cq_store_game_board(st, lr->game_id, ids, scores, n,
+                            (unsigned)lr->net->deps.cfg->results_ttl_s);
     }
-    for (size_t i = 0; i < argc; i++)
-        lens[i] = strlen(argv[i]);
-    cq_store_write(st, (int)argc, argv, lens);
-out:
-    free(argv);
-    free(lens);
-    free(nums);
+    free(ids);
+    free(scores);
+    free(idbuf);
+}
+
+/* At the end: the full record for download, and the boards that outlive
+ * the game (all-time and weekly, per bank and per group). */
+static void store_final(struct cq_live_room *lr, const char *host_token)
+{
+    struct cq_store *st = lr->net->deps.store;
+    const struct cq_config *cfg = lr->net->deps.cfg;
+    long long now = (long long)time(NULL);
+    unsigned n;
+    struct cq_player *const *r = cq_room_ranking(lr->game, &n);
+    if (!st)
+        return;
+    json_t *rec = cq_wire_record(lr->game, lr->game_id, lr->created_unix, now, host_token);
+    size_t len;
+    char *text = rec ? cq_proto_dump(rec, 0, &len) : NULL;
+    json_decref(rec);
+    if (text)
+        cq_store_put_result(st, lr->game_id, text, len, (unsigned)cfg->results_ttl_s);
+    else
+        cq_err_log("game %s: could not encode the result record", lr->game_id);
+    free(text);
+    struct cq_board_entry *e = calloc(n ? n : 1, sizeof *e);
+    if (!e) {
+        cq_err_log("game %s: out of memory, boards not updated", lr->game_id);
+        return;
+    }
+    for (unsigned i = 0; i < n; i++)
+        e[i] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
+    const struct cq_room_settings *set = cq_room_settings(lr->game);
+    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, e, n, now);
+    free(e);
+}
+
+json_t *cq_live_redis_warning(bool connected)
+{
+    return json_pack("{s:s, s:s, s:s}", "type", "warning", "code",
+                     connected ? "redis_ok" : "redis_down", "message",
+                     connected ? "Leaderboard storage is back; nothing was lost."
+                               : "Leaderboard storage is unreachable. The game goes on; "
+                                 "results are kept and saved when it returns.");
+}
+
+void cq_live_redis_state(struct cq_net *net, bool connected)
+{
+    for (struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
+        broadcast(lr, cq_live_redis_warning(connected), CQ_ROLE_HOST);
 }
 
 /* ---- game events ---------------------------------------------------------- */
@@ -273,11 +312,15 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
     case CQ_EV_LEADERBOARD:
         broadcast(lr, cq_wire_leaderboard(lr->game, LEADERBOARD_TOP), CQ_ROLE_ANY);
         break;
-    case CQ_EV_ENDED:
+    case CQ_EV_ENDED: {
         flush_updates(lr);
-        broadcast(lr, cq_wire_ended(lr->game), CQ_ROLE_ANY);
+        json_t *ended = cq_wire_ended(lr->game);
+        json_object_set_new(ended, "game_id", json_string(lr->game_id));
+        broadcast(lr, ended, CQ_ROLE_ANY);
         send_summaries(lr);
+        store_final(lr, cq_room_host_token(lr->game));
         break;
+    }
     case CQ_EV_EXPIRED:
         lr->expired = true;
         break;
@@ -398,6 +441,8 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     lr->pending_status = json_array();
     lr->recent = json_array();
     lr->created_at = cq_net_now_us();
+    lr->created_unix = (long long)time(NULL);
+    snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
     lr->game = cq_room_create(bank, qidx, n, &set, pin, token, cq_rand_u64(), lr->created_at,
                               &room_hooks, lr);
     if (!lr->game || !lr->recent)
@@ -410,8 +455,8 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     net->n_rooms++;
     net->m.games_created++;
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
-    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                      "pin", pin, "token", token),
+    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
+                                      "pin", pin, "token", token, "game_id", lr->game_id),
                             m));
     cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_HOST, NULL, cq_net_now_us()));
     room_after(lr);
@@ -503,10 +548,13 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
         }
-        cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                          "pin", m->pin, "token", m->token),
-                                m));
+        cq_conn_send(
+            c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
+                                 "pin", m->pin, "token", m->token, "game_id", lr->game_id),
+                       m));
         cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_HOST, NULL, cq_net_now_us()));
+        if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
+            cq_conn_send(c, cq_live_redis_warning(false));
         return;
     }
     int r = cq_room_rejoin(lr->game, m->token, cq_net_now_us(), &p);

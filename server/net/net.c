@@ -31,6 +31,14 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
     }
 }
 
+/* Redis came or went: hosts are told (the game itself goes on). */
+static void on_store_state(void *ud, bool connected)
+{
+    struct cq_net *net = ud;
+    if (!net->stopping)
+        cq_live_redis_state(net, connected);
+}
+
 /* lws logs go through ours, a level lower: lws is chatty about clients. */
 static void lws_log_emit(int level, const char *line)
 {
@@ -123,6 +131,8 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         free(net);
         return NULL;
     }
+    if (deps->store)
+        cq_store_on_state(deps->store, on_store_state, net);
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
     if (!net->vhost) {
         /* With a foreign loop lws 4.1 returns a context even when the
@@ -141,6 +151,8 @@ void cq_net_stop(struct cq_net *net)
     if (!net || net->stopping)
         return;
     net->stopping = true;
+    if (net->deps.store)
+        cq_store_on_state(net->deps.store, NULL, NULL);
     cq_live_stop(net);
     /* With a foreign loop this only starts the teardown; lws finishes it as
      * the loop runs on, and sets net->ctx to NULL (info.pcontext) when done. */

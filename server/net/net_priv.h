@@ -58,6 +58,8 @@ struct cq_live_room {
     json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
     json_t *recent;                                         /* names for players */
     int64_t created_at;
+    long long created_unix;
+    char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
 };
 
 struct cq_net_metrics {
@@ -104,6 +106,8 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
 void cq_live_handle(struct cq_conn *c, struct cq_msg *m);
 void cq_live_conn_gone(struct cq_conn *c);
 void cq_live_stop(struct cq_net *net);
+void cq_live_redis_state(struct cq_net *net, bool connected);
+json_t *cq_live_redis_warning(bool connected);
 unsigned cq_live_players(const struct cq_net *net);
 
 /* wire.c: server->client messages (PROTOCOL.md) built from game state. */
@@ -119,6 +123,9 @@ json_t *cq_wire_summary(const struct cq_room *room, const struct cq_player *p);
 json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq_player *p,
                       int64_t now);
 json_t *cq_wire_settings(const struct cq_room *room);
+/* The full result of a game, as stored for download (includes host_token). */
+json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
+                       long long ended, const char *host_token);
 
 /* http.c */
 int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

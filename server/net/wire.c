@@ -241,3 +241,66 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
     }
     return o;
 }
+
+/* An answer as recorded, in the shape the player sent it (ordering: the
+ * items in the player's order, as bank option indexes). */
+static json_t *record_answer(const struct cq_answer_rec *r, const struct cq_question *q,
+                             const unsigned char *order)
+{
+    json_t *a;
+    switch ((enum cq_answer_kind)r->kind) {
+    case CQ_ANSWER_CHOICE:
+        return json_integer(r->choice);
+    case CQ_ANSWER_BOOL:
+        return json_boolean(r->value);
+    case CQ_ANSWER_TEXT:
+        return json_string(r->text ? r->text : "");
+    case CQ_ANSWER_CHOICES:
+        a = json_array();
+        for (unsigned k = 0; k < r->n_items; k++)
+            json_array_append_new(
+                a, json_integer(q->type == CQ_Q_ORDERING ? order[r->items[k]] : r->items[k]));
+        return a;
+    case CQ_ANSWER_NONE:
+        break;
+    }
+    return json_null();
+}
+
+json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
+                       long long ended, const char *host_token)
+{
+    unsigned n_q = cq_room_n_questions(room), n;
+    json_t *qs = json_array(), *ps = json_array();
+    for (unsigned k = 0; k < n_q; k++) {
+        const struct cq_question *q = cq_room_question(room, (int)k);
+        json_array_append_new(qs, json_pack("{s:i, s:s, s:s, s:s, s:b}", "index", (int)k, "id",
+                                            q->id, "qtype", cq_qtype_name(q->type), "prompt",
+                                            q->prompt, "skipped", cq_room_skipped(room, (int)k)));
+    }
+    struct cq_player *const *all = cq_room_players(room, &n);
+    for (unsigned i = 0; i < n; i++) {
+        const struct cq_player *p = all[i];
+        json_t *answers = json_array();
+        for (unsigned k = 0; k < n_q; k++) {
+            const struct cq_answer_rec *r = &p->answers[k];
+            json_array_append_new(
+                answers, json_pack("{s:i, s:b, s:b, s:I, s:I, s:I, s:o}", "index", (int)k,
+                                   "answered", r->answered, "correct", r->correct, "points",
+                                   (json_int_t)r->points, "bonus", (json_int_t)r->bonus, "time_ms",
+                                   (json_int_t)(r->answered ? r->time_us / 1000 : 0), "answer",
+                                   r->answered ? record_answer(r, cq_room_question(room, (int)k),
+                                                               cq_room_order(room, (int)k))
+                                               : json_null()));
+        }
+        json_array_append_new(ps, json_pack("{s:I, s:s, s:I, s:i, s:b, s:b, s:o}", "id",
+                                            (json_int_t)p->id, "nickname", p->nickname, "score",
+                                            (json_int_t)p->score, "rank", p->rank, "kicked",
+                                            p->kicked, "left", p->left, "answers", answers));
+    }
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "game_id", game_id,
+                     "pin", cq_room_pin(room), "bank", cq_room_bank(room)->id, "group",
+                     cq_room_settings(room)->group, "host_token", host_token, "created",
+                     (json_int_t)created, "ended", (json_int_t)ended, "settings",
+                     cq_wire_settings(room), "questions", qs, "players", ps);
+}

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <uv.h>
 
 #include "log.h"
@@ -22,10 +23,15 @@ struct journal_entry {
 };
 
 /* A read in flight: its callback runs once, from the reply, the timeout or
- * the teardown, whichever is first. */
+ * the teardown, whichever is first. `finish` turns the reply (NULL on
+ * failure) into the caller's typed callback. */
 struct pending {
     struct cq_store *store;
-    cq_store_cb cb;
+    void (*finish)(struct pending *p, redisReply *reply);
+    union {
+        cq_store_board_cb board;
+        cq_store_text_cb text;
+    } cb;
     void *ud;
     uv_timer_t timer;
     bool done;
@@ -47,6 +53,8 @@ struct cq_store {
     size_t jdepth;
     unsigned inflight_writes;
     uint64_t errors, reconnects, dropped;
+    cq_store_state_cb on_state;
+    void *on_state_ud;
 };
 
 static void store_connect(struct cq_store *s);
@@ -145,6 +153,8 @@ static void on_connect(const redisAsyncContext *ac, int status)
         return;
     }
     s->state = ST_READY;
+    if (s->on_state)
+        s->on_state(s->on_state_ud, true);
     if (s->reconnects)
         cq_info("redis: connected again; replaying %zu journaled writes", s->jdepth);
     s->reconnects++;
@@ -163,9 +173,12 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     (void)status;
     if (!s)
         return;
+    bool was_ready = s->state == ST_READY;
     s->ac = NULL;
     s->state = ST_CLOSED;
     s->inflight_writes = 0;
+    if (was_ready && s->on_state && !s->freeing)
+        s->on_state(s->on_state_ud, false);
     if (!s->freeing) {
         cq_warn("redis: connection lost (%s); retrying", ac->errstr[0] ? ac->errstr : "closed");
         schedule_retry(s);
@@ -277,6 +290,12 @@ void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out)
     out->connected = s->state == ST_READY;
 }
 
+void cq_store_on_state(struct cq_store *s, cq_store_state_cb cb, void *ud)
+{
+    s->on_state = cb;
+    s->on_state_ud = ud;
+}
+
 static void pending_release(struct pending *p)
 {
     if (--p->refs == 0)
@@ -295,7 +314,7 @@ static void pending_finish(struct pending *p, redisReply *reply)
     p->done = true;
     uv_timer_stop(&p->timer);
     uv_close((uv_handle_t *)&p->timer, pending_timer_closed);
-    p->cb(p->ud, reply);
+    p->finish(p, reply);
 }
 
 static void on_read_reply(redisAsyncContext *ac, void *r, void *priv)
@@ -313,21 +332,16 @@ static void on_read_timeout(uv_timer_t *t)
     pending_finish(p, NULL); /* the late reply, if any, finds `done` set */
 }
 
-int cq_store_read(struct cq_store *s, cq_store_cb cb, void *ud, int argc, const char **argv,
-                  const size_t *argvlen)
+/* Sends a read; `p` is filled but for the store-owned fields. */
+static int store_query(struct cq_store *s, struct pending *p, int argc, const char **argv,
+                       const size_t *argvlen)
 {
-    if (s->state != ST_READY) {
-        cb(ud, NULL);
-        return -1;
-    }
-    struct pending *p = calloc(1, sizeof *p);
-    if (!p) {
-        cb(ud, NULL);
-        return -1;
-    }
     p->store = s;
-    p->cb = cb;
-    p->ud = ud;
+    if (s->state != ST_READY) {
+        p->finish(p, NULL);
+        free(p);
+        return -1;
+    }
     p->refs = 2;
     uv_timer_init(s->loop, &p->timer);
     p->timer.data = p;
@@ -351,4 +365,252 @@ int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t
     if (s->state == ST_READY)
         journal_flush(s);
     return 0;
+}
+
+/* ---- game data ------------------------------------------------------------ */
+
+void cq_store_week_label(long long unix_time, char out[16])
+{
+    time_t t = (time_t)unix_time;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 16, "%G-W%V", &tm);
+}
+
+#define WEEK_TTL_S (8 * 7 * 24 * 3600) /* a weekly board is kept eight weeks */
+
+/* Adds a game's points to boards, guarded so a replay counts nothing. */
+static const char count_script[] =
+    "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
+    "local nweek = tonumber(ARGV[2])\n"
+    "for i = 4, #ARGV, 3 do\n"
+    "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])\n"
+    "  for k = 3, #KEYS do redis.call('ZINCRBY', KEYS[k], ARGV[i + 2], ARGV[i]) end\n"
+    "end\n"
+    "for k = #KEYS - nweek + 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[3]) end\n"
+    "return 1\n";
+
+/* Top N and the neighbourhood of one member, ranks with ties shared. */
+static const char board_script[] =
+    "local function rows(list)\n"
+    "  local out = {}\n"
+    "  for i = 1, #list, 2 do\n"
+    "    local m, sc = list[i], list[i + 1]\n"
+    "    local rank = redis.call('ZCOUNT', KEYS[1], '(' .. sc, '+inf') + 1\n"
+    "    local nick = redis.call('HGET', KEYS[2], m) or m\n"
+    "    table.insert(out, m); table.insert(out, nick)\n"
+    "    table.insert(out, sc); table.insert(out, rank)\n"
+    "  end\n"
+    "  return out\n"
+    "end\n"
+    "local top, span = tonumber(ARGV[1]), tonumber(ARGV[3])\n"
+    "local res = {redis.call('ZCARD', KEYS[1]), {}, {}}\n"
+    "if top > 0 then res[2] = rows(redis.call('ZREVRANGE', KEYS[1], 0, top - 1, 'WITHSCORES')) "
+    "end\n"
+    "if ARGV[2] ~= '' then\n"
+    "  local r = redis.call('ZREVRANK', KEYS[1], ARGV[2])\n"
+    "  if r then\n"
+    "    local lo = r - span\n"
+    "    if lo < 0 then lo = 0 end\n"
+    "    res[3] = rows(redis.call('ZREVRANGE', KEYS[1], lo, r + span, 'WITHSCORES'))\n"
+    "  end\n"
+    "end\n"
+    "return res\n";
+
+static void board_key(struct cq_store *s, char *out, size_t cap, const char *scope,
+                      const char *name, const char *period)
+{
+    snprintf(out, cap, "%sboard:%s:%s:%s", s->prefix, scope, name, period);
+}
+
+int cq_store_game_board(struct cq_store *s, const char *game_id, const char **ids,
+                        const long long *scores, size_t n, unsigned ttl_s)
+{
+    char key[256], ttl[24];
+    int result = -1;
+    if (!n)
+        return 0;
+    size_t argc = 2 + 2 * n;
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    char *nums = calloc(n, 24);
+    if (!argv || !lens || !nums)
+        goto out;
+    snprintf(key, sizeof key, "%sgame:%s:board", s->prefix, game_id);
+    argv[0] = "ZADD";
+    argv[1] = key;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(nums + 24 * i, 24, "%lld", scores[i]);
+        argv[2 + 2 * i] = nums + 24 * i;
+        argv[3 + 2 * i] = ids[i];
+    }
+    for (size_t i = 0; i < argc; i++)
+        lens[i] = strlen(argv[i]);
+    result = cq_store_write(s, (int)argc, argv, lens);
+    snprintf(ttl, sizeof ttl, "%u", ttl_s);
+    const char *exp[] = {"EXPIRE", key, ttl};
+    size_t exp_len[] = {6, strlen(key), strlen(ttl)};
+    if (!result)
+        result = cq_store_write(s, 3, exp, exp_len);
+out:
+    free(argv);
+    free(lens);
+    free(nums);
+    return result;
+}
+
+int cq_store_count_game(struct cq_store *s, const char *game_id, const char *bank,
+                        const char *group, const struct cq_board_entry *e, size_t n, long long now)
+{
+    char keys[6][256], week[16], guard_ttl[24], week_ttl[24], nweek[4];
+    size_t nkeys = 0;
+    int result = -1;
+
+    cq_store_week_label(now, week);
+    snprintf(keys[nkeys++], sizeof keys[0], "%sgame:%s:counted", s->prefix, game_id);
+    snprintf(keys[nkeys++], sizeof keys[0], "%sboard:names", s->prefix);
+    board_key(s, keys[nkeys++], sizeof keys[0], "bank", bank, "all");
+    if (group && *group)
+        board_key(s, keys[nkeys++], sizeof keys[0], "group", group, "all");
+    board_key(s, keys[nkeys++], sizeof keys[0], "bank", bank, week);
+    if (group && *group)
+        board_key(s, keys[nkeys++], sizeof keys[0], "group", group, week);
+    snprintf(nweek, sizeof nweek, "%d", group && *group ? 2 : 1);
+    snprintf(guard_ttl, sizeof guard_ttl, "%d", 400 * 24 * 3600);
+    snprintf(week_ttl, sizeof week_ttl, "%d", WEEK_TTL_S);
+
+    size_t argc = 3 + nkeys + 3 + 3 * n;
+    const char **argv = calloc(argc, sizeof *argv);
+    size_t *lens = calloc(argc, sizeof *lens);
+    char *nums = calloc(n ? n : 1, 24), numkeys[8];
+    if (!argv || !lens || !nums)
+        goto out;
+    size_t a = 0;
+    snprintf(numkeys, sizeof numkeys, "%zu", nkeys);
+    argv[a++] = "EVAL";
+    argv[a++] = count_script;
+    argv[a++] = numkeys;
+    for (size_t k = 0; k < nkeys; k++)
+        argv[a++] = keys[k];
+    argv[a++] = guard_ttl;
+    argv[a++] = nweek;
+    argv[a++] = week_ttl;
+    for (size_t i = 0; i < n; i++) {
+        snprintf(nums + 24 * i, 24, "%lld", e[i].score);
+        argv[a++] = e[i].member;
+        argv[a++] = e[i].display;
+        argv[a++] = nums + 24 * i;
+    }
+    for (size_t i = 0; i < a; i++)
+        lens[i] = strlen(argv[i]);
+    result = cq_store_write(s, (int)a, argv, lens);
+out:
+    free(argv);
+    free(lens);
+    free(nums);
+    return result;
+}
+
+int cq_store_put_result(struct cq_store *s, const char *game_id, const char *json, size_t len,
+                        unsigned ttl_s)
+{
+    char key[256], ttl[24];
+    snprintf(key, sizeof key, "%sgame:%s:result", s->prefix, game_id);
+    snprintf(ttl, sizeof ttl, "%u", ttl_s);
+    const char *argv[] = {"SET", key, json, "EX", ttl};
+    size_t lens[] = {3, strlen(key), len, 2, strlen(ttl)};
+    return cq_store_write(s, 5, argv, lens);
+}
+
+/* Reads rows of four (member, nickname, score, rank) into `out`. */
+static size_t board_rows(redisReply *flat, struct cq_board_row *out, size_t cap)
+{
+    size_t n = 0;
+    if (!flat || flat->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i + 3 < flat->elements && n < cap; i += 4) {
+        redisReply **e = flat->element + i;
+        if (e[0]->type != REDIS_REPLY_STRING || e[1]->type != REDIS_REPLY_STRING)
+            continue;
+        out[n].member = e[0]->str;
+        out[n].nickname = e[1]->str;
+        out[n].score =
+            e[2]->type == REDIS_REPLY_STRING ? strtoll(e[2]->str, NULL, 10) : e[2]->integer;
+        out[n].rank = e[3]->integer;
+        n++;
+    }
+    return n;
+}
+
+#define BOARD_ROWS_MAX 200 /* top + around, per query */
+
+static void finish_board(struct pending *p, redisReply *reply)
+{
+    struct cq_board_row rows[BOARD_ROWS_MAX];
+    struct cq_board_page page = {0};
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 3) {
+        if (reply && reply->type == REDIS_REPLY_ERROR)
+            cq_err_log("redis: leaderboard query failed: %s", reply->str);
+        p->cb.board(p->ud, NULL);
+        return;
+    }
+    page.total = reply->element[0]->integer;
+    page.top = rows;
+    page.n_top = board_rows(reply->element[1], rows, BOARD_ROWS_MAX);
+    page.around = rows + page.n_top;
+    page.n_around = board_rows(reply->element[2], rows + page.n_top, BOARD_ROWS_MAX - page.n_top);
+    p->cb.board(p->ud, &page);
+}
+
+int cq_store_leaderboard(struct cq_store *s, const char *board, const char *period, unsigned top,
+                         const char *around, unsigned span, long long now, cq_store_board_cb cb,
+                         void *ud)
+{
+    char key[300], names[128], topn[16], spann[16], week[16];
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        cb(ud, NULL);
+        return -1;
+    }
+    p->finish = finish_board;
+    p->cb.board = cb;
+    p->ud = ud;
+    if (!strcmp(period, "week")) {
+        cq_store_week_label(now, week);
+        period = week;
+    }
+    snprintf(key, sizeof key, "%sboard:%s:%s", s->prefix, board, period);
+    snprintf(names, sizeof names, "%sboard:names", s->prefix);
+    snprintf(topn, sizeof topn, "%u", top);
+    snprintf(spann, sizeof spann, "%u", span);
+    const char *argv[] = {"EVAL", board_script, "2", key, names, topn, around ? around : "", spann};
+    size_t lens[8];
+    for (int i = 0; i < 8; i++)
+        lens[i] = strlen(argv[i]);
+    return store_query(s, p, 8, argv, lens);
+}
+
+static void finish_text(struct pending *p, redisReply *reply)
+{
+    if (reply && reply->type == REDIS_REPLY_STRING)
+        p->cb.text(p->ud, reply->str, reply->len);
+    else
+        p->cb.text(p->ud, NULL, 0);
+}
+
+int cq_store_get_result(struct cq_store *s, const char *game_id, cq_store_text_cb cb, void *ud)
+{
+    char key[256];
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        cb(ud, NULL, 0);
+        return -1;
+    }
+    p->finish = finish_text;
+    p->cb.text = cb;
+    p->ud = ud;
+    snprintf(key, sizeof key, "%sgame:%s:result", s->prefix, game_id);
+    const char *argv[] = {"GET", key};
+    size_t lens[] = {3, strlen(key)};
+    return store_query(s, p, 2, argv, lens);
 }

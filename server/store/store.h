@@ -1,7 +1,8 @@
 /* store.h: the Redis adapter (the only includer of hiredis).
  *
  * One async connection on the server's libuv loop. It reconnects with
- * capped back-off when Redis goes away. Writes made while Redis is away are
+ * capped back-off when Redis goes away. Only store.c includes hiredis;
+ * callers see typed results. Writes made while Redis is away are
  * kept in order in a bounded journal and replayed on reconnect; a write
  * that cannot be kept is logged loudly and counted. Every callback given to
  * cq_store_* runs exactly once: with the reply, or with NULL on failure
@@ -17,10 +18,7 @@
 #include "config.h"
 
 struct uv_loop_s;
-struct redisReply;
 struct cq_store;
-
-typedef void (*cq_store_cb)(void *ud, struct redisReply *reply);
 
 struct cq_store_stats {
     uint64_t errors, reconnects, journal_dropped;
@@ -28,23 +26,72 @@ struct cq_store_stats {
     bool connected;
 };
 
+/* Told when the connection to Redis comes or goes. */
+typedef void (*cq_store_state_cb)(void *ud, bool connected);
+
 struct cq_store *cq_store_new(struct uv_loop_s *loop, const struct cq_redis_target *target,
                               const char *prefix, int timeout_ms, unsigned journal_max);
+void cq_store_on_state(struct cq_store *s, cq_store_state_cb cb, void *ud);
 /* Starts connecting; returns at once. */
 void cq_store_start(struct cq_store *s);
-/* Fails every pending callback (NULL reply) and frees. */
+/* Fails every pending callback (NULL) and frees. */
 void cq_store_free(struct cq_store *s);
 
 bool cq_store_connected(const struct cq_store *s);
 void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out);
 const char *cq_store_prefix(const struct cq_store *s);
 
-/* A read: fails (cb with NULL) when Redis is away or slower than the
- * command timeout. */
-int cq_store_read(struct cq_store *s, cq_store_cb cb, void *ud, int argc, const char **argv,
-                  const size_t *argvlen);
 /* A write that must not be lost: sent now, or journaled until Redis is
- * back. Writes are replayed in order; each must be idempotent. */
+ * back. Writes are replayed in order, so each must be idempotent. */
 int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen);
+
+/* ---- game data (key schema: docs/redis.md) ------------------------------ */
+
+/* One player's points from one game, for the boards that outlive games. */
+struct cq_board_entry {
+    const char *member;  /* stable identity: the folded nickname */
+    const char *display; /* the name as last shown */
+    long long score;
+};
+
+/* The live game's board: absolute scores, so a replay is harmless. */
+int cq_store_game_board(struct cq_store *s, const char *game_id, const char **ids,
+                        const long long *scores, size_t n, unsigned ttl_s);
+/* Adds a finished game to the all-time and weekly boards of its bank and of
+ * its group (when it has one), exactly once per game id. `now` is Unix time. */
+int cq_store_count_game(struct cq_store *s, const char *game_id, const char *bank,
+                        const char *group, const struct cq_board_entry *e, size_t n, long long now);
+/* Keeps a finished game's full result (JSON) for `ttl_s` seconds. */
+int cq_store_put_result(struct cq_store *s, const char *game_id, const char *json, size_t len,
+                        unsigned ttl_s);
+
+struct cq_board_row {
+    const char *member, *nickname;
+    long long score, rank;
+};
+
+struct cq_board_page {
+    long long total;
+    const struct cq_board_row *top;
+    size_t n_top;
+    const struct cq_board_row *around;
+    size_t n_around;
+};
+
+/* Results arrive once: with data, or NULL when Redis is away or slow. */
+typedef void (*cq_store_board_cb)(void *ud, const struct cq_board_page *page);
+typedef void (*cq_store_text_cb)(void *ud, const char *text, size_t len);
+
+/* `board` is "bank:ID" or "group:LABEL", `period` "all" or "week". Ranks:
+ * equal scores share a rank (1 + the number of higher scores). `around`
+ * (folded nickname, may be NULL) adds that member and `span` on each side. */
+int cq_store_leaderboard(struct cq_store *s, const char *board, const char *period, unsigned top,
+                         const char *around, unsigned span, long long now, cq_store_board_cb cb,
+                         void *ud);
+/* The stored result of a game (JSON), NULL text when there is none. */
+int cq_store_get_result(struct cq_store *s, const char *game_id, cq_store_text_cb cb, void *ud);
+
+/* ISO week label of a Unix time, e.g. "2026-W48". */
+void cq_store_week_label(long long unix_time, char out[16]);
 
 #endif

@@ -127,8 +127,13 @@ out:
 
 int cq_harness_start_redis(struct cq_harness *h)
 {
+    return cq_harness_start_redis_on(h, cq_free_port());
+}
+
+int cq_harness_start_redis_on(struct cq_harness *h, int port_number)
+{
     char port[16], rlog[300];
-    h->redis_port = cq_free_port();
+    h->redis_port = port_number;
     snprintf(port, sizeof port, "%d", h->redis_port);
     snprintf(rlog, sizeof rlog, "%s/redis.log", h->dir);
     const char *argv[] = {

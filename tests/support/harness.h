@@ -26,6 +26,8 @@ int cq_harness_start(struct cq_harness *h, bool no_redis, const char *const *ext
  * pid without waiting for readiness. */
 pid_t cq_harness_spawn(struct cq_harness *h, const char *const *args);
 int cq_harness_start_redis(struct cq_harness *h);
+/* Starts (again) on a given port, with the same folder and append-only file. */
+int cq_harness_start_redis_on(struct cq_harness *h, int port);
 void cq_harness_stop_redis(struct cq_harness *h);
 int cq_harness_start_server(struct cq_harness *h, const char *const *extra);
 void cq_harness_stop(struct cq_harness *h);

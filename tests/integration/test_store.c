@@ -1,0 +1,192 @@
+/* Leaderboards and game records in a real Redis: boards that outlive games,
+ * downloads, and a Redis that dies mid-game. */
+#include <signal.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+#include "play.h"
+
+static void start(void)
+{
+    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "server did not start; see %s", h.log_path);
+}
+
+static void stop(void)
+{
+    cq_harness_stop(&h);
+}
+
+TestSuite(store, .init = start, .fini = stop, .timeout = 120);
+
+/* A two-question game in accuracy mode (1000 per right answer), players'
+ * right/wrong given per question; returns the host connection. */
+static void play_game(const char *group, const char *const *nicks, int n, const bool right[][2],
+                      char *game_id, char *token)
+{
+    struct cq_ws host;
+    struct player p[8];
+    char pin[8];
+    json_t *settings = json_pack("{s:s, s:s, s:i, s:[s], s:s}", "bank", "mini", "scoring",
+                                 "accuracy", "count", 2, "tags", "single", "group", group);
+    json_array_append_new(json_object_get(settings, "tags"), json_string("truefalse"));
+    json_decref(create(&host, settings, pin, token));
+    for (int i = 0; i < n; i++)
+        join(&p[i], pin, nicks[i]);
+    host_cmd(&host, "start");
+    for (int q = 0; q < 2; q++) {
+        for (int i = 0; i < n; i++) {
+            json_t *qm = see_question(&p[i], q);
+            bool tf = !strcmp(jstr(qm, "qtype"), "truefalse");
+            json_decref(qm);
+            /* single: option 0 is right; true/false: true is right */
+            answer(&p[i], q, tf ? json_boolean(right[i][q]) : json_integer(right[i][q] ? 0 : 1));
+        }
+        for (int i = 0; i < n; i++)
+            json_decref(result(&p[i], q, right[i][q], 1));
+        host_cmd(&host, "next");
+        if (q == 1)
+            cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "next")), 0);
+        else
+            host_cmd(&host, "next");
+    }
+    json_t *end = client_expect(&host, "ended");
+    snprintf(game_id, 40, "%s", jstr(end, "game_id"));
+    json_decref(end);
+    cq_ws_free(&host);
+    for (int i = 0; i < n; i++)
+        cq_ws_free(&p[i].ws);
+}
+
+/* Polls an HTTP JSON endpoint until `want` appears in the body (writes to
+ * Redis are asynchronous). */
+static void wait_body(const char *path, const char *want, char *body, size_t cap)
+{
+    for (int i = 0; i < 50; i++) {
+        if (cq_http_get(h.http_port, path, body, cap) == 200 && strstr(body, want))
+            return;
+        usleep(100000);
+    }
+    cr_assert_fail("%s never contained %s; last: %s", path, want, body);
+}
+
+Test(store, boards_accumulate_across_games_with_shared_ranks)
+{
+    char gid[40], token[80], body[8192];
+    const char *nicks[] = {"Ada", "Bob", "Cy"};
+    const bool g1[][2] = {{true, true}, {true, false}, {true, false}};
+    play_game("class-a", nicks, 3, g1, gid, token);
+    /* Ada 2000; Bob and Cy 1000 each: tied, both rank 2. */
+    wait_body("/api/leaderboard?board=group:class-a&top=10", "\"total\":3", body, sizeof body);
+    cr_assert(strstr(body, "{\"rank\":1,\"nickname\":\"Ada\",\"score\":2000}"), "%s", body);
+    cr_assert(strstr(body, "{\"rank\":2,\"nickname\":\"Bob\",\"score\":1000}"), "%s", body);
+    cr_assert(strstr(body, "{\"rank\":2,\"nickname\":\"Cy\",\"score\":1000}"), "%s", body);
+
+    /* A second game: scores add up per player (names match case-insensitively). */
+    const char *nicks2[] = {"bob", "Dee"};
+    const bool g2[][2] = {{true, true}, {false, false}};
+    play_game("class-a", nicks2, 2, g2, gid, token);
+    wait_body("/api/leaderboard?board=group:class-a&top=10", "\"total\":4", body, sizeof body);
+    cr_assert(strstr(body, "{\"rank\":1,\"nickname\":\"bob\",\"score\":3000}"), "%s", body);
+    cr_assert(strstr(body, "{\"rank\":2,\"nickname\":\"Ada\",\"score\":2000}"), "%s", body);
+    cr_assert(strstr(body, "{\"rank\":4,\"nickname\":\"Dee\",\"score\":0}"), "%s", body);
+
+    /* The weekly board and the bank's board saw both games too. */
+    wait_body("/api/leaderboard?board=group:class-a&period=week", "\"total\":4", body, sizeof body);
+    cr_assert(strstr(body, "\"period\":\"20"), "%s", body);
+    wait_body("/api/leaderboard?board=bank:mini&top=1", "\"total\":4", body, sizeof body);
+    cr_assert(strstr(body, "\"nickname\":\"bob\""));
+
+    /* Around a player: their row and neighbours, with ranks. */
+    wait_body("/api/leaderboard?board=group:class-a&top=0&around=CY", "\"around\":[{", body,
+              sizeof body);
+    cr_assert(strstr(body, "\"top\":[]"), "%s", body);
+    cr_assert(strstr(body, "{\"rank\":3,\"nickname\":\"Cy\",\"score\":1000}"), "%s", body);
+
+    cr_assert_eq(cq_http_get(h.http_port, "/api/leaderboard?board=nope", body, sizeof body), 400);
+    cr_assert_eq(
+        cq_http_get(h.http_port, "/api/leaderboard?board=group:x&top=1000", body, sizeof body),
+        400);
+}
+
+Test(store, results_download_needs_the_host_token)
+{
+    char gid[40], token[80], path[256], body[65536];
+    const char *nicks[] = {"=cmd|' /C calc'!A0", "Bob"};
+    const bool g[][2] = {{true, false}, {false, false}};
+    play_game("", nicks, 2, g, gid, token);
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
+    wait_body(path, "game_id,player_id", body, sizeof body);
+    /* Header + 2 players x 2 questions. */
+    int lines = 0;
+    for (char *p = body; (p = strstr(p, "\r\n")); p += 2)
+        lines++;
+    cr_assert_eq(lines, 5, "%s", body);
+    /* A nickname that looks like a formula is defused. */
+    cr_assert(strstr(body, "\"'=cmd|' /C calc'!A0\""), "%s", body);
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s", gid, token);
+    cr_assert_eq(cq_http_get(h.http_port, path, body, sizeof body), 200);
+    cr_assert(strstr(body, "\"players\":["));
+    cr_assert_null(strstr(body, "host_token"));
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%sx", gid, token);
+    cr_assert_eq(cq_http_get(h.http_port, path, body, sizeof body), 403);
+    snprintf(path, sizeof path, "/api/results?game=%s", gid);
+    cr_assert_eq(cq_http_get(h.http_port, path, body, sizeof body), 403);
+    cr_assert_eq(cq_http_get(h.http_port, "/api/results?game=1-2&token=abc", body, sizeof body),
+                 404);
+}
+
+Test(store, redis_lost_mid_game_loses_no_score)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80], out[64], body[4096];
+    json_decref(create(
+        &host,
+        json_pack("{s:s, s:s, s:s}", "bank", "mini", "scoring", "accuracy", "group", "resilient"),
+        pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+
+    /* Redis dies: the host is warned, the game goes on. */
+    cq_harness_stop_redis(&h);
+    json_t *w = client_expect(&host, "warning");
+    cr_assert_str_eq(jstr(w, "code"), "redis_down");
+    json_decref(w);
+    answer(&a, 0, json_integer(0));
+    answer(&b, 0, json_integer(0));
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, true, 1));
+    cr_assert_eq(cq_http_get(h.http_port, "/readyz", body, sizeof body), 503);
+
+    /* Redis returns (same port, same append-only file): the journal replays. */
+    int port = h.redis_port;
+    cr_assert_eq(cq_harness_start_redis_on(&h, port), 0);
+    w = client_expect(&host, "warning");
+    cr_assert_str_eq(jstr(w, "code"), "redis_ok");
+    json_decref(w);
+    /* End the game now: the final records go straight to Redis. */
+    host_cmd(&host, "end");
+    for (int i = 0; i < 50; i++) {
+        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:resilient:all ada") && out[0])
+            break;
+        usleep(100000);
+    }
+    cr_assert_str_eq(out, "1000");
+    cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:resilient:all bob");
+    cr_assert_str_eq(out, "1000");
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+}
+
+Test(store, boards_answer_503_without_redis)
+{
+    char body[1024];
+    cq_harness_stop_redis(&h);
+    usleep(300000);
+    cr_assert_eq(cq_http_get(h.http_port, "/api/leaderboard?board=bank:mini", body, sizeof body),
+                 503);
+}
