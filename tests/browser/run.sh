@@ -1,0 +1,11 @@
+#!/bin/sh
+# Runs the browser end-to-end tests (see README.md); ctest's browser_e2e
+# calls this with CHAINQUIZ_BIN set to the built server.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
+  (cd "$here" && npm ci --no-audit --no-fund)
+fi
+cd "$root"
+exec node --test tests/browser/

@@ -1,0 +1,673 @@
+// host.js: the host's projector screen (host.html), and the read-only
+// spectator screen (host.html?watch=PIN) that shows the same views.
+//
+// The host creates the game from the settings the start page left in
+// sessionStorage ('chainquiz.create'); afterwards {pin, token} is the
+// host's seat, and a reload or a dropped network rejoins with it.
+
+import { Client, sessions, errorText, el, ProtocolError } from './protocol.js';
+import {
+  OPTION_STYLES,
+  optionBadge,
+  optionLabel,
+  showView,
+  announce,
+  ConnectionBanner,
+  Countdown,
+  TimeAnnouncer,
+  secondsLeft,
+  toast,
+  qtypeLabel,
+  rankChange,
+  questionImage,
+  icon,
+} from './ui.js';
+
+const $ = (id) => document.getElementById(id);
+const root = $('main');
+const params = new URLSearchParams(window.location.search);
+
+function takePendingCreate() {
+  try {
+    const s = sessionStorage.getItem('chainquiz.create');
+    return s ? JSON.parse(s) : null;
+  } catch {
+    return null;
+  }
+}
+
+const watchPin = /^[0-9]{6}$/.test(params.get('watch') || '') ? params.get('watch') : null;
+const H = {
+  mode: watchPin ? 'watch' : null, // watch | create | rejoin
+  role: watchPin ? 'spectator' : 'host',
+  pin: watchPin,
+  pendingCreate: watchPin ? null : takePendingCreate(),
+  session: null,
+  players: new Map(), // id -> {id, nickname, connected, score}
+  phase: null,
+  settings: {},
+  total: 0,
+  index: -1,
+  locked: false,
+  paused: false,
+  question: null,
+  reveal: null,
+  progress: null,
+  endArmed: null,
+};
+if (!watchPin) {
+  if (H.pendingCreate) H.mode = 'create';
+  else {
+    H.session = sessions.load('host');
+    if (H.session && H.session.pin && H.session.token) {
+      H.mode = 'rejoin';
+      H.pin = H.session.pin;
+    }
+  }
+}
+const isHost = () => H.role === 'host';
+
+const banner = new ConnectionBanner($('conn'));
+const liveTimer = $('live-timer');
+const liveMain = $('live-main');
+const announcer = new TimeAnnouncer(liveTimer);
+
+const countdown = new Countdown({
+  onTick: (r) => tick(r),
+  onOpen: () => renderControls(),
+  onEnd: () => {
+    $('hq-timer-num').textContent = '0';
+    renderControls();
+  },
+});
+
+const client = new Client({
+  onOpen: () => onOpen(),
+  onStatus: (info) => {
+    banner.update(info);
+    const dot = $('live-dot');
+    dot.dataset.status = info.status;
+    $('live-text').textContent =
+      info.status === 'open' ? 'Live' : info.status === 'stopped' ? 'Offline' : info.status === 'connecting' ? 'Connecting' : 'Reconnecting';
+    renderControls();
+  },
+});
+
+function view(name) {
+  showView(root, name);
+  renderControls();
+}
+
+function gone(title, text) {
+  countdown.stop();
+  $('gone-title').textContent = title;
+  $('gone-text').textContent = text;
+  $('controls').hidden = true;
+  view('gone');
+}
+
+// ---- connection ---------------------------------------------------------------
+
+async function onOpen() {
+  try {
+    if (H.mode === 'watch') {
+      await client.request('watch', { pin: H.pin });
+    } else if (H.mode === 'create') {
+      const reply = await client.request('create_game', H.pendingCreate);
+      H.pendingCreate = null;
+      try {
+        sessionStorage.removeItem('chainquiz.create');
+      } catch {
+        /* ignore */
+      }
+      H.mode = 'rejoin';
+      H.session = { pin: reply.pin, token: reply.token };
+    } else if (H.mode === 'rejoin') {
+      await client.request('rejoin', { pin: H.session.pin, token: H.session.token });
+    }
+    client.markHealthy();
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) return; // the next connection tries again
+    client.stop('failed');
+    banner.update({ status: 'open' });
+    if (H.mode === 'create') {
+      try {
+        sessionStorage.removeItem('chainquiz.create');
+      } catch {
+        /* ignore */
+      }
+      gone('Could not create the game', errorText(e));
+    } else if (H.mode === 'watch') {
+      gone('Nothing to watch', errorText(e));
+    } else {
+      sessions.clear('host');
+      gone('This game is no longer running', errorText(e));
+    }
+  }
+}
+
+// ---- messages -------------------------------------------------------------------
+
+client.on('joined', (m) => {
+  H.role = m.role;
+  H.pin = m.pin;
+  document.body.classList.toggle('is-spectator', m.role === 'spectator');
+  $('role-tag').hidden = m.role !== 'spectator';
+  if (m.role === 'host') {
+    H.session = { pin: m.pin, token: m.token };
+    sessions.save('host', H.session);
+  }
+  document.title = `Chainquiz · ${m.role === 'host' ? 'Host' : 'Watching'} · ${m.pin}`;
+});
+
+client.on('state', (st) => renderState(st));
+
+client.on('lobby', (m) => {
+  for (const p of m.joined || []) H.players.set(p.id, { ...p });
+  for (const l of m.left || []) {
+    const p = H.players.get(l.id);
+    H.players.delete(l.id);
+    if (p && l.kicked) announce(liveMain, `${p.nickname} was removed`);
+  }
+  for (const s of m.status || []) {
+    const p = H.players.get(s.id);
+    if (p) p.connected = s.connected;
+  }
+  renderPlayers();
+});
+
+client.on('locked', (m) => {
+  H.locked = m.locked;
+  renderPlayers();
+});
+
+client.on('question', (q) => {
+  H.phase = 'question';
+  H.paused = Boolean(q.paused);
+  H.progress = null;
+  renderQuestion(q);
+});
+
+client.on('progress', (m) => {
+  H.progress = m;
+  renderAnswered();
+});
+
+client.on('paused', (m) => {
+  H.paused = true;
+  if (H.phase === 'question') countdown.set(m, true);
+  $('hq-paused').hidden = false;
+  renderControls();
+  announce(liveMain, 'Paused');
+});
+
+client.on('resumed', (m) => {
+  H.paused = false;
+  if (H.phase === 'question') countdown.set(m, false);
+  $('hq-paused').hidden = true;
+  renderControls();
+  announce(liveMain, 'Resumed');
+});
+
+client.on('time_added', (m) => {
+  if (H.phase === 'question') {
+    countdown.set(m, H.paused);
+    announcer.reset();
+  }
+  announce(liveMain, 'Time added');
+});
+
+client.on('reveal', (r) => {
+  H.phase = 'reveal';
+  renderReveal(r);
+});
+
+client.on('leaderboard', (lb) => {
+  H.phase = 'leaderboard';
+  renderLeaderboard(lb);
+});
+
+client.on('ended', (e) => {
+  H.phase = 'ended';
+  renderEnded(e);
+});
+
+client.on('closed', () => {
+  client.stop('closed');
+  if (isHost()) sessions.clear('host');
+  banner.update({ status: 'open' });
+  if (H.phase !== 'ended') gone('Game closed', 'This game has closed.');
+});
+
+// Server notices for the host (e.g. redis_down / redis_ok: results storage).
+client.on('warning', (m) => {
+  const box = $('host-warning');
+  const ok = typeof m.code === 'string' && m.code.endsWith('_ok');
+  box.textContent = m.message || m.code || '';
+  box.hidden = ok || !box.textContent;
+  if (ok && m.message) toast(m.message, 'info', 5000);
+});
+
+client.on('error', (m, { handled }) => {
+  if (!handled && m.code !== 'rate_limited') toast(errorText(m), 'error');
+});
+
+// ---- state -----------------------------------------------------------------------
+
+function fmtPin(pin) {
+  return pin ? `${pin.slice(0, 3)} ${pin.slice(3)}` : '';
+}
+
+function renderState(st) {
+  H.phase = st.phase;
+  H.pin = st.pin;
+  H.total = st.total;
+  H.index = st.index;
+  H.locked = st.locked;
+  H.paused = st.paused;
+  H.settings = st.settings || {};
+  if (Array.isArray(st.list)) {
+    H.players.clear();
+    for (const p of st.list) H.players.set(p.id, { ...p });
+  }
+  $('bar-bank').textContent = H.settings.bank_title || '';
+  $('bar-group').textContent = H.settings.group || '';
+  $('bar-group').hidden = !H.settings.group;
+  $('bar-pin-num').textContent = fmtPin(st.pin);
+  $('players-btn').hidden = false;
+  renderJoinPanel();
+  renderPlayers();
+  switch (st.phase) {
+    case 'lobby':
+      countdown.stop();
+      view('lobby');
+      break;
+    case 'question':
+      renderQuestion(st.question);
+      break;
+    case 'reveal':
+      H.question = st.question;
+      renderReveal(st.reveal);
+      break;
+    case 'leaderboard':
+      H.question = st.question;
+      H.reveal = st.reveal;
+      renderLeaderboard(st.leaderboard);
+      break;
+    case 'ended':
+      renderEnded(st.ended);
+      break;
+    default:
+      break;
+  }
+}
+
+function joinUrl() {
+  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}`;
+}
+
+function renderJoinPanel() {
+  if (!H.pin) return;
+  $('join-host').textContent = window.location.host;
+  $('pin-big').textContent = fmtPin(H.pin);
+  $('pin-big').setAttribute('aria-label', `Game PIN ${H.pin.split('').join(' ')}`);
+  const qr = $('qr');
+  const src = `/api/qr.svg?pin=${encodeURIComponent(H.pin)}`;
+  if (qr.getAttribute('src') !== src) qr.src = src;
+  const link = $('join-link');
+  link.href = joinUrl();
+  link.textContent = joinUrl();
+}
+
+// ---- players ---------------------------------------------------------------------
+
+function kick(p) {
+  if (!isHost()) return;
+  client
+    .request('kick', { player: p.id })
+    .then(() => toast(`${p.nickname} was removed`, 'info', 2500))
+    .catch((e) => toast(errorText(e), 'error'));
+}
+
+function playerChip(p, withScore) {
+  const li = el(
+    'li',
+    { class: `player-chip${p.connected ? '' : ' is-away'}`, 'data-id': p.id },
+    el('span', { class: 'conn-dot', title: p.connected ? 'connected' : 'away', 'aria-hidden': 'true' }),
+    el('span', { class: 'player-name', text: p.nickname }),
+    withScore ? el('span', { class: 'player-score', text: String(p.score ?? 0) }) : null,
+    p.connected ? null : el('span', { class: 'sr-only', text: ' (away)' }),
+  );
+  if (isHost()) {
+    const b = el('button', { type: 'button', class: 'kick-btn', 'aria-label': `Remove ${p.nickname}`, title: 'Remove this player' }, '✕');
+    b.addEventListener('click', () => kick(p));
+    li.append(b);
+  }
+  return li;
+}
+
+function renderPlayers() {
+  const list = [...H.players.values()].sort((a, b) => a.id - b.id);
+  const n = list.length;
+  $('lobby-count').textContent = String(n);
+  $('lobby-count-word').textContent = n === 1 ? 'player' : 'players';
+  $('lobby-empty').hidden = n > 0;
+  $('lobby-players').replaceChildren(...list.map((p) => playerChip(p, false)));
+  $('players-btn-count').textContent = String(n);
+  $('panel-count').textContent = String(n);
+  const byScore = [...list].sort((a, b) => (b.score ?? 0) - (a.score ?? 0) || a.id - b.id);
+  $('panel-list').replaceChildren(...byScore.map((p) => playerChip(p, true)));
+  $('start-btn').disabled = n === 0 || !isHost();
+  const lock = $('lock-btn');
+  lock.textContent = H.locked ? 'Unlock game' : 'Lock game';
+  lock.setAttribute('aria-pressed', String(H.locked));
+  $('lock-note').hidden = !H.locked;
+  renderAnswered();
+}
+
+// ---- question -----------------------------------------------------------------------
+
+function renderQuestion(q) {
+  if (!q) return;
+  H.question = q;
+  H.index = q.index;
+  H.total = q.total;
+  H.reveal = null;
+  announcer.reset();
+  $('hq-count').textContent = `Question ${q.index + 1} of ${q.total}`;
+  $('hq-type').textContent = qtypeLabel(q.qtype, q.select) + (q.points === 2 ? ' · double points' : q.points === 0 && q.qtype !== 'poll' ? ' · no points' : '');
+  $('hq-prompt').textContent = q.prompt;
+  $('hq-image').replaceChildren(...[questionImage(q.image)].filter(Boolean));
+  $('hq-paused').hidden = !H.paused;
+  const opts = $('hq-options');
+  opts.dataset.qtype = q.qtype;
+  if (q.qtype === 'typeanswer') {
+    opts.replaceChildren(el('div', { class: 'type-placeholder' }, icon('keyboard', 'icon type-icon'), el('span', { text: 'Type your answer on your device' })));
+  } else if (q.qtype === 'ordering') {
+    opts.replaceChildren(
+      el('p', { class: 'order-note', text: 'Put these in the right order on your device:' }),
+      el(
+        'ul',
+        { class: `host-opt-grid opt-count-${q.options.length}`, 'aria-label': 'Items to order' },
+        ...q.options.map((text, i) => el('li', { class: `host-opt ${OPTION_STYLES[i % 6].cls}`, 'aria-label': optionLabel(i, text) }, optionBadge(i), el('span', { class: 'opt-text', text }))),
+      ),
+    );
+  } else {
+    opts.replaceChildren(
+      el(
+        'ul',
+        { class: `host-opt-grid opt-count-${q.options.length}`, 'aria-label': 'Answers' },
+        ...q.options.map((text, i) =>
+          el('li', { class: `host-opt ${OPTION_STYLES[i % 6].cls}`, 'aria-label': optionLabel(i, text) }, optionBadge(i), el('span', { class: 'opt-text', text })),
+        ),
+      ),
+    );
+  }
+  countdown.set(q, H.paused);
+  renderAnswered();
+  view('question');
+  announce(liveMain, `Question ${q.index + 1} of ${q.total}: ${q.prompt}`);
+}
+
+function renderAnswered() {
+  const p = H.progress;
+  const q = H.question;
+  const answered = p && q && p.index === q.index ? p.answered : 0;
+  const of = p && q && p.index === q.index ? p.players : [...H.players.values()].filter((x) => x.connected).length;
+  $('hq-answered').textContent = String(answered);
+  $('hq-answered-word').textContent = `of ${of} answered`;
+}
+
+function tick(r) {
+  $('hq-leadin').hidden = !r.inLeadIn;
+  $('hq-timer').hidden = r.inLeadIn;
+  $('hq-options').classList.toggle('is-waiting', r.inLeadIn);
+  if (r.inLeadIn) $('hq-leadin-num').textContent = secondsLeft(r.leadMs);
+  $('hq-timer-num').textContent = secondsLeft(r.remainingMs);
+  $('hq-timer').classList.toggle('timer-low', !r.inLeadIn && r.remainingMs <= 5000);
+  const frac = r.limitMs > 0 ? Math.min(1, r.remainingMs / r.limitMs) : 0;
+  $('hq-timebar').style.setProperty('--frac', r.inLeadIn ? '1' : frac.toFixed(3));
+  if (!r.inLeadIn) announcer.tick(r);
+}
+
+// ---- reveal ------------------------------------------------------------------------
+
+function correctSet(r) {
+  if (r.qtype === 'single' || r.qtype === 'multi') return new Set(Array.isArray(r.correct) ? r.correct : []);
+  if (r.qtype === 'truefalse') return new Set([r.correct ? 0 : 1]);
+  return new Set();
+}
+
+function renderReveal(r) {
+  if (!r) return;
+  countdown.stop();
+  H.reveal = r;
+  const q = H.question && H.question.index === r.index ? H.question : null;
+  const options = q ? q.options : r.qtype === 'truefalse' ? ['True', 'False'] : [];
+  $('hr-count').textContent = `Question ${r.index + 1} of ${H.total || q?.total || ''}`;
+  $('hr-type').textContent = qtypeLabel(r.qtype, q?.select);
+  $('hr-prompt').textContent = q ? q.prompt : '';
+  const chart = $('hr-chart');
+  chart.dataset.qtype = r.qtype;
+  const good = correctSet(r);
+  const labels = [];
+  if (r.counts && r.counts.length) {
+    const max = Math.max(1, ...r.counts);
+    chart.replaceChildren(
+      ...r.counts.map((count, i) => {
+        const ok = good.has(i);
+        const text = options[i] ?? `Option ${OPTION_STYLES[i % 6].letter}`;
+        labels.push(`${optionLabel(i, text)}: ${count}${ok ? ' (correct)' : ''}`);
+        const bar = el('div', { class: 'bar' }, el('span', { class: 'bar-count', text: String(count) }));
+        bar.style.setProperty('--h', (count / max).toFixed(3));
+        return el(
+          'div',
+          { class: `bar-col ${OPTION_STYLES[i % 6].cls}${r.qtype === 'poll' ? '' : ok ? ' is-correct' : ' is-wrong'}`, 'data-index': i },
+          el('div', { class: 'bar-track' }, bar),
+          el('div', { class: 'bar-label' }, optionBadge(i), el('span', { class: 'opt-text', text }), ok ? el('span', { class: 'bar-tick', 'aria-hidden': 'true', text: '✓' }) : null),
+        );
+      }),
+    );
+  } else if (r.qtype === 'typeanswer') {
+    const acc = Array.isArray(r.correct) ? r.correct : [];
+    labels.push(`Accepted answers: ${acc.join(', ')}`);
+    chart.replaceChildren(
+      el('div', { class: 'accepted' }, el('p', { class: 'accepted-label', text: acc.length > 1 ? 'Accepted answers' : 'The answer' }), el('ul', { class: 'accepted-list' }, ...acc.map((a) => el('li', { text: a })))),
+    );
+  } else if (r.qtype === 'ordering') {
+    const order = Array.isArray(r.correct) ? r.correct : [];
+    labels.push(`Right order: ${order.map((i) => options[i]).join(', ')}`);
+    chart.replaceChildren(
+      el('p', { class: 'accepted-label', text: 'The right order' }),
+      el('ol', { class: 'host-order is-solution' }, ...order.map((i) => el('li', { class: `host-opt ${OPTION_STYLES[i % 6].cls}` }, optionBadge(i), el('span', { class: 'opt-text', text: options[i] ?? '?' })))),
+    );
+  } else {
+    chart.replaceChildren();
+  }
+  chart.setAttribute('aria-label', labels.join('; ') || 'Results');
+  $('hr-stats').textContent =
+    r.qtype === 'poll'
+      ? `${r.answered} of ${r.players} voted`
+      : `${r.correct_count} of ${r.players} got it right · ${r.answered} answered`;
+  $('hr-explanation').textContent = r.explanation || '';
+  $('hr-explanation-box').hidden = !r.explanation;
+  view('reveal');
+  announce(liveMain, $('hr-stats').textContent);
+}
+
+// ---- leaderboard and podium ------------------------------------------------------------
+
+function boardRow(r, withChange) {
+  const ch = rankChange(r.rank, r.prev_rank);
+  const p = H.players.get(r.id);
+  if (p) p.score = r.score;
+  return el(
+    'li',
+    { class: 'board-row', 'data-id': r.id },
+    el('span', { class: 'board-rank', text: String(r.rank) }),
+    withChange ? el('span', { class: `board-change ${ch.cls}`, title: ch.label }, el('span', { 'aria-hidden': 'true', text: ch.text }), el('span', { class: 'sr-only', text: ch.label })) : null,
+    el('span', { class: 'board-name', text: r.nickname }),
+    r.streak >= 2 ? el('span', { class: 'board-streak', title: `streak ${r.streak}` }, icon('flame', 'icon icon-inline'), el('span', { 'aria-hidden': 'true', text: String(r.streak) }), el('span', { class: 'sr-only', text: `streak ${r.streak}` })) : null,
+    el('span', { class: 'board-score', text: String(r.score) }),
+  );
+}
+
+function renderLeaderboard(lb) {
+  if (!lb) return;
+  countdown.stop();
+  H.index = lb.index;
+  H.total = lb.total;
+  $('hl-sub').textContent = `After question ${lb.index + 1} of ${lb.total} · ${lb.players} ${lb.players === 1 ? 'player' : 'players'}`;
+  $('hl-list').replaceChildren(...(lb.top || []).map((r) => boardRow(r, true)));
+  renderPlayers();
+  view('leaderboard');
+  const top = lb.top && lb.top[0];
+  announce(liveMain, top ? `Leaderboard. First: ${top.nickname} with ${top.score} points` : 'Leaderboard');
+}
+
+function renderEnded(e) {
+  if (!e) return;
+  countdown.stop();
+  const podium = $('podium');
+  const byRank = [...(e.podium || [])];
+  // Display order: 2nd, 1st, 3rd.
+  const order = [byRank[1], byRank[0], byRank[2]];
+  const places = ['second', 'first', 'third'];
+  podium.replaceChildren(
+    ...order.map((r, k) => {
+      if (!r) return el('div', { class: `podium-col podium-${places[k]} is-empty`, 'aria-hidden': 'true' });
+      return el(
+        'div',
+        { class: `podium-col podium-${places[k]}`, 'data-id': r.id },
+        el('span', { class: 'podium-name', text: r.nickname }),
+        el('span', { class: 'podium-score', text: `${r.score} pts` }),
+        el('div', { class: 'podium-block' }, el('span', { class: 'podium-place', text: String(r.rank) })),
+      );
+    }),
+  );
+  $('he-list').replaceChildren(...(e.top || []).map((r) => boardRow(r, false)));
+  $('controls').hidden = true;
+  view('ended');
+  const w = byRank[0];
+  announce(liveMain, w ? `Game over. The winner is ${w.nickname} with ${w.score} points` : 'Game over');
+}
+
+// ---- host controls ----------------------------------------------------------------------
+
+function cmd(type, fields = {}) {
+  if (!isHost()) return;
+  client.request(type, fields).catch((e) => toast(errorText(e), 'error'));
+}
+
+function nextLabel() {
+  switch (H.phase) {
+    case 'question':
+      return 'Show results';
+    case 'reveal':
+      return 'Leaderboard';
+    case 'leaderboard':
+      return H.index + 1 >= H.total ? 'Final results' : 'Next question';
+    default:
+      return 'Next';
+  }
+}
+
+function renderControls() {
+  const bar = $('controls');
+  const inGame = ['question', 'reveal', 'leaderboard'].includes(H.phase);
+  bar.hidden = !isHost() || !inGame;
+  document.body.classList.toggle('has-controls', !bar.hidden);
+  if (bar.hidden) return;
+  const open = client.isOpen;
+  const pause = $('ctl-pause');
+  const canPause = H.phase === 'question' || H.settings.auto_advance;
+  pause.hidden = !canPause && !H.paused;
+  pause.textContent = H.paused ? 'Resume' : 'Pause';
+  pause.classList.toggle('is-active', H.paused);
+  $('ctl-add').hidden = H.phase !== 'question';
+  $('ctl-skip').hidden = H.phase !== 'question';
+  const next = $('ctl-next');
+  next.textContent = nextLabel();
+  for (const b of bar.querySelectorAll('button')) b.disabled = !open;
+  next.disabled = !open || H.paused;
+  $('ctl-add').disabled = !open;
+  const end = $('ctl-end');
+  end.textContent = H.endArmed ? 'Really end?' : 'End game';
+  end.classList.toggle('is-armed', Boolean(H.endArmed));
+}
+
+$('ctl-next').addEventListener('click', () => cmd('next'));
+$('ctl-pause').addEventListener('click', () => cmd(H.paused ? 'resume' : 'pause'));
+$('ctl-add').addEventListener('click', () => cmd('add_time', { seconds: 10 }));
+$('ctl-skip').addEventListener('click', () => cmd('skip'));
+$('ctl-end').addEventListener('click', () => {
+  // Two steps, without a blocking dialog.
+  if (!H.endArmed) {
+    H.endArmed = setTimeout(() => {
+      H.endArmed = null;
+      renderControls();
+    }, 4000);
+    renderControls();
+    return;
+  }
+  clearTimeout(H.endArmed);
+  H.endArmed = null;
+  renderControls();
+  cmd('end');
+});
+$('start-btn').addEventListener('click', () => cmd('start'));
+$('lock-btn').addEventListener('click', () => cmd('lock', { locked: !H.locked }));
+
+const panel = $('players-panel');
+function setPanel(open) {
+  panel.hidden = !open;
+  $('players-btn').setAttribute('aria-expanded', String(open));
+  if (open) $('panel-close').focus();
+}
+$('players-btn').addEventListener('click', () => setPanel(panel.hidden));
+$('panel-close').addEventListener('click', () => {
+  setPanel(false);
+  $('players-btn').focus();
+});
+
+document.addEventListener('keydown', (e) => {
+  if (e.key === 'Escape' && !panel.hidden) {
+    setPanel(false);
+    $('players-btn').focus();
+    return;
+  }
+  if (!isHost() || e.ctrlKey || e.metaKey || e.altKey) return;
+  const t = e.target;
+  if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement || t instanceof HTMLButtonElement || t instanceof HTMLAnchorElement) return;
+  const k = e.key.toLowerCase();
+  if (k === 'n' || e.key === 'ArrowRight') {
+    e.preventDefault();
+    if (H.phase === 'lobby') {
+      if (!$('start-btn').disabled) cmd('start');
+    } else if (['question', 'reveal', 'leaderboard'].includes(H.phase) && !H.paused) cmd('next');
+  } else if (k === 'p' && ['question', 'reveal', 'leaderboard'].includes(H.phase)) {
+    e.preventDefault();
+    cmd(H.paused ? 'resume' : 'pause');
+  } else if (k === 't' && H.phase === 'question') {
+    e.preventDefault();
+    cmd('add_time', { seconds: 10 });
+  }
+});
+
+// ---- start ---------------------------------------------------------------------------------
+
+if (!H.mode) {
+  gone('No game here', 'Create a game from the start page, or watch one with its PIN.');
+  $('live-dot').dataset.status = 'stopped';
+  $('live-text').textContent = 'Offline';
+} else {
+  if (watchPin) {
+    document.body.classList.add('is-spectator');
+    $('role-tag').hidden = false;
+  }
+  $('connecting-text').textContent = H.mode === 'create' ? 'Creating your game…' : H.mode === 'watch' ? 'Joining as a spectator…' : 'Reconnecting to your game…';
+  view('connecting');
+  client.start();
+}
+
+window.chainquiz = { state: H, client };

@@ -1,0 +1,281 @@
+// landing.js: the start page's tabs and its host and watch forms.
+// Joining is the player screen's business (play.js) and comes in as a callback.
+
+import { el, sessions } from './protocol.js';
+
+const PIN_RE = /^[0-9]{6}$/;
+
+/** Keeps only the digits of a PIN field (people type "123 456"). */
+function digitsOnly(input) {
+  input.addEventListener('input', () => {
+    const d = input.value.replace(/\D+/g, '').slice(0, 6);
+    if (d !== input.value) input.value = d;
+  });
+}
+
+function initTabs() {
+  const tabs = [...document.querySelectorAll('[role="tab"]')];
+  const select = (tab, focus = true) => {
+    for (const t of tabs) {
+      const on = t === tab;
+      t.setAttribute('aria-selected', String(on));
+      t.tabIndex = on ? 0 : -1;
+      document.getElementById(t.getAttribute('aria-controls')).hidden = !on;
+    }
+    if (focus) tab.focus();
+  };
+  tabs.forEach((tab, i) => {
+    tab.addEventListener('click', () => select(tab));
+    tab.addEventListener('keydown', (e) => {
+      let j = null;
+      if (e.key === 'ArrowRight') j = (i + 1) % tabs.length;
+      else if (e.key === 'ArrowLeft') j = (i - 1 + tabs.length) % tabs.length;
+      else if (e.key === 'Home') j = 0;
+      else if (e.key === 'End') j = tabs.length - 1;
+      if (j !== null) {
+        e.preventDefault();
+        select(tabs[j]);
+      }
+    });
+  });
+  return { select: (id) => select(document.getElementById(id), false) };
+}
+
+// ---- host form ---------------------------------------------------------
+
+let banks = [];
+
+function selectedBank() {
+  const r = document.querySelector('input[name="bank"]:checked');
+  return banks.find((b) => b.id === r?.value) || null;
+}
+
+function renderTags() {
+  const bank = selectedBank();
+  const list = document.getElementById('tag-list');
+  list.replaceChildren();
+  if (!bank) return;
+  const tags = Object.entries(bank.tags || {}).sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+  for (const [tag, count] of tags) {
+    const id = `tag-${tag.replace(/[^a-zA-Z0-9_-]/g, '_')}`;
+    list.append(
+      el(
+        'label',
+        { class: 'chip', for: id },
+        el('input', { type: 'checkbox', id, name: 'tag', value: tag }),
+        el('span', { text: tag }),
+        el('span', { class: 'chip-count', text: String(count) }),
+      ),
+    );
+  }
+  document.getElementById('tags-fieldset').hidden = tags.length === 0;
+  updateTagHint();
+}
+
+function checkedTags() {
+  return [...document.querySelectorAll('input[name="tag"]:checked')].map((i) => i.value);
+}
+
+function updateTagHint() {
+  const bank = selectedBank();
+  const hint = document.getElementById('tag-hint');
+  if (!bank) {
+    hint.textContent = '';
+    return;
+  }
+  const tags = checkedTags();
+  if (!tags.length) {
+    hint.textContent = `All ${bank.questions} questions.`;
+    return;
+  }
+  const upTo = Math.min(bank.questions, tags.reduce((n, t) => n + (bank.tags[t] || 0), 0));
+  hint.textContent = `Up to ${upTo} questions with ${tags.length === 1 ? 'this topic' : 'these topics'}.`;
+  if (tags.length > 8) hint.textContent += ' Pick at most 8 topics.';
+}
+
+function renderBanks() {
+  const list = document.getElementById('bank-list');
+  list.replaceChildren();
+  if (!banks.length) {
+    list.append(el('p', { class: 'muted', text: 'This server has no question banks.' }));
+    return;
+  }
+  banks.forEach((b, i) => {
+    const id = `bank-${i}`;
+    const types = Object.entries(b.types || {})
+      .map(([t, n]) => `${n} ${t}`)
+      .join(' · ');
+    list.append(
+      el(
+        'label',
+        { class: 'bank-card', for: id },
+        el('input', { type: 'radio', name: 'bank', id, value: b.id, checked: i === 0 }),
+        el(
+          'span',
+          { class: 'bank-body' },
+          el('strong', { class: 'bank-title', text: b.title || b.id }),
+          b.description ? el('span', { class: 'bank-desc', text: b.description }) : null,
+          el('span', { class: 'bank-meta', text: `${b.questions} questions${types ? ` — ${types}` : ''}` }),
+        ),
+      ),
+    );
+  });
+  renderTags();
+}
+
+async function loadBanks() {
+  const list = document.getElementById('bank-list');
+  try {
+    const res = await fetch('/api/banks', { headers: { accept: 'application/json' } });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    banks = await res.json();
+    if (!Array.isArray(banks)) banks = [];
+    renderBanks();
+  } catch (e) {
+    list.replaceChildren(el('p', { class: 'form-error', text: `Could not load the question banks (${e.message}).` }));
+  }
+}
+
+function intField(id) {
+  const v = document.getElementById(id).value.trim();
+  if (v === '') return null;
+  const n = Number(v);
+  return Number.isInteger(n) ? n : NaN;
+}
+
+/** The create_game message from the form, or an error text. */
+function readHostForm() {
+  const bank = selectedBank();
+  if (!bank) return { error: 'Choose a question bank.' };
+  const msg = { bank: bank.id };
+  const tags = checkedTags();
+  if (tags.length > 8) return { error: 'Pick at most 8 topics.' };
+  if (tags.length) msg.tags = tags;
+  const count = intField('opt-count');
+  if (count !== null) {
+    if (!(count >= 1 && count <= 500)) return { error: 'The number of questions must be 1 to 500.' };
+    msg.count = count;
+  }
+  msg.shuffle = document.getElementById('opt-shuffle').checked;
+  msg.scoring = document.querySelector('input[name="scoring"]:checked')?.value || 'speed';
+  msg.streak = document.getElementById('opt-streak').checked;
+  msg.partial_credit = document.getElementById('opt-partial').checked;
+  if (document.querySelector('input[name="timer"]:checked')?.value === 'fixed') {
+    const t = intField('opt-time');
+    if (!(t >= 1 && t <= 240)) return { error: 'The time per question must be 1 to 240 seconds.' };
+    msg.time_limit = t;
+  }
+  const lead = intField('opt-lead');
+  if (lead !== null) {
+    if (!(lead >= 0 && lead <= 30)) return { error: 'The get-ready time must be 0 to 30 seconds.' };
+    msg.lead_in = lead;
+  }
+  msg.auto_advance = document.getElementById('opt-auto').checked;
+  msg.late_join = document.getElementById('opt-late').checked;
+  msg.change_answer = document.getElementById('opt-change').checked;
+  const group = document.getElementById('opt-group').value.trim();
+  if (group) msg.group = group;
+  return { msg };
+}
+
+function initHostForm() {
+  const form = document.getElementById('host-form');
+  document.getElementById('bank-list').addEventListener('change', renderTags);
+  document.getElementById('tag-list').addEventListener('change', updateTagHint);
+  for (const r of document.querySelectorAll('input[name="timer"]')) {
+    r.addEventListener('change', () => {
+      document.getElementById('opt-time').disabled =
+        document.querySelector('input[name="timer"]:checked').value !== 'fixed';
+    });
+  }
+  const streak = document.getElementById('opt-streak');
+  for (const r of document.querySelectorAll('input[name="scoring"]')) {
+    r.addEventListener('change', () => {
+      // Streak bonuses only exist in the speed preset.
+      streak.disabled = document.querySelector('input[name="scoring"]:checked').value !== 'speed';
+    });
+  }
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const err = document.getElementById('host-error');
+    const { msg, error } = readHostForm();
+    if (error) {
+      err.textContent = error;
+      return;
+    }
+    err.textContent = '';
+    // The host screen creates the game; an old host session must not win.
+    sessions.clear('host');
+    try {
+      sessionStorage.setItem('chainquiz.create', JSON.stringify(msg));
+    } catch {
+      err.textContent = 'This browser blocks session storage, which hosting needs.';
+      return;
+    }
+    window.location.href = 'host.html';
+  });
+  loadBanks();
+}
+
+function initWatchForm() {
+  const form = document.getElementById('watch-form');
+  const pin = document.getElementById('watch-pin');
+  digitsOnly(pin);
+  form.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const err = document.getElementById('watch-error');
+    if (!PIN_RE.test(pin.value)) {
+      err.textContent = 'The PIN has 6 digits.';
+      pin.focus();
+      return;
+    }
+    window.location.href = `host.html?watch=${encodeURIComponent(pin.value)}`;
+  });
+}
+
+/**
+ * Sets the start page up.
+ * @param {object} o
+ * @param {(pin: string, nickname: string) => void} o.onJoin
+ */
+export function initLanding({ onJoin }) {
+  const tabs = initTabs();
+  const params = new URLSearchParams(window.location.search);
+  const pinInput = document.getElementById('join-pin');
+  const nickInput = document.getElementById('join-nick');
+  digitsOnly(pinInput);
+  const qpin = (params.get('pin') || '').replace(/\D+/g, '');
+  if (PIN_RE.test(qpin)) {
+    pinInput.value = qpin;
+    document.getElementById('watch-pin').value = qpin;
+  }
+  if (params.has('host')) tabs.select('tab-host');
+  else if (params.has('watch')) tabs.select('tab-watch');
+
+  document.getElementById('join-form').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const err = document.getElementById('join-error');
+    const pin = pinInput.value.trim();
+    const nick = nickInput.value.trim();
+    if (!PIN_RE.test(pin)) {
+      err.textContent = 'The PIN has 6 digits.';
+      pinInput.focus();
+      return;
+    }
+    if (!nick) {
+      err.textContent = 'Choose a nickname.';
+      nickInput.focus();
+      return;
+    }
+    err.textContent = '';
+    onJoin(pin, nick);
+  });
+  initHostForm();
+  initWatchForm();
+  return {
+    focus() {
+      const first = pinInput.value ? nickInput : pinInput;
+      if (!document.getElementById('panel-join').hidden) first.focus();
+    },
+  };
+}

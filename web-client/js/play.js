@@ -1,0 +1,971 @@
+// play.js: the start page and the player's screen (index.html).
+//
+// A player's seat is {pin, token} in sessionStorage (and localStorage as a
+// fallback): a reload or a dropped network rejoins with it by itself.
+
+import { Client, sessions, errorText, el, ordinal, ProtocolError } from './protocol.js';
+import {
+  OPTION_STYLES,
+  optionBadge,
+  optionLabel,
+  showView,
+  announce,
+  ConnectionBanner,
+  Countdown,
+  TimeAnnouncer,
+  secondsLeft,
+  toast,
+  qtypeLabel,
+  questionImage,
+  icon,
+} from './ui.js';
+import { initLanding } from './landing.js';
+
+const $ = (id) => document.getElementById(id);
+const root = $('main');
+
+const S = {
+  session: sessions.load('player', { tabOnly: true }), // {pin, token, id, nickname}
+  pendingJoin: null, // {pin, nickname} until `joined`
+  started: false,
+  settings: {},
+  phase: null,
+  total: 0,
+  paused: false,
+  question: null, // the current `question` message
+  draft: null, // {index, selected:Set, order:[]}: the answer being composed
+  lastAnswer: null, // {index, text, timeMs}
+  submitting: false,
+  progress: null,
+  reveal: null,
+  result: null,
+  players: 0,
+  recent: [],
+  score: 0,
+  ended: false,
+  qtypes: {}, // question index -> qtype, for the summary (which has none)
+};
+
+function qtypesKey() {
+  return `chainquiz.qtypes.${S.session?.pin || ''}`;
+}
+function loadQtypes() {
+  try {
+    S.qtypes = JSON.parse(sessionStorage.getItem(qtypesKey()) || '{}') || {};
+  } catch {
+    S.qtypes = {};
+  }
+}
+function rememberQtype(q) {
+  if (S.qtypes[q.index] === q.qtype) return;
+  S.qtypes[q.index] = q.qtype;
+  try {
+    sessionStorage.setItem(qtypesKey(), JSON.stringify(S.qtypes));
+  } catch {
+    /* ignore */
+  }
+}
+
+const banner = new ConnectionBanner($('conn'));
+const liveTimer = $('live-timer');
+const liveResult = $('live-result');
+const announcer = new TimeAnnouncer(liveTimer);
+
+const countdown = new Countdown({
+  onTick: (r) => tick(r),
+  onOpen: () => {
+    setControlsEnabled(true);
+    focusFirstOption();
+  },
+  onEnd: () => {
+    setControlsEnabled(false);
+    if (document.body.dataset.view === 'question') $('q-status').textContent = "Time's up!";
+  },
+});
+
+const client = new Client({
+  onOpen: () => onOpen(),
+  onStatus: (info) => {
+    if (S.session || S.pendingJoin) banner.update(info);
+    else banner.update({ status: 'open' });
+    document.body.dataset.conn = info.status;
+    if (info.status === 'reconnecting' && S.session) setControlsEnabled(false);
+  },
+});
+
+// ---- connection and seat ----------------------------------------------
+
+function view(name) {
+  showView(root, name);
+}
+
+function inGame() {
+  return Boolean(S.session);
+}
+
+async function onOpen() {
+  if (S.session) {
+    try {
+      await client.request('rejoin', { pin: S.session.pin, token: S.session.token });
+      client.markHealthy();
+    } catch (e) {
+      if (e instanceof ProtocolError) seatLost(e);
+      // Connection lost or timed out: the next connection tries again.
+    }
+  } else if (S.pendingJoin) {
+    await doJoin();
+  }
+}
+
+/** The stored seat is no good any more: back to the start page, saying why. */
+function seatLost(err) {
+  const pin = S.session?.pin;
+  sessions.clear('player');
+  S.session = null;
+  client.stop('seat lost');
+  banner.update({ status: 'open' });
+  if (err.code === 'kicked') {
+    goneView('You were removed', errorText(err), false);
+    return;
+  }
+  view('landing');
+  if (pin) $('join-pin').value = pin;
+  $('join-error').textContent = errorText(err);
+}
+
+function startClient() {
+  if (S.started) {
+    if (client.isOpen) onOpen();
+    return;
+  }
+  S.started = true;
+  client.start();
+}
+
+async function doJoin() {
+  const { pin, nickname } = S.pendingJoin;
+  setJoinBusy(true);
+  try {
+    await client.request('join', { pin, nickname });
+    client.markHealthy();
+  } catch (e) {
+    if (!(e instanceof ProtocolError)) return; // reconnection will send it again
+    S.pendingJoin = null;
+    setJoinBusy(false);
+    banner.update({ status: 'open' });
+    view('landing');
+    const field = e.field === 'nickname' ? $('join-nick') : $('join-pin');
+    $('join-error').textContent = errorText(e);
+    field.focus();
+    field.select?.();
+  }
+}
+
+function setJoinBusy(busy) {
+  const b = $('join-btn');
+  b.disabled = busy;
+  b.textContent = busy ? 'Joining…' : 'Enter';
+}
+
+function onJoinRequest(pin, nickname) {
+  S.pendingJoin = { pin, nickname };
+  setJoinBusy(true);
+  startClient();
+}
+
+function goneView(title, text, canRetry) {
+  countdown.stop();
+  $('gone-title').textContent = title;
+  $('gone-text').textContent = text;
+  $('gone-retry').hidden = !canRetry;
+  $('me').hidden = true;
+  view('gone');
+}
+
+function updateMe() {
+  if (!S.session) {
+    $('me').hidden = true;
+    return;
+  }
+  $('me').hidden = false;
+  $('me-name').textContent = S.session.nickname || '';
+  $('me-score').textContent = String(S.score);
+}
+
+// ---- messages ------------------------------------------------------------
+
+client.on('welcome', (m) => {
+  const lim = m.limits || {};
+  if (lim.nickname_max) $('join-nick').maxLength = lim.nickname_max;
+});
+
+client.on('joined', (m) => {
+  if (m.role !== 'player') return;
+  const nickname = m.player?.nickname ?? S.session?.nickname ?? S.pendingJoin?.nickname ?? '';
+  S.session = { pin: m.pin, token: m.token, id: m.player?.id, nickname };
+  sessions.save('player', S.session);
+  S.pendingJoin = null;
+  setJoinBusy(false);
+  loadQtypes();
+  updateMe();
+});
+
+client.on('state', (st) => renderState(st));
+
+client.on('lobby', (m) => {
+  S.players = m.players;
+  for (const n of m.recent || []) S.recent.push(n);
+  S.recent = S.recent.slice(-8);
+  if (S.phase === 'lobby') renderLobby();
+});
+
+client.on('question', (q) => {
+  S.phase = 'question';
+  S.paused = Boolean(q.paused);
+  onQuestion(q, false);
+});
+
+client.on('progress', (m) => {
+  S.progress = m;
+  renderProgress();
+});
+
+client.on('paused', (m) => {
+  S.paused = true;
+  if (S.phase === 'question' && S.question && m.index === S.question.index) countdown.set(m, true);
+  $('q-paused').hidden = false;
+  setControlsEnabled(false);
+  announce(liveTimer, 'The host paused the game');
+});
+
+client.on('resumed', (m) => {
+  S.paused = false;
+  if (S.phase === 'question' && S.question && m.index === S.question.index) countdown.set(m, false);
+  $('q-paused').hidden = true;
+  setControlsEnabled(countdown.read().open);
+  announce(liveTimer, 'The game goes on');
+});
+
+client.on('time_added', (m) => {
+  if (S.phase === 'question' && S.question && m.index === S.question.index) {
+    countdown.set(m, S.paused);
+    announcer.reset();
+    setControlsEnabled(countdown.read().open);
+    toast('The host added time', 'info', 2500);
+  }
+});
+
+client.on('reveal', (m) => {
+  S.phase = 'reveal';
+  S.reveal = m;
+  countdown.stop();
+});
+
+client.on('result', (m) => showResult(m));
+
+client.on('leaderboard', (m) => {
+  S.phase = 'leaderboard';
+  showPlayerBoard(m);
+});
+
+client.on('ended', () => {
+  S.phase = 'ended';
+  S.ended = true;
+  countdown.stop();
+});
+
+client.on('summary', (m) => showEnded(m));
+
+client.on('kicked', (m) => {
+  sessions.clear('player');
+  S.session = null;
+  client.stop('kicked');
+  banner.update({ status: 'open' });
+  goneView('You were removed', errorText({ code: 'kicked', message: m.message }), false);
+  announce(liveResult, 'The host removed you from the game');
+});
+
+client.on('replaced', () => {
+  client.stop('replaced');
+  S.started = false;
+  banner.update({ status: 'open' });
+  goneView('Playing somewhere else', 'Your game continues in another tab or on another device.', true);
+});
+
+client.on('closed', () => {
+  sessions.clear('player');
+  const wasEnded = S.ended;
+  S.session = null;
+  client.stop('closed');
+  banner.update({ status: 'open' });
+  if (!wasEnded) goneView('Game closed', 'This game is over and has closed.', false);
+});
+
+client.on('error', (m, { handled }) => {
+  if (handled) return;
+  if (m.code === 'rate_limited') return;
+  toast(errorText(m), 'error');
+});
+
+// ---- state -----------------------------------------------------------------
+
+function renderState(st) {
+  S.phase = st.phase;
+  S.total = st.total;
+  S.settings = st.settings || {};
+  S.players = st.players;
+  S.paused = Boolean(st.paused);
+  if (st.you) {
+    S.score = st.you.score;
+    if (S.session) {
+      S.session.nickname = st.you.nickname;
+      S.session.id = st.you.id;
+    }
+  }
+  updateMe();
+  switch (st.phase) {
+    case 'lobby':
+      renderLobby();
+      break;
+    case 'question':
+      onQuestion(st.question, Boolean(st.you?.answered));
+      break;
+    case 'reveal':
+      S.question = st.question;
+      S.reveal = st.reveal;
+      countdown.stop();
+      if (st.you?.result) showResult(st.you.result);
+      break;
+    case 'leaderboard':
+      S.question = st.question;
+      S.reveal = st.reveal;
+      countdown.stop();
+      if (st.you?.result) S.result = st.you.result;
+      if (st.leaderboard) showPlayerBoard(st.leaderboard);
+      break;
+    case 'ended':
+      S.ended = true;
+      countdown.stop();
+      if (st.you?.summary) showEnded(st.you.summary);
+      break;
+    default:
+      break;
+  }
+}
+
+function renderLobby() {
+  countdown.stop();
+  $('lobby-nick').textContent = S.session?.nickname || '';
+  const n = S.players || 0;
+  $('lobby-count').textContent = n === 1 ? '1 player is in.' : `${n} players are in.`;
+  const list = $('lobby-recent');
+  list.replaceChildren(...S.recent.map((name) => el('li', { class: 'name-chip', text: name })));
+  view('lobby');
+}
+
+// ---- questions ---------------------------------------------------------------
+
+function onQuestion(q, answered) {
+  if (!q) return;
+  S.question = q;
+  rememberQtype(q);
+  S.reveal = null;
+  S.result = null;
+  S.progress = null;
+  S.submitting = false;
+  // A draft (ticked options, an order) survives a reconnect to the same question.
+  if (!S.draft || S.draft.index !== q.index) {
+    S.draft = { index: q.index, selected: new Set(), order: q.options.map((_, i) => i), text: '' };
+    if (!S.lastAnswer || S.lastAnswer.index !== q.index) S.lastAnswer = null;
+  }
+  announcer.reset();
+  $('q-count').textContent = `Question ${q.index + 1} of ${q.total}`;
+  $('q-type').textContent = qtypeLabel(q.qtype, q.select) + (q.points === 2 ? ' · double points' : '');
+  $('q-prompt').textContent = q.prompt;
+  $('q-image').replaceChildren(...[questionImage(q.image)].filter(Boolean));
+  $('q-status').textContent = '';
+  $('q-paused').hidden = !S.paused;
+  countdown.set(q, S.paused);
+  if (answered) {
+    S.lastAnswer = S.lastAnswer && S.lastAnswer.index === q.index ? S.lastAnswer : { index: q.index, text: '', timeMs: null };
+    showAnswered();
+    return;
+  }
+  buildAnswerUI(q);
+  view('question');
+  setControlsEnabled(countdown.read().open);
+  announce(liveResult, `Question ${q.index + 1}: ${q.prompt}`);
+  // Report the moment the question is on screen, for fair timing: the DOM
+  // is built, and the server caps how much this may shift the clock.
+  client.send('shown', { question: q.index });
+  if (countdown.read().open) focusFirstOption();
+}
+
+function tick(r) {
+  const num = r.inLeadIn ? '' : secondsLeft(r.remainingMs);
+  $('q-timer-num').textContent = r.inLeadIn ? secondsLeft(r.limitMs) : num;
+  $('answered-timer').textContent = r.inLeadIn ? '' : num;
+  const frac = r.limitMs > 0 ? Math.min(1, r.remainingMs / r.limitMs) : 0;
+  $('q-timebar').style.setProperty('--frac', r.inLeadIn ? '1' : frac.toFixed(3));
+  $('q-timer').classList.toggle('timer-low', !r.inLeadIn && r.remainingMs <= 5000);
+  $('q-leadin').hidden = !r.inLeadIn;
+  $('q-answer').classList.toggle('is-waiting', r.inLeadIn);
+  if (r.inLeadIn) $('q-leadin-num').textContent = secondsLeft(r.leadMs);
+  if (!r.inLeadIn && !r.paused) announcer.tick(r);
+  if (document.body.dataset.view === 'answered') {
+    $('change-btn').hidden = !(S.settings.change_answer && r.open);
+  }
+}
+
+function focusFirstOption() {
+  if (document.body.dataset.view !== 'question') return;
+  const area = $('q-answer');
+  if (area.contains(document.activeElement)) return;
+  const first = area.querySelector('.opt:not([disabled]), input:not([disabled]), .order-item');
+  if (first) first.focus({ preventScroll: true });
+}
+
+function setControlsEnabled(on) {
+  const enabled = on && !S.submitting && !S.paused && client.isOpen;
+  for (const c of $('q-answer').querySelectorAll('button, input')) {
+    if (c.dataset.keep === '1') continue;
+    c.disabled = !enabled;
+  }
+  if (enabled) updateSubmitState();
+}
+
+function optionButton(i, text, extra = {}) {
+  const style = OPTION_STYLES[i % OPTION_STYLES.length];
+  return el(
+    'button',
+    {
+      type: 'button',
+      class: `opt ${style.cls}`,
+      'data-index': i,
+      'aria-keyshortcuts': String(i + 1),
+      'aria-label': optionLabel(i, text),
+      ...extra,
+    },
+    optionBadge(i),
+    el('span', { class: 'opt-text', text }),
+  );
+}
+
+function buildAnswerUI(q) {
+  const area = $('q-answer');
+  area.replaceChildren();
+  area.dataset.qtype = q.qtype;
+  const n = q.options.length;
+  switch (q.qtype) {
+    case 'single':
+    case 'poll':
+    case 'truefalse': {
+      const grid = el('div', { class: `opt-grid opt-count-${n}`, role: 'group', 'aria-label': 'Answers' });
+      q.options.forEach((text, i) => {
+        const b = optionButton(i, text);
+        b.addEventListener('click', () => {
+          const answer = q.qtype === 'truefalse' ? i === 0 : i;
+          submitAnswer(answer, optionLabel(i, text));
+        });
+        grid.append(b);
+      });
+      area.append(grid, el('p', { class: 'kbd-hint', text: `Keys 1–${n} pick an answer.` }));
+      break;
+    }
+    case 'multi': {
+      const grid = el('div', { class: `opt-grid opt-count-${n}`, role: 'group', 'aria-label': 'Answers: pick all that apply' });
+      q.options.forEach((text, i) => {
+        const b = optionButton(i, text, { 'aria-pressed': String(S.draft.selected.has(i)) });
+        b.classList.add('opt-toggle');
+        b.append(el('span', { class: 'opt-check', 'aria-hidden': 'true', text: '✓' }));
+        b.addEventListener('click', () => toggleMulti(i));
+        grid.append(b);
+      });
+      const submit = el('button', { type: 'button', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, 'Submit');
+      submit.addEventListener('click', () => submitMulti());
+      area.append(grid, el('div', { class: 'submit-row' }, submit), el('p', { class: 'kbd-hint', text: `Keys 1–${n} tick answers; Enter submits.` }));
+      break;
+    }
+    case 'typeanswer': {
+      const max = client.welcome?.limits?.answer_text_max || 60;
+      const input = el('input', {
+        class: 'input input-answer',
+        id: 'type-answer',
+        maxlength: max,
+        autocomplete: 'off',
+        autocapitalize: 'off',
+        spellcheck: 'false',
+        'aria-label': 'Your answer',
+        placeholder: 'Type your answer',
+        enterkeyhint: 'send',
+      });
+      input.value = S.draft.text || '';
+      input.addEventListener('input', () => {
+        S.draft.text = input.value;
+        updateSubmitState();
+      });
+      const submit = el('button', { type: 'submit', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, 'Submit');
+      const form = el('form', { class: 'type-form', novalidate: true }, input, submit);
+      form.addEventListener('submit', (e) => {
+        e.preventDefault();
+        const v = input.value.trim();
+        if (!v) {
+          $('q-status').textContent = 'Type an answer first.';
+          input.focus();
+          return;
+        }
+        submitAnswer(v, `“${v}”`);
+      });
+      area.append(form);
+      break;
+    }
+    case 'ordering': {
+      const help = el('p', { class: 'kbd-hint', id: 'order-help', text: 'Move items with the arrow buttons, or focus an item and press Shift+↑/↓. Enter submits.' });
+      const list = el('ol', { class: 'order-list', id: 'order-list', 'aria-describedby': 'order-help' });
+      const submit = el('button', { type: 'button', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, 'Submit order');
+      submit.addEventListener('click', () => submitOrder());
+      area.append(list, el('div', { class: 'submit-row' }, submit), help);
+      renderOrderList();
+      break;
+    }
+    default:
+      area.append(el('p', { class: 'big-msg', text: 'This question type is not supported by this page.' }));
+  }
+  updateSubmitState();
+}
+
+function updateSubmitState() {
+  const q = S.question;
+  const submit = $('submit-answer');
+  if (!q || !submit) return;
+  const open = countdown.read().open && !S.submitting && !S.paused && client.isOpen;
+  if (q.qtype === 'multi') {
+    const k = S.draft.selected.size;
+    submit.disabled = !open || k === 0;
+    submit.textContent = k ? `Submit (${k} picked)` : q.select ? `Pick ${q.select}` : 'Pick at least one';
+  } else if (q.qtype === 'typeanswer') {
+    submit.disabled = !open || !(S.draft.text || '').trim();
+  } else {
+    submit.disabled = !open;
+  }
+}
+
+function toggleMulti(i) {
+  if (!countdown.read().open || S.submitting) return;
+  const sel = S.draft.selected;
+  if (sel.has(i)) sel.delete(i);
+  else sel.add(i);
+  const b = $('q-answer').querySelector(`.opt[data-index="${i}"]`);
+  if (b) b.setAttribute('aria-pressed', String(sel.has(i)));
+  updateSubmitState();
+}
+
+function submitMulti() {
+  const q = S.question;
+  const picked = [...S.draft.selected].sort((a, b) => a - b);
+  if (!picked.length) {
+    $('q-status').textContent = 'Pick at least one answer.';
+    return;
+  }
+  submitAnswer(picked, picked.map((i) => optionLabel(i, q.options[i])).join(', '));
+}
+
+function renderOrderList(focusIndex = null) {
+  const q = S.question;
+  const list = $('order-list');
+  if (!list) return;
+  const order = S.draft.order;
+  list.replaceChildren();
+  order.forEach((opt, pos) => {
+    const text = q.options[opt];
+    const up = el('button', { type: 'button', class: 'move-btn', 'aria-label': `Move “${text}” up`, disabled: pos === 0 }, '▲');
+    const down = el('button', { type: 'button', class: 'move-btn', 'aria-label': `Move “${text}” down`, disabled: pos === order.length - 1 }, '▼');
+    up.dataset.keep = pos === 0 ? '1' : '';
+    down.dataset.keep = pos === order.length - 1 ? '1' : '';
+    up.addEventListener('click', () => moveItem(pos, -1, 'up'));
+    down.addEventListener('click', () => moveItem(pos, 1, 'down'));
+    const li = el(
+      'li',
+      {
+        class: `order-item ${OPTION_STYLES[opt % OPTION_STYLES.length].cls}`,
+        tabindex: '0',
+        'data-option': opt,
+        'aria-label': `Position ${pos + 1} of ${order.length}: ${text}`,
+      },
+      el('span', { class: 'order-pos', 'aria-hidden': 'true', text: String(pos + 1) }),
+      optionBadge(opt),
+      el('span', { class: 'opt-text', text }),
+      el('span', { class: 'move-btns' }, up, down),
+    );
+    li.addEventListener('keydown', (e) => orderKey(e, pos));
+    list.append(li);
+  });
+  if (focusIndex !== null) list.children[focusIndex]?.focus();
+  setControlsEnabled(countdown.read().open);
+}
+
+function moveItem(pos, delta, how) {
+  if (!countdown.read().open || S.submitting) return;
+  const order = S.draft.order;
+  const to = pos + delta;
+  if (to < 0 || to >= order.length) return;
+  [order[pos], order[to]] = [order[to], order[pos]];
+  const text = S.question.options[order[to]];
+  renderOrderList(to);
+  // Keep the focus on the same button so repeated presses keep moving it.
+  const li = $('order-list').children[to];
+  if (how === 'up' || how === 'down') {
+    const b = li?.querySelectorAll('.move-btn')[how === 'up' ? 0 : 1];
+    if (b && !b.disabled) b.focus();
+    else li?.focus();
+  }
+  announce(liveTimer, `“${text}” is now at position ${to + 1} of ${order.length}`);
+}
+
+function orderKey(e, pos) {
+  const list = $('order-list');
+  if (e.target !== e.currentTarget) return; // the item's own buttons
+  if (e.key === 'ArrowUp' || e.key === 'ArrowDown') {
+    e.preventDefault();
+    e.stopPropagation();
+    const delta = e.key === 'ArrowUp' ? -1 : 1;
+    if (e.shiftKey || e.altKey || e.ctrlKey) {
+      moveItem(pos, delta, 'key');
+      list.children[pos + delta]?.focus();
+    } else {
+      list.children[pos + delta]?.focus();
+    }
+  }
+}
+
+function submitOrder() {
+  const q = S.question;
+  const order = [...S.draft.order];
+  submitAnswer(order, order.map((i) => q.options[i]).join(' → '));
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+async function submitAnswer(answer, text) {
+  const q = S.question;
+  if (!q || S.submitting) return;
+  const r = countdown.read();
+  if (r.paused) {
+    $('q-status').textContent = 'The game is paused.';
+    return;
+  }
+  if (!r.open) {
+    $('q-status').textContent = r.inLeadIn ? 'Wait for the question to open.' : "Time's up!";
+    return;
+  }
+  if (!client.isOpen) {
+    $('q-status').textContent = 'Not connected: reconnecting…';
+    return;
+  }
+  S.submitting = true;
+  setControlsEnabled(false);
+  $('q-status').textContent = 'Sending…';
+  // The server opens each player's window late by the time their `shown`
+  // took to arrive, so an answer given the instant the lead-in ends here can
+  // be refused as not_open although this screen showed the question open.
+  // It is retried a few times rather than lost (reported as a server issue).
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const ack = await client.request('answer', { question: q.index, answer });
+      S.submitting = false;
+      S.lastAnswer = { index: q.index, text, timeMs: ack.time_ms };
+      showAnswered();
+      return;
+    } catch (e) {
+      if (e.code === 'not_open' && attempt < 8 && S.question === q && countdown.read().open && client.isOpen) {
+        await sleep(150);
+        continue;
+      }
+      S.submitting = false;
+      if (S.question !== q) return;
+      if (e.code === 'already_answered') {
+        S.lastAnswer = S.lastAnswer || { index: q.index, text: '', timeMs: null };
+        showAnswered();
+        return;
+      }
+      $('q-status').textContent = errorText(e);
+      if (e.code === 'too_late') {
+        setControlsEnabled(false);
+        return;
+      }
+      setControlsEnabled(countdown.read().open);
+      return;
+    }
+  }
+}
+
+function showAnswered() {
+  const a = S.lastAnswer;
+  $('answered-detail').textContent = a && a.text ? `You answered ${a.text}` : 'Your answer is in.';
+  if (a && typeof a.timeMs === 'number') $('answered-detail').textContent += ` in ${(a.timeMs / 1000).toFixed(1)} s`;
+  renderProgress();
+  $('change-btn').hidden = !(S.settings.change_answer && countdown.read().open);
+  view('answered');
+  announce(liveResult, 'Answer received');
+}
+
+function renderProgress() {
+  const p = S.progress;
+  const text = p && S.question && p.index === S.question.index ? `${p.answered} of ${p.players} have answered` : '';
+  $('answered-progress').textContent = text;
+}
+
+$('change-btn').addEventListener('click', () => {
+  if (!S.question || !countdown.read().open) return;
+  buildAnswerUI(S.question);
+  view('question');
+  setControlsEnabled(true);
+  focusFirstOption();
+});
+
+// ---- results -------------------------------------------------------------------
+
+function correctText() {
+  const q = S.question;
+  const r = S.reveal;
+  if (!q || !r || r.index !== q.index) return '';
+  switch (r.qtype) {
+    case 'single':
+    case 'multi':
+      return Array.isArray(r.correct) ? r.correct.map((i) => optionLabel(i, q.options[i] ?? '?')).join(', ') : '';
+    case 'truefalse':
+      return r.correct ? 'True' : 'False';
+    case 'typeanswer':
+      return Array.isArray(r.correct) ? r.correct.join(' / ') : '';
+    case 'ordering':
+      return Array.isArray(r.correct) ? r.correct.map((i) => q.options[i] ?? '?').join(' → ') : '';
+    default:
+      return '';
+  }
+}
+
+function showResult(m) {
+  S.result = m;
+  S.score = m.score;
+  updateMe();
+  countdown.stop();
+  const sec = root.querySelector('[data-view="result"]');
+  const isPoll = (S.reveal?.qtype || S.question?.qtype) === 'poll';
+  let title;
+  let kind;
+  let ic;
+  if (isPoll) {
+    title = m.answered ? 'Thanks for voting!' : 'No vote this time';
+    kind = 'neutral';
+    ic = 'star';
+  } else if (!m.answered) {
+    title = "Time's up";
+    kind = 'wrong';
+    ic = 'clock';
+  } else if (m.correct) {
+    title = 'Correct!';
+    kind = 'correct';
+    ic = 'check';
+  } else if (m.points > 0) {
+    title = 'Partly right';
+    kind = 'partial';
+    ic = 'partial';
+  } else {
+    title = 'Incorrect';
+    kind = 'wrong';
+    ic = 'cross';
+  }
+  sec.dataset.result = kind;
+  $('result-icon').replaceChildren(icon(ic));
+  $('result-title').textContent = title;
+  const pts = (m.points || 0) + (m.bonus || 0);
+  $('result-points').textContent = isPoll ? 'Polls score no points' : `+${pts} points` + (m.bonus ? ` (incl. ${m.bonus} streak bonus)` : '');
+  $('result-points').dataset.points = String(pts);
+  $('result-streak').replaceChildren(...(m.streak >= 2 && !isPoll ? [icon('flame', 'icon icon-inline'), `Answer streak: ${m.streak}`] : []));
+  const ct = correctText();
+  $('result-correct').textContent = !isPoll && ct && !m.correct ? `Right answer: ${ct}` : '';
+  $('result-rank').textContent = m.rank ? `You're in ${ordinal(m.rank)} place of ${m.players} · ${m.score} points` : `${m.score} points`;
+  view('result');
+  announce(liveResult, `${title}. ${isPoll ? '' : `${pts} points.`} ${m.rank ? `You are ${ordinal(m.rank)} of ${m.players}.` : ''}`);
+}
+
+function showPlayerBoard(lb) {
+  countdown.stop();
+  const me = S.session?.id;
+  const row = (lb.top || []).find((r) => r.id === me);
+  const rank = row?.rank || S.result?.rank || 0;
+  const score = row?.score ?? S.result?.score ?? S.score;
+  S.score = score;
+  updateMe();
+  $('pl-eyebrow').textContent = `After question ${lb.index + 1} of ${lb.total}`;
+  $('pl-title').textContent = rank ? `You're ${ordinal(rank)}` : 'Standings';
+  $('pl-score').textContent = `${score} points`;
+  const board = $('pl-board');
+  board.replaceChildren(
+    ...(lb.top || []).slice(0, 5).map((r) =>
+      el(
+        'li',
+        { class: `mini-row${r.id === me ? ' is-me' : ''}` },
+        el('span', { class: 'mini-rank', text: String(r.rank) }),
+        el('span', { class: 'mini-name', text: r.nickname }),
+        el('span', { class: 'mini-score', text: String(r.score) }),
+      ),
+    ),
+  );
+  view('leaderboard');
+  announce(liveResult, rank ? `You are ${ordinal(rank)} with ${score} points` : `${score} points`);
+}
+
+function showEnded(sm) {
+  S.ended = true;
+  S.score = sm.score;
+  updateMe();
+  countdown.stop();
+  const title = sm.rank === 1 ? 'You won!' : sm.rank ? `You finished ${ordinal(sm.rank)}` : 'Thanks for playing';
+  $('end-title').textContent = title;
+  $('end-medal').replaceChildren(...(sm.rank >= 1 && sm.rank <= 3 ? [icon('trophy')] : []));
+  $('end-medal').dataset.rank = String(sm.rank || 0);
+  $('end-medal').hidden = !(sm.rank >= 1 && sm.rank <= 3);
+  $('end-score').textContent = `${sm.score} points · ${sm.players} ${sm.players === 1 ? 'player' : 'players'}`;
+  const body = $('end-summary').tBodies[0];
+  body.replaceChildren(
+    ...(sm.questions || []).map((q) => {
+      let res;
+      let cls;
+      const poll = S.qtypes[q.index] === 'poll';
+      if (q.skipped) [res, cls] = ['Skipped', 'res-skip'];
+      else if (poll) [res, cls] = [q.answered ? 'Voted' : 'No vote', 'res-none'];
+      else if (!q.answered) [res, cls] = ['No answer', 'res-none'];
+      else if (q.correct) [res, cls] = ['✓ Right', 'res-right'];
+      else if (q.points > 0) [res, cls] = ['½ Partly', 'res-partial'];
+      else [res, cls] = ['✗ Wrong', 'res-wrong'];
+      return el(
+        'tr',
+        { class: cls },
+        el('td', { class: 'num', text: String(q.index + 1) }),
+        el('td', { class: 'sum-prompt', text: q.prompt }),
+        el('td', { class: 'sum-res', text: res }),
+        el('td', { class: 'num', text: String(q.points) }),
+      );
+    }),
+  );
+  view('ended');
+  announce(liveResult, `Game over. ${title}. ${sm.score} points.`);
+}
+
+// ---- keyboard ------------------------------------------------------------------
+
+document.addEventListener('keydown', (e) => {
+  if (document.body.dataset.view !== 'question') return;
+  if (e.ctrlKey || e.metaKey || e.altKey) return;
+  const q = S.question;
+  if (!q) return;
+  const t = e.target;
+  if (t instanceof HTMLInputElement || t instanceof HTMLTextAreaElement) return;
+  const area = $('q-answer');
+  if (/^[1-6]$/.test(e.key)) {
+    const i = Number(e.key) - 1;
+    if (i >= q.options.length) return;
+    e.preventDefault();
+    if (q.qtype === 'multi') toggleMulti(i);
+    else if (q.qtype === 'ordering') $('order-list')?.children[i]?.focus();
+    else area.querySelector(`.opt[data-index="${i}"]:not([disabled])`)?.click();
+    return;
+  }
+  if (e.key === 'Enter' && (q.qtype === 'multi' || q.qtype === 'ordering')) {
+    if (t instanceof HTMLButtonElement && t.classList.contains('move-btn')) return;
+    e.preventDefault();
+    if (q.qtype === 'multi') submitMulti();
+    else submitOrder();
+    return;
+  }
+  if (['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown'].includes(e.key) && q.qtype !== 'ordering') {
+    const opts = [...area.querySelectorAll('.opt')];
+    if (!opts.length) return;
+    const i = opts.indexOf(document.activeElement);
+    const cols = Math.max(1, opts.filter((o) => o.offsetTop === opts[0].offsetTop).length);
+    let j = i < 0 ? 0 : i;
+    if (i >= 0) {
+      if (e.key === 'ArrowLeft') j = i - 1;
+      else if (e.key === 'ArrowRight') j = i + 1;
+      else if (e.key === 'ArrowUp') j = i - cols;
+      else j = i + cols;
+    }
+    if (j >= 0 && j < opts.length) {
+      e.preventDefault();
+      opts[j].focus();
+    }
+  }
+});
+
+// ---- start -----------------------------------------------------------------------
+
+$('leave-btn').addEventListener('click', async () => {
+  try {
+    await client.request('leave', {}, 5000);
+  } catch {
+    /* leaving anyway */
+  }
+  const pin = S.session?.pin;
+  sessions.clear('player');
+  S.session = null;
+  client.stop('left');
+  window.location.href = pin ? `./?pin=${pin}` : './';
+});
+
+$('gone-retry').addEventListener('click', () => {
+  if (!S.session) return;
+  view('connecting');
+  $('connecting-text').textContent = 'Rejoining your game…';
+  S.started = false;
+  startClient();
+});
+
+$('end-home').addEventListener('click', () => {
+  sessions.clear('player');
+  client.stop('home');
+});
+
+$('tick-circle').replaceChildren(icon('check'));
+
+const landing = initLanding({ onJoin: onJoinRequest });
+
+// A seat from a tab that was closed: offer it, don't take it silently.
+function offerResume() {
+  const old = sessions.load('player');
+  if (!old || !old.pin || !old.token) return;
+  if (Date.now() - (old.savedAt || 0) > 2 * 3600 * 1000) {
+    sessions.clear('player');
+    return;
+  }
+  $('resume').hidden = false;
+  $('resume-text').textContent = `Resume game ${old.pin} as ${old.nickname || 'before'}?`;
+  $('resume-btn').addEventListener('click', () => {
+    S.session = old;
+    sessions.save('player', old);
+    $('resume').hidden = true;
+    view('connecting');
+    $('connecting-text').textContent = 'Rejoining your game…';
+    startClient();
+  });
+  $('resume-forget').addEventListener('click', () => {
+    sessions.clear('player');
+    $('resume').hidden = true;
+  });
+}
+
+if (S.session && S.session.pin && S.session.token) {
+  loadQtypes();
+  $('connecting-text').textContent = 'Rejoining your game…';
+  view('connecting');
+  updateMe();
+  startClient();
+} else {
+  S.session = null;
+  view('landing');
+  offerResume();
+  landing.focus();
+}
+
+// For the tests and for curious people: the current screen's state.
+window.chainquiz = { state: S, client };

@@ -1,0 +1,363 @@
+// protocol.js: the one WebSocket client of Chainquiz, shared by every screen.
+//
+// One JSON object per text frame, subprotocol chainquiz.v1, path /ws.
+// - send(type, fields) adds an automatic correlation `id`;
+// - request(type, fields) also returns a promise settled by the server's
+//   reply carrying that id (rejected with a ProtocolError on `error`);
+// - on(type, fn) dispatches server messages by `type` ('*' gets them all);
+// - the connection reconnects by itself with exponential back-off and
+//   jitter; the `onOpen` hook runs after every (re)connection so a screen
+//   can rejoin with its stored token.
+
+export const SUBPROTOCOL = 'chainquiz.v1';
+export const WS_PATH = '/ws';
+
+/** The WebSocket URL of the page's own server. */
+export function wsUrl(loc = window.location) {
+  const scheme = loc.protocol === 'https:' ? 'wss:' : 'ws:';
+  return `${scheme}//${loc.host}${WS_PATH}`;
+}
+
+/** An `error` message from the server, as an Error. */
+export class ProtocolError extends Error {
+  constructor(msg) {
+    super(msg.message || msg.code || 'error');
+    this.name = 'ProtocolError';
+    this.code = msg.code || 'internal';
+    this.field = msg.field || null;
+    this.msg = msg;
+  }
+}
+
+/** The connection went away before the reply came. */
+export class ConnectionLost extends Error {
+  constructor() {
+    super('the connection to the server was lost');
+    this.name = 'ConnectionLost';
+    this.code = 'connection_lost';
+  }
+}
+
+const DEFAULTS = {
+  baseDelayMs: 500, // first retry
+  maxDelayMs: 10000, // back-off ceiling
+  heartbeatMs: 15000, // app-level ping while idle
+  heartbeatTimeoutMs: 10000, // no pong in this time: the link is dead
+  requestTimeoutMs: 15000,
+};
+
+export class Client {
+  /**
+   * @param {object} opts
+   * @param {string} [opts.url]
+   * @param {(client: Client) => void} [opts.onOpen] runs after each connection opens
+   * @param {(status: object) => void} [opts.onStatus] connection state changes
+   */
+  constructor(opts = {}) {
+    this.opts = { ...DEFAULTS, ...opts };
+    this.url = opts.url || wsUrl();
+    this.ws = null;
+    this.status = 'idle'; // idle | connecting | open | reconnecting | stopped
+    this.attempt = 0;
+    this.seq = 0;
+    this.pending = new Map(); // id -> {resolve, reject, timer}
+    this.handlers = new Map(); // type -> Set<fn>
+    this.retryTimer = null;
+    this.heartbeatTimer = null;
+    this.lastRx = 0;
+    this.welcome = null;
+    this.stopped = false;
+    this._onOnline = () => this.reconnectNow();
+    this._onVisible = () => {
+      if (document.visibilityState === 'visible') this.reconnectNow();
+    };
+  }
+
+  /** Subscribes to a server message type ('*': every message). Returns an unsubscribe function. */
+  on(type, fn) {
+    if (!this.handlers.has(type)) this.handlers.set(type, new Set());
+    this.handlers.get(type).add(fn);
+    return () => this.handlers.get(type)?.delete(fn);
+  }
+
+  /** Opens the connection (and keeps it open until stop()). */
+  start() {
+    this.stopped = false;
+    window.addEventListener('online', this._onOnline);
+    document.addEventListener('visibilitychange', this._onVisible);
+    this._connect();
+  }
+
+  /** Closes for good: no reconnection. */
+  stop(reason = 'stopped') {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    this._stopHeartbeat();
+    window.removeEventListener('online', this._onOnline);
+    document.removeEventListener('visibilitychange', this._onVisible);
+    if (this.ws) {
+      try {
+        this.ws.close(1000, reason);
+      } catch {
+        /* already closing */
+      }
+    }
+    this._failPending();
+    this._setStatus('stopped');
+  }
+
+  /** Skips the remaining back-off (network came back, tab became visible). */
+  reconnectNow() {
+    if (this.stopped || this.status !== 'reconnecting') return;
+    clearTimeout(this.retryTimer);
+    this._connect();
+  }
+
+  get isOpen() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  /** Sends a message; returns its id, or null when not connected. */
+  send(type, fields = {}) {
+    if (!this.isOpen) return null;
+    const id = `c${++this.seq}`;
+    this.ws.send(JSON.stringify({ type, ...fields, id }));
+    return id;
+  }
+
+  /** Sends and waits for the reply with the same id. */
+  request(type, fields = {}, timeoutMs = this.opts.requestTimeoutMs) {
+    return new Promise((resolve, reject) => {
+      const id = this.send(type, fields);
+      if (id === null) {
+        reject(new ConnectionLost());
+        return;
+      }
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        const e = new Error(`no reply to ${type}`);
+        e.code = 'timeout';
+        reject(e);
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+    });
+  }
+
+  // ---- internals ----------------------------------------------------------
+
+  _setStatus(status, extra = {}) {
+    this.status = status;
+    const info = { status, attempt: this.attempt, ...extra };
+    if (this.opts.onStatus) this.opts.onStatus(info);
+  }
+
+  _connect() {
+    clearTimeout(this.retryTimer);
+    if (this.ws) {
+      this.ws.onopen = this.ws.onmessage = this.ws.onclose = this.ws.onerror = null;
+      try {
+        this.ws.close();
+      } catch {
+        /* ignore */
+      }
+    }
+    this._setStatus(this.attempt === 0 ? 'connecting' : 'reconnecting', { delayMs: 0 });
+    let ws;
+    try {
+      ws = new WebSocket(this.url, SUBPROTOCOL);
+    } catch (e) {
+      this._scheduleRetry();
+      return;
+    }
+    this.ws = ws;
+    ws.onopen = () => {
+      this.lastRx = Date.now();
+      this._setStatus('open');
+      this._startHeartbeat();
+      if (this.opts.onOpen) this.opts.onOpen(this);
+    };
+    ws.onmessage = (ev) => this._receive(ev.data);
+    ws.onerror = () => {
+      /* onclose follows */
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this._stopHeartbeat();
+      this._failPending();
+      this._dispatch({ type: 'disconnected', code: ev.code, reason: ev.reason });
+      if (!this.stopped) this._scheduleRetry();
+    };
+  }
+
+  _scheduleRetry() {
+    if (this.stopped) return;
+    const exp = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** this.attempt);
+    const delayMs = Math.round(exp * (0.75 + Math.random() * 0.5));
+    this.attempt++;
+    this._setStatus('reconnecting', { delayMs, retryAt: Date.now() + delayMs });
+    this.retryTimer = setTimeout(() => this._connect(), delayMs);
+  }
+
+  /** Called by the screen once it is back in its game: back-off starts over. */
+  markHealthy() {
+    this.attempt = 0;
+  }
+
+  _receive(data) {
+    this.lastRx = Date.now();
+    if (typeof data !== 'string') return;
+    let msg;
+    try {
+      msg = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (!msg || typeof msg !== 'object' || typeof msg.type !== 'string') return;
+    if (msg.type === 'welcome') this.welcome = msg;
+    let handled = false;
+    if (msg.id !== undefined && this.pending.has(msg.id)) {
+      const p = this.pending.get(msg.id);
+      this.pending.delete(msg.id);
+      clearTimeout(p.timer);
+      if (msg.type === 'error') p.reject(new ProtocolError(msg));
+      else p.resolve(msg);
+      handled = true;
+    }
+    this._dispatch(msg, handled);
+  }
+
+  _dispatch(msg, handled = false) {
+    for (const key of [msg.type, '*']) {
+      const set = this.handlers.get(key);
+      if (!set) continue;
+      for (const fn of [...set]) {
+        try {
+          fn(msg, { handled });
+        } catch (e) {
+          console.error(`handler for ${msg.type} failed`, e);
+        }
+      }
+    }
+  }
+
+  _failPending() {
+    for (const p of this.pending.values()) {
+      clearTimeout(p.timer);
+      p.reject(new ConnectionLost());
+    }
+    this.pending.clear();
+  }
+
+  _startHeartbeat() {
+    this._stopHeartbeat();
+    this.heartbeatTimer = setInterval(() => {
+      if (!this.isOpen) return;
+      const idle = Date.now() - this.lastRx;
+      if (idle > this.opts.heartbeatMs + this.opts.heartbeatTimeoutMs) {
+        // Nothing at all came back, not even our pong: the link is dead.
+        this.ws.close(4000, 'heartbeat timeout');
+        return;
+      }
+      if (idle >= this.opts.heartbeatMs) this.send('ping');
+    }, Math.max(1000, Math.floor(this.opts.heartbeatMs / 3)));
+  }
+
+  _stopHeartbeat() {
+    clearInterval(this.heartbeatTimer);
+    this.heartbeatTimer = null;
+  }
+}
+
+// ---- helpers shared by the screens --------------------------------------
+
+const SESSION_PREFIX = 'chainquiz.';
+
+/** Stored game sessions: sessionStorage for this tab (survives reloads),
+ * localStorage as the fallback after the tab was closed. */
+export const sessions = {
+  save(kind, data) {
+    const s = JSON.stringify({ ...data, savedAt: Date.now() });
+    try {
+      sessionStorage.setItem(SESSION_PREFIX + kind, s);
+      localStorage.setItem(SESSION_PREFIX + kind, s);
+    } catch {
+      /* private mode: the game still works, without resume */
+    }
+  },
+  load(kind, { tabOnly = false } = {}) {
+    try {
+      const s =
+        sessionStorage.getItem(SESSION_PREFIX + kind) ??
+        (tabOnly ? null : localStorage.getItem(SESSION_PREFIX + kind));
+      return s ? JSON.parse(s) : null;
+    } catch {
+      return null;
+    }
+  },
+  clear(kind) {
+    try {
+      sessionStorage.removeItem(SESSION_PREFIX + kind);
+      localStorage.removeItem(SESSION_PREFIX + kind);
+    } catch {
+      /* ignore */
+    }
+  },
+};
+
+/** Human text for an error code (the server's message is the fallback). */
+const ERROR_TEXT = {
+  no_game: 'No live game has this PIN. Check the number on the big screen.',
+  game_locked: 'The host has locked this game.',
+  game_full: 'This game is full.',
+  game_started: 'This game has already started.',
+  nickname_invalid: 'That nickname is too long, or has characters that are not allowed.',
+  nickname_taken: 'Someone in this game already uses that nickname.',
+  nickname_rejected: 'That nickname is not allowed. Pick another one.',
+  bad_token: 'Your seat in this game is no longer valid.',
+  resume_expired: 'You were away too long: your seat was released.',
+  kicked: 'The host removed you from this game.',
+  no_players: 'Wait for at least one player to join.',
+  paused: 'The game is paused.',
+  too_late: 'Too late: time was up.',
+  not_open: 'Answering is not open yet.',
+  already_answered: 'You have already answered.',
+  no_bank: 'That question bank does not exist.',
+  no_questions: 'No question matches that selection. Choose other tags.',
+  server_full: 'The server is busy with too many games. Try again later.',
+  server_busy: 'The server is restarting. Try again in a moment.',
+  rate_limited: 'Slow down a little.',
+  connection_lost: 'The connection to the server was lost.',
+  timeout: 'The server did not answer in time.',
+};
+
+export function errorText(err) {
+  if (!err) return '';
+  return ERROR_TEXT[err.code] || err.message || String(err);
+}
+
+/** Creates an element; `text` always goes in as textContent (never HTML). */
+export function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (v === undefined || v === null || v === false) continue;
+    if (k === 'class') node.className = v;
+    else if (k === 'text') node.textContent = v;
+    else if (k === 'dataset') Object.assign(node.dataset, v);
+    else if (k.startsWith('on') && typeof v === 'function') node.addEventListener(k.slice(2), v);
+    else if (v === true) node.setAttribute(k, '');
+    else node.setAttribute(k, String(v));
+  }
+  for (const c of children.flat()) {
+    if (c === null || c === undefined || c === false) continue;
+    node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return node;
+}
+
+/** Ordinal: 1st, 2nd, 3rd, 4th, 11th, 21st. */
+export function ordinal(n) {
+  const v = n % 100;
+  if (v >= 11 && v <= 13) return `${n}th`;
+  return `${n}${{ 1: 'st', 2: 'nd', 3: 'rd' }[n % 10] || 'th'}`;
+}
