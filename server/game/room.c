@@ -530,8 +530,9 @@ static void rank_players(struct cq_room *room)
     if (!r)
         return; /* keep the previous ranking; ranks just go stale */
     room->ranking = r;
+    /* Players who left keep their points in the record, not a place. */
     for (unsigned i = 0; i < room->n_players; i++)
-        if (!room->players[i]->kicked)
+        if (!room->players[i]->kicked && !room->players[i]->left)
             r[n++] = room->players[i];
     qsort(r, n, sizeof *r, cmp_rank);
     for (unsigned i = 0; i < n; i++) {
@@ -628,8 +629,10 @@ int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
         return CQ_EPAUSED;
     int64_t delay = p->shown_q == question ? p->shown_delay : 0;
     int64_t t = now - (room->open_at + delay);
+    if (now < room->open_at)
+        return CQ_ENOT_OPEN; /* still in the lead-in */
     if (t < 0)
-        return CQ_ENOT_OPEN;
+        t = 0; /* open for everyone, but inside this player's display delay */
     if (t > room->limit_us)
         return CQ_ETOO_LATE;
 

@@ -176,7 +176,7 @@ unsigned cq_room_n_players(const struct cq_room *room); /* not kicked or left */
 unsigned cq_room_n_connected(const struct cq_room *room);
 /* All players ever joined, by id - 1 (including kicked and left). */
 struct cq_player *const *cq_room_players(const struct cq_room *room, unsigned *n);
-/* Players ranked best first (not kicked); valid after a reveal. */
+/* Players ranked best first (not kicked, not left); valid after a reveal. */
 struct cq_player *const *cq_room_ranking(const struct cq_room *room, unsigned *n);
 struct cq_player *cq_room_player(const struct cq_room *room, uint32_t id);
 const char *cq_phase_name(enum cq_phase p);

@@ -92,7 +92,7 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
 
     static const char *const hdr[][2] = {
         {"content-security-policy:",
-         "default-src 'self'; img-src 'self' data:; connect-src 'self'; object-src 'none'; "
+         "default-src 'self'; img-src 'self' data: https:; connect-src 'self'; object-src 'none'; "
          "frame-ancestors 'none'; base-uri 'none'; form-action 'self'"},
         {"x-content-type-options:", "nosniff"},
         {"referrer-policy:", "no-referrer"},

@@ -183,11 +183,11 @@ json_t *cq_wire_summary(const struct cq_room *room, const struct cq_player *p)
     for (unsigned k = 0; k < cq_room_n_questions(room); k++) {
         const struct cq_answer_rec *r = &p->answers[k];
         const struct cq_question *q = cq_room_question(room, (int)k);
-        json_array_append_new(qs, json_pack("{s:i, s:s, s:b, s:b, s:b, s:I, s:I}", "index", (int)k,
-                                            "prompt", q->prompt, "skipped",
-                                            cq_room_skipped(room, (int)k), "answered", r->answered,
-                                            "correct", r->correct, "points",
-                                            (json_int_t)(r->points + r->bonus), "time_ms",
+        json_array_append_new(qs, json_pack("{s:i, s:s, s:s, s:b, s:b, s:b, s:I, s:I}", "index",
+                                            (int)k, "qtype", cq_qtype_name(q->type), "prompt",
+                                            q->prompt, "skipped", cq_room_skipped(room, (int)k),
+                                            "answered", r->answered, "correct", r->correct,
+                                            "points", (json_int_t)(r->points + r->bonus), "time_ms",
                                             (json_int_t)(r->answered ? r->time_us / 1000 : 0)));
     }
     return json_pack("{s:s, s:i, s:I, s:I, s:o}", "type", "summary", "rank", p->rank, "score",
@@ -215,8 +215,10 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
                 json_array_append_new(list, cq_wire_player(all[i]));
         json_object_set_new(o, "list", list);
     }
-    if (ph == CQ_PHASE_QUESTION)
+    if (ph == CQ_PHASE_QUESTION) {
         json_object_set_new(o, "question", cq_wire_question(room, now));
+        json_object_set_new(o, "answered", json_integer((json_int_t)cq_room_answered(room)));
+    }
     if (ph == CQ_PHASE_REVEAL || ph == CQ_PHASE_LEADERBOARD) {
         json_object_set_new(o, "question", cq_wire_question(room, now));
         json_object_set_new(o, "reveal", cq_wire_reveal(room));

@@ -167,6 +167,8 @@ Test(game, every_question_type_with_a_drop_and_rejoin)
     cr_assert_eq(json_array_size(podium), 3);
     cr_assert_str_eq(jstr(json_array_get(podium, 2), "nickname"), "Bob");
     cr_assert_eq(jint(json_array_get(podium, 2), "score"), 0);
+    char gid[40];
+    snprintf(gid, sizeof gid, "%s", jstr(end, "game_id"));
     json_decref(end);
     struct player *all[] = {&a, &b, &c};
     for (int i = 0; i < 3; i++) {
@@ -181,7 +183,7 @@ Test(game, every_question_type_with_a_drop_and_rejoin)
     /* The live board in Redis holds the same scores. */
     char out[64];
     usleep(300000);
-    cr_assert_eq(cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:game:%s:board %lld", pin, a.id), 0);
+    cr_assert_eq(cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:game:%s:board %lld", gid, a.id), 0);
     cr_assert_eq(atoll(out), a.earned);
     cq_ws_free(&host);
     cq_ws_free(&a.ws);

@@ -55,8 +55,9 @@ Test(server, embedded_redis_is_started_used_and_stopped, .fini = stop)
     client_open(&host, &h);
     json_t *j =
         client_req(&host, json_pack("{s:s, s:s}", "type", "create_game", "bank", "mini"), "joined");
-    char pin[8];
+    char pin[8], gid[40];
     snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
+    snprintf(gid, sizeof gid, "%s", jstr(j, "game_id"));
     json_decref(j);
     client_open(&p, &h);
     json_decref(client_req(
@@ -74,7 +75,7 @@ Test(server, embedded_redis_is_started_used_and_stopped, .fini = stop)
     for (int i = 0; i < 50; i++) { /* the write is asynchronous */
         struct timeval tv = {1, 0};
         c = redisConnectUnixWithTimeout(sock, tv);
-        redisReply *r = redisCommand(c, "ZSCORE cq:game:%s:board 1", pin);
+        redisReply *r = redisCommand(c, "ZSCORE cq:game:%s:board 1", gid);
         snprintf(out, sizeof out, "%s", r && r->str ? r->str : "");
         if (r)
             freeReplyObject(r);

@@ -229,6 +229,18 @@ Test(room, lead_in_blocks_early_answers)
     cr_assert_eq(a->score, 1000);
 }
 
+Test(room, answer_inside_the_display_delay_counts_as_instant)
+{
+    struct cq_player *a = join("a", "t1");
+    join("b", "t2");
+    int64_t t;
+    cq_room_start(room, 0);
+    cr_assert_eq(cq_room_shown(room, a, 0, 300000), 0);
+    /* Open for everyone since 0; for `a` only from 0.3 s: t is 0, not an error. */
+    cr_assert_eq(cq_room_answer(room, a, 0, &pick0, 100000, &t), 0);
+    cr_assert_eq(t, 0);
+}
+
 Test(room, pause_stops_the_clock)
 {
     struct cq_player *a = join("a", "t1");
@@ -424,6 +436,11 @@ Test(room, leave_keeps_earned_points)
     cq_room_tick(room, S(11));
     cr_assert_eq(a->score, 1000);
     cr_assert_eq(cq_room_rejoin(room, "t1", S(12), &p), CQ_EBAD_TOKEN);
+    /* Kept in the record, not on the board. */
+    unsigned n;
+    struct cq_player *const *r = cq_room_ranking(room, &n);
+    cr_assert_eq(n, 1);
+    cr_assert_str_eq(r[0]->nickname, "b");
 }
 
 Test(room, select_by_tag_count_shuffle)
