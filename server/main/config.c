@@ -56,9 +56,18 @@ static const struct opt opts[] = {
      OPT_UINT, O(limits.msgs_per_sec), 0, 1, 10000},
     {"max-games", "CHAINQUIZ_MAX_GAMES", "live games per server (default 1000)", OPT_UINT,
      O(max_games), 0, 1, 100000},
+    {"max-conns", "CHAINQUIZ_MAX_CONNS",
+     "WebSocket connections in all (default 0: the open-file limit less a margin)", OPT_UINT,
+     O(max_conns), 0, 0, 1000000},
     {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
-     "WebSocket connections per client address (default 0: no limit)", OPT_UINT,
-     O(max_conns_per_ip), 0, 0, 1000000},
+     "WebSocket connections per client address (default 2000; a class behind one NAT is many)",
+     OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
+    {"pin-misses-per-min", "CHAINQUIZ_PIN_MISSES_PER_MIN",
+     "wrong PINs or tokens per client address per minute (default 30)", OPT_UINT,
+     O(pin_misses_per_min), 0, 1, 100000},
+    {"joins-per-min", "CHAINQUIZ_JOINS_PER_MIN",
+     "joins per client address per minute (default 600)", OPT_UINT, O(joins_per_min), 0, 1,
+     1000000},
     {"send-queue", "CHAINQUIZ_SEND_QUEUE",
      "messages queued per connection before it is cut off as too slow (default 64)", OPT_UINT,
      O(send_queue_max), 0, 4, 4096},
@@ -96,6 +105,9 @@ static void defaults(struct cq_config *c)
     cq_limits_default(&c->limits);
     c->max_games = 1000;
     c->send_queue_max = 64;
+    c->max_conns_per_ip = 2000;
+    c->pin_misses_per_min = 30;
+    c->joins_per_min = 600;
     c->send_queue_bytes = 1u << 20;
     c->rejoin_grace_s = 300;
     c->max_show_delay_ms = 1000;

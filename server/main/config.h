@@ -37,7 +37,10 @@ struct cq_config {
     bool log_json;
     struct cq_limits limits;
     unsigned max_games;
-    unsigned max_conns_per_ip;
+    unsigned max_conns;        /* WebSockets in all; 0: from the open-file limit */
+    unsigned max_conns_per_ip; /* 0: no limit */
+    unsigned pin_misses_per_min;
+    unsigned joins_per_min;
     unsigned send_queue_max; /* messages queued per connection */
     unsigned send_queue_bytes;
     int rejoin_grace_s;

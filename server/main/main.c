@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "config.h"
@@ -122,6 +123,12 @@ int main(int argc, char **argv)
     }
     cq_log_setup((enum cq_log_level)a->cfg.log_level, a->cfg.log_json);
     signal(SIGPIPE, SIG_IGN);
+    /* A room of thousands needs a descriptor each: take what the hard limit allows. */
+    struct rlimit rl;
+    if (!getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     if (load_content(a) || setup_redis(a))
         goto out;

@@ -14,8 +14,9 @@
 #include "log.h"
 #include "net_priv.h"
 
-#define STRIKES_MAX        10 /* bad or throttled messages in a row before we close */
-#define CQ_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
+#define STRIKES_MAX              10 /* bad or throttled messages in a row before we close */
+#define CQ_LWS_WRITE_CLOSE       ((enum lws_write_protocol)4)
+#define CQ_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry; not in lws 4.1's enum */
 
 int64_t cq_net_now_us(void)
 {
@@ -107,6 +108,22 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
     net->m.conns++;
     net->m.conns_total++;
+    /* Refusals are told, then closed: the client sees why. */
+    if (net->m.conns > net->max_conns) {
+        net->m.refused_conns++;
+        cq_warn("ws: refusing %s: %u connections is the server's limit", c->peer, net->max_conns);
+        cq_conn_error(c, NULL, CQ_ESERVER_BUSY, NULL, "the server is full; try again later");
+        cq_conn_close_after(c, CQ_CLOSE_TRY_AGAIN_LATER, "server full");
+        return 0;
+    }
+    c->addr = cq_addr_acquire(net->addrs, c->peer, cq_net_now_us());
+    if (!c->addr) {
+        net->m.refused_conns++;
+        cq_warn("ws: refusing %s: too many connections from that address", c->peer);
+        cq_conn_error(c, NULL, CQ_ETOO_MANY_CONNECTIONS, NULL, NULL);
+        cq_conn_close_after(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections");
+        return 0;
+    }
     cq_conn_send(c, cq_wire_welcome(net->deps.cfg));
     return 0;
 }
@@ -271,7 +288,7 @@ int cq_conn_receive(struct cq_conn *c, const void *in, size_t len)
     bool first = lws_is_first_fragment(c->wsi), final = lws_is_final_fragment(c->wsi);
 
     if (c->culled || c->close_after_flush)
-        return 0;
+        return 0; /* on its way out: what it still sends is dropped */
     if (lws_frame_is_binary(c->wsi)) {
         if (final && !strike(c))
             cq_conn_error(c, NULL, CQ_EBINARY_FRAME, NULL, NULL);
@@ -319,6 +336,8 @@ void cq_conn_closed(struct cq_conn *c)
     if (!c->net)
         return; /* never opened */
     cq_live_conn_gone(c);
+    cq_addr_release(c->net->addrs, c->addr, cq_net_now_us());
+    c->addr = NULL;
     drop_queue(c);
     free(c->q);
     free(c->rx);

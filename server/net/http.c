@@ -391,6 +391,12 @@ static void metrics(struct cq_net *net, struct text *t)
     COUNTER("chainquiz_bad_messages_total", "Messages refused (malformed, throttled).",
             m->bad_msgs);
     COUNTER("chainquiz_answers_total", "Answers accepted.", m->answers);
+    COUNTER("chainquiz_refused_connections_total",
+            "Connections refused (server full, too many from one address).", m->refused_conns);
+    COUNTER("chainquiz_refused_pin_attempts_total",
+            "PIN or token attempts refused for too many misses from one address.", m->refused_pins);
+    COUNTER("chainquiz_refused_joins_total", "Joins refused for too many from one address.",
+            m->refused_joins);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
     GAUGE("chainquiz_redis_connected", "1 when Redis is connected.", st.connected);

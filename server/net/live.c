@@ -182,7 +182,7 @@ static void store_final(struct cq_live_room *lr, const char *host_token)
     const struct cq_config *cfg = lr->net->deps.cfg;
     long long now = (long long)time(NULL);
     unsigned n;
-    struct cq_player *const *r = cq_room_ranking(lr->game, &n);
+    struct cq_player *const *r = cq_room_players(lr->game, &n);
     if (!st)
         return;
     json_t *rec = cq_wire_record(lr->game, lr->game_id, lr->created_unix, now, host_token);
@@ -199,10 +199,13 @@ static void store_final(struct cq_live_room *lr, const char *host_token)
         cq_err_log("game %s: out of memory, boards not updated", lr->game_id);
         return;
     }
+    /* Everyone who played counts, also those who left early; not the kicked. */
+    size_t k = 0;
     for (unsigned i = 0; i < n; i++)
-        e[i] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
+        if (!r[i]->kicked)
+            e[k++] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
     const struct cq_room_settings *set = cq_room_settings(lr->game);
-    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, e, n, now);
+    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, e, k, now);
     free(e);
 }
 
@@ -488,15 +491,38 @@ static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_
     cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_PLAYER, p, cq_net_now_us()));
 }
 
+/* Finds the game for a PIN, counting wrong PINs against the address (PIN
+ * guessing); NULL after the error has been sent. */
+static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_net *net = c->net;
+    int64_t now = cq_net_now_us();
+    if (!cq_addr_pin_ok(net->addrs, c->addr, now)) {
+        net->m.refused_pins++;
+        cq_conn_error(c, m->req_id, CQ_ETOO_MANY_ATTEMPTS, "pin", NULL);
+        return NULL;
+    }
+    struct cq_live_room *lr = room_by_pin(net, m->pin);
+    if (!lr) {
+        cq_addr_pin_miss(net->addrs, c->addr, now);
+        cq_info("ws: %s tried a PIN with no game", c->peer);
+        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
+    }
+    return lr;
+}
+
 static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
     char token[CQ_TOKEN_MAX + 1];
     struct cq_player *p;
-    if (!lr) {
-        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
+    if (!cq_addr_join(c->net->addrs, c->addr, cq_net_now_us())) {
+        c->net->m.refused_joins++;
+        cq_conn_error(c, m->req_id, CQ_ETOO_MANY_JOINS, NULL, NULL);
         return;
     }
+    struct cq_live_room *lr = room_for(c, m);
+    if (!lr)
+        return;
     if (cq_rand_token(token, sizeof token)) {
         cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
         return;
@@ -520,11 +546,9 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
-    if (!lr) {
-        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
+    struct cq_live_room *lr = room_for(c, m);
+    if (!lr)
         return;
-    }
     if (room_attach(lr, c, CQ_ROLE_SPECTATOR, NULL)) {
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
@@ -537,12 +561,10 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
+    struct cq_live_room *lr = room_for(c, m);
     struct cq_player *p;
-    if (!lr) {
-        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
+    if (!lr)
         return;
-    }
     if (cq_room_is_host_token(lr->game, m->token)) {
         if (room_attach(lr, c, CQ_ROLE_HOST, NULL)) {
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
@@ -558,6 +580,8 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         return;
     }
     int r = cq_room_rejoin(lr->game, m->token, cq_net_now_us(), &p);
+    if (r == CQ_EBAD_TOKEN)
+        cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us()); /* token guessing */
     if (r) {
         cq_conn_error(c, m->req_id, r, "token", NULL);
         return;

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "log.h"
@@ -133,6 +134,19 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     }
     if (deps->store)
         cq_store_on_state(deps->store, on_store_state, net);
+    struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min};
+    net->addrs = cq_addr_table_new(&al);
+    /* One descriptor per connection, and a margin for Redis, files, logs. */
+    struct rlimit rl;
+    unsigned fd_room =
+        !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 128 ? (unsigned)(rl.rlim_cur - 64) : 1000;
+    net->max_conns = cfg->max_conns && cfg->max_conns < fd_room ? cfg->max_conns : fd_room;
+    if (!net->addrs) {
+        snprintf(err, errlen, "out of memory");
+        lws_context_destroy(net->ctx);
+        free(net);
+        return NULL;
+    }
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
     if (!net->vhost) {
         /* With a foreign loop lws 4.1 returns a context even when the
@@ -165,5 +179,6 @@ void cq_net_free(struct cq_net *net)
         return;
     if (net->ctx)
         lws_context_destroy(net->ctx);
+    cq_addr_table_free(net->addrs);
     free(net);
 }

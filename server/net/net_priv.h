@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "addr.h"
 #include "cq_proto.h"
 #include "net.h"
 #include "room.h"
@@ -44,6 +45,7 @@ struct cq_conn {
     uint16_t close_code;
     char close_reason[64];
     char peer[64];
+    struct cq_addr *addr; /* per-address accounting, NULL when refused */
 };
 
 struct cq_live_room {
@@ -64,6 +66,7 @@ struct cq_live_room {
 
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
+    uint64_t refused_conns, refused_pins, refused_joins;
     uint64_t answer_hist[12]; /* answer time buckets, see http.c */
     uint64_t answer_time_sum_us;
     unsigned conns;
@@ -77,6 +80,8 @@ struct cq_net {
     unsigned n_rooms;
     bool stopping;
     struct cq_net_metrics m;
+    struct cq_addr_table *addrs;
+    unsigned max_conns;
     struct lws_http_mount mounts[6];
     struct lws_protocol_vhost_options headers[5];
     struct lws_protocols protocols[3];

@@ -156,3 +156,29 @@ Test(hostile, player_cannot_use_host_commands_or_other_seats)
                "bad_token");
     cq_ws_free(&x);
 }
+
+Test(hostile, pin_guessing_is_cut_off_per_address)
+{
+    struct cq_ws x;
+    int misses = 0, refused = 0;
+    client_open(&x, &h);
+    for (int i = 0; i < 40; i++) {
+        char guess[8];
+        /* Never the real PIN: walk away from it. */
+        snprintf(guess, sizeof guess, "%06d", 100000 + (atoi(pin) - 100000 + 1 + i) % 900000);
+        json_t *e = client_req(&x, json_pack("{s:s, s:s}", "type", "watch", "pin", guess), "error");
+        const char *code = jstr(e, "code");
+        if (!strcmp(code, "no_game"))
+            misses++;
+        else if (!strcmp(code, "too_many_attempts"))
+            refused++;
+        json_decref(e);
+    }
+    cr_assert_eq(misses, 30, "misses %d", misses);
+    cr_assert_eq(misses + refused, 40, "misses %d, refused %d", misses, refused);
+    /* Even the right PIN is refused from that address for now (after a
+     * pause, so the per-connection message rate is not what refuses it). */
+    usleep(200000);
+    client_err(&x, json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "too_many_attempts");
+    cq_ws_free(&x);
+}

@@ -176,3 +176,26 @@ Test(server, websocket_admission, .fini = stop)
     json_decref(w);
     cq_ws_free(&ws);
 }
+
+Test(server, per_address_connection_limit, .fini = stop)
+{
+    const char *args[] = {"--max-conns-per-ip", "3", NULL};
+    struct cq_ws ws[4];
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
+    for (int i = 0; i < 3; i++)
+        client_open(&ws[i], &h);
+    cr_assert_eq(cq_ws_connect(&ws[3], h.http_port, "/ws", "chainquiz.v1", NULL, NULL), 0);
+    json_t *e = cq_ws_expect(&ws[3], "error", WAIT_MS);
+    cr_assert_not_null(e);
+    cr_assert_str_eq(jstr(e, "code"), "too_many_connections");
+    json_decref(e);
+    cr_assert(cq_ws_wait_closed(&ws[3], WAIT_MS));
+    cr_assert_eq(ws[3].close_code, 1008);
+    /* A slot frees when a connection ends. */
+    cq_ws_free(&ws[0]);
+    cq_ws_free(&ws[3]);
+    usleep(200000);
+    client_open(&ws[0], &h);
+    for (int i = 0; i < 3; i++)
+        cq_ws_free(&ws[i]);
+}
