@@ -32,6 +32,7 @@
 #define CQ_DEFAULT_FRAME_BYTES     4096  /* largest inbound message */
 #define CQ_DEFAULT_NICKNAME_MAX    20    /* characters, after trimming */
 #define CQ_DEFAULT_ANSWER_TEXT_MAX 60    /* characters of a typed answer */
+#define CQ_ANSWER_TEXT_HARD_MAX    200   /* the most --max-answer-text allows */
 #define CQ_DEFAULT_MSGS_PER_SEC    20    /* sustained, per connection */
 #define CQ_DEFAULT_MSGS_BURST      40    /* bucket size */
 #define CQ_DEFAULT_MAX_PLAYERS     20000 /* per game */

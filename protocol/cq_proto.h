@@ -54,6 +54,13 @@ enum cq_msg_type {
         CQ_MSG__COUNT
 };
 
+/* Every server->client message type (PROTOCOL.md documents each). */
+#define CQ_SERVER_MSG_MAP(XX)                                                                      \
+    XX(welcome)                                                                                    \
+    XX(error) XX(banks) XX(joined) XX(state) XX(lobby) XX(question) XX(progress) XX(answer_ack)    \
+        XX(paused) XX(resumed) XX(time_added) XX(locked) XX(reveal) XX(result) XX(leaderboard)     \
+            XX(ended) XX(summary) XX(kicked) XX(replaced) XX(closed) XX(ok) XX(pong) XX(warning)
+
 enum cq_scoring { CQ_SCORING_SPEED = 0, CQ_SCORING_ACCURACY = 1 };
 
 /* An answer as it arrives; the game checks it against the question. */

@@ -78,7 +78,7 @@ int cq_score_check(const struct cq_question *q, const unsigned char *order,
         *correct = a->value == q->truth;
         break;
     case CQ_Q_TYPEANSWER: {
-        char folded[4 * CQ_DEFAULT_ANSWER_TEXT_MAX * 4 + 1];
+        char folded[4 * CQ_ANSWER_TEXT_HARD_MAX + 1]; /* UTF-8: 4 bytes a character */
         if (a->kind != CQ_ANSWER_TEXT || !cq_text_fold(a->text, folded, sizeof folded))
             return CQ_EBAD_ANSWER;
         for (unsigned i = 0; i < q->n_accepted; i++)

@@ -1,6 +1,6 @@
 /* conn.c: one WebSocket: admission, framing, rate limit, bounded send queue.
  *
- * Writes happen only in SERVER_WRITEABLE, one message per callback. A
+ * Writes happen only in SERVER_WRITEABLE, while the socket takes them. A
  * connection whose queue fills (a phone on a bad network) is cut off, as
  * Redis cuts slow consumers off: the room is never slowed down by it, and
  * the player rejoins with their token.
@@ -16,6 +16,7 @@
 
 #define STRIKES_MAX              10 /* bad or throttled messages in a row before we close */
 #define CQ_LWS_WRITE_CLOSE       ((enum lws_write_protocol)4)
+#define CLOSE_LINGER_S           3    /* after our close frame, how long we wait for the client's */
 #define CQ_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry; not in lws 4.1's enum */
 
 int64_t cq_net_now_us(void)
@@ -192,7 +193,9 @@ int cq_conn_writable(struct cq_conn *c)
     unsigned cap = c->net->deps.cfg->send_queue_max;
     if (c->culled)
         return -1;
-    if (c->qlen) {
+    /* As many as the socket takes without blocking: one write per callback
+     * would let a burst of broadcasts outrun a perfectly healthy reader. */
+    while (c->qlen) {
         struct cq_buf *b = c->q[c->qhead];
         c->qhead = (c->qhead + 1) % cap;
         c->qlen--;
@@ -202,22 +205,26 @@ int cq_conn_writable(struct cq_conn *c)
         if (n < 0)
             return -1;
         c->net->m.msgs_out++;
-        if (c->qlen) {
+        if (c->qlen && lws_send_pipe_choked(c->wsi)) {
             lws_callback_on_writable(c->wsi);
             return 0;
         }
     }
-    if (c->close_after_flush) {
+    if (c->close_after_flush && !c->close_sent) {
         /* lws 4.1 drops the close frame when WRITEABLE returns -1 after
-         * lws_close_reason() (lws issue #1159), so the frame is written here,
-         * then we hang up. The write type CLOSE is lws-internal (value 4). */
+         * lws_close_reason() (lws issue #1159), so the frame is written here.
+         * Then we linger, reading and dropping what the client still sends,
+         * until it answers or CLOSE_LINGER_S passes: hanging up on unread
+         * input would reset the connection and lose the frame. */
         unsigned char frame[LWS_PRE + 2 + sizeof c->close_reason];
         size_t n = strlen(c->close_reason);
         frame[LWS_PRE] = (unsigned char)(c->close_code >> 8);
         frame[LWS_PRE + 1] = (unsigned char)(c->close_code & 0xff);
         memcpy(frame + LWS_PRE + 2, c->close_reason, n);
-        lws_write(c->wsi, frame + LWS_PRE, 2 + n, CQ_LWS_WRITE_CLOSE);
-        return -1;
+        if (lws_write(c->wsi, frame + LWS_PRE, 2 + n, CQ_LWS_WRITE_CLOSE) < 0)
+            return -1;
+        c->close_sent = true;
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, CLOSE_LINGER_S);
     }
     return 0;
 }

@@ -41,7 +41,7 @@ struct cq_conn {
     double tokens; /* rate limit bucket */
     int64_t tokens_at;
     unsigned strikes; /* bad messages in a row */
-    bool culled, close_after_flush;
+    bool culled, close_after_flush, close_sent;
     uint16_t close_code;
     char close_reason[64];
     char peer[64];

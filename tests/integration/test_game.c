@@ -321,3 +321,39 @@ Test(game, host_controls_and_late_answers)
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
 }
+
+Test(game, auto_advance_plays_without_host_clicks)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    /* A short game on timers: 1 s answers; reveal and board shown 5 s each. */
+    json_decref(create(&host,
+                       json_pack("{s:s, s:i, s:b, s:i}", "bank", "mini", "time_limit", 1,
+                                 "auto_advance", 1, "count", 2),
+                       pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    answer(&a, 0, json_integer(0));
+    json_decref(result(&a, 0, true, 1));
+    /* No host message from here on: the leaderboard, the next question and
+     * the end come by themselves. */
+    json_t *lb = cq_ws_expect(&a.ws, "leaderboard", 8000);
+    cr_assert_not_null(lb, "no leaderboard without the host");
+    json_decref(lb);
+    json_t *q = cq_ws_expect(&a.ws, "question", 8000);
+    cr_assert_not_null(q, "no next question without the host");
+    json_decref(q);
+    /* Nobody answers the last one: it closes at its deadline. */
+    json_t *r = cq_ws_expect(&a.ws, "result", 5000);
+    cr_assert_not_null(r);
+    cr_assert(json_is_false(json_object_get(r, "answered")));
+    json_decref(r);
+    json_t *s = cq_ws_expect(&a.ws, "summary", 15000);
+    cr_assert_not_null(s, "the game did not end by itself");
+    cr_assert_eq(jint(s, "score"), a.earned);
+    json_decref(s);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}

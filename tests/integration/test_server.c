@@ -1,5 +1,6 @@
 /* The process: options, the embedded Redis, HTTP endpoints, admission. */
 #include <dirent.h>
+#include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -198,4 +199,69 @@ Test(server, per_address_connection_limit, .fini = stop)
     client_open(&ws[0], &h);
     for (int i = 0; i < 3; i++)
         cq_ws_free(&ws[i]);
+}
+
+/* A phone that stops reading is cut off; the room does not wait for it. */
+Test(server, slow_consumer_is_cut_off_not_waited_for, .fini = stop, .timeout = 60)
+{
+    const char *args[] = {"--msgs-per-sec", "10000", "--msgs-burst", "100000", NULL};
+    struct cq_ws host, player, slow;
+    char body[8192];
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
+    client_open(&host, &h);
+    json_t *j = client_req(
+        &host,
+        json_pack("{s:s, s:s, s:i}", "type", "create_game", "bank", "mini", "time_limit", 240),
+        "joined");
+    char pin[8];
+    snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
+    json_decref(j);
+    client_open(&player, &h);
+    json_decref(client_req(
+        &player, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "reader"),
+        "joined"));
+    /* The slow one watches with a tiny receive window and never reads. */
+    cr_assert_eq(cq_ws_connect_slow(&slow, h.http_port, 2048), 0);
+    cr_assert_eq(cq_ws_send_json(&slow, json_pack("{s:s, s:s}", "type", "watch", "pin", pin)), 0);
+    json_decref(client_req(&host, json_pack("{s:s}", "type", "start"), "ok"));
+    /* Many broadcasts, more than the kernel's socket buffers hold (4 MiB
+     * here): pause and resume, thousands of times. The reader keeps reading,
+     * the slow one never does. */
+    int paused = 0, resumed = 0;
+    for (int i = 0; i < 40000; i++) {
+        cq_ws_send_json(&host, json_pack("{s:s}", "type", i % 2 ? "resume" : "pause"));
+        json_t *ok = cq_ws_expect(&host, "ok", WAIT_MS);
+        cr_assert_not_null(ok, "host command %d got no reply (closed %d, code %d)", i, host.closed,
+                           host.close_code);
+        json_decref(ok);
+        for (json_t *m; (m = cq_ws_recv(&player, 0)); json_decref(m)) {
+            paused += !strcmp(jstr(m, "type"), "paused");
+            resumed += !strcmp(jstr(m, "type"), "resumed");
+        }
+    }
+    /* The reader got every one of them, and the game goes on. */
+    for (;;) {
+        json_t *m = cq_ws_recv(&player, 500);
+        if (!m)
+            break;
+        const char *t = jstr(m, "type");
+        paused += !strcmp(t, "paused");
+        resumed += !strcmp(t, "resumed");
+        json_decref(m);
+    }
+    cr_assert_eq(paused, 20000, "paused %d resumed %d, player closed %d", paused, resumed,
+                 player.closed);
+    cr_assert_eq(resumed, 20000);
+    cr_assert_eq(cq_http_get(h.http_port, "/metrics", body, sizeof body), 200);
+    char *line = strstr(body, "\nchainquiz_slow_clients_dropped_total ");
+    cr_assert_not_null(line);
+    cr_assert_geq(atoi(line + strlen("\nchainquiz_slow_clients_dropped_total ")), 1, "%s", line);
+    /* And the slow one, when it finally reads, finds itself disconnected. */
+    cr_assert(cq_ws_wait_closed(&slow, WAIT_MS));
+    json_decref(client_req(
+        &player, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),
+        "answer_ack"));
+    cq_ws_free(&host);
+    cq_ws_free(&player);
+    cq_ws_free(&slow);
 }

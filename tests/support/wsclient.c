@@ -62,8 +62,8 @@ static int fill(struct cq_ws *ws, int timeout_ms)
     return 0;
 }
 
-int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
-                  const char *origin, int *status)
+static int ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
+                      const char *origin, int *status, int rcvbuf)
 {
     struct sockaddr_in sa = {0};
     char req[1024];
@@ -73,6 +73,8 @@ int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subp
     ws->fd = socket(AF_INET, SOCK_STREAM, 0);
     if (ws->fd < 0)
         return -1;
+    if (rcvbuf)
+        setsockopt(ws->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     int one = 1;
     setsockopt(ws->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     sa.sin_family = AF_INET;
@@ -115,6 +117,17 @@ int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subp
 fail:
     cq_ws_free(ws);
     return -1;
+}
+
+int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
+                  const char *origin, int *status)
+{
+    return ws_connect(ws, port, path, subprotocol, origin, status, 0);
+}
+
+int cq_ws_connect_slow(struct cq_ws *ws, int port, int rcvbuf)
+{
+    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, NULL, rcvbuf);
 }
 
 void cq_ws_free(struct cq_ws *ws)
@@ -235,10 +248,11 @@ json_t *cq_ws_recv(struct cq_ws *ws, int timeout_ms)
             free(p);
             continue;
         }
+        /* Timeout 0 still reads what has already arrived. */
         int64_t left = until - now_ms();
-        if (left <= 0)
+        int r = fill(ws, left > 0 ? (int)left : 0);
+        if (r == 1 && left <= 0)
             return NULL;
-        int r = fill(ws, (int)left);
         if (r < 0) {
             ws->closed = true;
             if (!ws->close_code)

@@ -21,6 +21,9 @@ struct cq_ws {
  * the HTTP status (or 0) in *status when given. */
 int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
                   const char *origin, int *status);
+/* The same with a receive buffer of `rcvbuf` bytes set before connecting:
+ * a slow phone on a bad network, for the slow-consumer tests. */
+int cq_ws_connect_slow(struct cq_ws *ws, int port, int rcvbuf);
 void cq_ws_free(struct cq_ws *ws);
 
 int cq_ws_send_frame(struct cq_ws *ws, int opcode, bool fin, const void *payload, size_t n);
