@@ -32,6 +32,7 @@
     XX(GAME_LOCKED, "game_locked", "the host has locked this game")                                \
     XX(GAME_FULL, "game_full", "the game has reached its player limit")                            \
     XX(GAME_STARTED, "game_started", "the game has started and late join is off")                  \
+    XX(GAME_OVER, "game_over", "this game has ended")                                              \
     XX(NO_PLAYERS, "no_players", "no player has joined yet")                                       \
     XX(PAUSED, "paused", "the game is paused")                                                     \
     XX(NICKNAME_INVALID, "nickname_invalid",                                                       \

@@ -134,14 +134,30 @@ size_t cq_utf8_len(const char *s)
 static int fail(struct cq_proto_error *err, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Cuts `s` back to a whole UTF-8 character when snprintf truncated it, so
+ * the error reply stays valid JSON text. */
+static void utf8_trim(char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    if (n + 1 < cap)
+        return;
+    while (n > 0 && ((unsigned char)s[n - 1] & 0xc0) == 0x80)
+        n--;
+    if (n > 0 && ((unsigned char)s[n - 1] & 0x80))
+        n--; /* the lead byte of the cut character */
+    s[n] = '\0';
+}
+
 static int fail(struct cq_proto_error *err, int code, const char *field, const char *fmt, ...)
 {
     va_list ap;
     err->code = code;
     snprintf(err->field, sizeof err->field, "%s", field ? field : "");
+    utf8_trim(err->field, sizeof err->field);
     va_start(ap, fmt);
     vsnprintf(err->detail, sizeof err->detail, fmt, ap);
     va_end(ap);
+    utf8_trim(err->detail, sizeof err->detail);
     return code;
 }
 
@@ -170,9 +186,7 @@ static int want_str(json_t *v, const char *f, size_t lo, size_t hi, const char *
 {
     if (!json_is_string(v))
         return fail(err, CQ_EBAD_TYPE, f, "%s must be a string", f);
-    const char *s = json_string_value(v);
-    if (strlen(s) != json_string_length(v))
-        return fail(err, CQ_EBAD_VALUE, f, "%s must not contain NUL characters", f);
+    const char *s = json_string_value(v); /* no NULs: JSON_ALLOW_NUL is off */
     size_t n = cq_utf8_len(s);
     if (n < lo || n > hi)
         return fail(err, CQ_EBAD_LENGTH, f, "%s must have %zu to %zu characters", f, lo, hi);

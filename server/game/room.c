@@ -51,6 +51,13 @@ struct cq_room {
     unsigned n_active, n_connected;
     struct cq_player **ranking;
     unsigned n_ranked;
+    /* Disconnections in time order: the oldest decides when a seat may be
+     * released next (no per-player timers, no scans). */
+    struct drop {
+        uint32_t id;
+        int64_t at;
+    } * drops;
+    size_t drop_head, drop_len, drop_cap;
     struct pmap by_nick, by_token;
 };
 
@@ -271,6 +278,7 @@ void cq_room_free(struct cq_room *room)
         player_free(room->players[i], room->n_q);
     free(room->players);
     free(room->ranking);
+    free(room->drops);
     free(room->by_nick.slots);
     free(room->by_token.slots);
     free(room->qidx);
@@ -311,7 +319,7 @@ int cq_room_join(struct cq_room *room, const char *nickname, const char *token, 
     int result = CQ_ENICKNAME_INVALID;
 
     if (room->phase == CQ_PHASE_ENDED)
-        return CQ_EGAME_STARTED;
+        return CQ_EGAME_OVER;
     if (room->phase != CQ_PHASE_LOBBY && !room->set.late_join)
         return CQ_EGAME_STARTED;
     if (room->locked)
@@ -366,6 +374,8 @@ int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct 
         return CQ_EBAD_TOKEN;
     if (p->kicked)
         return CQ_EKICKED;
+    if (p->expired)
+        return CQ_ERESUME_EXPIRED;
     if (p->left)
         return CQ_EBAD_TOKEN;
     if (!p->connected && room->phase != CQ_PHASE_ENDED &&
@@ -412,6 +422,24 @@ void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now)
     p->connected = false;
     p->disconnected_at = now;
     room->n_connected--;
+    if (room->drop_len == room->drop_cap) {
+        size_t ncap = room->drop_cap ? room->drop_cap * 2 : 16;
+        struct drop *nd = malloc(ncap * sizeof *nd);
+        if (nd) {
+            for (size_t i = 0; i < room->drop_len; i++)
+                nd[i] = room->drops[(room->drop_head + i) % room->drop_cap];
+            free(room->drops);
+            room->drops = nd;
+            room->drop_head = 0;
+            room->drop_cap = ncap;
+        }
+    }
+    /* Without memory for the queue the seat is only released on a rejoin try. */
+    if (room->drop_len < room->drop_cap) {
+        room->drops[(room->drop_head + room->drop_len) % room->drop_cap] =
+            (struct drop){p->id, now};
+        room->drop_len++;
+    }
     emit(room, CQ_EV_PLAYER_STATUS, p);
     /* No early close here: a dropped player may come back inside the window. */
 }
@@ -494,8 +522,11 @@ static void show_question(struct cq_room *room, int index, int64_t now)
     emit(room, CQ_EV_QUESTION, NULL);
 }
 
+static void rank_players(struct cq_room *room, bool new_round);
+
 static void end_game(struct cq_room *room, int64_t now)
 {
+    rank_players(room, false); /* who joined, left or was kicked since the last close */
     room->phase = CQ_PHASE_ENDED;
     room->paused = false;
     room->phase_until = INT64_MAX;
@@ -522,7 +553,9 @@ static int cmp_rank(const void *a, const void *b)
 }
 
 /* Sorts once per question; every player's rank is read off the result. */
-static void rank_players(struct cq_room *room)
+/* `new_round`: ranks after a question, remembered as prev_rank by the next
+ * one; otherwise a refresh (a kick, a late join) that keeps prev_rank. */
+static void rank_players(struct cq_room *room, bool new_round)
 {
     unsigned n = 0;
     struct cq_player **r =
@@ -536,7 +569,8 @@ static void rank_players(struct cq_room *room)
             r[n++] = room->players[i];
     qsort(r, n, sizeof *r, cmp_rank);
     for (unsigned i = 0; i < n; i++) {
-        r[i]->prev_rank = r[i]->rank;
+        if (new_round)
+            r[i]->prev_rank = r[i]->rank;
         r[i]->rank = (i > 0 && r[i]->score == r[i - 1]->score) ? r[i - 1]->rank : (int)i + 1;
     }
     room->n_ranked = n;
@@ -592,7 +626,7 @@ static void close_question(struct cq_room *room, int64_t now)
     }
     room->answered = answered;
     room->n_correct = correct;
-    rank_players(room);
+    rank_players(room, true);
     room->phase = CQ_PHASE_REVEAL;
     room->phase_until = room->set.auto_advance ? now + room->set.reveal_us : INT64_MAX;
     emit(room, CQ_EV_REVEAL, NULL);
@@ -716,6 +750,7 @@ int cq_room_next(struct cq_room *room, int64_t now)
     case CQ_PHASE_REVEAL:
         room->phase = CQ_PHASE_LEADERBOARD;
         room->phase_until = room->set.auto_advance ? now + room->set.leaderboard_us : INT64_MAX;
+        rank_players(room, false);
         emit(room, CQ_EV_LEADERBOARD, NULL);
         return 0;
     case CQ_PHASE_LEADERBOARD:
@@ -794,13 +829,29 @@ int cq_room_end(struct cq_room *room, int64_t now)
         room->paused = false;
         close_question(room, now); /* what was answered still counts */
     }
-    if (!room->ranking)
-        rank_players(room);
     end_game(room, now);
     return 0;
 }
 
 /* ---- time ----------------------------------------------------------------- */
+
+/* Releases the seats of players gone longer than the grace period. */
+static void release_seats(struct cq_room *room, int64_t now)
+{
+    while (room->drop_len) {
+        struct drop d = room->drops[room->drop_head];
+        if (d.at + room->set.rejoin_grace_us > now)
+            break;
+        room->drop_head = (room->drop_head + 1) % room->drop_cap;
+        room->drop_len--;
+        struct cq_player *p = cq_room_player(room, d.id);
+        /* Skip those who came back (or went) since. */
+        if (p && !p->connected && !p->left && !p->kicked && p->disconnected_at == d.at) {
+            p->left = p->expired = true;
+            remove_player(room, p, now);
+        }
+    }
+}
 
 int64_t cq_room_next_deadline(const struct cq_room *room)
 {
@@ -808,6 +859,10 @@ int64_t cq_room_next_deadline(const struct cq_room *room)
     int64_t t = INT64_MAX;
     if (room->phase == CQ_PHASE_ENDED)
         return room->expire_at;
+    if (room->drop_len) {
+        int64_t seat = room->drops[room->drop_head].at + room->set.rejoin_grace_us;
+        idle = seat < idle ? seat : idle;
+    }
     if (!room->paused) {
         if (room->phase == CQ_PHASE_QUESTION)
             t = room->close_at;
@@ -830,6 +885,7 @@ void cq_room_tick(struct cq_room *room, int64_t now)
         cq_room_end(room, now);
         return;
     }
+    release_seats(room, now);
     if (room->paused)
         return;
     if (room->phase == CQ_PHASE_QUESTION && now >= room->close_at)

@@ -99,6 +99,7 @@ struct cq_player {
     int streak;
     int rank, prev_rank; /* 0 until ranked */
     bool connected, kicked, left;
+    bool expired; /* seat released after the rejoin grace period (also `left`) */
     int64_t disconnected_at;
     int shown_q;                   /* question index `shown_delay` is for, -1 none */
     int64_t shown_delay;           /* bounded delay between send and display */

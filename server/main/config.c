@@ -43,6 +43,10 @@ static const struct opt opts[] = {
     {"origins", "CHAINQUIZ_ORIGINS",
      "comma-separated WebSocket origins allowed (default: same origin as the Host header)", OPT_STR,
      O(origins), S(origins), 0, 0},
+    {"public-url", "CHAINQUIZ_PUBLIC_URL",
+     "the address players open, e.g. https://quiz.example.org, for the join link and QR code "
+     "(default: from the request's Host header)",
+     OPT_STR, O(public_url), S(public_url), 0, 0},
     {"log-level", "CHAINQUIZ_LOG_LEVEL", "error, warn, info or debug (default info)", OPT_LOG,
      O(log_level), 0, 0, 0},
     {"log-json", "CHAINQUIZ_LOG_JSON", "log JSON lines (1/0)", OPT_BOOL, O(log_json), 0, 0, 1},

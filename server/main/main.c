@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <unistd.h>
 #include <uv.h>
 
 #include "config.h"
@@ -153,6 +154,14 @@ int main(int argc, char **argv)
     if (!a->net) {
         fprintf(stderr, "chainquiz: %s\n", err);
         goto loop_out;
+    }
+    if (cq_net_failed(a->net)) {
+        /* lws 4.1 cannot tear down a context whose listener failed on a
+         * foreign loop (its event-lib plugin is gone before its handles
+         * close), so nothing is torn down: our Redis is stopped and we leave. */
+        fprintf(stderr, "chainquiz: %s\n", err);
+        cq_redis_embed_stop(&a->redis);
+        _exit(1);
     }
     cq_info("listening on http://%s:%d/ (WebSocket %s, subprotocol %s)", a->cfg.bind, a->cfg.port,
             CQ_WS_PATH, CQ_SUBPROTOCOL);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "log.h"
@@ -76,7 +77,7 @@ static bool origin_allowed(struct cq_net *net, struct lws *wsi)
     if (lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0)
         return false;
     const char *o = strstr(origin, "://");
-    return o && !strcmp(o + 3, host);
+    return o && !strcasecmp(o + 3, host); /* host names are case-insensitive */
 }
 
 int cq_conn_filter(struct cq_net *net, struct lws *wsi)

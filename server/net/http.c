@@ -470,7 +470,21 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         if (!pin || strspn(pin, "0123456789") != CQ_PIN_DIGITS || pin[CQ_PIN_DIGITS] ||
             lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0 || strpbrk(host, "\"<>'& "))
             return lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "pin=NNNNNN required");
-        snprintf(url, sizeof url, "http://%s/?pin=%s", host, pin);
+        /* The operator's public URL, else what the browser asked for (https
+         * when a proxy in front says so). */
+        const char *base = net->deps.cfg->public_url;
+        char proto[16] = "";
+        if (base[0])
+            snprintf(url, sizeof url, "%.*s/?pin=%s", (int)strcspn(base, "?#"), base, pin);
+        else if (lws_hdr_custom_copy(wsi, proto, sizeof proto, "x-forwarded-proto:", 18) > 0 &&
+                 !strcmp(proto, "https"))
+            snprintf(url, sizeof url, "https://%s/?pin=%s", host, pin);
+        else
+            snprintf(url, sizeof url, "http://%s/?pin=%s", host, pin);
+        /* No double slash when the public URL ends with one. */
+        char *dbl = strstr(url + 8, "//?pin=");
+        if (dbl)
+            memmove(dbl, dbl + 1, strlen(dbl));
         qr_svg(url, &t);
         return respond(wsi, pss, HTTP_STATUS_OK, "image/svg+xml", &t);
     }

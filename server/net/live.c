@@ -124,9 +124,10 @@ static void flush_updates(struct cq_live_room *lr)
     }
     if (lr->progress_dirty && cq_room_phase(lr->game) == CQ_PHASE_QUESTION) {
         broadcast(lr,
-                  json_pack("{s:s, s:i, s:I, s:I}", "type", "progress", "index",
+                  json_pack("{s:s, s:i, s:I, s:I, s:I}", "type", "progress", "index",
                             cq_room_current(lr->game), "answered",
                             (json_int_t)cq_room_answered(lr->game), "players",
+                            (json_int_t)cq_room_n_players(lr->game), "connected",
                             (json_int_t)cq_room_n_connected(lr->game)),
                   CQ_ROLE_ANY);
     }
@@ -246,12 +247,18 @@ static void send_summaries(struct cq_live_room *lr)
 
 static json_t *timing_msg(struct cq_live_room *lr, const char *type)
 {
-    int64_t now = cq_net_now_us();
-    return json_pack(
-        "{s:s, s:i, s:o, s:o, s:o}", "type", type, "index", cq_room_current(lr->game),
-        "remaining_ms", json_integer((json_int_t)(cq_room_remaining_us(lr->game, now) / 1000)),
-        "lead_in_ms", json_integer((json_int_t)(cq_room_lead_remaining_us(lr->game, now) / 1000)),
-        "time_limit_ms", json_integer((json_int_t)(cq_room_limit_us(lr->game) / 1000)));
+    return cq_wire_timing(lr->game, type, cq_net_now_us());
+}
+
+/* The full screen for a (re)joining connection. */
+static json_t *state_msg(struct cq_live_room *lr, unsigned role, const struct cq_player *p)
+{
+    json_t *st = cq_wire_state(lr->game, role, p, cq_net_now_us());
+    json_object_set_new(st, "game_id", json_string(lr->game_id));
+    json_t *ended = json_object_get(st, "ended");
+    if (ended)
+        json_object_set_new(ended, "game_id", json_string(lr->game_id));
+    return st;
 }
 
 static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
@@ -461,7 +468,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
                                       "pin", pin, "token", token, "game_id", lr->game_id),
                             m));
-    cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_HOST, NULL, cq_net_now_us()));
+    cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
     room_after(lr);
     lr = NULL;
     result = 0;
@@ -488,7 +495,7 @@ static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_
                                    "player", "pin", cq_room_pin(lr->game), "token", p->token,
                                    "player", "id", (json_int_t)p->id, "nickname", p->nickname),
                          m));
-    cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_PLAYER, p, cq_net_now_us()));
+    cq_conn_send(c, state_msg(lr, CQ_ROLE_PLAYER, p));
 }
 
 /* Finds the game for a PIN, counting wrong PINs against the address (PIN
@@ -556,7 +563,7 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
     cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s}", "type", "joined", "role", "spectator",
                                       "pin", m->pin),
                             m));
-    cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_SPECTATOR, NULL, cq_net_now_us()));
+    cq_conn_send(c, state_msg(lr, CQ_ROLE_SPECTATOR, NULL));
 }
 
 static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
@@ -574,7 +581,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
             c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
                                  "pin", m->pin, "token", m->token, "game_id", lr->game_id),
                        m));
-        cq_conn_send(c, cq_wire_state(lr->game, CQ_ROLE_HOST, NULL, cq_net_now_us()));
+        cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;

@@ -132,8 +132,6 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         free(net);
         return NULL;
     }
-    if (deps->store)
-        cq_store_on_state(deps->store, on_store_state, net);
     struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min};
     net->addrs = cq_addr_table_new(&al);
     /* One descriptor per connection, and a margin for Redis, files, logs. */
@@ -141,23 +139,27 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     unsigned fd_room =
         !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 128 ? (unsigned)(rl.rlim_cur - 64) : 1000;
     net->max_conns = cfg->max_conns && cfg->max_conns < fd_room ? cfg->max_conns : fd_room;
-    if (!net->addrs) {
-        snprintf(err, errlen, "out of memory");
-        lws_context_destroy(net->ctx);
-        free(net);
-        return NULL;
-    }
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
-    if (!net->vhost) {
+    if (!net->addrs || !net->vhost) {
         /* With a foreign loop lws 4.1 returns a context even when the
-         * listening vhost failed. */
-        snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not allowed)", cfg->bind,
-                 cfg->port);
-        lws_context_destroy(net->ctx);
-        free(net);
-        return NULL;
+         * listening vhost failed; its teardown needs the loop, so `net`
+         * goes back to the caller to be stopped and freed like any other. */
+        snprintf(err, errlen, "%s",
+                 net->addrs ? "cannot listen (address in use, or not allowed)" : "out of memory");
+        if (net->vhost == NULL && net->addrs)
+            snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not allowed)",
+                     cfg->bind, cfg->port);
+        net->failed = true;
+        return net;
     }
+    if (deps->store)
+        cq_store_on_state(deps->store, on_store_state, net);
     return net;
+}
+
+bool cq_net_failed(const struct cq_net *net)
+{
+    return net->failed;
 }
 
 void cq_net_stop(struct cq_net *net)

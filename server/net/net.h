@@ -7,6 +7,7 @@
 #ifndef CQ_NET_H
 #define CQ_NET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "config.h"
@@ -26,8 +27,11 @@ struct cq_net_deps {
     struct uv_loop_s *loop;
 };
 
-/* Creates the lws context on deps->loop and starts listening. */
+/* Creates the lws context on deps->loop and starts listening. NULL when
+ * nothing was created; otherwise the net, which may have failed to listen
+ * (cq_net_failed): stop and free it either way. */
 struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen);
+bool cq_net_failed(const struct cq_net *net);
 /* Closes every connection and frees the games; the loop must then run
  * until lws has closed its handles, and cq_net_free finish the job. */
 void cq_net_stop(struct cq_net *net);

@@ -78,7 +78,7 @@ struct cq_net {
     struct lws_vhost *vhost;
     struct cq_live_room *rooms;
     unsigned n_rooms;
-    bool stopping;
+    bool stopping, failed; /* failed: did not start; stop and free it */
     struct cq_net_metrics m;
     struct cq_addr_table *addrs;
     unsigned max_conns;
@@ -128,6 +128,8 @@ json_t *cq_wire_summary(const struct cq_room *room, const struct cq_player *p);
 json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq_player *p,
                       int64_t now);
 json_t *cq_wire_settings(const struct cq_room *room);
+/* paused / resumed / time_added: the clock as it stands. */
+json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now);
 /* The full result of a game, as stored for download (includes host_token). */
 json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
                        long long ended, const char *host_token);

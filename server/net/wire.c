@@ -173,8 +173,21 @@ json_t *cq_wire_leaderboard(const struct cq_room *room, unsigned top)
 
 json_t *cq_wire_ended(const struct cq_room *room)
 {
-    return json_pack("{s:s, s:o, s:o, s:I}", "type", "ended", "podium", ranking_rows(room, 3),
+    /* The podium is every rank up to 3, so a tie for third is not cut. */
+    unsigned n, podium = 0;
+    struct cq_player *const *r = cq_room_ranking(room, &n);
+    while (podium < n && podium < 10 && r[podium]->rank <= 3)
+        podium++;
+    return json_pack("{s:s, s:o, s:o, s:I}", "type", "ended", "podium", ranking_rows(room, podium),
                      "top", ranking_rows(room, 10), "players", (json_int_t)cq_room_n_players(room));
+}
+
+json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now)
+{
+    return json_pack("{s:s, s:i, s:o, s:o, s:o}", "type", type, "index", cq_room_current(room),
+                     "remaining_ms", ms(cq_room_remaining_us(room, now)), "lead_in_ms",
+                     ms(cq_room_lead_remaining_us(room, now)), "time_limit_ms",
+                     ms(cq_room_limit_us(room)));
 }
 
 json_t *cq_wire_summary(const struct cq_room *room, const struct cq_player *p)

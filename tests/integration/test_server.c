@@ -265,3 +265,25 @@ Test(server, slow_consumer_is_cut_off_not_waited_for, .fini = stop, .timeout = 6
     cq_ws_free(&player);
     cq_ws_free(&slow);
 }
+
+Test(server, a_busy_port_is_a_clear_error, .fini = stop)
+{
+    char out[2048] = "";
+    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "see %s", h.log_path);
+    struct cq_harness second = h; /* same port, its own log */
+    snprintf(second.log_path, sizeof second.log_path, "%s/second.log", h.dir);
+    const char *args[] = {"--content", CQ_SOURCE_DIR "/tests/fixtures/content", "--redis",
+                          "redis://127.0.0.1:1/0", NULL};
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", h.redis_port);
+    args[3] = url;
+    pid_t pid = cq_harness_spawn(&second, args);
+    int rc = cq_harness_wait(pid, 10000);
+    cr_assert_eq(rc, 1, "exit status %d (a crash is 128+signal)", rc);
+    FILE *f = fopen(second.log_path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(out, 1, sizeof out - 1, f);
+    out[n] = '\0';
+    fclose(f);
+    cr_assert(strstr(out, "cannot listen on 127.0.0.1:"), "%s", out);
+}

@@ -473,3 +473,67 @@ Test(room, idle_game_ends)
     cq_room_tick(room, set.idle_ttl_us);
     cr_assert_eq(cq_room_phase(room), CQ_PHASE_ENDED);
 }
+
+Test(room, seats_are_released_after_the_grace_period)
+{
+    struct cq_player *a = join("a", "t1"), *p;
+    join("b", "t2");
+    cq_room_disconnect(room, a, S(1));
+    cr_assert_eq(cq_room_next_deadline(room), S(1) + set.rejoin_grace_us);
+    cq_room_tick(room, S(1) + set.rejoin_grace_us);
+    cr_assert(a->left && a->expired);
+    cr_assert_eq(cq_room_n_players(room), 1);
+    cr_assert_eq(rec.n[CQ_EV_PLAYER_LEFT], 1);
+    cr_assert_eq(cq_room_rejoin(room, "t1", S(2) + set.rejoin_grace_us, &p), CQ_ERESUME_EXPIRED);
+    /* The name is free for someone else. */
+    join("A", "t3");
+    /* A player who came back in time keeps the seat. */
+    struct cq_player *b = cq_room_player(room, 2);
+    cq_room_disconnect(room, b, S(500));
+    cr_assert_eq(cq_room_rejoin(room, "t2", S(501), &p), 0);
+    cq_room_tick(room, S(500) + set.rejoin_grace_us);
+    cr_assert(!b->left);
+    cr_assert(b->connected);
+}
+
+Test(room, rankings_follow_kicks_and_late_joins_to_the_end)
+{
+    struct cq_player *a = join("a", "t1"), *b = join("b", "t2");
+    int64_t t;
+    cq_room_start(room, 0);
+    cq_room_answer(room, a, 0, &pick0, 0, &t);
+    cq_room_answer(room, b, 0, &pick0, 0, &t);
+    cq_room_tick(room, 0);
+    cr_assert_eq(cq_room_kick(room, b->id, S(1)), 0);
+    struct cq_player *c = join("c", "t3");     /* late join, after the close */
+    cr_assert_eq(cq_room_next(room, S(1)), 0); /* to the leaderboard */
+    unsigned n;
+    struct cq_player *const *r = cq_room_ranking(room, &n);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(r[0], a);
+    cr_assert_eq(r[1], c);
+    cr_assert_eq(c->rank, 2);
+    cr_assert_eq(cq_room_end(room, S(2)), 0);
+    cq_room_ranking(room, &n);
+    cr_assert_eq(n, 2);
+}
+
+Test(room, skipping_every_question_still_ranks_at_the_end)
+{
+    unsigned q[1] = {0};
+    cq_room_free(room);
+    room = cq_room_create(&bank, q, 1, &set, "123456", "h", 1, 0, &hooks, &rec);
+    struct cq_player *a = join("a", "t1");
+    cq_room_start(room, 0);
+    cr_assert_eq(cq_room_skip(room, S(1)), 0);
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_ENDED);
+    cr_assert_eq(a->rank, 1);
+}
+
+Test(room, an_ended_game_takes_no_new_players)
+{
+    struct cq_player *p;
+    join("a", "t1");
+    cq_room_end(room, 0);
+    cr_assert_eq(cq_room_join(room, "b", "t2", 0, &p), CQ_EGAME_OVER);
+}
