@@ -1,10 +1,18 @@
-/* bank_load.c: strict parsing of chainquiz-bank/1 files into cq_bank. */
+/* bank_load.c: strict parsing of chainquiz-bank/1 files into cq_bank.
+ *
+ * Every rule here is stated in docs/bank-format.md, and every rule that JSON
+ * Schema can express is also in content/schema/bank.schema.json; change the
+ * three together (tests/fixtures/banks-invalid has one case per rule).
+ * Depends on jansson and server/game/text.c only: scripts/fuzz builds it
+ * without the rest of the tree.
+ */
 #include "content.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,7 +20,7 @@
 
 #include "text.h"
 
-#define BANK_FILE_MAX (16u << 20) /* one bank file, bytes */
+#define ERROR_LINE_MAX 640 /* bytes in one error line; longer ones are cut */
 
 void cq_content_errors_init(struct cq_content_errors *e, size_t cap)
 {
@@ -28,12 +36,9 @@ void cq_content_errors_free(struct cq_content_errors *e)
     memset(e, 0, sizeof *e);
 }
 
-static void add_error(struct cq_content_errors *e, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void add_error(struct cq_content_errors *e, const char *fmt, ...)
+void cq_content_errors_add(struct cq_content_errors *e, const char *fmt, ...)
 {
-    char buf[512];
+    char buf[ERROR_LINE_MAX];
     va_list ap;
     if (!e)
         return;
@@ -51,6 +56,8 @@ static void add_error(struct cq_content_errors *e, const char *fmt, ...)
     e->lines[e->n] = strdup(buf);
     if (e->lines[e->n])
         e->n++;
+    else
+        e->dropped++;
 }
 
 const char *cq_qtype_name(enum cq_qtype t)
@@ -68,12 +75,30 @@ int cq_qtype_from_name(const char *name)
     return -1;
 }
 
-/* Parsing context: which file and question errors are about. */
+void cq_content_sources_free(struct cq_content_sources *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < s->n; i++) {
+        free(s->v[i].file);
+        free(s->v[i].title);
+    }
+    free(s->v);
+    memset(s, 0, sizeof *s);
+}
+
+/* Parsing context: which file and question errors are about, and the bank's
+ * source files for the source.file cross-check (none when `sources` itself
+ * was invalid: one error there is enough). */
 struct ctx {
     const char *name;
     const char *qid;
     struct cq_content_errors *errs;
     int bad;
+    const char *const *files;
+    size_t n_files;
+    bool check_files;
+    char label[32]; /* "#3" while a question has no valid id yet */
 };
 
 #define BAD(c, field, ...)                                                                         \
@@ -81,11 +106,116 @@ struct ctx {
         char why_[320];                                                                            \
         snprintf(why_, sizeof why_, __VA_ARGS__);                                                  \
         if ((c)->qid)                                                                              \
-            add_error((c)->errs, "%s: question %s: %s: %s", (c)->name, (c)->qid, field, why_);     \
+            cq_content_errors_add((c)->errs, "%s: question %s: %s: %s", (c)->name, (c)->qid,       \
+                                  field, why_);                                                    \
         else                                                                                       \
-            add_error((c)->errs, "%s: %s: %s", (c)->name, field, why_);                            \
+            cq_content_errors_add((c)->errs, "%s: %s: %s", (c)->name, field, why_);                \
         (c)->bad++;                                                                                \
     } while (0)
+
+/* Decodes one code point of text already checked by cq_text_valid. */
+static size_t next_cp(const unsigned char *s, uint32_t *cp)
+{
+    if (s[0] < 0x80) {
+        *cp = s[0];
+        return 1;
+    }
+    if ((s[0] & 0xe0) == 0xc0) {
+        *cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
+        return 2;
+    }
+    if ((s[0] & 0xf0) == 0xe0) {
+        *cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
+        return 3;
+    }
+    *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
+          ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
+    return 4;
+}
+
+/* White space as JSON Schema's `\s` (ECMA-262) sees it, so that "not blank"
+ * and "trimmed" mean the same here and in the schema. */
+static bool is_ws(uint32_t cp)
+{
+    return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0xa0 || cp == 0x1680 ||
+           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+           cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
+}
+
+/* Text shape flags for check_str. */
+#define TXT_TRIMMED 1u /* no white space at either end (headings) */
+#define TXT_NOSPACE 2u /* no white space at all (licence, URLs) */
+#define TXT_NOSLASH 4u /* a file name: no '/' or '\', not "." or ".." */
+
+/* Checks a JSON value as a string field: valid text, 1..max code points, not
+ * blank, and the shape `flags` asks for. Returns the string or NULL. */
+static const char *check_str(struct ctx *c, json_t *v, const char *field, size_t max,
+                             unsigned flags)
+{
+    if (!json_is_string(v)) {
+        BAD(c, field, "must be a string");
+        return NULL;
+    }
+    const char *s = json_string_value(v);
+    if (strlen(s) != json_string_length(v) || !cq_text_valid(s)) {
+        BAD(c, field, "contains control characters");
+        return NULL;
+    }
+    size_t n = cq_text_len(s);
+    if (n < 1 || n > max) {
+        BAD(c, field, "must have 1 to %zu characters (has %zu)", max, n);
+        return NULL;
+    }
+    bool blank = true, ws_first = false, ws_last = false, ws_any = false;
+    for (const unsigned char *p = (const unsigned char *)s; *p;) {
+        uint32_t cp;
+        bool first = p == (const unsigned char *)s;
+        p += next_cp(p, &cp);
+        bool ws = is_ws(cp);
+        ws_any |= ws;
+        blank &= ws;
+        if (first)
+            ws_first = ws;
+        ws_last = ws;
+    }
+    if (blank) {
+        BAD(c, field, "must not be blank");
+        return NULL;
+    }
+    if ((flags & TXT_TRIMMED) && (ws_first || ws_last)) {
+        BAD(c, field, "must not start or end with white space");
+        return NULL;
+    }
+    if ((flags & TXT_NOSPACE) && ws_any) {
+        BAD(c, field, "must not contain white space");
+        return NULL;
+    }
+    if ((flags & TXT_NOSLASH) &&
+        (strchr(s, '/') || strchr(s, '\\') || !strcmp(s, ".") || !strcmp(s, ".."))) {
+        BAD(c, field, "must be a file name without a directory part (no / or \\, not . or ..)");
+        return NULL;
+    }
+    return s;
+}
+
+/* A string member: present when required, then as check_str; a copy. */
+static char *get_text(struct ctx *c, json_t *obj, const char *key, const char *field, bool required,
+                      size_t max, unsigned flags)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) {
+        if (required)
+            BAD(c, field, "is required");
+        return NULL;
+    }
+    const char *s = check_str(c, v, field, max, flags);
+    if (!s)
+        return NULL;
+    char *d = strdup(s);
+    if (!d)
+        BAD(c, field, "out of memory");
+    return d;
+}
 
 static bool id_ok(const char *s, size_t max)
 {
@@ -101,40 +231,49 @@ static bool id_ok(const char *s, size_t max)
     return true;
 }
 
-/* A string field: present when required, of bounded length, valid text. */
-static char *get_text(struct ctx *c, json_t *obj, const char *key, bool required, size_t max)
+/* ^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$ */
+static bool language_ok(const char *s)
 {
-    json_t *v = json_object_get(obj, key);
-    if (!v) {
-        if (required)
-            BAD(c, key, "is required");
-        return NULL;
+    size_t n = 0;
+    while (s[n] >= 'a' && s[n] <= 'z')
+        n++;
+    if (n < 2 || n > 3)
+        return false;
+    s += n;
+    while (*s == '-') {
+        s++;
+        n = 0;
+        while ((s[n] >= 'a' && s[n] <= 'z') || (s[n] >= 'A' && s[n] <= 'Z') ||
+               (s[n] >= '0' && s[n] <= '9'))
+            n++;
+        if (n < 2 || n > 8)
+            return false;
+        s += n;
     }
-    if (!json_is_string(v)) {
-        BAD(c, key, "must be a string");
-        return NULL;
-    }
-    const char *s = json_string_value(v);
-    size_t n = cq_text_len(s);
-    if (strlen(s) != json_string_length(v) || !cq_text_valid(s)) {
-        BAD(c, key, "contains control characters");
-        return NULL;
-    }
-    if (n < 1 || n > max) {
-        BAD(c, key, "must have 1 to %zu characters (has %zu)", max, n);
-        return NULL;
-    }
-    char *d = strdup(s);
-    if (!d)
-        BAD(c, key, "out of memory");
-    return d;
+    return *s == '\0';
 }
 
-static bool check_keys(struct ctx *c, json_t *obj, const char *const *allowed)
+/* ^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$ */
+static bool version_ok(const char *s)
+{
+    for (int part = 0; part < 3; part++) {
+        if (part && *s++ != '.')
+            return false;
+        size_t n = 0;
+        while (s[n] >= '0' && s[n] <= '9')
+            n++;
+        if (n == 0 || (n > 1 && s[0] == '0'))
+            return false;
+        s += n;
+    }
+    return *s == '\0';
+}
+
+/* Every object is closed: a key not in `allowed` is an error. */
+static void check_keys(struct ctx *c, json_t *obj, const char *prefix, const char *const *allowed)
 {
     const char *key;
     json_t *v;
-    bool ok = true;
     json_object_foreach(obj, key, v)
     {
         bool found = false;
@@ -142,11 +281,11 @@ static bool check_keys(struct ctx *c, json_t *obj, const char *const *allowed)
             if (!strcmp(*a, key))
                 found = true;
         if (!found) {
-            BAD(c, key, "unknown field");
-            ok = false;
+            char field[96];
+            snprintf(field, sizeof field, "%s%s", prefix, key);
+            BAD(c, field, "unknown field");
         }
     }
-    return ok;
 }
 
 static int get_int(struct ctx *c, json_t *obj, const char *key, int lo, int hi, int dflt)
@@ -173,24 +312,23 @@ static void parse_options(struct ctx *c, json_t *jq, struct cq_question *q, unsi
         BAD(c, "options", "must have %u to %d entries (has %zu)", lo, CQ_OPTIONS_MAX, n);
         return;
     }
+    char fold[CQ_OPTIONS_MAX][4 * CQ_OPTION_TEXT_MAX + 1];
     for (size_t i = 0; i < n; i++) {
-        json_t *o = json_array_get(opts, i);
-        char field[24];
+        char field[48];
         snprintf(field, sizeof field, "options[%zu]", i);
-        if (!json_is_string(o) || !cq_text_valid(json_string_value(o)) ||
-            cq_text_len(json_string_value(o)) < 1 ||
-            cq_text_len(json_string_value(o)) > CQ_OPTION_TEXT_MAX) {
-            BAD(c, field, "must be a string of 1 to %d characters", CQ_OPTION_TEXT_MAX);
+        const char *s = check_str(c, json_array_get(opts, i), field, CQ_OPTION_TEXT_MAX, 0);
+        fold[i][0] = '\0';
+        if (!s)
             continue;
-        }
-        q->options[i] = strdup(json_string_value(o));
-        q->n_options = (unsigned)i + 1;
-        char fi[4 * CQ_OPTION_TEXT_MAX + 1], fj[4 * CQ_OPTION_TEXT_MAX + 1];
+        q->options[i] = strdup(s);
+        if (!cq_text_fold(s, fold[i], sizeof fold[i]))
+            fold[i][0] = '\0';
         for (size_t j = 0; j < i; j++)
-            if (q->options[j] && cq_text_fold(q->options[i], fi, sizeof fi) &&
-                cq_text_fold(q->options[j], fj, sizeof fj) && !strcmp(fi, fj))
-                BAD(c, field, "repeats options[%zu]", j);
+            if (fold[i][0] && !strcmp(fold[i], fold[j]))
+                BAD(c, field, "repeats options[%zu] (case, accents and white space are ignored)",
+                    j);
     }
+    q->n_options = (unsigned)n;
 }
 
 static void parse_correct(struct ctx *c, json_t *jq, struct cq_question *q)
@@ -205,7 +343,7 @@ static void parse_correct(struct ctx *c, json_t *jq, struct cq_question *q)
     }
     if (q->type != CQ_Q_SINGLE && q->type != CQ_Q_MULTI) {
         if (v)
-            BAD(c, "correct", "is not allowed for a %s question", cq_qtype_name(q->type));
+            BAD(c, "correct", "is not allowed for %s questions", cq_qtype_name(q->type));
         return;
     }
     if (!json_is_array(v) || json_array_size(v) < 1) {
@@ -216,11 +354,14 @@ static void parse_correct(struct ctx *c, json_t *jq, struct cq_question *q)
         BAD(c, "correct", "a single question has exactly one correct option");
         return;
     }
+    if (!q->n_options)
+        return; /* `options` was already reported */
     for (size_t i = 0; i < json_array_size(v); i++) {
         json_t *x = json_array_get(v, i);
         if (!json_is_integer(x) || json_integer_value(x) < 0 ||
             json_integer_value(x) >= (json_int_t)q->n_options) {
-            BAD(c, "correct", "index %zu does not point at an option", i);
+            BAD(c, "correct", "entry %zu does not point at an option (0 to %u)", i,
+                q->n_options - 1);
             return;
         }
         unsigned bit = 1u << json_integer_value(x);
@@ -247,19 +388,23 @@ static void parse_accepted(struct ctx *c, json_t *jq, struct cq_question *q)
         return;
     }
     for (size_t i = 0; i < json_array_size(v); i++) {
-        const char *s = json_string_value(json_array_get(v, i));
-        char fold[4 * CQ_ACCEPTED_TEXT_MAX + 1];
-        if (!s || !cq_text_valid(s) || cq_text_len(s) < 1 ||
-            cq_text_len(s) > CQ_ACCEPTED_TEXT_MAX || !cq_text_fold(s, fold, sizeof fold) ||
-            !*fold) {
-            BAD(c, "accepted", "entry %zu must be a string of 1 to %d characters", i,
-                CQ_ACCEPTED_TEXT_MAX);
-            return;
+        char field[48], fold[4 * CQ_ACCEPTED_TEXT_MAX + 1];
+        snprintf(field, sizeof field, "accepted[%zu]", i);
+        const char *s = check_str(c, json_array_get(v, i), field, CQ_ACCEPTED_TEXT_MAX, 0);
+        if (!s)
+            continue;
+        if (!cq_text_fold(s, fold, sizeof fold) || !*fold) {
+            BAD(c, field, "is empty once folded");
+            continue;
         }
+        for (unsigned j = 0; j < CQ_ACCEPTED_MAX && j < i; j++)
+            if (q->accepted_fold[j] && !strcmp(q->accepted_fold[j], fold))
+                BAD(c, field, "repeats accepted[%u] (case, accents and white space are ignored)",
+                    j);
         q->accepted[i] = strdup(s);
         q->accepted_fold[i] = strdup(fold);
-        q->n_accepted = (unsigned)i + 1;
     }
+    q->n_accepted = (unsigned)json_array_size(v);
 }
 
 static void parse_tags(struct ctx *c, json_t *jq, struct cq_question *q)
@@ -271,29 +416,79 @@ static void parse_tags(struct ctx *c, json_t *jq, struct cq_question *q)
     }
     for (size_t i = 0; i < json_array_size(v); i++) {
         const char *s = json_string_value(json_array_get(v, i));
+        char field[48];
+        snprintf(field, sizeof field, "tags[%zu]", i);
         if (!s || !id_ok(s, CQ_TAG_MAX)) {
-            BAD(c, "tags", "entry %zu must match [a-z0-9][a-z0-9-]{0,31}", i);
-            return;
+            BAD(c, field, "must match [a-z0-9][a-z0-9-]{0,31}");
+            continue;
         }
+        for (size_t j = 0; j < i; j++)
+            if (q->tags[j] && !strcmp(q->tags[j], s))
+                BAD(c, field, "repeats tags[%zu]", j);
         q->tags[i] = strdup(s);
-        q->n_tags = (unsigned)i + 1;
+    }
+    q->n_tags = (unsigned)json_array_size(v);
+}
+
+static void parse_source(struct ctx *c, json_t *jq, struct cq_question *q)
+{
+    static const char *const keys[] = {"file", "section", NULL};
+    json_t *src = json_object_get(jq, "source");
+    if (!json_is_object(src)) {
+        BAD(c, "source", "must be an object with file and section");
+        return;
+    }
+    check_keys(c, src, "source.", keys);
+    q->source_file = get_text(c, src, "file", "source.file", true, CQ_SOURCE_TEXT_MAX, TXT_NOSLASH);
+    q->source_section =
+        get_text(c, src, "section", "source.section", true, CQ_SOURCE_TEXT_MAX, TXT_TRIMMED);
+    if (q->source_file && c->check_files) {
+        bool listed = false;
+        for (size_t i = 0; i < c->n_files; i++)
+            listed |= !strcmp(c->files[i], q->source_file);
+        if (!listed)
+            BAD(c, "source.file", "\"%s\" is not listed in the bank's sources", q->source_file);
     }
 }
 
-static void parse_question(struct ctx *c, json_t *jq, struct cq_question *q)
+static void parse_image(struct ctx *c, json_t *jq, struct cq_question *q)
+{
+    q->image = get_text(c, jq, "image", "image", false, CQ_IMAGE_MAX, TXT_NOSPACE);
+    if (!q->image)
+        return;
+    size_t skip = !strncmp(q->image, "http://", 7) ? 7 : !strncmp(q->image, "https://", 8) ? 8 : 0;
+    if (!skip || !q->image[skip]) {
+        BAD(c, "image", "must be an http:// or https:// URL");
+        free(q->image);
+        q->image = NULL;
+    }
+}
+
+/* Labels errors with the question's id when it is a valid one, else with its
+ * position ("#3") or "?". */
+static void parse_question(struct ctx *c, json_t *jq, struct cq_question *q, size_t index)
 {
     static const char *const keys[] = {
         "id",     "type", "prompt",     "options",    "correct", "accepted", "explanation",
         "source", "tags", "difficulty", "time_limit", "points",  "image",    NULL};
+    if (index)
+        snprintf(c->label, sizeof c->label, "#%zu", index);
+    else
+        snprintf(c->label, sizeof c->label, "?");
+    c->qid = c->label;
     if (!json_is_object(jq)) {
-        BAD(c, "question", "must be an object");
+        BAD(c, "(question)", "must be an object");
         return;
     }
-    q->id = get_text(c, jq, "id", true, 64);
-    if (q->id && !id_ok(q->id, 64))
+    q->id = get_text(c, jq, "id", "id", true, CQ_QID_MAX, 0);
+    if (q->id && !id_ok(q->id, CQ_QID_MAX)) {
         BAD(c, "id", "must match [a-z0-9][a-z0-9-]{0,63}");
-    c->qid = q->id ? q->id : "?";
-    check_keys(c, jq, keys);
+        free(q->id);
+        q->id = NULL;
+    }
+    if (q->id)
+        c->qid = q->id;
+    check_keys(c, jq, "", keys);
 
     const char *type = json_string_value(json_object_get(jq, "type"));
     int t = type ? cq_qtype_from_name(type) : -1;
@@ -302,7 +497,7 @@ static void parse_question(struct ctx *c, json_t *jq, struct cq_question *q)
         return;
     }
     q->type = (enum cq_qtype)t;
-    q->prompt = get_text(c, jq, "prompt", true, CQ_PROMPT_MAX);
+    q->prompt = get_text(c, jq, "prompt", "prompt", true, CQ_PROMPT_MAX, 0);
     switch (q->type) {
     case CQ_Q_SINGLE:
     case CQ_Q_MULTI:
@@ -315,24 +510,15 @@ static void parse_question(struct ctx *c, json_t *jq, struct cq_question *q)
     case CQ_Q_TRUEFALSE:
     case CQ_Q_TYPEANSWER:
         if (json_object_get(jq, "options"))
-            BAD(c, "options", "is not allowed for a %s question", type);
+            BAD(c, "options", "is not allowed for %s questions", type);
         break;
     case CQ_Q__COUNT:
         break;
     }
     parse_correct(c, jq, q);
     parse_accepted(c, jq, q);
-    q->explanation = get_text(c, jq, "explanation", true, CQ_EXPLANATION_MAX);
-
-    json_t *src = json_object_get(jq, "source");
-    static const char *const src_keys[] = {"file", "section", NULL};
-    if (!json_is_object(src)) {
-        BAD(c, "source", "must be an object with file and section");
-    } else {
-        check_keys(c, src, src_keys);
-        q->source_file = get_text(c, src, "file", true, 200);
-        q->source_section = get_text(c, src, "section", true, 200);
-    }
+    q->explanation = get_text(c, jq, "explanation", "explanation", true, CQ_EXPLANATION_MAX, 0);
+    parse_source(c, jq, q);
     parse_tags(c, jq, q);
 
     const char *d = json_string_value(json_object_get(jq, "difficulty"));
@@ -344,7 +530,7 @@ static void parse_question(struct ctx *c, json_t *jq, struct cq_question *q)
     q->points = get_int(c, jq, "points", 0, 2, q->type == CQ_Q_POLL ? 0 : 1);
     if (q->type == CQ_Q_POLL && q->points != 0)
         BAD(c, "points", "a poll is not scored: points must be 0");
-    q->image = get_text(c, jq, "image", false, 500);
+    parse_image(c, jq, q);
 }
 
 static void question_free(struct cq_question *q)
@@ -381,99 +567,198 @@ void cq_bank_free(struct cq_bank *b)
     free(b);
 }
 
-struct cq_bank *cq_bank_parse(const char *text, size_t len, const char *name,
-                              struct cq_content_errors *errs)
+/* `sources`: an array of 1 or more {file, title}, files distinct. Returns
+ * true when it is valid (then `out` holds it). */
+static bool parse_sources(struct ctx *c, json_t *root, struct cq_content_sources *out)
+{
+    static const char *const keys[] = {"file", "title", NULL};
+    json_t *v = json_object_get(root, "sources");
+    int bad = c->bad;
+    if (!v) {
+        BAD(c, "sources", "is required");
+        return false;
+    }
+    if (!json_is_array(v) || json_array_size(v) < 1) {
+        BAD(c, "sources", "must be a non-empty array of {file, title} objects");
+        return false;
+    }
+    out->v = calloc(json_array_size(v), sizeof *out->v);
+    if (!out->v) {
+        BAD(c, "sources", "out of memory");
+        return false;
+    }
+    out->n = json_array_size(v);
+    for (size_t i = 0; i < out->n; i++) {
+        json_t *s = json_array_get(v, i);
+        char prefix[48], field[64];
+        snprintf(prefix, sizeof prefix, "sources[%zu].", i);
+        if (!json_is_object(s)) {
+            snprintf(field, sizeof field, "sources[%zu]", i);
+            BAD(c, field, "must be an object with file and title");
+            continue;
+        }
+        check_keys(c, s, prefix, keys);
+        snprintf(field, sizeof field, "%sfile", prefix);
+        out->v[i].file = get_text(c, s, "file", field, true, CQ_SOURCE_TEXT_MAX, TXT_NOSLASH);
+        for (size_t j = 0; j < i && out->v[i].file; j++)
+            if (out->v[j].file && !strcmp(out->v[j].file, out->v[i].file))
+                BAD(c, field, "repeats sources[%zu].file", j);
+        snprintf(field, sizeof field, "%stitle", prefix);
+        out->v[i].title = get_text(c, s, "title", field, true, CQ_SOURCE_TEXT_MAX, TXT_TRIMMED);
+    }
+    return c->bad == bad;
+}
+
+bool cq_content_question_ok(json_t *jq, size_t index, const char *const *files, size_t n_files,
+                            const char *name, struct cq_content_errors *errs)
+{
+    struct ctx c = {name, NULL, errs, 0, files, n_files, true, ""};
+    struct cq_question q;
+    memset(&q, 0, sizeof q);
+    parse_question(&c, jq, &q, index);
+    question_free(&q);
+    return c.bad == 0;
+}
+
+struct cq_bank *cq_content_from_json(json_t *root, const char *name, struct cq_content_errors *errs,
+                                     struct cq_content_sources *sources_out)
 {
     static const char *const keys[] = {"format",  "id",      "title",   "description", "language",
                                        "version", "licence", "sources", "questions",   NULL};
-    struct ctx c = {name, NULL, errs, 0};
-    json_error_t jerr;
+    struct ctx c = {name, NULL, errs, 0, NULL, 0, false, ""};
+    struct cq_content_sources sources = {NULL, 0};
+    const char **files = NULL;
     struct cq_bank *b = NULL;
-    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
 
-    if (!root) {
-        add_error(errs, "%s: line %d column %d: %s", name, jerr.line, jerr.column, jerr.text);
-        return NULL;
-    }
     if (!json_is_object(root)) {
         BAD(&c, "(top level)", "must be an object");
         goto out;
     }
     b = calloc(1, sizeof *b);
-    if (!b)
+    if (!b) {
+        BAD(&c, "(top level)", "out of memory");
         goto out;
-    check_keys(&c, root, keys);
+    }
+    check_keys(&c, root, "", keys);
     const char *fmt = json_string_value(json_object_get(root, "format"));
     if (!fmt || strcmp(fmt, CQ_BANK_FORMAT))
         BAD(&c, "format", "must be \"%s\"", CQ_BANK_FORMAT);
-    b->id = get_text(&c, root, "id", true, CQ_BANK_ID_MAX);
+    b->id = get_text(&c, root, "id", "id", true, CQ_BANK_ID_MAX, 0);
     if (b->id && !id_ok(b->id, CQ_BANK_ID_MAX))
         BAD(&c, "id", "must match [a-z0-9][a-z0-9-]{0,63}");
-    b->title = get_text(&c, root, "title", true, 120);
-    b->description = get_text(&c, root, "description", false, 500);
-    b->language = get_text(&c, root, "language", true, 16);
-    b->version = get_text(&c, root, "version", true, 32);
-    b->licence = get_text(&c, root, "licence", true, 64);
-    json_t *sources = json_object_get(root, "sources");
-    if (sources && !json_is_array(sources))
-        BAD(&c, "sources", "must be an array");
+    b->title = get_text(&c, root, "title", "title", true, CQ_TITLE_MAX, 0);
+    b->description = get_text(&c, root, "description", "description", true, CQ_DESCRIPTION_MAX, 0);
+    b->language = get_text(&c, root, "language", "language", true, CQ_LANGUAGE_MAX, 0);
+    if (b->language && !language_ok(b->language))
+        BAD(&c, "language",
+            "must be a language tag such as en or en-GB "
+            "(^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$)");
+    b->version = get_text(&c, root, "version", "version", true, CQ_VERSION_MAX, 0);
+    if (b->version && !version_ok(b->version))
+        BAD(&c, "version", "must be MAJOR.MINOR.PATCH, digits without leading zeros");
+    b->licence = get_text(&c, root, "licence", "licence", true, CQ_LICENCE_MAX, TXT_NOSPACE);
+    if (parse_sources(&c, root, &sources)) {
+        files = calloc(sources.n, sizeof *files);
+        if (!files) {
+            BAD(&c, "sources", "out of memory");
+            goto out;
+        }
+        for (size_t i = 0; i < sources.n; i++)
+            files[i] = sources.v[i].file;
+        c.files = files;
+        c.n_files = sources.n;
+        c.check_files = true;
+    }
 
     json_t *qs = json_object_get(root, "questions");
     if (!json_is_array(qs) || json_array_size(qs) < 1) {
         BAD(&c, "questions", "must be a non-empty array");
         goto out;
     }
-    b->n_questions = json_array_size(qs);
-    b->questions = calloc(b->n_questions, sizeof *b->questions);
+    b->questions = calloc(json_array_size(qs), sizeof *b->questions);
     if (!b->questions) {
-        b->n_questions = 0;
         BAD(&c, "questions", "out of memory");
         goto out;
     }
+    b->n_questions = json_array_size(qs);
     for (size_t i = 0; i < b->n_questions; i++) {
-        char label[32];
-        snprintf(label, sizeof label, "#%zu", i + 1);
-        c.qid = label;
-        parse_question(&c, json_array_get(qs, i), &b->questions[i]);
+        parse_question(&c, json_array_get(qs, i), &b->questions[i], i + 1);
         for (size_t j = 0; j < i && b->questions[i].id; j++)
             if (b->questions[j].id && !strcmp(b->questions[j].id, b->questions[i].id))
                 BAD(&c, "id", "is used by question #%zu too", j + 1);
+        c.qid = NULL;
     }
-    c.qid = NULL;
 out:
-    json_decref(root);
+    free(files);
     if (c.bad || !b) {
         cq_bank_free(b);
+        cq_content_sources_free(&sources);
         return NULL;
     }
+    if (sources_out)
+        *sources_out = sources;
+    else
+        cq_content_sources_free(&sources);
     return b;
 }
 
-struct cq_bank *cq_bank_load_file(const char *path, struct cq_content_errors *errs)
+struct cq_bank *cq_content_parse(const char *text, size_t len, const char *name,
+                                 struct cq_content_errors *errs, struct cq_content_sources *sources)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root) {
+        cq_content_errors_add(errs, "%s: line %d column %d: %s", name, jerr.line, jerr.column,
+                              jerr.text);
+        return NULL;
+    }
+    struct cq_bank *b = cq_content_from_json(root, name, errs, sources);
+    json_decref(root);
+    return b;
+}
+
+struct cq_bank *cq_bank_parse(const char *text, size_t len, const char *name,
+                              struct cq_content_errors *errs)
+{
+    return cq_content_parse(text, len, name, errs, NULL);
+}
+
+struct cq_bank *cq_content_load_file(const char *path, struct cq_content_errors *errs,
+                                     struct cq_content_sources *sources)
 {
     struct cq_bank *b = NULL;
     char *buf = NULL;
     FILE *f = fopen(path, "rb");
     if (!f) {
-        add_error(errs, "%s: %s", path, strerror(errno));
+        cq_content_errors_add(errs, "%s: %s", path, strerror(errno));
         return NULL;
     }
     struct stat st;
-    if (fstat(fileno(f), &st) || st.st_size < 0 || (size_t)st.st_size > BANK_FILE_MAX) {
-        add_error(errs, "%s: larger than the %u-byte bank limit", path, BANK_FILE_MAX);
+    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
+        cq_content_errors_add(errs, "%s: not a regular file", path);
+        goto out;
+    }
+    if (st.st_size < 0 || (size_t)st.st_size > CQ_BANK_FILE_MAX) {
+        cq_content_errors_add(errs, "%s: larger than the %u-byte bank limit", path,
+                              CQ_BANK_FILE_MAX);
         goto out;
     }
     size_t n = (size_t)st.st_size;
     buf = malloc(n + 1);
     if (!buf || fread(buf, 1, n, f) != n) {
-        add_error(errs, "%s: could not be read", path);
+        cq_content_errors_add(errs, "%s: could not be read", path);
         goto out;
     }
-    b = cq_bank_parse(buf, n, path, errs);
+    b = cq_content_parse(buf, n, path, errs, sources);
 out:
     free(buf);
     fclose(f);
     return b;
+}
+
+struct cq_bank *cq_bank_load_file(const char *path, struct cq_content_errors *errs)
+{
+    return cq_content_load_file(path, errs, NULL);
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -481,59 +766,107 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* A growing list of paths, capped at CQ_BANK_DIR_MAX. */
+struct pathlist {
+    char **v;
+    size_t n, cap;
+    bool full;
+};
+
+static int pathlist_add(struct pathlist *l, const char *path)
+{
+    if (l->n >= CQ_BANK_DIR_MAX) {
+        l->full = true;
+        return -1;
+    }
+    if (l->n == l->cap) {
+        size_t ncap = l->cap ? l->cap * 2 : 8;
+        char **nv = realloc(l->v, ncap * sizeof *nv);
+        if (!nv)
+            return -1;
+        l->v = nv;
+        l->cap = ncap;
+    }
+    if (!(l->v[l->n] = strdup(path)))
+        return -1;
+    l->n++;
+    return 0;
+}
+
 /* Collects bank paths below `dir` (one level of sub-folders). */
-static int collect(const char *dir, int depth, char ***paths, size_t *n, size_t *cap)
+static int collect(const char *dir, int depth, struct pathlist *l, struct cq_content_errors *errs)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
-    if (!d)
+    int result = -1;
+    if (!d) {
+        cq_content_errors_add(errs, "%s: cannot read the content directory: %s", dir,
+                              strerror(errno));
         return -1;
+    }
     while ((e = readdir(d))) {
         char path[4096];
         struct stat st;
         if (e->d_name[0] == '.')
             continue;
-        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, e->d_name) >= sizeof path) {
+            cq_content_errors_add(errs, "%s/%s: path too long", dir, e->d_name);
+            goto out;
+        }
         if (stat(path, &st))
             continue;
         if (S_ISDIR(st.st_mode)) {
-            if (depth == 0 && strcmp(e->d_name, "schema"))
-                collect(path, 1, paths, n, cap);
+            if (depth == 0 && strcmp(e->d_name, "schema") && collect(path, 1, l, errs))
+                goto out;
             continue;
         }
         size_t len = strlen(e->d_name);
         if (len < 6 || strcmp(e->d_name + len - 5, ".json"))
             continue;
-        if (*n == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 8;
-            char **np = realloc(*paths, ncap * sizeof *np);
-            if (!np)
-                break;
-            *paths = np;
-            *cap = ncap;
+        if (pathlist_add(l, path)) {
+            if (l->full)
+                cq_content_errors_add(errs, "%s: more than %d bank files", dir, CQ_BANK_DIR_MAX);
+            else
+                cq_content_errors_add(errs, "%s: out of memory", dir);
+            goto out;
         }
-        (*paths)[(*n)++] = strdup(path);
     }
+    result = 0;
+out:
     closedir(d);
+    return result;
+}
+
+int cq_content_list_dir(const char *dir, char ***paths, size_t *n, struct cq_content_errors *errs)
+{
+    struct pathlist l = {NULL, 0, 0, false};
+    int result = collect(dir, 0, &l, errs);
+    if (result) {
+        for (size_t i = 0; i < l.n; i++)
+            free(l.v[i]);
+        free(l.v);
+        return -1;
+    }
+    if (l.n)
+        qsort(l.v, l.n, sizeof *l.v, cmp_str);
+    *paths = l.v;
+    *n = l.n;
     return 0;
 }
 
 int cq_bankset_load_dir(const char *dir, struct cq_bankset *set, struct cq_content_errors *errs)
 {
     char **paths = NULL;
-    size_t n = 0, cap = 0;
+    size_t n = 0;
     int result = -1;
 
     memset(set, 0, sizeof *set);
-    if (collect(dir, 0, &paths, &n, &cap)) {
-        add_error(errs, "%s: cannot read the content directory: %s", dir, strerror(errno));
+    if (cq_content_list_dir(dir, &paths, &n, errs))
         return -1;
-    }
     if (!n) {
-        add_error(errs, "%s: no question bank (*.json) found", dir);
+        cq_content_errors_add(errs, "%s: no question bank (*.json) found", dir);
         goto out;
     }
-    qsort(paths, n, sizeof *paths, cmp_str);
     set->banks = calloc(n, sizeof *set->banks);
     if (!set->banks)
         goto out;
@@ -545,7 +878,8 @@ int cq_bankset_load_dir(const char *dir, struct cq_bankset *set, struct cq_conte
             continue;
         }
         if (cq_bankset_find(set, b->id)) {
-            add_error(errs, "%s: id: \"%s\" is the id of another bank", paths[i], b->id);
+            cq_content_errors_add(errs, "%s: id: \"%s\" is the id of another bank", paths[i],
+                                  b->id);
             cq_bank_free(b);
             bad = true;
             continue;

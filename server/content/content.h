@@ -78,9 +78,10 @@ struct cq_bank *cq_content_from_json(struct json_t *root, const char *name,
 
 /* Checks one question object exactly as the loader does inside a bank whose
  * sources[].file are `files`. Errors read "name: question <id>: field: why".
+ * `index` (1-based, 0 for none) labels a question without a valid id.
  * Used by the importers to keep the good questions of a partial import. */
-bool cq_content_question_ok(struct json_t *q, const char *const *files, size_t n_files,
-                            const char *name, struct cq_content_errors *errs);
+bool cq_content_question_ok(struct json_t *q, size_t index, const char *const *files,
+                            size_t n_files, const char *name, struct cq_content_errors *errs);
 
 struct cq_bankset {
     struct cq_bank **banks;

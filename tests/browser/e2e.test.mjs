@@ -79,8 +79,12 @@ async function stopServer() {
 
 before(async () => {
   assert.ok(fs.existsSync(BIN), `no server binary at ${BIN}: build it, or set CHAINQUIZ_BIN`);
-  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+  // Only this file's own pictures: other test files keep theirs in subfolders
+  // and may run at the same time.
   fs.mkdirSync(ARTIFACTS, { recursive: true });
+  for (const f of fs.readdirSync(ARTIFACTS, { withFileTypes: true })) {
+    if (f.isFile()) fs.rmSync(path.join(ARTIFACTS, f.name), { force: true });
+  }
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cq-e2e-'));
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;

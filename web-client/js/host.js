@@ -21,6 +21,7 @@ import {
   rankChange,
   questionImage,
   icon,
+  boardHref,
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -54,6 +55,8 @@ const H = {
   reveal: null,
   progress: null,
   endArmed: null,
+  gameId: null, // the stored result's id (host's `joined`, and `ended`)
+  results: null, // the results download: see renderResults()
 };
 if (!watchPin) {
   if (H.pendingCreate) H.mode = 'create';
@@ -62,6 +65,7 @@ if (!watchPin) {
     if (H.session && H.session.pin && H.session.token) {
       H.mode = 'rejoin';
       H.pin = H.session.pin;
+      if (typeof H.session.game_id === 'string') H.gameId = H.session.game_id;
     }
   }
 }
@@ -121,7 +125,7 @@ async function onOpen() {
         /* ignore */
       }
       H.mode = 'rejoin';
-      H.session = { pin: reply.pin, token: reply.token };
+      H.session = { pin: reply.pin, token: reply.token, game_id: reply.game_id || H.gameId };
     } else if (H.mode === 'rejoin') {
       await client.request('rejoin', { pin: H.session.pin, token: H.session.token });
     }
@@ -153,10 +157,12 @@ client.on('joined', (m) => {
   H.pin = m.pin;
   document.body.classList.toggle('is-spectator', m.role === 'spectator');
   $('role-tag').hidden = m.role !== 'spectator';
+  if (typeof m.game_id === 'string' && m.game_id) H.gameId = m.game_id;
   if (m.role === 'host') {
-    H.session = { pin: m.pin, token: m.token };
+    H.session = { pin: m.pin, token: m.token, game_id: H.gameId };
     sessions.save('host', H.session);
   }
+  if (H.phase === 'ended') renderResults();
   document.title = `Chainquiz · ${m.role === 'host' ? 'Host' : 'Watching'} · ${m.pin}`;
 });
 
@@ -229,6 +235,7 @@ client.on('leaderboard', (lb) => {
 
 client.on('ended', (e) => {
   H.phase = 'ended';
+  if (typeof e.game_id === 'string' && e.game_id) H.gameId = e.game_id;
   renderEnded(e);
 });
 
@@ -246,6 +253,11 @@ client.on('warning', (m) => {
   box.textContent = m.message || m.code || '';
   box.hidden = ok || !box.textContent;
   if (ok && m.message) toast(m.message, 'info', 5000);
+  // Storage is back: the result is written now; look again if we gave up.
+  if (ok && H.phase === 'ended' && H.results && !H.results.ready) {
+    H.results = null;
+    renderResults();
+  }
 });
 
 client.on('error', (m, { handled }) => {
@@ -259,6 +271,7 @@ function fmtPin(pin) {
 }
 
 function renderState(st) {
+  if (typeof st.game_id === 'string' && st.game_id) H.gameId = st.game_id;
   H.phase = st.phase;
   H.pin = st.pin;
   H.total = st.total;
@@ -413,7 +426,7 @@ function renderAnswered() {
   const p = H.progress;
   const q = H.question;
   const answered = p && q && p.index === q.index ? p.answered : 0;
-  const of = p && q && p.index === q.index ? p.players : [...H.players.values()].filter((x) => x.connected).length;
+  const of = p && q && p.index === q.index ? (p.connected ?? p.players) : [...H.players.values()].filter((x) => x.connected).length;
   $('hq-answered').textContent = String(answered);
   $('hq-answered-word').textContent = `of ${of} answered`;
 }
@@ -547,10 +560,131 @@ function renderEnded(e) {
   );
   $('he-list').replaceChildren(...(e.top || []).map((r) => boardRow(r, false)));
   $('controls').hidden = true;
+  renderResults();
   view('ended');
   const w = byRank[0];
   announce(liveMain, w ? `Game over. The winner is ${w.nickname} with ${w.score} points` : 'Game over');
 }
+
+// ---- results download and the leaderboard link (podium) ------------------------------------
+//
+// The result record is written to Redis when the game ends, asynchronously:
+// GET /api/results may answer 404 (not written yet) or 503 (storage away)
+// for a moment. The podium checks in the background until it is there, and
+// a download retries by itself before telling the host to try again. The
+// host token goes in an Authorization header, never in a URL the projector
+// could show.
+
+const RESULT_CHECKS_MS = [400, 800, 1500, 2500, 4000, 6000, 8000, 10000, 15000, 20000]; // ~68 s
+const DOWNLOAD_RETRIES_MS = [1000, 2500, 5000];
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+let resultsGen = 0; // a newer background check stops the older ones
+
+function resultsStatus(text, kind = 'info') {
+  const p = $('results-status');
+  p.textContent = text;
+  p.dataset.kind = kind;
+  p.hidden = !text;
+}
+
+/** One GET /api/results: {ok, status, blob, error}. */
+async function fetchResults(format) {
+  const url = `/api/results?game=${encodeURIComponent(H.gameId)}&format=${format}`;
+  try {
+    const res = await fetch(url, { headers: { authorization: `Bearer ${H.session.token}` }, cache: 'no-store' });
+    if (res.ok) return { ok: true, status: res.status, blob: await res.blob() };
+    const body = await res.json().catch(() => null);
+    return { ok: false, status: res.status, error: body && typeof body.error === 'string' ? body.error : `HTTP ${res.status}` };
+  } catch (e) {
+    return { ok: false, status: 0, error: 'the server could not be reached' };
+  }
+}
+
+/** Text for a failed fetch; `final` once the retries are over. */
+function resultsProblem(r, final) {
+  if (r.status === 403) return 'This screen cannot download the results: the host key was not accepted.';
+  if (r.status === 404) return final ? 'The results are not saved yet. Try again in a moment.' : 'Saving the results…';
+  if (r.status === 503) return final ? 'Result storage is unavailable right now. Try again in a moment: nothing is lost.' : 'Result storage is unavailable; retrying…';
+  if (r.status === 0) return final ? 'Could not reach the server. Try again in a moment.' : 'Could not reach the server; retrying…';
+  return `The results could not be downloaded (${r.error}).`;
+}
+const retryable = (r) => r.status === 404 || r.status === 503 || r.status === 0;
+
+function saveBlob(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = el('a', { href: url, download: name, hidden: true });
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+async function download(format) {
+  const btn = $(format === 'csv' ? 'dl-csv' : 'dl-json');
+  if (!H.gameId || !H.session?.token || btn.getAttribute('aria-busy') === 'true') return;
+  btn.setAttribute('aria-busy', 'true');
+  resultsStatus('Preparing the download…', 'busy');
+  try {
+    let r = await fetchResults(format);
+    for (let i = 0; !r.ok && retryable(r) && i < DOWNLOAD_RETRIES_MS.length; i++) {
+      resultsStatus(resultsProblem(r, false), 'busy');
+      await sleep(DOWNLOAD_RETRIES_MS[i]);
+      r = await fetchResults(format);
+    }
+    if (!r.ok) {
+      resultsStatus(resultsProblem(r, true), 'error');
+      return;
+    }
+    const name = `chainquiz-${H.gameId}.${format}`;
+    saveBlob(r.blob, name);
+    if (H.results) H.results.ready = true;
+    resultsStatus(`Downloaded ${name}.`, 'ok');
+  } finally {
+    btn.removeAttribute('aria-busy');
+  }
+}
+
+/** Waits in the background until the stored result is there. */
+async function checkResults(gen) {
+  for (let i = 0; i <= RESULT_CHECKS_MS.length; i++) {
+    if (gen !== H.results?.gen || H.results.ready) return;
+    const r = await fetchResults('json');
+    if (gen !== H.results?.gen || H.results.ready) return;
+    if (r.ok) {
+      H.results.ready = true;
+      resultsStatus('The results are saved: download them for your records.', 'ok');
+      return;
+    }
+    const final = !retryable(r) || i === RESULT_CHECKS_MS.length;
+    // A download in progress says its own thing.
+    if ($('dl-csv').getAttribute('aria-busy') !== 'true' && $('dl-json').getAttribute('aria-busy') !== 'true') {
+      resultsStatus(resultsProblem(r, final), final ? 'error' : 'busy');
+    }
+    if (final) return;
+    await sleep(RESULT_CHECKS_MS[i]);
+  }
+}
+
+function renderResults() {
+  const s = H.settings || {};
+  const link = $('board-link');
+  link.href = boardHref(s);
+  link.textContent = s.group ? `Leaderboard of “${s.group}”` : s.bank ? 'Leaderboard of this bank' : 'Leaderboards';
+  const canDownload = isHost() && Boolean(H.gameId && H.session?.token);
+  $('dl-csv').hidden = !canDownload;
+  $('dl-json').hidden = !canDownload;
+  if (!canDownload) {
+    resultsStatus('');
+    return;
+  }
+  if (H.results && H.results.gameId === H.gameId) return; // already checking
+  H.results = { gameId: H.gameId, gen: ++resultsGen, ready: false };
+  resultsStatus('Saving the results…', 'busy');
+  checkResults(H.results.gen);
+}
+
+$('dl-csv').addEventListener('click', () => download('csv'));
+$('dl-json').addEventListener('click', () => download('json'));
 
 // ---- host controls ----------------------------------------------------------------------
 

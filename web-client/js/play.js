@@ -18,6 +18,7 @@ import {
   qtypeLabel,
   questionImage,
   icon,
+  boardHref,
 } from './ui.js';
 import { initLanding } from './landing.js';
 
@@ -827,6 +828,9 @@ function showEnded(sm) {
   $('end-medal').dataset.rank = String(sm.rank || 0);
   $('end-medal').hidden = !(sm.rank >= 1 && sm.rank <= 3);
   $('end-score').textContent = `${sm.score} points · ${sm.players} ${sm.players === 1 ? 'player' : 'players'}`;
+  // The board that outlives the game: this group's (or this bank's), around me.
+  $('end-board').href = boardHref(S.settings, { me: S.session?.nickname || null });
+  $('end-board').textContent = S.settings.group ? 'See the group leaderboard' : 'See the leaderboard';
   const body = $('end-summary').tBodies[0];
   body.replaceChildren(
     ...(sm.questions || []).map((q) => {

@@ -311,6 +311,7 @@ const ERROR_TEXT = {
   game_locked: 'The host has locked this game.',
   game_full: 'This game is full.',
   game_started: 'This game has already started.',
+  game_over: 'This game is over. Ask the host for the PIN of the next one.',
   nickname_invalid: 'That nickname is too long, or has characters that are not allowed.',
   nickname_taken: 'Someone in this game already uses that nickname.',
   nickname_rejected: 'That nickname is not allowed. Pick another one.',

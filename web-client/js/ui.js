@@ -325,3 +325,32 @@ export function icon(name, cls = 'icon') {
   }
   return svg;
 }
+
+// ---- leaderboards that outlive games (leaderboard.html) -------------------------
+
+/** A query string from {name: value} (null/'' left out), with ':' left
+ * readable so shared links look like ?board=group:class-a&period=week. */
+export function boardQuery(params) {
+  return Object.entries(params)
+    .filter(([, v]) => v !== null && v !== undefined && v !== '')
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v)).replace(/%3A/gi, ':')}`)
+    .join('&');
+}
+
+/** The leaderboard page of a game's group (or, without a group, its bank). */
+export function boardHref(settings, { period = 'all', me = null } = {}) {
+  const s = settings || {};
+  const board = s.group ? `group:${s.group}` : s.bank ? `bank:${s.bank}` : null;
+  return board ? `leaderboard.html?${boardQuery({ board, period, me })}` : 'leaderboard.html';
+}
+
+/** A nickname as the server compares them (close enough to cq_text_fold):
+ * white space collapsed, ASCII case and Latin accents folded. */
+export function foldNickname(s) {
+  return String(s)
+    .trim()
+    .replace(/\s+/g, ' ')
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .toLowerCase();
+}

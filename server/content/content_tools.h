@@ -1,0 +1,143 @@
+/* content_tools.h: import, export and checks behind `chainquiz-content`.
+ *
+ * Formats and mappings: docs/import.md. Everything here produces or reads
+ * banks through the loader (content.h), so an imported bank is valid by the
+ * same rules the server applies. Not linked into the server.
+ *
+ * Prefixes: cq_content_* (shared), cq_gift_* (Moodle GIFT), cq_csv_* (the
+ * Kahoot! spreadsheet layout as CSV).
+ */
+#ifndef CQ_CONTENT_TOOLS_H
+#define CQ_CONTENT_TOOLS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "content.h"
+
+#define CQ_IMPORT_FILE_MAX      CQ_BANK_FILE_MAX /* bytes of one input file */
+#define CQ_IMPORT_QUESTIONS_MAX 10000            /* questions in one import */
+#define CQ_EXPORT_MAX           (64u << 20)      /* bytes of one exported file */
+#define CQ_SOURCE_FILE_MAX      CQ_BANK_FILE_MAX /* bytes of one source text */
+
+/* --- A byte buffer with a ceiling (grows up to `max`, then fails). --- */
+struct cq_content_buf {
+    char *p;
+    size_t len, cap, max;
+    bool failed; /* an append went over `max` or out of memory */
+};
+
+void cq_content_buf_init(struct cq_content_buf *b, size_t max);
+void cq_content_buf_free(struct cq_content_buf *b);
+int cq_content_buf_add(struct cq_content_buf *b, const char *s, size_t n);
+int cq_content_buf_str(struct cq_content_buf *b, const char *s);
+int cq_content_buf_printf(struct cq_content_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Reads a whole file of at most `max` bytes (NUL-terminated copy in *out).
+ * Adds "path: why" to errs on failure. */
+int cq_content_read_file(const char *path, size_t max, char **out, size_t *len,
+                         struct cq_content_errors *errs);
+
+/* --- Text helpers shared by the importers. --- */
+
+/* Decodes one UTF-8 code point; invalid bytes decode as themselves with
+ * length 1 (callers check validity separately with cq_text_valid). */
+size_t cq_content_utf8_next(const unsigned char *s, uint32_t *cp);
+/* White space as the bank format counts it (JSON Schema's \s). */
+bool cq_content_is_ws(uint32_t cp);
+/* [s, s+n) without white space at either end: returns the new start and
+ * stores the new length. */
+const char *cq_content_trim(const char *s, size_t n, size_t *out_n);
+/* A slug: folded, [a-z0-9] kept, anything else one '-', no '-' at either
+ * end, at most `max` bytes. Returns a malloc'd string, NULL when empty. */
+char *cq_content_slug(const char *text, size_t max);
+
+/* --- Writing banks. --- */
+
+/* The canonical JSON document of a loaded bank: keys in the order of
+ * docs/bank-format.md, defaults left out (polls keep "points": 0). */
+json_t *cq_content_bank_to_json(const struct cq_bank *b, const struct cq_content_sources *s);
+/* Two-space indented, UTF-8, ending in a newline; malloc'd. */
+char *cq_content_dump(json_t *doc);
+
+/* --- Import. --- */
+
+enum cq_import_format { CQ_IMPORT_GIFT, CQ_IMPORT_CSV, CQ_IMPORT_JSON };
+
+struct cq_import_opts {
+    const char *name; /* the input's path as given: labels errors, default names */
+    /* Bank metadata; NULL means the default (docs/import.md). */
+    const char *id, *title, *description, *language, *version, *licence;
+    const char *source_file, *source_title, *source_section;
+    const char *tags[CQ_QTAGS_MAX]; /* for questions without a category */
+    size_t n_tags;
+    const char *difficulty;
+};
+
+struct cq_import_result {
+    json_t *bank; /* the normalised bank, NULL when nothing could be imported */
+    size_t imported, skipped;
+    size_t generated_explanations; /* questions given the default explanation */
+};
+
+/* Converts `text` to a bank. Every question that cannot be imported is
+ * reported in errs as "name:line: question <id>: what: why" and skipped.
+ * Returns 0 when everything was imported, 1 otherwise (r->bank may still
+ * hold the good questions). The caller json_decref()s r->bank. */
+int cq_content_import(enum cq_import_format fmt, const char *text, size_t len,
+                      const struct cq_import_opts *o, struct cq_import_result *r,
+                      struct cq_content_errors *errs);
+
+/* The importers' shared builder (import.c); gift.c and csv.c fill it. */
+struct cq_import {
+    const struct cq_import_opts *o;
+    struct cq_content_errors *errs;
+    json_t *questions; /* the kept questions */
+    size_t skipped, generated;
+    size_t reported;          /* errors reported (some are not about one question) */
+    bool rename_duplicates;   /* generated ids get -2, -3; JSON ids are kept or refused */
+    bool default_explanation; /* GIFT/CSV: generate one when the input has none */
+    const char *const *files; /* the bank's sources[].file, for the loader's check */
+    size_t n_files;
+    const char *source_file; /* GIFT/CSV: what source.file defaults to */
+    json_t *bank;            /* bank metadata: the JSON document, or GIFT's
+                                "// chainquiz-bank:" comment; NULL if none */
+    const char **own_files;  /* storage behind `files` */
+};
+
+void cq_import_error(struct cq_import *im, unsigned line, const char *qid, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Completes `q` (stolen) with defaults, gives it a unique id from `base_id`
+ * and keeps it if the loader accepts it; otherwise reports and counts it. */
+void cq_import_add(struct cq_import *im, json_t *q, unsigned line, const char *base_id);
+/* GIFT: takes the exported bank's metadata (stolen), checks its keys and
+ * makes its sources citable. Returns -1 (reported) when it is not usable. */
+int cq_import_set_bank(struct cq_import *im, json_t *meta, unsigned line);
+/* Counts a question reported as not importable. */
+void cq_import_skip(struct cq_import *im);
+
+void cq_gift_import(struct cq_import *im, const char *text, size_t len);
+void cq_csv_import(struct cq_import *im, const char *text, size_t len);
+
+/* --- Export. --- */
+
+/* Writes the questions the target format can express to `out`; every other
+ * question is reported as "name: question <id>: cannot be exported to X:
+ * why" and counted in *skipped. Returns -1 if `out` overflowed. */
+int cq_gift_export(const struct cq_bank *b, const struct cq_content_sources *s, const char *name,
+                   struct cq_content_buf *out, struct cq_content_errors *errs, size_t *skipped);
+int cq_csv_export(const struct cq_bank *b, const char *name, struct cq_content_buf *out,
+                  struct cq_content_errors *errs, size_t *skipped);
+
+/* --- Checks beyond the loader. --- */
+
+/* Every sources[].file exists in `dir` and its title is a trimmed line of it;
+ * every question's source.section is a trimmed line of its source.file.
+ * Returns the number of problems found. */
+size_t cq_content_check_sources(const struct cq_bank *b, const struct cq_content_sources *s,
+                                const char *name, const char *dir, struct cq_content_errors *errs);
+
+#endif

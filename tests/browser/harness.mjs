@@ -1,0 +1,158 @@
+// harness.mjs: the pieces a browser test file needs: the real server on a
+// free port with a private data folder (it starts its own Redis), Debian's
+// Chromium, and "actors" (one browser context each) whose dialogs, page
+// errors and CSP reports are collected. Not a test file itself.
+//
+// Each test file starts its own server and writes to its own artifacts
+// folder, so `node --test` may run the files in parallel.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+export const HERE = path.dirname(fileURLToPath(import.meta.url));
+export const REPO = path.resolve(HERE, '..', '..');
+export const BIN = path.resolve(REPO, process.env.CHAINQUIZ_BIN || 'build/chainquiz');
+export const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
+export const XSS = '<img src=x onerror=alert(1)>';
+
+/** Generous: a slow shared 2-core machine runs several browser contexts. */
+export const STEP = 20_000;
+
+export function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.unref();
+    s.on('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * Starts build/chainquiz (or $CHAINQUIZ_BIN) with the test content and a
+ * fresh data folder; resolves once /healthz and /readyz (Redis) answer.
+ * @returns {Promise<{base: string, log: () => string, stop: () => Promise<void>}>}
+ */
+export async function startServer(extraArgs = []) {
+  assert.ok(fs.existsSync(BIN), `no server binary at ${BIN}: build it, or set CHAINQUIZ_BIN`);
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cq-e2e-'));
+  const port = await freePort();
+  const base = `http://127.0.0.1:${port}`;
+  let log = '';
+  const proc = spawn(
+    BIN,
+    ['--port', String(port), '--bind', '127.0.0.1', '--content', 'tests/fixtures/content', '--data-dir', dataDir, '--web-root', 'web-client', ...extraArgs],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  proc.stdout.on('data', (d) => (log += d));
+  proc.stderr.on('data', (d) => (log += d));
+  const kill = () => proc.exitCode === null && proc.signalCode === null && proc.kill('SIGKILL');
+  process.once('exit', kill); // also when the test runner itself is interrupted
+
+  const stop = async () => {
+    try {
+      if (proc.exitCode === null && proc.signalCode === null) {
+        const exited = once(proc, 'exit');
+        proc.kill('SIGTERM');
+        const timer = new Promise((r) => setTimeout(() => r('timeout'), 8000));
+        if ((await Promise.race([exited, timer])) === 'timeout') {
+          proc.kill('SIGKILL');
+          await exited;
+        }
+      }
+    } finally {
+      process.removeListener('exit', kill);
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    }
+  };
+
+  // Healthy first (the process runs), then ready (Redis answers: the
+  // leaderboards and results need it).
+  const deadline = Date.now() + 30_000;
+  let last = null;
+  for (const probe of ['/healthz', '/readyz']) {
+    for (;;) {
+      if (proc.exitCode !== null || proc.signalCode !== null) {
+        await stop();
+        throw new Error(`the server exited early (${proc.exitCode ?? proc.signalCode}):\n${log}`);
+      }
+      if (Date.now() > deadline) {
+        await stop();
+        throw new Error(`the server did not become ready (${probe}): ${last?.message}\n${log}`);
+      }
+      try {
+        const res = await fetch(base + probe);
+        if (res.ok) break;
+        last = new Error(`HTTP ${res.status}`);
+      } catch (e) {
+        last = e;
+      }
+      await new Promise((r) => setTimeout(r, 150));
+    }
+  }
+  return { base, log: () => log, stop };
+}
+
+export function launchBrowser() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+    timeout: 60_000,
+  });
+}
+
+/** A browser context and page, with dialogs, page errors and CSP reports collected. */
+export async function actor(browser, name, viewport) {
+  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, reducedMotion: 'reduce', acceptDownloads: true });
+  context.setDefaultTimeout(STEP);
+  const a = { name, context, page: null, dialogs: [], errors: [], csp: [] };
+  const watch = (page) => {
+    page.on('dialog', async (d) => {
+      a.dialogs.push(d.message());
+      await d.dismiss().catch(() => {});
+    });
+    page.on('pageerror', (e) => a.errors.push(String(e)));
+    page.on('console', (m) => {
+      if (/Content Security Policy|Refused to/i.test(m.text())) a.csp.push(m.text());
+    });
+  };
+  context.on('page', watch); // pages it opens later (target=_blank) too
+  a.page = await context.newPage();
+  return a;
+}
+
+/** Screenshots numbered in order, into `dir`. */
+export function shooter(dir) {
+  let n = 0;
+  return async (a, label, page = a.page) => {
+    n++;
+    await page.screenshot({ path: path.join(dir, `${String(n).padStart(2, '0')}-${label}-${a.name}.png`), fullPage: false });
+  };
+}
+
+export const viewIs = (page, name) => page.waitForFunction((v) => document.body.dataset.view === v, name, { timeout: STEP });
+
+export async function text(page, sel) {
+  return (await page.locator(sel).textContent())?.trim() ?? '';
+}
+
+/** Asserts that nothing ran that should not have, on every page of each actor. */
+export async function assertClean(actors) {
+  for (const a of actors) {
+    assert.deepEqual(a.dialogs, [], `${a.name}: no dialog fired`);
+    assert.deepEqual(a.errors, [], `${a.name}: no page errors`);
+    assert.deepEqual(a.csp, [], `${a.name}: no Content-Security-Policy violations`);
+    for (const p of a.context.pages()) {
+      assert.equal(await p.locator('img[src="x"]').count(), 0, `${a.name}: no injected image`);
+    }
+  }
+}

@@ -1,0 +1,134 @@
+/* The Kahoot! spreadsheet layout as CSV (server/content/csv.c), on the
+ * fixtures in tests/fixtures/import/csv-*.csv. */
+#include <criterion/criterion.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "support.h"
+
+#define STR(q, k) json_string_value(json_object_get(q, k))
+
+static long correct_at(json_t *q, size_t i)
+{
+    return (long)json_integer_value(json_array_get(json_object_get(q, "correct"), i));
+}
+
+/* BOM, CRLF, the template's preamble rows, a header found by name after a
+ * leading number column, quoting, a quoted line break, trailing empty rows. */
+Test(csv, kahoot_template)
+{
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_CSV, "csv-kahoot.csv");
+    cr_expect_eq(t.status, 0);
+    cr_expect_eq(t.errs.n, 0, "%s", t.errs.n ? t.errs.lines[0] : "");
+    cr_expect_eq(t.r.imported, 6);
+
+    json_t *q = t_question(t.r.bank, "what-is-the-capital-of-norway");
+    cr_expect_str_eq(STR(q, "type"), "single");
+    t_strings(json_object_get(q, "options"),
+              (const char *[]){"Bergen", "Oslo", "Trondheim", "Stavanger", NULL});
+    cr_expect_eq(correct_at(q, 0), 1);
+    cr_expect_eq(json_integer_value(json_object_get(q, "time_limit")), 20);
+    cr_expect_str_eq(STR(q, "explanation"), "The correct answer is \"Oslo\".");
+    cr_expect_str_eq(STR(json_object_get(q, "source"), "section"), "line 5");
+    t_strings(json_object_get(q, "tags"), (const char *[]){"imported", NULL});
+
+    q = t_question(t.r.bank, "which-of-these-are-primary-colours");
+    cr_expect_str_eq(STR(q, "type"), "multi");
+    cr_assert_eq(json_array_size(json_object_get(q, "correct")), 2);
+    cr_expect_eq(correct_at(q, 0), 0);
+    cr_expect_eq(correct_at(q, 1), 2);
+    cr_expect_str_eq(STR(q, "explanation"), "The correct answers are \"Red\" and \"Blue\".");
+
+    q = t_question(t.r.bank, "the-earth-orbits-the-sun");
+    cr_expect_str_eq(STR(q, "type"), "truefalse");
+    cr_expect(json_is_true(json_object_get(q, "correct")));
+
+    q = t_question(t.r.bank, "which-quote-is-from-hamlet");
+    cr_expect_str_eq(STR(q, "prompt"), "Which quote is from \"Hamlet\"?");
+    t_strings(json_object_get(q, "options"),
+              (const char *[]){"To be, or not to be", "All the world's a stage", NULL});
+    cr_expect_eq(json_integer_value(json_object_get(q, "time_limit")), 60);
+
+    /* A line break inside quotes; answers 1 and 3 filled, 1 correct. */
+    q = t_question(t.r.bank, "a-prompt-written-over-two-lines");
+    cr_expect_str_eq(STR(q, "prompt"), "A prompt written over two lines?");
+    t_strings(json_object_get(q, "options"), (const char *[]){"Yes", "No", NULL});
+    cr_expect_eq(correct_at(q, 0), 0);
+    cr_expect_null(json_object_get(q, "time_limit"));
+    cr_expect_str_eq(STR(json_object_get(q, "source"), "section"), "line 9");
+
+    q = t_question(t.r.bank, "pick-the-odd-one-out");
+    cr_expect_eq(correct_at(q, 0), 2);
+    cr_expect_eq(json_integer_value(json_object_get(q, "time_limit")), 240);
+    t_import_free(&t);
+}
+
+Test(csv, errors_name_the_line_and_why)
+{
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_CSV, "csv-errors.csv");
+    cr_expect_eq(t.status, 1);
+    t_expect_errors(&t.errs, FIXTURES "/import/csv-errors.errors");
+    cr_expect_eq(t.r.imported, 2);
+    cr_expect_eq(t.r.skipped, 13);
+    /* Same prompt twice: the second id gets a suffix. */
+    t_question(t.r.bank, "which-is-a-fruit");
+    t_question(t.r.bank, "which-is-a-fruit-2");
+    t_import_free(&t);
+}
+
+Test(csv, semicolons_and_a_plain_header)
+{
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_CSV, "csv-semicolon.csv");
+    cr_expect_eq(t.status, 0);
+    cr_expect_eq(t.r.imported, 2);
+    json_t *q = t_question(t.r.bank, "which-are-vowels");
+    cr_expect_str_eq(STR(q, "type"), "multi");
+    t_strings(json_object_get(q, "options"), (const char *[]){"a", "b", "e", NULL});
+    t_import_free(&t);
+}
+
+Test(csv, header_needs_the_required_columns)
+{
+    struct t_import t;
+    t_import_text(&t, CQ_IMPORT_CSV, "h.csv", "Question,Answer 1,Answer 2,Image\nQ?,a,b,x.png\n");
+    cr_expect_eq(t.status, 1);
+    cr_expect_null(t.r.bank);
+    cr_assert_eq(t.errs.n, 3);
+    cr_expect_str_eq(t.errs.lines[0], "h.csv:1: header: column 4 (\"Image\") is not part of the "
+                                      "Kahoot! layout; its cells are not imported");
+    cr_expect_str_eq(t.errs.lines[1], "h.csv:1: header: no \"Correct answer(s)\" column");
+    cr_expect_str_eq(t.errs.lines[2], "h.csv: no question could be imported");
+    t_import_free(&t);
+}
+
+Test(csv, export_quotes_and_reports_what_it_cannot_express)
+{
+    struct cq_content_errors errs;
+    struct cq_content_buf out;
+    size_t skipped;
+    cq_content_errors_init(&errs, 20);
+    struct cq_bank *b = cq_bank_load_file(FIXTURES "/content/mini/bank.json", &errs);
+    cr_assert_not_null(b);
+    cq_content_buf_init(&out, 1u << 20);
+    cr_assert_eq(cq_csv_export(b, "mini.json", &out, &errs, &skipped), 0);
+    cr_expect_eq(skipped, 3);
+    cr_assert_eq(errs.n, 3);
+    cr_expect_str_eq(errs.lines[0], "mini.json: question a1: cannot be exported to CSV: the "
+                                    "Kahoot! spreadsheet has no typed-answer question");
+    cr_expect_str_eq(errs.lines[1], "mini.json: question o1: cannot be exported to CSV: the "
+                                    "Kahoot! spreadsheet has no ordering question");
+    cr_expect_str_eq(errs.lines[2], "mini.json: question p1: cannot be exported to CSV: the "
+                                    "Kahoot! spreadsheet has no poll (every question needs a "
+                                    "correct answer)");
+    cr_expect_str_eq(out.p, "Question,Answer 1,Answer 2,Answer 3,Answer 4,Time limit (sec),"
+                            "Correct answer(s)\r\n"
+                            "Which is a colour?,Red,Four,Paris,Cat,,1\r\n"
+                            "Which are prime?,2,4,5,9,,\"1,3\"\r\n"
+                            "Water boils at 100 C at sea level.,True,False,,,,1\r\n");
+    cq_content_buf_free(&out);
+    cq_bank_free(b);
+    cq_content_errors_free(&errs);
+}
