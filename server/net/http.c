@@ -228,8 +228,10 @@ static void results_csv(json_t *rec, struct text *t)
     {
         json_array_foreach(json_object_get(p, "answers"), k, a)
         {
-            char *ans = json_dumps(json_object_get(a, "answer"), JSON_ENCODE_ANY | JSON_COMPACT);
             json_t *q = json_array_get(qs, k);
+            if (json_is_false(json_object_get(q, "asked")))
+                continue; /* the game ended before this question */
+            char *ans = json_dumps(json_object_get(a, "answer"), JSON_ENCODE_ANY | JSON_COMPACT);
             const char *qid = q ? json_string_value(json_object_get(q, "id")) : NULL;
             text_add(t, "%s,%lld,", gid ? gid : "",
                      (long long)json_integer_value(json_object_get(p, "id")));

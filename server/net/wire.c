@@ -57,11 +57,12 @@ json_t *cq_wire_settings(const struct cq_room *room)
     const struct cq_room_settings *s = cq_room_settings(room);
     return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:I, s:s, s:s}", "scoring",
                      s->rules.preset == CQ_SCORING_SPEED ? "speed" : "accuracy", "streak",
-                     s->rules.streak, "partial_credit", s->rules.partial_credit, "auto_advance",
-                     s->auto_advance, "late_join", s->late_join, "change_answer", s->change_answer,
-                     "time_limit", s->time_limit_s, "lead_in", s->lead_in_s, "group", s->group,
-                     "max_players", (json_int_t)s->max_players, "bank", cq_room_bank(room)->id,
-                     "bank_title", cq_room_bank(room)->title);
+                     s->rules.streak && s->rules.preset == CQ_SCORING_SPEED, "partial_credit",
+                     s->rules.partial_credit, "auto_advance", s->auto_advance, "late_join",
+                     s->late_join, "change_answer", s->change_answer, "time_limit", s->time_limit_s,
+                     "lead_in", s->lead_in_s, "group", s->group, "max_players",
+                     (json_int_t)s->max_players, "bank", cq_room_bank(room)->id, "bank_title",
+                     cq_room_bank(room)->title);
 }
 
 json_t *cq_wire_question(const struct cq_room *room, int64_t now)
@@ -289,9 +290,11 @@ json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long lon
     json_t *qs = json_array(), *ps = json_array();
     for (unsigned k = 0; k < n_q; k++) {
         const struct cq_question *q = cq_room_question(room, (int)k);
-        json_array_append_new(qs, json_pack("{s:i, s:s, s:s, s:s, s:b}", "index", (int)k, "id",
+        /* A game ended early never asked the rest. */
+        json_array_append_new(qs, json_pack("{s:i, s:s, s:s, s:s, s:b, s:b}", "index", (int)k, "id",
                                             q->id, "qtype", cq_qtype_name(q->type), "prompt",
-                                            q->prompt, "skipped", cq_room_skipped(room, (int)k)));
+                                            q->prompt, "skipped", cq_room_skipped(room, (int)k),
+                                            "asked", (int)k <= cq_room_current(room)));
     }
     struct cq_player *const *all = cq_room_players(room, &n);
     for (unsigned i = 0; i < n; i++) {
@@ -310,8 +313,9 @@ json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long lon
         }
         json_array_append_new(ps, json_pack("{s:I, s:s, s:I, s:i, s:b, s:b, s:o}", "id",
                                             (json_int_t)p->id, "nickname", p->nickname, "score",
-                                            (json_int_t)p->score, "rank", p->rank, "kicked",
-                                            p->kicked, "left", p->left, "answers", answers));
+                                            (json_int_t)p->score, "rank",
+                                            p->kicked || p->left ? 0 : p->rank, "kicked", p->kicked,
+                                            "left", p->left, "answers", answers));
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "game_id", game_id,
                      "pin", cq_room_pin(room), "bank", cq_room_bank(room)->id, "group",

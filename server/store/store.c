@@ -382,10 +382,10 @@ void cq_store_week_label(long long unix_time, char out[16])
 /* Adds a game's points to boards, guarded so a replay counts nothing. */
 static const char count_script[] =
     "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
-    "local nweek = tonumber(ARGV[2])\n"
-    "for i = 4, #ARGV, 3 do\n"
-    "  redis.call('HSET', KEYS[2], ARGV[i], ARGV[i + 1])\n"
-    "  for k = 3, #KEYS do redis.call('ZINCRBY', KEYS[k], ARGV[i + 2], ARGV[i]) end\n"
+    "local nweek, nnames = tonumber(ARGV[2]), tonumber(ARGV[4])\n"
+    "for i = 5, #ARGV, 3 do\n"
+    "  for k = 2, 1 + nnames do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]) end\n"
+    "  for k = 2 + nnames, #KEYS do redis.call('ZINCRBY', KEYS[k], ARGV[i + 2], ARGV[i]) end\n"
     "end\n"
     "for k = #KEYS - nweek + 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[3]) end\n"
     "return 1\n";
@@ -462,13 +462,17 @@ out:
 int cq_store_count_game(struct cq_store *s, const char *game_id, const char *bank,
                         const char *group, const struct cq_board_entry *e, size_t n, long long now)
 {
-    char keys[6][256], week[16], guard_ttl[24], week_ttl[24], nweek[4];
+    char keys[7][256], week[16], guard_ttl[24], week_ttl[24], nweek[4], nnames[4];
     size_t nkeys = 0;
     int result = -1;
 
     cq_store_week_label(now, week);
     snprintf(keys[nkeys++], sizeof keys[0], "%sgame:%s:counted", s->prefix, game_id);
-    snprintf(keys[nkeys++], sizeof keys[0], "%sboard:names", s->prefix);
+    /* Display names per scope: a group's board shows the spelling used there. */
+    snprintf(keys[nkeys++], sizeof keys[0], "%sboard:bank:%s:names", s->prefix, bank);
+    if (group && *group)
+        snprintf(keys[nkeys++], sizeof keys[0], "%sboard:group:%s:names", s->prefix, group);
+    snprintf(nnames, sizeof nnames, "%zu", nkeys - 1);
     board_key(s, keys[nkeys++], sizeof keys[0], "bank", bank, "all");
     if (group && *group)
         board_key(s, keys[nkeys++], sizeof keys[0], "group", group, "all");
@@ -479,7 +483,7 @@ int cq_store_count_game(struct cq_store *s, const char *game_id, const char *ban
     snprintf(guard_ttl, sizeof guard_ttl, "%d", 400 * 24 * 3600);
     snprintf(week_ttl, sizeof week_ttl, "%d", WEEK_TTL_S);
 
-    size_t argc = 3 + nkeys + 3 + 3 * n;
+    size_t argc = 3 + nkeys + 4 + 3 * n;
     const char **argv = calloc(argc, sizeof *argv);
     size_t *lens = calloc(argc, sizeof *lens);
     char *nums = calloc(n ? n : 1, 24), numkeys[8];
@@ -495,6 +499,7 @@ int cq_store_count_game(struct cq_store *s, const char *game_id, const char *ban
     argv[a++] = guard_ttl;
     argv[a++] = nweek;
     argv[a++] = week_ttl;
+    argv[a++] = nnames;
     for (size_t i = 0; i < n; i++) {
         snprintf(nums + 24 * i, 24, "%lld", e[i].score);
         argv[a++] = e[i].member;
@@ -566,7 +571,7 @@ int cq_store_leaderboard(struct cq_store *s, const char *board, const char *peri
                          const char *around, unsigned span, long long now, cq_store_board_cb cb,
                          void *ud)
 {
-    char key[300], names[128], topn[16], spann[16], week[16];
+    char key[300], names[300], topn[16], spann[16], week[16];
     struct pending *p = calloc(1, sizeof *p);
     if (!p) {
         cb(ud, NULL);
@@ -580,7 +585,7 @@ int cq_store_leaderboard(struct cq_store *s, const char *board, const char *peri
         period = week;
     }
     snprintf(key, sizeof key, "%sboard:%s:%s", s->prefix, board, period);
-    snprintf(names, sizeof names, "%sboard:names", s->prefix);
+    snprintf(names, sizeof names, "%sboard:%s:names", s->prefix, board);
     snprintf(topn, sizeof topn, "%u", top);
     snprintf(spann, sizeof spann, "%u", span);
     const char *argv[] = {"EVAL", board_script, "2", key, names, topn, around ? around : "", spann};

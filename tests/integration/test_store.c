@@ -190,3 +190,34 @@ Test(store, boards_answer_503_without_redis)
     cr_assert_eq(cq_http_get(h.http_port, "/api/leaderboard?board=bank:mini", body, sizeof body),
                  503);
 }
+
+Test(store, a_game_ended_early_records_only_what_was_asked)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80], gid[40], path[256], body[65536];
+    json_decref(
+        create(&host, json_pack("{s:s, s:s}", "bank", "mini", "group", "g-early"), pin, token));
+    join(&a, pin, "Ann");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    answer(&a, 0, json_integer(0));
+    json_decref(client_req(&host, json_pack("{s:s, s:I}", "type", "kick", "player", b.id), "ok"));
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "end")), 0);
+    json_t *end = client_expect(&host, "ended");
+    snprintf(gid, sizeof gid, "%s", jstr(end, "game_id"));
+    json_decref(end);
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
+    wait_body(path, "game_id,player_id", body, sizeof body);
+    /* Header + 2 players x 1 asked question (of 6 selected). */
+    int lines = 0;
+    for (char *p = body; (p = strstr(p, "\r\n")); p += 2)
+        lines++;
+    cr_assert_eq(lines, 3, "%s", body);
+    /* The kicked player has no rank. */
+    cr_assert(strstr(body, ",\"Bob\",0,"), "%s", body);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+}
