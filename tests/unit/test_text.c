@@ -53,3 +53,23 @@ Test(wordlist, whole_words_leet_and_substrings)
     cr_assert(cq_wordlist_blocks(&wl, f));
     cq_wordlist_free(&wl);
 }
+
+/* The shipped list blocks the obvious and leaves real names alone. */
+Test(wordlist, shipped_list)
+{
+    struct cq_wordlist wl;
+    char f[64];
+    cr_assert_eq(cq_wordlist_load(CQ_SOURCE_DIR "/content/blocked-words.txt", &wl), 0);
+    const char *blocked[] = {"Fuck", "sh1t happens", "B1TCH", "big asshole", "xxFUCKxx"};
+    const char *fine[] = {"Scunthorpe", "Cassandra", "the therapist", "Matsushita",
+                          "Essex",      "Sussex FC", "Hancock"};
+    for (size_t i = 0; i < sizeof blocked / sizeof blocked[0]; i++) {
+        cq_text_fold(blocked[i], f, sizeof f);
+        cr_expect(cq_wordlist_blocks(&wl, f), "%s should be blocked", blocked[i]);
+    }
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        cq_text_fold(fine[i], f, sizeof f);
+        cr_expect(!cq_wordlist_blocks(&wl, f), "%s should be allowed", fine[i]);
+    }
+    cq_wordlist_free(&wl);
+}
