@@ -55,11 +55,33 @@ enum cq_msg_type {
 };
 
 /* Every server->client message type (PROTOCOL.md documents each). */
-#define CQ_SERVER_MSG_MAP(XX)                                                                      \
-    XX(welcome)                                                                                    \
-    XX(error) XX(banks) XX(joined) XX(state) XX(lobby) XX(question) XX(progress) XX(answer_ack)    \
-        XX(paused) XX(resumed) XX(time_added) XX(locked) XX(reveal) XX(result) XX(leaderboard)     \
-            XX(ended) XX(summary) XX(kicked) XX(replaced) XX(closed) XX(ok) XX(pong) XX(warning)
+// clang-format off
+#define CQ_SERVER_MSG_MAP(XX) \
+    XX(welcome) \
+    XX(error) \
+    XX(banks) \
+    XX(joined) \
+    XX(state) \
+    XX(lobby) \
+    XX(question) \
+    XX(progress) \
+    XX(answer_ack) \
+    XX(paused) \
+    XX(resumed) \
+    XX(time_added) \
+    XX(locked) \
+    XX(reveal) \
+    XX(result) \
+    XX(leaderboard) \
+    XX(ended) \
+    XX(summary) \
+    XX(kicked) \
+    XX(replaced) \
+    XX(closed) \
+    XX(ok) \
+    XX(pong) \
+    XX(warning)
+// clang-format on
 
 enum cq_scoring { CQ_SCORING_SPEED = 0, CQ_SCORING_ACCURACY = 1 };
 
