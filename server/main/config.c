@@ -43,6 +43,11 @@ static const struct opt opts[] = {
     {"origins", "CHAINQUIZ_ORIGINS",
      "comma-separated WebSocket origins allowed (default: same origin as the Host header)", OPT_STR,
      O(origins), S(origins), 0, 0},
+    {"tls-cert", "CHAINQUIZ_TLS_CERT",
+     "PEM certificate (chain): serve HTTPS and WSS directly (needs --tls-key)", OPT_STR,
+     O(tls_cert), S(tls_cert), 0, 0},
+    {"tls-key", "CHAINQUIZ_TLS_KEY", "PEM private key for --tls-cert", OPT_STR, O(tls_key),
+     S(tls_key), 0, 0},
     {"public-url", "CHAINQUIZ_PUBLIC_URL",
      "the address players open, e.g. https://quiz.example.org, for the join link and QR code "
      "(default: from the request's Host header)",
@@ -242,6 +247,10 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
         snprintf(from, sizeof from, "--%s", o->flag);
         if (set_opt(cfg, o, val, from, err, errlen))
             return CQ_CONFIG_ERROR;
+    }
+    if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together");
+        return CQ_CONFIG_ERROR;
     }
     if (cfg->redis_url[0]) {
         struct cq_redis_target t;

@@ -163,8 +163,9 @@ int main(int argc, char **argv)
         cq_redis_embed_stop(&a->redis);
         _exit(1);
     }
-    cq_info("listening on http://%s:%d/ (WebSocket %s, subprotocol %s)", a->cfg.bind, a->cfg.port,
-            CQ_WS_PATH, CQ_SUBPROTOCOL);
+    cq_info("listening on %s://%s:%d/ (WebSocket %s, subprotocol %s)",
+            a->cfg.tls_cert[0] ? "https" : "http", a->cfg.bind, a->cfg.port, CQ_WS_PATH,
+            CQ_SUBPROTOCOL);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     result = 0;
 loop_out:

@@ -120,6 +120,11 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     info.vhost_name = "chainquiz";
     info.retry_and_idle_policy = &net->retry;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
+    if (cfg->tls_cert[0]) {
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
+        info.ssl_cert_filepath = cfg->tls_cert;
+        info.ssl_private_key_filepath = cfg->tls_key;
+    }
     loops[0] = deps->loop;
     info.foreign_loops = loops;
     info.timeout_secs = 10; /* handshakes and HTTP requests */
