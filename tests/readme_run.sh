@@ -17,9 +17,12 @@ for _ in $(seq 1 600); do
   kill -0 "$pid" 2>/dev/null || { cat "$dir/log"; echo "FAIL: scripts/run exited"; exit 1; }
   sleep 0.1
 done
-curl -fs "http://127.0.0.1:$port/readyz" | grep -q '"redis":true' || { echo "FAIL: not ready"; exit 1; }
-curl -fs "http://127.0.0.1:$port/" | grep -qi '<html' || { echo "FAIL: no page at /"; exit 1; }
-curl -fs "http://127.0.0.1:$port/api/banks" | grep -q 'itil4-value-chain' || { echo "FAIL: no built-in bank"; exit 1; }
+# Bodies are read whole first: `curl | grep -q` fails under pipefail when
+# grep stops reading early.
+get() { curl -fs "http://127.0.0.1:$port$1" || true; }
+case "$(get /readyz)" in *'"redis":true'*) ;; *) echo "FAIL: not ready"; exit 1 ;; esac
+case "$(get /)" in *'<html'*) ;; *) echo "FAIL: no page at /"; exit 1 ;; esac
+case "$(get /api/banks)" in *itil4-value-chain*) ;; *) echo "FAIL: no built-in bank"; exit 1 ;; esac
 redis=$(pgrep -f "redis-server.*$dir/data" || true)
 [ -n "$redis" ] || { echo "FAIL: no embedded redis-server"; exit 1; }
 
