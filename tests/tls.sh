@@ -9,7 +9,8 @@ cleanup() { [ -n "$pid" ] && kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null;
 trap cleanup EXIT
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
   -keyout "$dir/key.pem" -out "$dir/cert.pem" 2>/dev/null
-port=$((20000 + RANDOM % 20000))
+# A port the kernel just handed out and let go: free, unlike a random guess.
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$bin" --port "$port" --bind 127.0.0.1 --content "$root/tests/fixtures/content" \
   --web-root "$root/web-client" --data-dir "$dir/data" \
   --tls-cert "$dir/cert.pem" --tls-key "$dir/key.pem" >"$dir/log" 2>&1 &
