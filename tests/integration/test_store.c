@@ -152,7 +152,8 @@ Test(store, redis_lost_mid_game_loses_no_score)
 
     /* Redis dies: the host is warned, the game goes on. */
     cq_harness_stop_redis(&h);
-    json_t *w = client_expect(&host, "warning");
+    json_t *w = cq_ws_expect(&host, "warning", 15000);
+    cr_assert_not_null(w, "no redis_down warning");
     cr_assert_str_eq(jstr(w, "code"), "redis_down");
     json_decref(w);
     answer(&a, 0, json_integer(0));
@@ -164,7 +165,9 @@ Test(store, redis_lost_mid_game_loses_no_score)
     /* Redis returns (same port, same append-only file): the journal replays. */
     int port = h.redis_port;
     cr_assert_eq(cq_harness_start_redis_on(&h, port), 0);
-    w = client_expect(&host, "warning");
+    /* Reconnect back-off is capped at 5 s: allow for a full step. */
+    w = cq_ws_expect(&host, "warning", 15000);
+    cr_assert_not_null(w, "no redis_ok warning");
     cr_assert_str_eq(jstr(w, "code"), "redis_ok");
     json_decref(w);
     /* End the game now: the final records go straight to Redis. */
