@@ -32,7 +32,7 @@ struct cq_config {
     char redis_url[CQ_PATH_MAX]; /* empty: start our own */
     char redis_server[CQ_PATH_MAX];
     char key_prefix[64];
-    char origins[1024];   /* comma-separated allow-list; empty: same origin */
+    char origins[1024]; /* comma-separated allow-list; empty: same origin */
     char tls_cert[CQ_PATH_MAX], tls_key[CQ_PATH_MAX]; /* both set: HTTPS and WSS */
     char public_url[256]; /* how players reach us, for the join link; empty: from Host */
     int log_level;
