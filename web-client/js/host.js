@@ -543,8 +543,12 @@ function renderEnded(e) {
   countdown.stop();
   const podium = $('podium');
   const byRank = [...(e.podium || [])];
-  // Display order: 2nd, 1st, 3rd.
-  const order = [byRank[1], byRank[0], byRank[2]];
+  // Display order: 2nd, 1st, 3rd. The server sends every row ranked 1-3, so
+  // players tied for the third step share it (names listed together).
+  const third = byRank.length > 3
+    ? { ...byRank[2], nickname: byRank.slice(2).map((r) => r.nickname).join(', ') }
+    : byRank[2];
+  const order = [byRank[1], byRank[0], third];
   const places = ['second', 'first', 'third'];
   podium.replaceChildren(
     ...order.map((r, k) => {
