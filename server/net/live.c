@@ -351,6 +351,7 @@ static const struct cq_room_hooks room_hooks = {on_event, on_blocked};
 static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     struct cq_live_room *lr = lws_container_of(sul, struct cq_live_room, tick_sul);
+    lr->tick_at = INT64_MAX;
     cq_room_tick(lr->game, cq_net_now_us());
     room_after(lr);
 }
@@ -364,6 +365,11 @@ static void room_after(struct cq_live_room *lr)
         return;
     }
     int64_t at = cq_room_next_deadline(lr->game);
+    /* Most calls (an answer, a join) leave the deadline where it was: lws'
+     * timer list is sorted by walking it, so re-arming costs O(timers). */
+    if (at == lr->tick_at)
+        return;
+    lr->tick_at = at;
     if (at == INT64_MAX) {
         lws_sul_cancel(&lr->tick_sul);
         return;
@@ -451,6 +457,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     lr->pending_status = json_array();
     lr->recent = json_array();
     lr->created_at = cq_net_now_us();
+    lr->tick_at = INT64_MAX;
     lr->created_unix = (long long)time(NULL);
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
     lr->game = cq_room_create(bank, qidx, n, &set, pin, token, cq_rand_u64(), lr->created_at,

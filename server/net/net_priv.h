@@ -55,6 +55,7 @@ struct cq_live_room {
     struct cq_conn **conns;
     unsigned n_conns, cap_conns;
     lws_sorted_usec_list_t tick_sul;  /* the game's next deadline */
+    int64_t tick_at;                  /* when tick_sul fires; INT64_MAX: not armed */
     lws_sorted_usec_list_t flush_sul; /* coalesced lobby and progress updates */
     bool flush_armed, progress_dirty, expired, in_tick;
     json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
