@@ -709,15 +709,7 @@ int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
 
 bool cq_room_is_host_token(const struct cq_room *room, const char *token)
 {
-    /* Constant time over the stored token's length (only the length of a
-     * wrong guess can leak). */
-    size_t n = strlen(room->host_token), m = strlen(token);
-    unsigned char diff = (unsigned char)(m != n);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char t = i < m ? (unsigned char)token[i] : 0;
-        diff |= (unsigned char)((unsigned char)room->host_token[i] ^ t);
-    }
-    return n > 0 && diff == 0;
+    return cq_text_secret_equal(room->host_token, token);
 }
 
 const char *cq_room_host_token(const struct cq_room *room)

@@ -57,6 +57,17 @@ static bool is_control(uint32_t cp)
            (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) || cp == 0xfeff;
 }
 
+bool cq_text_secret_equal(const char *want, const char *guess)
+{
+    size_t n = strlen(want), m = strlen(guess);
+    unsigned char diff = (unsigned char)(m != n);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char g = i < m ? (unsigned char)guess[i] : 0;
+        diff |= (unsigned char)((unsigned char)want[i] ^ g);
+    }
+    return n > 0 && diff == 0;
+}
+
 size_t cq_text_len(const char *s)
 {
     size_t n = 0;

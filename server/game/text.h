@@ -18,6 +18,10 @@ bool cq_text_valid(const char *s);
  * one space. Same contract as cq_text_fold. */
 bool cq_text_trim(const char *in, char *out, size_t cap);
 
+/* Compares a secret (`want`, never empty) with a guess in time that depends
+ * only on their lengths, not on where they differ. */
+bool cq_text_secret_equal(const char *want, const char *guess);
+
 /* Number of code points in valid UTF-8. */
 size_t cq_text_len(const char *s);
 

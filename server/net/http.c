@@ -251,15 +251,6 @@ static void results_csv(json_t *rec, struct text *t)
     }
 }
 
-static bool token_equal(const char *a, const char *b)
-{
-    size_t n = strlen(a), m = strlen(b);
-    unsigned char d = (unsigned char)(n != m);
-    for (size_t i = 0; i < n; i++)
-        d |= (unsigned char)((unsigned char)a[i] ^ (i < m ? (unsigned char)b[i] : 0));
-    return n > 0 && !d;
-}
-
 static void on_result(void *ud, const char *text, size_t len)
 {
     struct http_req *req = ud;
@@ -280,7 +271,7 @@ static void on_result(void *ud, const char *text, size_t len)
     }
     rec = json_loadb(text, len, 0, NULL);
     const char *tok = rec ? json_string_value(json_object_get(rec, "host_token")) : NULL;
-    if (!tok || !token_equal(tok, req->token)) {
+    if (!tok || !cq_text_secret_equal(tok, req->token)) {
         respond_json_error(req->wsi, pss, HTTP_STATUS_FORBIDDEN, "the host token does not match");
         goto out;
     }
