@@ -723,24 +723,23 @@ struct cq_bank *cq_bank_parse(const char *text, size_t len, const char *name,
     return cq_content_parse(text, len, name, errs, NULL);
 }
 
-struct cq_bank *cq_content_load_file(const char *path, struct cq_content_errors *errs,
-                                     struct cq_content_sources *sources)
+int cq_content_read_file(const char *path, size_t max, char **out, size_t *len,
+                         struct cq_content_errors *errs)
 {
-    struct cq_bank *b = NULL;
+    int result = -1;
     char *buf = NULL;
+    struct stat st;
     FILE *f = fopen(path, "rb");
     if (!f) {
         cq_content_errors_add(errs, "%s: %s", path, strerror(errno));
-        return NULL;
+        return -1;
     }
-    struct stat st;
     if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
         cq_content_errors_add(errs, "%s: not a regular file", path);
         goto out;
     }
-    if (st.st_size < 0 || (size_t)st.st_size > CQ_BANK_FILE_MAX) {
-        cq_content_errors_add(errs, "%s: larger than the %u-byte bank limit", path,
-                              CQ_BANK_FILE_MAX);
+    if (st.st_size < 0 || (size_t)st.st_size > max) {
+        cq_content_errors_add(errs, "%s: larger than the %zu-byte limit", path, max);
         goto out;
     }
     size_t n = (size_t)st.st_size;
@@ -749,10 +748,26 @@ struct cq_bank *cq_content_load_file(const char *path, struct cq_content_errors 
         cq_content_errors_add(errs, "%s: could not be read", path);
         goto out;
     }
-    b = cq_content_parse(buf, n, path, errs, sources);
+    buf[n] = '\0';
+    *out = buf;
+    *len = n;
+    buf = NULL;
+    result = 0;
 out:
     free(buf);
     fclose(f);
+    return result;
+}
+
+struct cq_bank *cq_content_load_file(const char *path, struct cq_content_errors *errs,
+                                     struct cq_content_sources *sources)
+{
+    char *buf;
+    size_t n;
+    if (cq_content_read_file(path, CQ_BANK_FILE_MAX, &buf, &n, errs))
+        return NULL;
+    struct cq_bank *b = cq_content_parse(buf, n, path, errs, sources);
+    free(buf);
     return b;
 }
 

@@ -48,6 +48,10 @@ void cq_content_errors_add(struct cq_content_errors *e, const char *fmt, ...)
  * adds to `errs` when the bank is invalid. */
 struct cq_bank *cq_bank_parse(const char *text, size_t len, const char *name,
                               struct cq_content_errors *errs);
+/* Reads a whole file of at most `max` bytes (NUL-terminated copy in *out).
+ * Adds "path: why" to errs on failure. */
+int cq_content_read_file(const char *path, size_t max, char **out, size_t *len,
+                         struct cq_content_errors *errs);
 struct cq_bank *cq_bank_load_file(const char *path, struct cq_content_errors *errs);
 void cq_bank_free(struct cq_bank *b);
 

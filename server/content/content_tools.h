@@ -36,11 +36,6 @@ int cq_content_buf_str(struct cq_content_buf *b, const char *s);
 int cq_content_buf_printf(struct cq_content_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
-/* Reads a whole file of at most `max` bytes (NUL-terminated copy in *out).
- * Adds "path: why" to errs on failure. */
-int cq_content_read_file(const char *path, size_t max, char **out, size_t *len,
-                         struct cq_content_errors *errs);
-
 /* --- Text helpers shared by the importers. --- */
 
 /* Decodes one UTF-8 code point; invalid bytes decode as themselves with

@@ -82,42 +82,6 @@ int cq_content_buf_printf(struct cq_content_buf *b, const char *fmt, ...)
     return r;
 }
 
-int cq_content_read_file(const char *path, size_t max, char **out, size_t *len,
-                         struct cq_content_errors *errs)
-{
-    int result = -1;
-    char *buf = NULL;
-    struct stat st;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        cq_content_errors_add(errs, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    if (fstat(fileno(f), &st) || !S_ISREG(st.st_mode)) {
-        cq_content_errors_add(errs, "%s: not a regular file", path);
-        goto out;
-    }
-    if (st.st_size < 0 || (size_t)st.st_size > max) {
-        cq_content_errors_add(errs, "%s: larger than the %zu-byte limit", path, max);
-        goto out;
-    }
-    size_t n = (size_t)st.st_size;
-    buf = malloc(n + 1);
-    if (!buf || fread(buf, 1, n, f) != n) {
-        cq_content_errors_add(errs, "%s: could not be read", path);
-        goto out;
-    }
-    buf[n] = '\0';
-    *out = buf;
-    *len = n;
-    buf = NULL;
-    result = 0;
-out:
-    free(buf);
-    fclose(f);
-    return result;
-}
-
 size_t cq_content_utf8_next(const unsigned char *s, uint32_t *cp)
 {
     if (s[0] >= 0xc2 && s[0] < 0xe0 && (s[1] & 0xc0) == 0x80) {

@@ -1,6 +1,8 @@
 /* text.c: UTF-8 decoding, folding and trimming for nicknames and answers. */
 #include "text.h"
 
+#include "cq_proto.h"
+
 #include <stdint.h>
 #include <string.h>
 
@@ -70,11 +72,7 @@ bool cq_text_secret_equal(const char *want, const char *guess)
 
 size_t cq_text_len(const char *s)
 {
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
+    return cq_utf8_len(s); /* the protocol's count: one rule for both */
 }
 
 bool cq_text_valid(const char *s)
