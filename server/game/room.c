@@ -99,6 +99,26 @@ static void emit(struct cq_room *room, enum cq_event_type t, struct cq_player *p
         room->hooks->emit(room->ud, room, &ev);
 }
 
+/* Inputs are told after they took effect, at the public entry points only:
+ * an input made from inside another (a tick ending a game) is replayed by
+ * replaying the outer one. */
+static void record(struct cq_room *room, struct cq_input in)
+{
+    if (room->hooks && room->hooks->input)
+        room->hooks->input(room->ud, room, &in);
+}
+
+static void record_simple(struct cq_room *room, enum cq_input_type t, int64_t now)
+{
+    record(room, (struct cq_input){.type = t, .now = now});
+}
+
+static void record_player(struct cq_room *room, enum cq_input_type t, const struct cq_player *p,
+                          int64_t now)
+{
+    record(room, (struct cq_input){.type = t, .now = now, .player = p});
+}
+
 static uint64_t hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ull;
@@ -362,6 +382,7 @@ int cq_room_join(struct cq_room *room, const char *nickname, const char *token, 
     *out = p;
     p = NULL;
     emit(room, CQ_EV_PLAYER_JOINED, *out);
+    record_player(room, CQ_IN_JOIN, *out, now);
 out:
     player_free(p, room->n_q);
     return result;
@@ -388,6 +409,7 @@ int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct 
         room->n_connected++;
         emit(room, CQ_EV_PLAYER_STATUS, p);
     }
+    record_player(room, CQ_IN_REJOIN, p, now);
     return 0;
 }
 
@@ -441,6 +463,7 @@ void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now)
         room->drop_len++;
     }
     emit(room, CQ_EV_PLAYER_STATUS, p);
+    record_player(room, CQ_IN_DISCONNECT, p, now);
     /* No early close here: a dropped player may come back inside the window. */
 }
 
@@ -466,6 +489,7 @@ void cq_room_leave(struct cq_room *room, struct cq_player *p, int64_t now)
         return;
     p->left = true;
     remove_player(room, p, now);
+    record_player(room, CQ_IN_LEAVE, p, now);
 }
 
 int cq_room_kick(struct cq_room *room, uint32_t player_id, int64_t now)
@@ -478,6 +502,7 @@ int cq_room_kick(struct cq_room *room, uint32_t player_id, int64_t now)
     p->kicked = true;
     room->last_activity = now;
     remove_player(room, p, now);
+    record(room, (struct cq_input){.type = CQ_IN_KICK, .now = now, .player_id = player_id});
     return 0;
 }
 
@@ -490,6 +515,7 @@ int cq_room_lock(struct cq_room *room, bool locked, int64_t now)
         room->locked = locked;
         emit(room, CQ_EV_LOCKED, NULL);
     }
+    record(room, (struct cq_input){.type = CQ_IN_LOCK, .now = now, .locked = locked});
     return 0;
 }
 
@@ -647,7 +673,16 @@ int cq_room_shown(struct cq_room *room, struct cq_player *p, int question, int64
         d = room->set.max_show_delay_us;
     p->shown_q = question;
     p->shown_delay = d;
+    record(room,
+           (struct cq_input){.type = CQ_IN_SHOWN, .now = now, .player = p, .question = question});
     return 0;
+}
+
+void cq_room_set_shown(struct cq_room *room, struct cq_player *p, int question, int64_t delay)
+{
+    (void)room;
+    p->shown_q = question;
+    p->shown_delay = delay;
 }
 
 int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
@@ -702,6 +737,12 @@ int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
         emit(room, CQ_EV_PROGRESS, p);
     }
     maybe_close_early(room, now);
+    record(room, (struct cq_input){.type = CQ_IN_ANSWER,
+                                   .now = now,
+                                   .player = p,
+                                   .question = question,
+                                   .answer = a,
+                                   .shown_delay = p->shown_q == question ? p->shown_delay : -1});
     return 0;
 }
 
@@ -727,10 +768,11 @@ int cq_room_start(struct cq_room *room, int64_t now)
         return CQ_ENO_QUESTIONS;
     room->last_activity = now;
     show_question(room, 0, now);
+    record_simple(room, CQ_IN_START, now);
     return 0;
 }
 
-int cq_room_next(struct cq_room *room, int64_t now)
+static int room_next(struct cq_room *room, int64_t now)
 {
     if (room->paused)
         return CQ_EPAUSED;
@@ -755,6 +797,14 @@ int cq_room_next(struct cq_room *room, int64_t now)
     return CQ_EWRONG_PHASE;
 }
 
+int cq_room_next(struct cq_room *room, int64_t now)
+{
+    int r = room_next(room, now);
+    if (!r)
+        record_simple(room, CQ_IN_NEXT, now);
+    return r;
+}
+
 int cq_room_skip(struct cq_room *room, int64_t now)
 {
     if (room->phase != CQ_PHASE_QUESTION)
@@ -769,6 +819,7 @@ int cq_room_skip(struct cq_room *room, int64_t now)
         memset(rec, 0, sizeof *rec);
     }
     advance_question(room, now);
+    record_simple(room, CQ_IN_SKIP, now);
     return 0;
 }
 
@@ -782,6 +833,7 @@ int cq_room_pause(struct cq_room *room, int64_t now)
     room->paused_at = now;
     room->last_activity = now;
     emit(room, CQ_EV_PAUSED, NULL);
+    record_simple(room, CQ_IN_PAUSE, now);
     return 0;
 }
 
@@ -798,6 +850,7 @@ int cq_room_resume(struct cq_room *room, int64_t now)
         room->phase_until += d;
     room->last_activity = now;
     emit(room, CQ_EV_RESUMED, NULL);
+    record_simple(room, CQ_IN_RESUME, now);
     return 0;
 }
 
@@ -810,10 +863,11 @@ int cq_room_add_time(struct cq_room *room, int seconds, int64_t now)
     room->close_at += d;
     room->last_activity = now;
     emit(room, CQ_EV_TIME_ADDED, NULL);
+    record(room, (struct cq_input){.type = CQ_IN_ADD_TIME, .now = now, .seconds = seconds});
     return 0;
 }
 
-int cq_room_end(struct cq_room *room, int64_t now)
+static int room_end(struct cq_room *room, int64_t now)
 {
     if (room->phase == CQ_PHASE_ENDED)
         return CQ_EWRONG_PHASE;
@@ -823,6 +877,14 @@ int cq_room_end(struct cq_room *room, int64_t now)
     }
     end_game(room, now);
     return 0;
+}
+
+int cq_room_end(struct cq_room *room, int64_t now)
+{
+    int r = room_end(room, now);
+    if (!r)
+        record_simple(room, CQ_IN_END, now);
+    return r;
 }
 
 /* ---- time ----------------------------------------------------------------- */
@@ -864,7 +926,7 @@ int64_t cq_room_next_deadline(const struct cq_room *room)
     return t < idle ? t : idle;
 }
 
-void cq_room_tick(struct cq_room *room, int64_t now)
+static void room_tick(struct cq_room *room, int64_t now)
 {
     if (room->phase == CQ_PHASE_ENDED) {
         if (now >= room->expire_at) {
@@ -874,7 +936,7 @@ void cq_room_tick(struct cq_room *room, int64_t now)
         return;
     }
     if (now >= room->last_activity + room->set.idle_ttl_us) {
-        cq_room_end(room, now);
+        room_end(room, now);
         return;
     }
     release_seats(room, now);
@@ -883,7 +945,46 @@ void cq_room_tick(struct cq_room *room, int64_t now)
     if (room->phase == CQ_PHASE_QUESTION && now >= room->close_at)
         close_question(room, now);
     else if (room->phase != CQ_PHASE_QUESTION && now >= room->phase_until)
-        cq_room_next(room, now);
+        room_next(room, now);
+}
+
+void cq_room_tick(struct cq_room *room, int64_t now)
+{
+    room_tick(room, now);
+    record_simple(room, CQ_IN_TICK, now);
+}
+
+static void shift_at(int64_t *t, int64_t delta)
+{
+    if (*t != INT64_MAX)
+        *t += delta;
+}
+
+void cq_room_shift(struct cq_room *room, int64_t delta)
+{
+    room->sent_at += delta;
+    room->open_at += delta;
+    shift_at(&room->close_at, delta);
+    shift_at(&room->phase_until, delta);
+    room->paused_at += delta;
+    room->last_activity += delta;
+    shift_at(&room->expire_at, delta);
+    for (size_t i = 0; i < room->drop_len; i++)
+        room->drops[(room->drop_head + i) % room->drop_cap].at += delta;
+    for (unsigned i = 0; i < room->n_players; i++)
+        room->players[i]->disconnected_at += delta;
+    record(room, (struct cq_input){.type = CQ_IN_SHIFT, .delta = delta});
+}
+
+void cq_room_set_hooks(struct cq_room *room, const struct cq_room_hooks *hooks, void *ud)
+{
+    room->hooks = hooks;
+    room->ud = ud;
+}
+
+bool cq_room_expired(const struct cq_room *room)
+{
+    return room->phase == CQ_PHASE_ENDED && room->expire_at == INT64_MAX;
 }
 
 /* ---- reading ------------------------------------------------------------- */

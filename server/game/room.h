@@ -48,6 +48,41 @@ enum cq_event_type {
 struct cq_room;
 struct cq_player;
 
+/* Every call that changes a room is an input; replaying a room's inputs in
+ * order, with their times, rebuilds it exactly (see replay.h). */
+enum cq_input_type {
+    CQ_IN_JOIN,
+    CQ_IN_REJOIN,
+    CQ_IN_DISCONNECT,
+    CQ_IN_LEAVE,
+    CQ_IN_SHOWN,
+    CQ_IN_ANSWER,
+    CQ_IN_START,
+    CQ_IN_NEXT,
+    CQ_IN_SKIP,
+    CQ_IN_PAUSE,
+    CQ_IN_RESUME,
+    CQ_IN_ADD_TIME,
+    CQ_IN_END,
+    CQ_IN_KICK,
+    CQ_IN_LOCK,
+    CQ_IN_TICK,
+    CQ_IN_SHIFT, /* the clock moved to another base (a restart) */
+};
+
+struct cq_input {
+    enum cq_input_type type;
+    int64_t now;
+    const struct cq_player *player; /* join, rejoin, disconnect, leave, shown, answer */
+    uint32_t player_id;             /* kick */
+    int question;                   /* shown, answer */
+    const struct cq_answer *answer; /* answer */
+    int64_t shown_delay;            /* answer: the player's display delay in effect, or -1 */
+    int seconds;                    /* add_time */
+    bool locked;                    /* lock */
+    int64_t delta;                  /* shift */
+};
+
 struct cq_event {
     enum cq_event_type type;
     struct cq_player *player; /* the player concerned, or NULL */
@@ -57,6 +92,8 @@ struct cq_room_hooks {
     void (*emit)(void *ud, struct cq_room *room, const struct cq_event *ev);
     /* True when a folded nickname holds a blocked word; NULL: none blocked. */
     bool (*blocked)(void *ud, const char *folded);
+    /* Told of every input that changed the room, after it did; NULL: none. */
+    void (*input)(void *ud, struct cq_room *room, const struct cq_input *in);
 };
 
 struct cq_room_settings {
@@ -122,6 +159,11 @@ struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx,
                                const char *host_token, uint64_t seed, int64_t now,
                                const struct cq_room_hooks *hooks, void *ud);
 void cq_room_free(struct cq_room *room);
+/* Replaces the hooks (a replayed room goes live with the adapter's). */
+void cq_room_set_hooks(struct cq_room *room, const struct cq_room_hooks *hooks, void *ud);
+/* Moves every instant the room holds by `delta` (a new clock base after a
+ * restart: the time the server was down does not count). */
+void cq_room_shift(struct cq_room *room, int64_t delta);
 
 /* --- players ---------------------------------------------------------- */
 int cq_room_join(struct cq_room *room, const char *nickname, const char *token, int64_t now,
@@ -131,6 +173,8 @@ int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct 
 void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now);
 void cq_room_leave(struct cq_room *room, struct cq_player *p, int64_t now);
 int cq_room_shown(struct cq_room *room, struct cq_player *p, int question, int64_t now);
+/* For a replay: sets the display delay an answer was measured with. */
+void cq_room_set_shown(struct cq_room *room, struct cq_player *p, int question, int64_t delay);
 /* Records an answer; `t_us` gets the measured answer time. */
 int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
                    const struct cq_answer *a, int64_t now, int64_t *t_us);
@@ -155,6 +199,8 @@ void cq_room_tick(struct cq_room *room, int64_t now);
 
 /* --- reading the state (for encoding) --------------------------------- */
 const char *cq_room_pin(const struct cq_room *room);
+/* Ended and past its time to stay: nothing more will happen. */
+bool cq_room_expired(const struct cq_room *room);
 const struct cq_bank *cq_room_bank(const struct cq_room *room);
 const struct cq_room_settings *cq_room_settings(const struct cq_room *room);
 enum cq_phase cq_room_phase(const struct cq_room *room);

@@ -79,6 +79,12 @@ static int load_content(struct app *a)
     return 0;
 }
 
+static bool restore_game(void *ud, const char *game_id, const char *const *entries,
+                         const size_t *lens, size_t n)
+{
+    return cq_net_restore_game(ud, game_id, entries, lens, n);
+}
+
 static int setup_redis(struct app *a)
 {
     char err[512];
@@ -163,6 +169,11 @@ int main(int argc, char **argv)
         cq_redis_embed_stop(&a->redis);
         _exit(1);
     }
+    /* Games that were live when the server last stopped (or was killed)
+     * resume before the first connection is served. */
+    if (cq_store_load_logs(&a->target, a->cfg.key_prefix, a->cfg.redis_timeout_ms, restore_game,
+                           a->net, err, sizeof err))
+        cq_err_log("could not read the live games' logs, none resumed: %s", err);
     cq_info("listening on %s://%s:%d/ (WebSocket %s, subprotocol %s)",
             a->cfg.tls_cert[0] ? "https" : "http", a->cfg.bind, a->cfg.port, CQ_WS_PATH,
             CQ_SUBPROTOCOL);

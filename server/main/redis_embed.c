@@ -1,5 +1,6 @@
 /* redis_embed.c: supervising a private redis-server. */
 #include "redis_embed.h"
+#include "store.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -38,25 +39,11 @@ static int mkdir_p(const char *path)
 
 int cq_redis_ping(const struct cq_redis_target *t, int timeout_ms, char *err, size_t errlen)
 {
-    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
-    redisContext *c = t->unix_path[0] ? redisConnectUnixWithTimeout(t->unix_path, tv)
-                                      : redisConnectWithTimeout(t->host, t->port, tv);
     int result = -1;
     redisReply *r = NULL;
-
-    if (!c || c->err) {
-        snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
-        goto out;
-    }
-    redisSetTimeout(c, tv);
-    if (t->password[0]) {
-        r = redisCommand(c, "AUTH %s", t->password);
-        if (!r || r->type == REDIS_REPLY_ERROR) {
-            snprintf(err, errlen, "AUTH failed: %s", r ? r->str : c->errstr);
-            goto out;
-        }
-        freeReplyObject(r);
-    }
+    redisContext *c = cq_store_connect_sync(t, timeout_ms, err, errlen);
+    if (!c)
+        return -1;
     r = redisCommand(c, "PING");
     if (!r || r->type == REDIS_REPLY_ERROR) {
         snprintf(err, errlen, "PING failed: %s", r ? r->str : c->errstr);
@@ -66,8 +53,7 @@ int cq_redis_ping(const struct cq_redis_target *t, int timeout_ms, char *err, si
 out:
     if (r)
         freeReplyObject(r);
-    if (c)
-        redisFree(c);
+    redisFree(c);
     return result;
 }
 

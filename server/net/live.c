@@ -7,14 +7,16 @@
 #include <time.h>
 
 #include "log.h"
-#include "rand.h"
 #include "net_priv.h"
+#include "rand.h"
+#include "replay.h"
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
 #define RECENT_NAMES    10     /* names a player's lobby screen gets per update */
 #define LEADERBOARD_TOP 10
 
 static void room_after(struct cq_live_room *lr);
+static void log_flush_room(struct cq_live_room *lr);
 
 /* ---- membership ----------------------------------------------------------- */
 
@@ -75,6 +77,57 @@ static void broadcast(struct cq_live_room *lr, json_t *msg, unsigned roles)
     cq_buf_unref(b);
 }
 
+/* A live room without a game yet; NULL when out of memory. */
+static struct cq_live_room *live_room_new(struct cq_net *net)
+{
+    struct cq_live_room *lr = calloc(1, sizeof *lr);
+    if (!lr)
+        return NULL;
+    lr->net = net;
+    lr->pending_joined = json_array();
+    lr->pending_left = json_array();
+    lr->pending_status = json_array();
+    lr->recent = json_array();
+    lr->created_at = cq_net_now_us();
+    lr->tick_at = INT64_MAX;
+    lr->log_seq = 1;
+    if (!lr->pending_joined || !lr->pending_left || !lr->pending_status || !lr->recent) {
+        json_decref(lr->pending_joined);
+        json_decref(lr->pending_left);
+        json_decref(lr->pending_status);
+        json_decref(lr->recent);
+        free(lr);
+        return NULL;
+    }
+    return lr;
+}
+
+/* Frees what live_room_new made, and the game; `lr` is not linked. */
+static void live_room_discard(struct cq_live_room *lr)
+{
+    if (!lr)
+        return;
+    json_decref(lr->pending_joined);
+    json_decref(lr->pending_left);
+    json_decref(lr->pending_status);
+    json_decref(lr->recent);
+    cq_room_free(lr->game);
+    for (size_t i = 0; i < lr->log_n; i++)
+        free(lr->log_e[i]);
+    free(lr->log_e);
+    free(lr->log_len);
+    free(lr->conns);
+    free(lr);
+}
+
+/* Makes a ready room findable by its PIN. */
+static void live_room_link(struct cq_live_room *lr)
+{
+    lr->next = lr->net->rooms;
+    lr->net->rooms = lr;
+    lr->net->n_rooms++;
+}
+
 static void room_free(struct cq_live_room *lr)
 {
     struct cq_net *net = lr->net;
@@ -91,13 +144,8 @@ static void room_free(struct cq_live_room *lr)
             break;
         }
     net->n_rooms--;
-    json_decref(lr->pending_joined);
-    json_decref(lr->pending_left);
-    json_decref(lr->pending_status);
-    json_decref(lr->recent);
-    cq_room_free(lr->game);
-    free(lr->conns);
-    free(lr);
+    log_flush_room(lr);
+    live_room_discard(lr);
 }
 
 /* ---- coalesced updates ---------------------------------------------------- */
@@ -344,7 +392,106 @@ static bool on_blocked(void *ud, const char *folded)
     return wl && cq_wordlist_blocks(wl, folded);
 }
 
-static const struct cq_room_hooks room_hooks = {on_event, on_blocked};
+/* Every input goes to the game's log (replay.h), so a server killed at any
+ * point resumes from what it had done. Entries made in one loop iteration
+ * leave together, in one RPUSH, when the iteration ends (net.c's uv_check):
+ * a question's 10,000 answers are a few hundred Redis commands, not 10,000,
+ * and a few hundred journal entries while Redis is away. */
+#define LOG_BATCH_MAX 4096 /* entries; a fuller batch leaves at once */
+
+static void on_log_check(uv_check_t *h)
+{
+    cq_live_log_flush(h->data);
+}
+
+static void log_send(struct cq_live_room *lr)
+{
+    struct cq_store *st = lr->net->deps.store;
+    if (lr->log_n && st)
+        cq_store_log_append(st, lr->game_id, (const char *const *)lr->log_e, lr->log_len, lr->log_n,
+                            lr->log_ttl ? (unsigned)lr->net->deps.cfg->results_ttl_s : 0);
+    for (size_t i = 0; i < lr->log_n; i++)
+        free(lr->log_e[i]);
+    lr->log_n = 0;
+    lr->log_ttl = false;
+}
+
+void cq_live_log_flush(struct cq_net *net)
+{
+    while (net->log_dirty) {
+        struct cq_live_room *lr = net->log_dirty;
+        net->log_dirty = lr->log_next;
+        lr->log_queued = false;
+        log_send(lr);
+    }
+    uv_check_stop(&net->log_check);
+}
+
+/* Sends this room's entries now and takes it off the dirty list. */
+static void log_flush_room(struct cq_live_room *lr)
+{
+    for (struct cq_live_room **pp = &lr->net->log_dirty; *pp; pp = &(*pp)->log_next)
+        if (*pp == lr) {
+            *pp = lr->log_next;
+            break;
+        }
+    lr->log_queued = false;
+    log_send(lr);
+}
+
+static void log_add(struct cq_live_room *lr, char *e, size_t len, bool ttl)
+{
+    if (lr->log_n == lr->log_cap) {
+        size_t ncap = lr->log_cap ? lr->log_cap * 2 : 16;
+        char **ne = realloc(lr->log_e, ncap * sizeof *ne);
+        if (ne)
+            lr->log_e = ne;
+        size_t *nl = ne ? realloc(lr->log_len, ncap * sizeof *nl) : NULL;
+        if (nl)
+            lr->log_len = nl;
+        if (!ne || !nl) {
+            free(e);
+            cq_err_log("game %s: out of memory, its log is broken and it cannot be resumed",
+                       lr->game_id);
+            return;
+        }
+        lr->log_cap = ncap;
+    }
+    lr->log_e[lr->log_n] = e;
+    lr->log_len[lr->log_n++] = len;
+    lr->log_ttl |= ttl;
+    if (!lr->log_queued) {
+        lr->log_queued = true;
+        lr->log_next = lr->net->log_dirty;
+        lr->net->log_dirty = lr;
+        uv_check_start(&lr->net->log_check, on_log_check);
+    }
+    if (lr->log_n >= LOG_BATCH_MAX)
+        log_flush_room(lr);
+}
+
+static void on_input(void *ud, struct cq_room *room, const struct cq_input *in)
+{
+    struct cq_live_room *lr = ud;
+    size_t len;
+    (void)room;
+    /* `shown` is carried by the answer it applies to (replay.h). */
+    if (!lr->net->deps.store || in->type == CQ_IN_SHOWN)
+        return;
+    char *e = cq_replay_encode(lr->log_seq++, in, &len);
+    if (!e) {
+        cq_err_log("game %s: out of memory, its log is broken and it cannot be resumed",
+                   lr->game_id);
+        return;
+    }
+    /* Inputs that move the game on (not a player's own) renew the log's TTL. */
+    bool player = in->type == CQ_IN_JOIN || in->type == CQ_IN_REJOIN ||
+                  in->type == CQ_IN_DISCONNECT || in->type == CQ_IN_LEAVE ||
+                  in->type == CQ_IN_ANSWER;
+    log_add(lr, e, len, !player);
+}
+
+static const struct cq_room_hooks room_hooks = {on_event, on_blocked, on_input};
 
 /* ---- timers -------------------------------------------------------------- */
 
@@ -361,6 +508,9 @@ static void room_after(struct cq_live_room *lr)
 {
     if (lr->expired) {
         cq_info("game %s closed", cq_room_pin(lr->game));
+        log_flush_room(lr);
+        if (lr->net->deps.store)
+            cq_store_live_remove(lr->net->deps.store, lr->game_id);
         room_free(lr);
         return;
     }
@@ -395,6 +545,85 @@ static json_t *with_id(json_t *o, const struct cq_msg *m)
     return o;
 }
 
+/* The log's first entry, and the game's place in the set read at start-up. */
+static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, const unsigned *qidx,
+                       unsigned n, const struct cq_room_settings *set, const char *pin,
+                       const char *token, uint64_t seed)
+{
+    struct cq_store *st = lr->net->deps.store;
+    struct cq_replay_game g = {.created_unix = lr->created_unix};
+    size_t len;
+    if (!st)
+        return;
+    snprintf(g.game_id, sizeof g.game_id, "%s", lr->game_id);
+    char *e =
+        cq_replay_encode_create(&g, bank, qidx, n, set, pin, token, seed, lr->created_at, &len);
+    if (!e) {
+        cq_err_log("game %s: out of memory, it cannot be resumed after a restart", lr->game_id);
+        return;
+    }
+    const char *entries[] = {e};
+    cq_store_live_add(st, lr->game_id);
+    cq_store_log_append(st, lr->game_id, entries, &len, 1,
+                        (unsigned)lr->net->deps.cfg->results_ttl_s);
+    free(e);
+}
+
+static const struct cq_bank *find_bank(void *ud, const char *id)
+{
+    struct cq_net *net = ud;
+    return cq_bankset_find(net->deps.banks, id);
+}
+
+bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const *entries,
+                     const size_t *lens, size_t n)
+{
+    struct cq_replay_result r;
+    char err[256];
+    int rc = cq_replay_room(entries, lens, n, find_bank, net, &r, err, sizeof err);
+    if (rc) {
+        cq_err_log("game %s cannot be resumed: %s", game_id, err);
+        return false;
+    }
+    if (cq_room_expired(r.room) || strcmp(r.game.game_id, game_id) ||
+        room_by_pin(net, cq_room_pin(r.room))) {
+        cq_info("game %s is over; not resumed", game_id);
+        cq_room_free(r.room);
+        return false;
+    }
+    struct cq_live_room *lr = live_room_new(net);
+    if (!lr) {
+        cq_err_log("game %s cannot be resumed: out of memory", game_id);
+        cq_room_free(r.room);
+        return false;
+    }
+    lr->game = r.room;
+    lr->log_seq = r.next_seq;
+    lr->created_unix = r.game.created_unix;
+    snprintf(lr->game_id, sizeof lr->game_id, "%s", r.game.game_id);
+    cq_room_set_hooks(lr->game, &room_hooks, lr);
+    /* The time the server was down does not count: the clock goes on from
+     * the last input, and everyone is away until they rejoin. */
+    int64_t now = cq_net_now_us();
+    cq_room_shift(lr->game, now - r.last_now);
+    unsigned np;
+    struct cq_player *const *players = cq_room_players(lr->game, &np);
+    for (unsigned i = 0; i < np; i++)
+        cq_room_disconnect(lr->game, players[i], now);
+    live_room_link(lr);
+    /* Writes the dead server may not have made are made again (idempotent). */
+    enum cq_phase ph = cq_room_phase(lr->game);
+    if (ph == CQ_PHASE_REVEAL || ph == CQ_PHASE_LEADERBOARD)
+        store_board(lr);
+    else if (ph == CQ_PHASE_ENDED)
+        store_final(lr, cq_room_host_token(lr->game));
+    cq_info("game %s resumed: %s, question %d of %u, %u players", lr->game_id, cq_phase_name(ph),
+            cq_room_current(lr->game) + 1, cq_room_n_questions(lr->game),
+            cq_room_n_players(lr->game));
+    room_after(lr);
+    return true;
+}
+
 static void handle_create(struct cq_conn *c, const struct cq_msg *m)
 {
     struct cq_net *net = c->net;
@@ -416,7 +645,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     }
     result = CQ_ENOMEM;
     qidx = malloc(bank->n_questions * sizeof *qidx);
-    lr = calloc(1, sizeof *lr);
+    lr = live_room_new(net);
     if (!qidx || !lr)
         goto out;
     unsigned n = cq_room_select(bank, m->tags, m->n_tags, (unsigned)m->count, m->shuffle,
@@ -451,26 +680,19 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
         result = CQ_EINTERNAL;
         goto out;
     }
-    lr->net = net;
-    lr->pending_joined = json_array();
-    lr->pending_left = json_array();
-    lr->pending_status = json_array();
-    lr->recent = json_array();
-    lr->created_at = cq_net_now_us();
-    lr->tick_at = INT64_MAX;
     lr->created_unix = (long long)time(NULL);
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
-    lr->game = cq_room_create(bank, qidx, n, &set, pin, token, cq_rand_u64(), lr->created_at,
-                              &room_hooks, lr);
-    if (!lr->game || !lr->recent)
+    uint64_t seed = cq_rand_u64();
+    lr->game =
+        cq_room_create(bank, qidx, n, &set, pin, token, seed, lr->created_at, &room_hooks, lr);
+    if (!lr->game)
         goto out;
     result = room_attach(lr, c, CQ_ROLE_HOST, NULL);
     if (result)
         goto out;
-    lr->next = net->rooms;
-    net->rooms = lr;
-    net->n_rooms++;
+    live_room_link(lr);
     net->m.games_created++;
+    log_create(lr, bank, qidx, n, &set, pin, token, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
     cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
                                       "pin", pin, "token", token, "game_id", lr->game_id),
@@ -480,15 +702,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     lr = NULL;
     result = 0;
 out:
-    if (lr) {
-        json_decref(lr->pending_joined);
-        json_decref(lr->pending_left);
-        json_decref(lr->pending_status);
-        json_decref(lr->recent);
-        cq_room_free(lr->game);
-        free(lr->conns);
-        free(lr);
-    }
+    live_room_discard(lr);
     free(qidx);
     if (result)
         cq_conn_error(c, m->req_id, result, result == CQ_ENO_QUESTIONS ? "tags" : NULL, NULL);

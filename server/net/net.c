@@ -137,6 +137,9 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         free(net);
         return NULL;
     }
+    /* From here `net` is stopped (which closes this handle) before it is freed. */
+    uv_check_init(deps->loop, &net->log_check);
+    net->log_check.data = net;
     struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min};
     net->addrs = cq_addr_table_new(&al);
     /* One descriptor per connection, and a margin for Redis, files, logs. */
@@ -167,6 +170,12 @@ bool cq_net_failed(const struct cq_net *net)
     return net->failed;
 }
 
+bool cq_net_restore_game(struct cq_net *net, const char *game_id, const char *const *entries,
+                         const size_t *lens, size_t n)
+{
+    return cq_live_restore(net, game_id, entries, lens, n);
+}
+
 void cq_net_stop(struct cq_net *net)
 {
     if (!net || net->stopping)
@@ -175,6 +184,7 @@ void cq_net_stop(struct cq_net *net)
     if (net->deps.store)
         cq_store_on_state(net->deps.store, NULL, NULL);
     cq_live_stop(net);
+    uv_close((uv_handle_t *)&net->log_check, NULL);
     /* With a foreign loop this only starts the teardown; lws finishes it as
      * the loop runs on, and sets net->ctx to NULL (info.pcontext) when done. */
     lws_context_destroy(net->ctx);

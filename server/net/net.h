@@ -32,6 +32,10 @@ struct cq_net_deps {
  * (cq_net_failed): stop and free it either way. */
 struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen);
 bool cq_net_failed(const struct cq_net *net);
+/* Resumes a game that was live when the server stopped, from its log
+ * (replay.h); before the loop runs. False when it cannot be resumed. */
+bool cq_net_restore_game(struct cq_net *net, const char *game_id, const char *const *entries,
+                         const size_t *lens, size_t n);
 /* Closes every connection and frees the games; the loop must then run
  * until lws has closed its handles, and cq_net_free finish the job. */
 void cq_net_stop(struct cq_net *net);

@@ -6,6 +6,7 @@
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <uv.h>
 
 #include "addr.h"
 #include "cq_proto.h"
@@ -63,6 +64,13 @@ struct cq_live_room {
     int64_t created_at;
     long long created_unix;
     char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
+    uint64_t log_seq; /* number of the game's next log entry (replay.h) */
+    /* Log entries made in this loop iteration, sent in one RPUSH after it. */
+    char **log_e;
+    size_t *log_len;
+    size_t log_n, log_cap;
+    bool log_ttl, log_queued;
+    struct cq_live_room *log_next; /* in net->log_dirty */
 };
 
 struct cq_net_metrics {
@@ -87,6 +95,8 @@ struct cq_net {
     struct lws_protocol_vhost_options headers[5];
     struct lws_protocols protocols[3];
     lws_retry_bo_t retry;
+    uv_check_t log_check; /* after each loop iteration: send the games' logs */
+    struct cq_live_room *log_dirty;
 };
 
 int64_t cq_net_now_us(void);
@@ -112,6 +122,11 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
 void cq_live_handle(struct cq_conn *c, struct cq_msg *m);
 void cq_live_conn_gone(struct cq_conn *c);
 void cq_live_stop(struct cq_net *net);
+/* Sends the log entries the games made in this loop iteration. */
+void cq_live_log_flush(struct cq_net *net);
+/* Rebuilds a game from its log after a restart; false when it cannot be. */
+bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const *entries,
+                     const size_t *lens, size_t n);
 void cq_live_redis_state(struct cq_net *net, bool connected);
 json_t *cq_live_redis_warning(bool connected);
 unsigned cq_live_players(const struct cq_net *net);

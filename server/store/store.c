@@ -516,6 +516,65 @@ out:
     return result;
 }
 
+/* ---- live games' logs ------------------------------------------------------ */
+
+static int live_set(struct cq_store *s, const char *cmd, const char *game_id)
+{
+    char key[128];
+    snprintf(key, sizeof key, "%slive", s->prefix);
+    const char *argv[] = {cmd, key, game_id};
+    size_t lens[] = {strlen(cmd), strlen(key), strlen(game_id)};
+    return cq_store_write(s, 3, argv, lens);
+}
+
+int cq_store_live_add(struct cq_store *s, const char *game_id)
+{
+    return live_set(s, "SADD", game_id);
+}
+
+int cq_store_live_remove(struct cq_store *s, const char *game_id)
+{
+    char key[256];
+    int result = live_set(s, "SREM", game_id);
+    snprintf(key, sizeof key, "%sgame:%s:log", s->prefix, game_id);
+    const char *argv[] = {"DEL", key};
+    size_t lens[] = {3, strlen(key)};
+    return result ? result : cq_store_write(s, 2, argv, lens);
+}
+
+int cq_store_log_append(struct cq_store *s, const char *game_id, const char *const *entries,
+                        const size_t *lens, size_t n, unsigned ttl_s)
+{
+    char key[256], ttl[24];
+    int result = -1;
+    if (!n)
+        return 0;
+    const char **argv = calloc(n + 2, sizeof *argv);
+    size_t *argl = calloc(n + 2, sizeof *argl);
+    if (!argv || !argl)
+        goto out;
+    snprintf(key, sizeof key, "%sgame:%s:log", s->prefix, game_id);
+    argv[0] = "RPUSH";
+    argl[0] = 5;
+    argv[1] = key;
+    argl[1] = strlen(key);
+    for (size_t i = 0; i < n; i++) {
+        argv[2 + i] = entries[i];
+        argl[2 + i] = lens[i];
+    }
+    result = cq_store_write(s, (int)(n + 2), argv, argl);
+    if (!result && ttl_s) {
+        snprintf(ttl, sizeof ttl, "%u", ttl_s);
+        const char *exp[] = {"EXPIRE", key, ttl};
+        size_t exp_len[] = {6, strlen(key), strlen(ttl)};
+        result = cq_store_write(s, 3, exp, exp_len);
+    }
+out:
+    free(argv);
+    free(argl);
+    return result;
+}
+
 int cq_store_put_result(struct cq_store *s, const char *game_id, const char *json, size_t len,
                         unsigned ttl_s)
 {

@@ -18,6 +18,7 @@
 #include "config.h"
 
 struct uv_loop_s;
+struct redisContext;
 struct cq_store;
 
 struct cq_store_stats {
@@ -90,6 +91,32 @@ int cq_store_leaderboard(struct cq_store *s, const char *board, const char *peri
                          void *ud);
 /* The stored result of a game (JSON), NULL text when there is none. */
 int cq_store_get_result(struct cq_store *s, const char *game_id, cq_store_text_cb cb, void *ud);
+
+/* ---- live games' logs (replay.h), so a restarted server resumes them ---- */
+
+/* Marks a game live: its log is read back at start-up. */
+int cq_store_live_add(struct cq_store *s, const char *game_id);
+/* The game is over for good (expired): forgets it and its log. */
+int cq_store_live_remove(struct cq_store *s, const char *game_id);
+/* Appends `n` entries to the game's log, in order; with `ttl_s` > 0 also
+ * sets the log's time to live. */
+int cq_store_log_append(struct cq_store *s, const char *game_id, const char *const *entries,
+                        const size_t *lens, size_t n, unsigned ttl_s);
+
+/* Gets one live game's log (entries valid during the call); returns false
+ * to forget the game (its log cannot be used). */
+typedef bool (*cq_store_log_cb)(void *ud, const char *game_id, const char *const *entries,
+                                const size_t *lens, size_t n);
+/* At start-up, before the loop runs: reads every live game's log over a
+ * blocking connection (each command bounded by `timeout_ms`). 0, or -1
+ * with the reason in `err` (then nothing was restored). */
+int cq_store_load_logs(const struct cq_redis_target *t, const char *prefix, int timeout_ms,
+                       cq_store_log_cb cb, void *ud, char *err, size_t errlen);
+
+/* A blocking connection (AUTH and SELECT done), for start-up only; NULL
+ * with the reason in `err`. Free with redisFree. */
+struct redisContext *cq_store_connect_sync(const struct cq_redis_target *t, int timeout_ms,
+                                           char *err, size_t errlen);
 
 /* ISO week label of a Unix time, e.g. "2026-W48". */
 void cq_store_week_label(long long unix_time, char out[16]);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include <hiredis/hiredis.h>
+
 #include "play.h"
 
 static void start(void)
@@ -223,4 +225,140 @@ Test(store, a_game_ended_early_records_only_what_was_asked)
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
+}
+
+/* Rejoins with a token after the restart; returns the `state`. */
+static json_t *rejoin(struct cq_ws *ws, const char *pin, const char *token, const char *role)
+{
+    client_open(ws, &h);
+    json_t *j = client_req(
+        ws, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", token), "joined");
+    cr_assert_str_eq(jstr(j, "role"), role);
+    json_decref(j);
+    return client_expect(ws, "state");
+}
+
+/* The game's log as text, from the harness's Redis or the server's own. */
+static void read_log(bool own_redis, const char *game_id, char *out, size_t cap)
+{
+    if (!own_redis) {
+        cq_redis_cmd(&h, out, cap, "LRANGE cq:game:%s:log 0 -1", game_id);
+        return;
+    }
+    char sock[400];
+    snprintf(sock, sizeof sock, "%s/data/redis.sock", h.dir);
+    out[0] = '\0';
+    redisContext *c = redisConnectUnix(sock);
+    redisReply *r = c && !c->err ? redisCommand(c, "LRANGE cq:game:%s:log 0 -1", game_id) : NULL;
+    size_t len = 0;
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s ", r->element[i]->str);
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+}
+
+/* Plays into question 1, kills the server (SIGKILL) right after an answer,
+ * starts it again and finishes the game. `boards`: check the boards in the
+ * harness's Redis (not with the embedded one). */
+static void kill_mid_question_and_resume(bool boards)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80], out[64];
+    json_t *settings = json_pack("{s:s, s:s, s:[s, s], s:s}", "bank", "mini", "scoring", "accuracy",
+                                 "tags", "single", "truefalse", "group", "killed");
+    json_t *st = create(&host, settings, pin, token);
+    char game_id[40], log[8192] = "";
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    /* Question 0 (single, option 0 right): Ada right, Bob wrong. */
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0));
+    answer(&b, 0, json_integer(1));
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, false, 1));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+    /* Question 1 (true/false, true right): Ada answers, then the server dies. */
+    json_decref(see_question(&a, 1));
+    json_decref(see_question(&b, 1));
+    answer(&a, 1, json_true());
+    /* The game's log (written asynchronously) holds that answer. */
+    char want[64];
+    snprintf(want, sizeof want, ",%lld,1,true,", a.id); /* player, question, answer */
+    for (int i = 0; i < 50 && !strstr(log, want); i++) {
+        usleep(20000);
+        read_log(!boards, game_id, log, sizeof log);
+    }
+    cr_assert(strstr(log, want), "the log: %s", log);
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    /* Ada finds her score, the current question and her answer to it. */
+    st = rejoin(&a.ws, pin, a.token, "player");
+    cr_assert_str_eq(jstr(st, "phase"), "question");
+    cr_assert_eq(jint(st, "index"), 1);
+    json_t *you = json_object_get(st, "you");
+    cr_assert_eq(jint(you, "score"), 1000);
+    cr_assert(json_is_true(json_object_get(you, "answered")));
+    cr_assert_gt(jint(json_object_get(st, "question"), "remaining_ms"), 0);
+    json_decref(st);
+    st = rejoin(&b.ws, pin, b.token, "player");
+    cr_assert_eq(jint(json_object_get(st, "you"), "score"), 0);
+    cr_assert(json_is_false(json_object_get(json_object_get(st, "you"), "answered")));
+    json_decref(st);
+    json_decref(rejoin(&host, pin, token, "host"));
+    /* The game goes on: Bob answers now, which closes the question. */
+    answer(&b, 1, json_true());
+    json_decref(result(&a, 1, true, 1));
+    cr_assert_eq(a.earned, 2000); /* result() checked `score` against 1000 + this */
+    json_decref(result(&b, 1, true, 1));
+    host_cmd(&host, "next");
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "next")), 0);
+    json_t *end = client_expect(&host, "ended");
+    json_t *top = json_array_get(json_object_get(end, "podium"), 0);
+    cr_assert_str_eq(jstr(top, "nickname"), "Ada");
+    cr_assert_eq(jint(top, "score"), 2000);
+    json_decref(end);
+    for (int i = 0; boards && i < 50; i++) {
+        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:killed:all ada") && out[0])
+            break;
+        usleep(100000);
+    }
+    if (boards) {
+        cr_assert_str_eq(out, "2000");
+        cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:killed:all bob");
+        cr_assert_str_eq(out, "1000");
+    }
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+}
+
+Test(store, server_killed_mid_question_resumes_the_game)
+{
+    kill_mid_question_and_resume(true);
+}
+
+/* The default set-up: the server's own Redis (stopped with it, started again
+ * from its append-only file). */
+static void start_embedded(void)
+{
+    cr_assert_eq(cq_harness_start(&h, true, NULL), 0, "server did not start; see %s", h.log_path);
+}
+
+Test(store, killed_with_its_own_redis_resumes_the_game, .init = start_embedded)
+{
+    kill_mid_question_and_resume(false);
 }

@@ -25,7 +25,7 @@ static bool on_blocked(void *ud, const char *folded)
     return strstr(folded, "rude") != NULL;
 }
 
-static const struct cq_room_hooks hooks = {on_emit, on_blocked};
+static const struct cq_room_hooks hooks = {on_emit, on_blocked, NULL};
 
 static char *opts4[] = {"a", "b", "c", "d"};
 static struct cq_question questions[3];

@@ -1,0 +1,151 @@
+/* store_load.c: start-up reads over a blocking connection: the logs of
+ * the games that were live when the server last stopped. */
+#include <hiredis/hiredis.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "store.h"
+
+#define LOG_CHUNK 10000 /* entries per LRANGE: bounded replies */
+
+redisContext *cq_store_connect_sync(const struct cq_redis_target *t, int timeout_ms, char *err,
+                                    size_t errlen)
+{
+    struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    redisContext *c = t->unix_path[0] ? redisConnectUnixWithTimeout(t->unix_path, tv)
+                                      : redisConnectWithTimeout(t->host, t->port, tv);
+    redisReply *r = NULL;
+
+    if (!c || c->err) {
+        snprintf(err, errlen, "%s", c ? c->errstr : "out of memory");
+        goto fail;
+    }
+    redisSetTimeout(c, tv);
+    if (t->password[0]) {
+        r = redisCommand(c, "AUTH %s", t->password);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "AUTH failed: %s", r ? r->str : c->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+        r = NULL;
+    }
+    if (t->db) {
+        r = redisCommand(c, "SELECT %d", t->db);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "SELECT failed: %s", r ? r->str : c->errstr);
+            goto fail;
+        }
+        freeReplyObject(r);
+    }
+    return c;
+fail:
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+    return NULL;
+}
+
+/* Reads one game's whole log into `out` (appending chunk by chunk). */
+static int read_log(redisContext *c, const char *key, redisReply ***chunks, size_t *n_chunks,
+                    char *err, size_t errlen)
+{
+    for (long long start = 0;; start += LOG_CHUNK) {
+        redisReply *r = redisCommand(c, "LRANGE %s %lld %lld", key, start, start + LOG_CHUNK - 1);
+        if (!r || r->type != REDIS_REPLY_ARRAY) {
+            snprintf(err, errlen, "LRANGE %s: %s", key,
+                     r && r->type == REDIS_REPLY_ERROR ? r->str : c->errstr);
+            if (r)
+                freeReplyObject(r);
+            return -1;
+        }
+        if (!r->elements) {
+            freeReplyObject(r);
+            return 0;
+        }
+        redisReply **grown = realloc(*chunks, (*n_chunks + 1) * sizeof *grown);
+        if (!grown) {
+            freeReplyObject(r);
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        *chunks = grown;
+        (*chunks)[(*n_chunks)++] = r;
+        if (r->elements < LOG_CHUNK)
+            return 0;
+    }
+}
+
+/* Hands one game's log to `cb`; forgets the game when asked to. */
+static int load_game(redisContext *c, const char *prefix, const char *game_id, cq_store_log_cb cb,
+                     void *ud, char *err, size_t errlen)
+{
+    char key[256];
+    redisReply **chunks = NULL;
+    size_t n_chunks = 0, n = 0;
+    const char **entries = NULL;
+    size_t *lens = NULL;
+    int result = -1;
+
+    snprintf(key, sizeof key, "%sgame:%s:log", prefix, game_id);
+    if (read_log(c, key, &chunks, &n_chunks, err, errlen))
+        goto out;
+    for (size_t i = 0; i < n_chunks; i++)
+        n += chunks[i]->elements;
+    entries = calloc(n ? n : 1, sizeof *entries);
+    lens = calloc(n ? n : 1, sizeof *lens);
+    if (!entries || !lens) {
+        snprintf(err, errlen, "out of memory");
+        goto out;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < n_chunks; i++)
+        for (size_t j = 0; j < chunks[i]->elements; j++, k++) {
+            entries[k] = chunks[i]->element[j]->str ? chunks[i]->element[j]->str : "";
+            lens[k] = chunks[i]->element[j]->len;
+        }
+    if (!cb(ud, game_id, entries, lens, n)) {
+        redisReply *r = redisCommand(c, "SREM %slive %s", prefix, game_id);
+        if (r)
+            freeReplyObject(r);
+    }
+    result = 0;
+out:
+    for (size_t i = 0; i < n_chunks; i++)
+        freeReplyObject(chunks[i]);
+    free(chunks);
+    free(entries);
+    free(lens);
+    return result;
+}
+
+int cq_store_load_logs(const struct cq_redis_target *t, const char *prefix, int timeout_ms,
+                       cq_store_log_cb cb, void *ud, char *err, size_t errlen)
+{
+    redisReply *live = NULL;
+    int result = -1;
+    redisContext *c = cq_store_connect_sync(t, timeout_ms, err, errlen);
+    if (!c)
+        return -1;
+    live = redisCommand(c, "SMEMBERS %slive", prefix);
+    if (!live || live->type != REDIS_REPLY_ARRAY) {
+        snprintf(err, errlen, "SMEMBERS: %s",
+                 live && live->type == REDIS_REPLY_ERROR ? live->str : c->errstr);
+        goto out;
+    }
+    for (size_t i = 0; i < live->elements; i++) {
+        const redisReply *g = live->element[i];
+        if (g->type != REDIS_REPLY_STRING || g->len > 64)
+            continue;
+        if (load_game(c, prefix, g->str, cb, ud, err, errlen))
+            goto out;
+    }
+    result = 0;
+out:
+    if (live)
+        freeReplyObject(live);
+    redisFree(c);
+    return result;
+}
