@@ -105,6 +105,37 @@ int cq_conn_filter(struct cq_net *net, struct lws *wsi)
     return 0;
 }
 
+/* Behind a trusted proxy, the client is named by X-Forwarded-For: it
+ * replaces the proxy's address in c->peer, for per-address limits and logs. */
+static void forwarded_peer(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
+{
+    char xff[CQ_PROXY_XFF_MAX], client[sizeof c->peer];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    enum cq_proxy_pick pick;
+    if (n <= 0 || !cq_proxy_trusted(&net->proxies, c->peer))
+        return;
+    if ((size_t)n >= sizeof xff ||
+        lws_hdr_copy(wsi, xff, (int)sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) < 0)
+        pick = CQ_PROXY_GARBAGE; /* too long to be a real chain of proxies */
+    else
+        pick = cq_proxy_client(&net->proxies, c->peer, xff, client, sizeof client);
+    if (pick == CQ_PROXY_GARBAGE) {
+        /* Once at warn (a misconfigured proxy would flood the log), then debug. */
+        if (!net->xff_warned)
+            cq_warn("ws: unusable X-Forwarded-For from trusted proxy %s: counting the client "
+                    "as the proxy (further ones are logged at debug)",
+                    c->peer);
+        else
+            cq_debug("ws: unusable X-Forwarded-For from trusted proxy %s", c->peer);
+        net->xff_warned = true;
+        return;
+    }
+    if (pick == CQ_PROXY_FORWARDED) {
+        cq_debug("ws: %s forwarded by %s", client, c->peer);
+        snprintf(c->peer, sizeof c->peer, "%s", client);
+    }
+}
+
 int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
 {
     memset(c, 0, sizeof *c);
@@ -121,6 +152,8 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
         net->conns->all_prev = c;
     net->conns = c;
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    if (net->proxies.n)
+        forwarded_peer(net, c, wsi);
     net->m.conns++;
     net->m.conns_total++;
     /* Refusals are told, then closed: the client sees why. */

@@ -10,6 +10,7 @@
 #include "addr.h"
 #include "cq_proto.h"
 #include "net.h"
+#include "proxy.h"
 #include "room.h"
 
 /* One serialised message, shared by every queue it sits in. */
@@ -96,7 +97,9 @@ struct cq_net {
     bool stopping, failed; /* failed: did not start; stop and free it */
     struct cq_net_metrics m;
     struct cq_addr_table *addrs;
-    struct cq_conn *conns; /* every open connection (for /metrics) */
+    struct cq_conn *conns;        /* every open connection (for /metrics) */
+    struct cq_proxy_list proxies; /* --trusted-proxies */
+    bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
     unsigned max_conns;
     struct lws_http_mount mounts[6];
     struct lws_protocol_vhost_options headers[5];

@@ -1,4 +1,5 @@
-/* Operations: /metrics (answer latency, send queues), over real WebSockets. */
+/* Operations: /metrics (answer latency, send queues) and per-address limits
+ * behind trusted reverse proxies (X-Forwarded-For), over real WebSockets. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -145,4 +146,126 @@ Test(ops, answer_latency_histogram_and_send_queues, .fini = stop, .timeout = 120
     cr_assert_float_eq(sample(body, "chainquiz_connections"), 0, 0.5);
     cr_assert_eq(queued(body), 0, "%s", body);
     cr_assert_float_eq(check_histogram(body), 3, 0.5);
+}
+
+/* ---- X-Forwarded-For -------------------------------------------------- */
+
+/* Connects through a "proxy" that sends `xff` lines (NULL: no header). */
+static void open_as(struct cq_ws *ws, const char *const *xff)
+{
+    cr_assert_eq(cq_ws_connect_headers(ws, h.http_port, xff, NULL), 0);
+    json_t *m = cq_ws_recv(ws, WAIT_MS);
+    cr_assert_not_null(m);
+    cr_assert_str_eq(jstr(m, "type"), "welcome", "%s", xff && xff[0] ? xff[0] : "(no header)");
+    json_decref(m);
+}
+
+static void refused_as(const char *const *xff)
+{
+    struct cq_ws ws;
+    cr_assert_eq(cq_ws_connect_headers(&ws, h.http_port, xff, NULL), 0);
+    json_t *e = cq_ws_recv(&ws, WAIT_MS);
+    cr_assert_not_null(e);
+    cr_assert_str_eq(jstr(e, "type"), "error", "%s", xff && xff[0] ? xff[0] : "(no header)");
+    cr_assert_str_eq(jstr(e, "code"), "too_many_connections");
+    json_decref(e);
+    cr_assert(cq_ws_wait_closed(&ws, WAIT_MS));
+    cq_ws_free(&ws);
+}
+
+static int count_in_log(const char *needle)
+{
+    static char log[1 << 16];
+    FILE *f = fopen(h.log_path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    int count = 0;
+    for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
+        count++;
+    return count;
+}
+
+#define XFF(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+Test(ops, forwarded_for_from_trusted_proxy, .fini = stop, .timeout = 120)
+{
+    const char *args[] = {"--trusted-proxies", "10.0.0.0/8, 127.0.0.1", "--max-conns-per-ip", "2",
+                          NULL};
+    struct cq_ws ws[12];
+    int n = 0;
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
+
+    /* Two clients behind the proxy, each with its own limit. */
+    open_as(&ws[n++], XFF("X-Forwarded-For: 203.0.113.1"));
+    open_as(&ws[n++], XFF("X-Forwarded-For: 203.0.113.1"));
+    refused_as(XFF("X-Forwarded-For: 203.0.113.1"));
+    open_as(&ws[n++], XFF("X-Forwarded-For: 203.0.113.2"));
+    open_as(&ws[n++], XFF("X-Forwarded-For:203.0.113.2 "));
+    refused_as(XFF("X-Forwarded-For: 203.0.113.2"));
+    /* A client's own header is only prepended to: the proxy's entry counts. */
+    refused_as(XFF("X-Forwarded-For: 198.51.100.77, 203.0.113.1"));
+    /* Trusted hops are skipped, and a header sent twice is one list. */
+    open_as(&ws[n++], XFF("X-Forwarded-For: 203.0.113.3, 10.1.1.1, 127.0.0.1"));
+    open_as(&ws[n++], XFF("X-Forwarded-For: 198.51.100.1", "X-Forwarded-For: 203.0.113.3"));
+    refused_as(XFF("X-Forwarded-For: 203.0.113.3"));
+    /* IPv6 in its spellings is one address. */
+    open_as(&ws[n++], XFF("X-Forwarded-For: 2001:db8::1"));
+    open_as(&ws[n++], XFF("X-Forwarded-For: [2001:DB8:0::1]:4711"));
+    refused_as(XFF("X-Forwarded-For: 2001:db8:0:0::1"));
+    /* An unusable header counts the client as the proxy, like no header. */
+    open_as(&ws[n++], XFF("X-Forwarded-For: unknown"));
+    open_as(&ws[n++], NULL);
+    refused_as(XFF("X-Forwarded-For: 203.0.113.9 nonsense"));
+    refused_as(NULL);
+    cr_assert_eq(count_in_log("(further ones are logged at debug)"), 1, "logged at warn once");
+    cr_assert_geq(count_in_log("refusing 203.0.113.1:"), 2, "logs name the client");
+
+    /* A slot frees when a connection ends, under the client's address. */
+    cq_ws_free(&ws[0]);
+    usleep(200000);
+    open_as(&ws[0], XFF("X-Forwarded-For: 203.0.113.1"));
+    for (int i = 0; i < n; i++)
+        cq_ws_free(&ws[i]);
+}
+
+/* Without the option, or from a peer not in it, the header is ignored:
+ * every connection counts as the loopback peer. */
+static void header_ignored(const char *const *args)
+{
+    struct cq_ws ws[2];
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
+    open_as(&ws[0], XFF("X-Forwarded-For: 203.0.113.1"));
+    open_as(&ws[1], XFF("X-Forwarded-For: 203.0.113.2"));
+    refused_as(XFF("X-Forwarded-For: 203.0.113.3"));
+    refused_as(NULL);
+    cq_ws_free(&ws[0]);
+    cq_ws_free(&ws[1]);
+}
+
+Test(ops, forwarded_for_ignored_by_default, .fini = stop, .timeout = 60)
+{
+    header_ignored((const char *const[]){"--max-conns-per-ip", "2", NULL});
+}
+
+Test(ops, forwarded_for_ignored_from_untrusted_peer, .fini = stop, .timeout = 60)
+{
+    header_ignored(
+        (const char *const[]){"--max-conns-per-ip", "2", "--trusted-proxies", "10.0.0.0/8", NULL});
+}
+
+Test(ops, bad_trusted_proxies_are_refused_at_start, .fini = stop)
+{
+    memset(&h, 0, sizeof h);
+    snprintf(h.dir, sizeof h.dir, "/tmp/cq-test-XXXXXX");
+    cr_assert_not_null(mkdtemp(h.dir));
+    snprintf(h.log_path, sizeof h.log_path, "%s/server.log", h.dir);
+    static const char *const bad[] = {"10.0.0.1/8", "localhost", "127.0.0.1,", "::1/129"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        const char *args[] = {"--trusted-proxies", bad[i], NULL};
+        cr_assert_eq(cq_harness_wait(cq_harness_spawn(&h, args), 5000), 2, "%s", bad[i]);
+    }
+    h.server_pid = -1;
+    cr_assert_eq(count_in_log("chainquiz: --trusted-proxies: "), 4);
 }
