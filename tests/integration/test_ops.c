@@ -219,6 +219,15 @@ Test(ops, forwarded_for_from_trusted_proxy, .fini = stop, .timeout = 120)
     open_as(&ws[n++], NULL);
     refused_as(XFF("X-Forwarded-For: 203.0.113.9 nonsense"));
     refused_as(NULL);
+    /* Past CQ_PROXY_XFF_MAX bytes the header is not read at all. */
+    static char long_xff[2200];
+    size_t len = (size_t)snprintf(long_xff, sizeof long_xff, "X-Forwarded-For: ");
+    while (len < 2100)
+        len +=
+            (size_t)snprintf(long_xff + len, sizeof long_xff - len, "198.51.100.%zu, ", len % 200);
+    snprintf(long_xff + len, sizeof long_xff - len, "203.0.113.4");
+    refused_as(XFF(long_xff));
+    open_as(&ws[n++], XFF("X-Forwarded-For: 203.0.113.4"));
     cr_assert_eq(count_in_log("(further ones are logged at debug)"), 1, "logged at warn once");
     cr_assert_geq(count_in_log("refusing 203.0.113.1:"), 2, "logs name the client");
 
