@@ -106,6 +106,10 @@ static const struct opt opts[] = {
     {"journal-max", "CHAINQUIZ_JOURNAL_MAX",
      "Redis writes kept in memory while Redis is away (default 100000)", OPT_UINT, O(journal_max),
      0, 100, 10000000},
+    {"trusted-proxies", "CHAINQUIZ_TRUSTED_PROXIES",
+     "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the "
+     "client, e.g. 127.0.0.1,10.0.0.0/8,::1 (default: none; the header is ignored)",
+     OPT_STR, O(trusted_proxies), S(trusted_proxies), 0, 0},
 };
 
 static void defaults(struct cq_config *c)
@@ -251,6 +255,14 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
         return CQ_CONFIG_ERROR;
+    }
+    if (cfg->trusted_proxies[0]) {
+        struct cq_proxy_list pl;
+        char why[200];
+        if (cq_proxy_list_parse(cfg->trusted_proxies, &pl, why, sizeof why)) {
+            snprintf(err, errlen, "--trusted-proxies: %s", why);
+            return CQ_CONFIG_ERROR;
+        }
     }
     if (cfg->redis_url[0]) {
         struct cq_redis_target t;

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "cq_limits.h"
+#include "proxy.h"
 
 #define CQ_PATH_MAX 1024
 
@@ -52,6 +53,9 @@ struct cq_config {
     int redis_timeout_ms;
     unsigned journal_max; /* Redis writes kept while Redis is away */
     int results_ttl_s;    /* finished games' results kept in Redis */
+    /* Reverse proxies whose X-Forwarded-For is believed (proxy.h); empty:
+     * none, the header is ignored. */
+    char trusted_proxies[CQ_PROXY_LIST_MAX];
 };
 
 enum cq_config_result { CQ_CONFIG_RUN = 0, CQ_CONFIG_EXIT_OK = 1, CQ_CONFIG_ERROR = 2 };

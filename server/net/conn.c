@@ -20,6 +20,14 @@
 #define CLOSE_LINGER_S           3    /* after our close frame, how long we wait for the client's */
 #define CQ_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry; not in lws 4.1's enum */
 
+/* Prometheus's usual 1-2.5-5 steps: an answer acknowledged within a few
+ * milliseconds is a healthy server, hundreds of milliseconds an overloaded
+ * one (the ack waited behind broadcasts), seconds a broken one. */
+const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS] = {
+    1000,   2500,   5000,    10000,   25000,   50000,    100000,
+    250000, 500000, 1000000, 2500000, 5000000, 10000000,
+};
+
 int64_t cq_net_now_us(void)
 {
     struct timespec ts;
@@ -42,6 +50,7 @@ struct cq_buf *cq_buf_from_json(json_t *msg)
     struct cq_buf *b = (struct cq_buf *)(void *)raw;
     b->refs = 0;
     b->len = len;
+    b->answer_at = 0;
     return b;
 }
 
@@ -96,18 +105,55 @@ int cq_conn_filter(struct cq_net *net, struct lws *wsi)
     return 0;
 }
 
+/* Behind a trusted proxy, the client is named by X-Forwarded-For: it
+ * replaces the proxy's address in c->peer, for per-address limits and logs. */
+static void forwarded_peer(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
+{
+    char xff[CQ_PROXY_XFF_MAX], client[sizeof c->peer];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    enum cq_proxy_pick pick;
+    if (n <= 0 || !cq_proxy_trusted(&net->proxies, c->peer))
+        return;
+    if ((size_t)n >= sizeof xff ||
+        lws_hdr_copy(wsi, xff, (int)sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) < 0)
+        pick = CQ_PROXY_GARBAGE; /* too long to be a real chain of proxies */
+    else
+        pick = cq_proxy_client(&net->proxies, c->peer, xff, client, sizeof client);
+    if (pick == CQ_PROXY_GARBAGE) {
+        /* Once at warn (a misconfigured proxy would flood the log), then debug. */
+        if (!net->xff_warned)
+            cq_warn("ws: unusable X-Forwarded-For from trusted proxy %s: counting the client "
+                    "as the proxy (further ones are logged at debug)",
+                    c->peer);
+        else
+            cq_debug("ws: unusable X-Forwarded-For from trusted proxy %s", c->peer);
+        net->xff_warned = true;
+        return;
+    }
+    if (pick == CQ_PROXY_FORWARDED) {
+        cq_debug("ws: %s forwarded by %s", client, c->peer);
+        snprintf(c->peer, sizeof c->peer, "%s", client);
+    }
+}
+
 int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
 {
     memset(c, 0, sizeof *c);
+    c->q = calloc(net->deps.cfg->send_queue_max, sizeof *c->q);
+    if (!c->q)
+        return -1; /* c->net stays NULL: cq_conn_closed has nothing to undo */
     c->net = net;
     c->wsi = wsi;
     c->role = CQ_ROLE_NONE;
-    c->q = calloc(net->deps.cfg->send_queue_max, sizeof *c->q);
-    if (!c->q)
-        return -1;
     c->tokens = net->deps.cfg->limits.msgs_burst;
     c->tokens_at = cq_net_now_us();
+    c->all_next = net->conns;
+    if (net->conns)
+        net->conns->all_prev = c;
+    net->conns = c;
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
+    if (net->proxies.n)
+        forwarded_peer(net, c, wsi);
     net->m.conns++;
     net->m.conns_total++;
     /* Refusals are told, then closed: the client sees why. */
@@ -135,6 +181,8 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
 static void drop_queue(struct cq_conn *c)
 {
     unsigned cap = c->net->deps.cfg->send_queue_max;
+    c->net->m.queued_msgs -= c->qlen;
+    c->net->m.queued_bytes -= c->qbytes;
     while (c->qlen) {
         cq_buf_unref(c->q[c->qhead]);
         c->qhead = (c->qhead + 1) % cap;
@@ -162,17 +210,45 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
     c->q[(c->qhead + c->qlen) % cfg->send_queue_max] = b;
     c->qlen++;
     c->qbytes += b->len;
+    c->net->m.queued_msgs++;
+    c->net->m.queued_bytes += b->len;
     lws_callback_on_writable(c->wsi);
+}
+
+/* Queues a buffer nobody else holds; frees it when it was not queued. */
+static void send_own(struct cq_conn *c, struct cq_buf *b)
+{
+    cq_conn_push(c, b);
+    if (!b->refs)
+        free(b);
 }
 
 void cq_conn_send(struct cq_conn *c, json_t *msg)
 {
     struct cq_buf *b = cq_buf_from_json(msg);
+    if (b)
+        send_own(c, b);
+}
+
+void cq_conn_send_answer_ack(struct cq_conn *c, json_t *msg)
+{
+    struct cq_buf *b = cq_buf_from_json(msg);
     if (!b)
         return;
-    cq_conn_push(c, b);
-    if (!b->refs)
-        free(b);
+    b->answer_at = c->rx_at;
+    send_own(c, b);
+}
+
+/* Prometheus buckets are "less than or equal": 1 ms exactly is in le=0.001. */
+static void observe_answer(struct cq_net_metrics *m, int64_t us)
+{
+    unsigned i = 0;
+    if (us < 0)
+        us = 0;
+    while (i < CQ_ANSWER_BUCKETS && us > cq_answer_bucket_us[i])
+        i++;
+    m->answer_hist[i]++;
+    m->answer_time_sum_us += (uint64_t)us;
 }
 
 void cq_conn_error(struct cq_conn *c, const json_t *req_id, int code, const char *field,
@@ -201,11 +277,16 @@ int cq_conn_writable(struct cq_conn *c)
         c->qhead = (c->qhead + 1) % cap;
         c->qlen--;
         c->qbytes -= b->len;
+        c->net->m.queued_msgs--;
+        c->net->m.queued_bytes -= b->len;
+        int64_t answer_at = b->answer_at;
         int n = lws_write(c->wsi, b->data + LWS_PRE, b->len, LWS_WRITE_TEXT);
         cq_buf_unref(b);
         if (n < 0)
             return -1;
         c->net->m.msgs_out++;
+        if (answer_at)
+            observe_answer(&c->net->m, cq_net_now_us() - answer_at);
         if (c->qlen && lws_send_pipe_choked(c->wsi)) {
             lws_callback_on_writable(c->wsi);
             return 0;
@@ -262,6 +343,7 @@ static void handle_message(struct cq_conn *c, const char *buf, size_t len)
     struct cq_msg m;
     struct cq_proto_error perr;
 
+    c->rx_at = cq_net_now_us();
     c->net->m.msgs_in++;
     if (!rate_ok(c)) {
         if (!strike(c))
@@ -344,6 +426,12 @@ void cq_conn_closed(struct cq_conn *c)
     if (!c->net)
         return; /* never opened */
     cq_live_conn_gone(c);
+    if (c->all_prev)
+        c->all_prev->all_next = c->all_next;
+    else
+        c->net->conns = c->all_next;
+    if (c->all_next)
+        c->all_next->all_prev = c->all_prev;
     cq_addr_release(c->net->addrs, c->addr, cq_net_now_us());
     c->addr = NULL;
     drop_queue(c);

@@ -397,8 +397,34 @@ static void metrics(struct cq_net *net, struct text *t)
     COUNTER("chainquiz_redis_errors_total", "Redis errors and timeouts.", st.errors);
     COUNTER("chainquiz_redis_journal_dropped_total", "Redis writes lost to the journal bound.",
             st.journal_dropped);
+    GAUGE("chainquiz_send_queue_messages",
+          "Messages waiting in the send queues of all connections.", m->queued_msgs);
+    GAUGE("chainquiz_send_queue_bytes", "Bytes waiting in the send queues of all connections.",
+          m->queued_bytes);
+    unsigned deepest = 0;
+    for (const struct cq_conn *c = net->conns; c; c = c->all_next)
+        if (c->qlen > deepest)
+            deepest = c->qlen;
+    GAUGE("chainquiz_send_queue_max_messages",
+          "Messages waiting in the deepest single connection's send queue.", deepest);
 #undef GAUGE
 #undef COUNTER
+    /* Cumulative buckets, as Prometheus wants them. */
+    const char *h = "chainquiz_answer_latency_seconds";
+    uint64_t cum = 0;
+    text_add(t,
+             "# HELP %s Accepted answers, from receipt to the answer_ack being written.\n"
+             "# TYPE %s histogram\n",
+             h, h);
+    for (unsigned i = 0; i < CQ_ANSWER_BUCKETS; i++) {
+        cum += m->answer_hist[i];
+        text_add(t, "%s_bucket{le=\"%g\"} %llu\n", h, (double)cq_answer_bucket_us[i] / 1e6,
+                 (unsigned long long)cum);
+    }
+    cum += m->answer_hist[CQ_ANSWER_BUCKETS];
+    text_add(t, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.6f\n%s_count %llu\n", h,
+             (unsigned long long)cum, h, (double)m->answer_time_sum_us / 1e6, h,
+             (unsigned long long)cum);
 }
 
 /* The join QR code as SVG; text is the join URL. */

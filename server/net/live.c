@@ -848,9 +848,10 @@ static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
     if (r)
         cq_conn_error(c, m->req_id, r, r == CQ_EBAD_ANSWER ? "answer" : "question", NULL);
     else
-        cq_conn_send(c, with_id(json_pack("{s:s, s:i, s:I}", "type", "answer_ack", "index",
-                                          m->question, "time_ms", (json_int_t)(t / 1000)),
-                                m));
+        cq_conn_send_answer_ack(c,
+                                with_id(json_pack("{s:s, s:i, s:I}", "type", "answer_ack", "index",
+                                                  m->question, "time_ms", (json_int_t)(t / 1000)),
+                                        m));
     room_after(lr);
 }
 

@@ -75,6 +75,14 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     }
     net->deps = *deps;
     const struct cq_config *cfg = deps->cfg;
+    /* cq_config_parse has checked the list already; this cannot fail. */
+    if (cq_proxy_list_parse(cfg->trusted_proxies, &net->proxies, err, errlen)) {
+        free(net);
+        return NULL;
+    }
+    if (net->proxies.n)
+        cq_info("trusting X-Forwarded-For from %u proxy address(es): %s", net->proxies.n,
+                cfg->trusted_proxies);
 
     lws_set_log_level(LLL_ERR | LLL_WARN | (cq_log_enabled(CQ_LOG_DEBUG) ? LLL_NOTICE : 0),
                       lws_log_emit);

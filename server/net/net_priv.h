@@ -11,12 +11,16 @@
 #include "addr.h"
 #include "cq_proto.h"
 #include "net.h"
+#include "proxy.h"
 #include "room.h"
 
 /* One serialised message, shared by every queue it sits in. */
 struct cq_buf {
     unsigned refs;
     size_t len;
+    /* An answer_ack: when its answer was received (cq_net_now_us), observed
+     * into the latency histogram once written; 0 for every other message. */
+    int64_t answer_at;
     unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes */
 };
 
@@ -34,10 +38,12 @@ struct cq_conn {
     struct cq_buf **q; /* ring of send_queue_max entries */
     unsigned qhead, qlen;
     size_t qbytes;
+    struct cq_conn *all_prev, *all_next; /* net->conns: every open connection */
 
     char *rx; /* fragments of the message being received */
     size_t rx_len;
     bool rx_discard; /* the current message is over the limit */
+    int64_t rx_at;   /* when the message being handled was received */
 
     double tokens; /* rate limit bucket */
     int64_t tokens_at;
@@ -73,11 +79,20 @@ struct cq_live_room {
     struct cq_live_room *log_next; /* in net->log_dirty */
 };
 
+/* Answer latency (received to acknowledgement written) histogram bounds,
+ * 1 ms to 10 s; defined in conn.c. */
+#define CQ_ANSWER_BUCKETS 13
+extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
+
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
     uint64_t refused_conns, refused_pins, refused_joins;
-    uint64_t answer_hist[12]; /* answer time buckets, see http.c */
+    /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
+    uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;
+    /* On every connection's send queue, kept up to date at push, write,
+     * cull and close. */
+    uint64_t queued_msgs, queued_bytes;
     unsigned conns;
 };
 
@@ -90,6 +105,9 @@ struct cq_net {
     bool stopping, failed; /* failed: did not start; stop and free it */
     struct cq_net_metrics m;
     struct cq_addr_table *addrs;
+    struct cq_conn *conns;        /* every open connection (for /metrics) */
+    struct cq_proxy_list proxies; /* --trusted-proxies */
+    bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
     unsigned max_conns;
     struct lws_http_mount mounts[6];
     struct lws_protocol_vhost_options headers[5];
@@ -113,6 +131,9 @@ void cq_buf_unref(struct cq_buf *b);
 void cq_conn_push(struct cq_conn *c, struct cq_buf *b);
 /* Sends one personal message (steals msg). */
 void cq_conn_send(struct cq_conn *c, json_t *msg);
+/* Sends the answer_ack for the message being handled (steals msg): the
+ * answer latency is observed when it is written. */
+void cq_conn_send_answer_ack(struct cq_conn *c, json_t *msg);
 void cq_conn_error(struct cq_conn *c, const json_t *req_id, int code, const char *field,
                    const char *detail);
 /* Sends what is queued, then closes with `code` and `reason`. */

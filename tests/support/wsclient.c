@@ -63,10 +63,10 @@ static int fill(struct cq_ws *ws, int timeout_ms)
 }
 
 static int ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
-                      const char *origin, int *status, int rcvbuf)
+                      const char *origin, int *status, int rcvbuf, const char *const *headers)
 {
     struct sockaddr_in sa = {0};
-    char req[1024];
+    char req[4096];
     memset(ws, 0, sizeof *ws);
     if (status)
         *status = 0;
@@ -92,8 +92,11 @@ static int ws_connect(struct cq_ws *ws, int port, const char *path, const char *
                       subprotocol);
     if (origin)
         n += snprintf(req + n, sizeof req - (size_t)n, "Origin: %s\r\n", origin);
-    n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
-    if (write_all(ws->fd, req, (size_t)n))
+    for (; headers && *headers && n < (int)sizeof req; headers++)
+        n += snprintf(req + n, sizeof req - (size_t)n, "%s\r\n", *headers);
+    if (n < (int)sizeof req)
+        n += snprintf(req + n, sizeof req - (size_t)n, "\r\n");
+    if (n >= (int)sizeof req || write_all(ws->fd, req, (size_t)n))
         goto fail;
     int64_t until = now_ms() + 5000;
     for (;;) {
@@ -122,12 +125,17 @@ fail:
 int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
                   const char *origin, int *status)
 {
-    return ws_connect(ws, port, path, subprotocol, origin, status, 0);
+    return ws_connect(ws, port, path, subprotocol, origin, status, 0, NULL);
 }
 
 int cq_ws_connect_slow(struct cq_ws *ws, int port, int rcvbuf)
 {
-    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, NULL, rcvbuf);
+    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, NULL, rcvbuf, NULL);
+}
+
+int cq_ws_connect_headers(struct cq_ws *ws, int port, const char *const *headers, int *status)
+{
+    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, status, 0, headers);
 }
 
 void cq_ws_free(struct cq_ws *ws)

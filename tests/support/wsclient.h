@@ -24,6 +24,10 @@ int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subp
 /* The same with a receive buffer of `rcvbuf` bytes set before connecting:
  * a slow phone on a bad network, for the slow-consumer tests. */
 int cq_ws_connect_slow(struct cq_ws *ws, int port, int rcvbuf);
+/* The game's path and subprotocol with extra handshake header lines, each
+ * "Name: value" without CRLF, NULL-terminated: what a reverse proxy adds
+ * (X-Forwarded-For). */
+int cq_ws_connect_headers(struct cq_ws *ws, int port, const char *const *headers, int *status);
 void cq_ws_free(struct cq_ws *ws);
 
 int cq_ws_send_frame(struct cq_ws *ws, int opcode, bool fin, const void *payload, size_t n);
