@@ -191,7 +191,15 @@ static void on_connect_timeout(uv_timer_t *t)
     struct cq_store *s = t->data;
     if (s->state == ST_CONNECTING && s->ac) {
         cq_warn("redis: connect timed out after %d ms", s->timeout_ms);
-        redisAsyncDisconnect(s->ac); /* on_disconnect / on_connect schedule the retry */
+        /* hiredis 0.14 frees a context that never connected without calling
+         * either callback: detach it, and schedule the retry ourselves. */
+        redisAsyncContext *ac = s->ac;
+        ac->data = NULL;
+        s->ac = NULL;
+        s->state = ST_CLOSED;
+        s->errors++;
+        redisAsyncDisconnect(ac);
+        schedule_retry(s);
     }
 }
 

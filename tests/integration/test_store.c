@@ -1,6 +1,10 @@
 /* Leaderboards and game records in a real Redis: boards that outlive games,
  * downloads, and a Redis that dies mid-game. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/socket.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -361,4 +365,48 @@ static void start_embedded(void)
 Test(store, killed_with_its_own_redis_resumes_the_game, .init = start_embedded)
 {
     kill_mid_question_and_resume(false);
+}
+
+/* A Redis whose port takes no connection (full accept queue): every connect
+ * times out, and each time-out must lead to another try. */
+Test(store, a_connect_that_hangs_is_tried_again)
+{
+    char body[256], log[65536];
+    int port = h.redis_port;
+    cq_harness_stop_redis(&h);
+    int lfd = socket(AF_INET, SOCK_STREAM, 0), fill[4];
+    int one = 1;
+    setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(bind(lfd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(lfd, 0), 0);
+    for (int i = 0; i < 4; i++) {
+        fill[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+        connect(fill[i], (struct sockaddr *)&sa, sizeof sa);
+    }
+    /* Two time-outs in the log: the first one was followed by a new try. */
+    int timeouts = 0;
+    for (int i = 0; i < 300 && timeouts < 2; i++) {
+        usleep(100000);
+        FILE *f = fopen(h.log_path, "r");
+        size_t n = f ? fread(log, 1, sizeof log - 1, f) : 0;
+        if (f)
+            fclose(f);
+        log[n] = '\0';
+        timeouts = 0;
+        for (const char *p = log; (p = strstr(p, "connect timed out")); p++)
+            timeouts++;
+    }
+    cr_assert_geq(timeouts, 2, "connect time-outs in the log: %d", timeouts);
+    for (int i = 0; i < 4; i++)
+        close(fill[i]);
+    close(lfd);
+    cr_assert_eq(cq_harness_start_redis_on(&h, port), 0);
+    int status = 0;
+    for (int i = 0; i < 150 && status != 200; i++) {
+        usleep(100000);
+        status = cq_http_get(h.http_port, "/readyz", body, sizeof body);
+    }
+    cr_assert_eq(status, 200, "Redis never reconnected: %s", body);
 }
