@@ -392,6 +392,8 @@ static void metrics(struct cq_net *net, struct text *t)
             m->refused_joins);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
+    COUNTER("chainquiz_idle_dropped_total",
+            "Connections closed for not answering a keep-alive ping.", m->idle_dropped);
     GAUGE("chainquiz_redis_connected", "1 when Redis is connected.", st.connected);
     GAUGE("chainquiz_redis_journal_depth", "Redis writes waiting for Redis.", st.journal_depth);
     COUNTER("chainquiz_redis_errors_total", "Redis errors and timeouts.", st.errors);

@@ -46,6 +46,13 @@ struct cq_conn {
     char close_reason[64];
     char peer[64];
     struct cq_addr *addr; /* per-address accounting, NULL when refused */
+
+    /* Keep-alive (see cq_conn_sweep): one list and one timer for all, not a
+     * timer per connection, whose re-arming on every frame costs O(timers). */
+    lws_dll2_t live;  /* in net->live_conns from ESTABLISHED to CLOSED */
+    int64_t heard_at; /* last frame or pong from the client */
+    int64_t ping_at;  /* our last ping; 0 when none since heard_at */
+    bool ping_due;    /* write a ping at the next WRITEABLE */
 };
 
 struct cq_live_room {
@@ -67,7 +74,7 @@ struct cq_live_room {
 
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
-    uint64_t refused_conns, refused_pins, refused_joins;
+    uint64_t refused_conns, refused_pins, refused_joins, idle_dropped;
     uint64_t answer_hist[12]; /* answer time buckets, see http.c */
     uint64_t answer_time_sum_us;
     unsigned conns;
@@ -86,7 +93,10 @@ struct cq_net {
     struct lws_http_mount mounts[6];
     struct lws_protocol_vhost_options headers[5];
     struct lws_protocols protocols[3];
-    lws_retry_bo_t retry;
+    lws_retry_bo_t retry;             /* all zero: no lws validity timers (see conn.c) */
+    lws_dll2_owner_t live_conns;      /* every established WebSocket (struct cq_conn.live) */
+    lws_sorted_usec_list_t sweep_sul; /* the keep-alive sweep */
+    int64_t sweep_due;                /* when sweep_sul should fire */
 };
 
 int64_t cq_net_now_us(void);
@@ -97,6 +107,10 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi);
 int cq_conn_receive(struct cq_conn *c, const void *in, size_t len);
 int cq_conn_writable(struct cq_conn *c);
 void cq_conn_closed(struct cq_conn *c);
+/* A pong (or any frame) came in: the connection is alive. */
+void cq_conn_heard(struct cq_conn *c);
+/* Starts the keep-alive sweep (after the context exists). */
+void cq_conn_sweep_start(struct cq_net *net);
 struct cq_buf *cq_buf_from_json(json_t *msg); /* steals msg; refs = 0 */
 void cq_buf_unref(struct cq_buf *b);
 /* Queues `b` (takes a ref); culls the connection when its queue is full. */
