@@ -66,7 +66,6 @@ struct cq_live_room {
     lws_sorted_usec_list_t flush_sul; /* coalesced lobby and progress updates */
     bool flush_armed, progress_dirty, expired, in_tick;
     json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
-    json_t *recent;                                         /* names for players */
     int64_t created_at;
     long long created_unix;
     char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
