@@ -407,7 +407,8 @@ static void sweep_arm(struct cq_net *net, int64_t in_us)
 /* Every SWEEP_US: a connection silent for idle_timeout is pinged (once per
  * silence); one that stays silent idle_grace after that ping is closed
  * without a close frame (it does not answer: nobody would read one). The
- * walk is O(connections) every two seconds, a few microseconds per thousand. */
+ * walk is O(connections) every two seconds, no system call unless a ping is
+ * due (10,000 idle connections: 0.04 s of CPU in 20 s, docs/architecture.md). */
 static void sweep_cb(lws_sorted_usec_list_t *sul)
 {
     struct cq_net *net = lws_container_of(sul, struct cq_net, sweep_sul);
