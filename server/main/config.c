@@ -96,8 +96,11 @@ static const struct opt opts[] = {
     {"ended-ttl", "CHAINQUIZ_ENDED_TTL", "seconds an ended game stays open for results (1800)",
      OPT_INT, O(ended_ttl_s), 0, 10, 86400},
     {"idle-timeout", "CHAINQUIZ_IDLE_TIMEOUT",
-     "seconds of silence before a WebSocket is pinged, then closed (default 30)", OPT_INT,
-     O(idle_timeout_s), 0, 5, 3600},
+     "seconds of silence before a WebSocket is pinged (default 30)", OPT_INT, O(idle_timeout_s), 0,
+     5, 3600},
+    {"idle-grace", "CHAINQUIZ_IDLE_GRACE",
+     "seconds more of silence after --idle-timeout before a WebSocket is closed (default 10)",
+     OPT_INT, O(idle_grace_s), 0, 1, 3600},
     {"redis-timeout", "CHAINQUIZ_REDIS_TIMEOUT", "Redis connect/command timeout, ms (2000)",
      OPT_INT, O(redis_timeout_ms), 0, 100, 60000},
     {"results-ttl", "CHAINQUIZ_RESULTS_TTL",
@@ -134,6 +137,7 @@ static void defaults(struct cq_config *c)
     c->max_show_delay_ms = 1000;
     c->ended_ttl_s = 1800;
     c->idle_timeout_s = 30;
+    c->idle_grace_s = 10;
     c->redis_timeout_ms = 2000;
     c->journal_max = 100000;
     c->results_ttl_s = 30 * 24 * 3600;

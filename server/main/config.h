@@ -49,7 +49,8 @@ struct cq_config {
     int rejoin_grace_s;
     int max_show_delay_ms;
     int ended_ttl_s;
-    int idle_timeout_s; /* WebSocket with no traffic (pings included) */
+    int idle_timeout_s; /* WebSocket with no traffic (pongs included): pinged */
+    int idle_grace_s;   /* after idle_timeout_s, this much more silence: closed */
     int redis_timeout_ms;
     unsigned journal_max; /* Redis writes kept while Redis is away */
     int results_ttl_s;    /* finished games' results kept in Redis */

@@ -392,6 +392,8 @@ static void metrics(struct cq_net *net, struct text *t)
             m->refused_joins);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
+    COUNTER("chainquiz_idle_dropped_total",
+            "Connections closed for not answering a keep-alive ping.", m->idle_dropped);
     GAUGE("chainquiz_redis_connected", "1 when Redis is connected.", st.connected);
     GAUGE("chainquiz_redis_journal_depth", "Redis writes waiting for Redis.", st.journal_depth);
     COUNTER("chainquiz_redis_errors_total", "Redis errors and timeouts.", st.errors);
@@ -402,9 +404,13 @@ static void metrics(struct cq_net *net, struct text *t)
     GAUGE("chainquiz_send_queue_bytes", "Bytes waiting in the send queues of all connections.",
           m->queued_bytes);
     unsigned deepest = 0;
-    for (const struct cq_conn *c = net->conns; c; c = c->all_next)
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&net->live_conns))
+    {
+        const struct cq_conn *c = lws_container_of(d, struct cq_conn, live);
         if (c->qlen > deepest)
             deepest = c->qlen;
+    }
+    lws_end_foreach_dll(d);
     GAUGE("chainquiz_send_queue_max_messages",
           "Messages waiting in the deepest single connection's send queue.", deepest);
 #undef GAUGE

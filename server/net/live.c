@@ -12,8 +12,11 @@
 #include "replay.h"
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
-#define RECENT_NAMES    10     /* names a player's lobby screen gets per update */
 #define LEADERBOARD_TOP 10
+/* lobby and progress go to the screens that show the roster and the answer
+ * count; players get the counts once per phase instead (in `state` and
+ * `question`): 86 % of all messages at 10,000 players were these two. */
+#define PROJECTORS (CQ_ROLE_HOST | CQ_ROLE_SPECTATOR)
 
 static void room_after(struct cq_live_room *lr);
 static void log_flush_room(struct cq_live_room *lr);
@@ -87,15 +90,13 @@ static struct cq_live_room *live_room_new(struct cq_net *net)
     lr->pending_joined = json_array();
     lr->pending_left = json_array();
     lr->pending_status = json_array();
-    lr->recent = json_array();
     lr->created_at = cq_net_now_us();
     lr->tick_at = INT64_MAX;
     lr->log_seq = 1;
-    if (!lr->pending_joined || !lr->pending_left || !lr->pending_status || !lr->recent) {
+    if (!lr->pending_joined || !lr->pending_left || !lr->pending_status) {
         json_decref(lr->pending_joined);
         json_decref(lr->pending_left);
         json_decref(lr->pending_status);
-        json_decref(lr->recent);
         free(lr);
         return NULL;
     }
@@ -110,7 +111,6 @@ static void live_room_discard(struct cq_live_room *lr)
     json_decref(lr->pending_joined);
     json_decref(lr->pending_left);
     json_decref(lr->pending_status);
-    json_decref(lr->recent);
     cq_room_free(lr->game);
     for (size_t i = 0; i < lr->log_n; i++)
         free(lr->log_e[i]);
@@ -160,15 +160,10 @@ static void flush_updates(struct cq_live_room *lr)
                       lr->pending_joined, "left", lr->pending_left, "status", lr->pending_status,
                       "players", (json_int_t)cq_room_n_players(lr->game), "connected",
                       (json_int_t)cq_room_n_connected(lr->game));
-        broadcast(lr, host, CQ_ROLE_HOST | CQ_ROLE_SPECTATOR);
-        json_t *players = json_pack("{s:s, s:O, s:I, s:I}", "type", "lobby", "recent", lr->recent,
-                                    "players", (json_int_t)cq_room_n_players(lr->game), "connected",
-                                    (json_int_t)cq_room_n_connected(lr->game));
-        broadcast(lr, players, CQ_ROLE_PLAYER);
+        broadcast(lr, host, PROJECTORS);
         json_array_clear(lr->pending_joined);
         json_array_clear(lr->pending_left);
         json_array_clear(lr->pending_status);
-        json_array_clear(lr->recent);
     }
     if (lr->progress_dirty && cq_room_phase(lr->game) == CQ_PHASE_QUESTION) {
         broadcast(lr,
@@ -177,7 +172,7 @@ static void flush_updates(struct cq_live_room *lr)
                             (json_int_t)cq_room_answered(lr->game), "players",
                             (json_int_t)cq_room_n_players(lr->game), "connected",
                             (json_int_t)cq_room_n_connected(lr->game)),
-                  CQ_ROLE_ANY);
+                  PROJECTORS);
     }
     lr->progress_dirty = false;
 }
@@ -318,8 +313,6 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
     switch (ev->type) {
     case CQ_EV_PLAYER_JOINED:
         json_array_append_new(lr->pending_joined, cq_wire_player(p));
-        if (json_array_size(lr->recent) < RECENT_NAMES)
-            json_array_append_new(lr->recent, json_string(p->nickname));
         arm_flush(lr);
         break;
     case CQ_EV_PLAYER_LEFT:

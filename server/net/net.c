@@ -22,6 +22,9 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return cq_conn_open(net, c, wsi);
     case LWS_CALLBACK_RECEIVE:
         return cq_conn_receive(c, in, len);
+    case LWS_CALLBACK_RECEIVE_PONG:
+        cq_conn_heard(c);
+        return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return cq_conn_writable(c);
     case LWS_CALLBACK_CLOSED:
@@ -113,10 +116,6 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         net->headers[i].value = hdr[i][1];
     }
 
-    /* Silent connections are pinged, then dropped: lws keeps the timers. */
-    net->retry.secs_since_valid_ping = (uint16_t)cfg->idle_timeout_s;
-    net->retry.secs_since_valid_hangup = (uint16_t)(cfg->idle_timeout_s + 10);
-
     memset(&info, 0, sizeof info);
     info.port = cfg->port;
     info.iface = cfg->bind;
@@ -126,6 +125,10 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     info.user = net;
     info.pcontext = &net->ctx;
     info.vhost_name = "chainquiz";
+    /* An all-zero policy: no lws validity timers (without one, lws applies
+     * its default of a ping after 5 minutes). Silent connections are pinged
+     * and dropped by our own sweep (conn.c), which costs no timer per
+     * connection. */
     info.retry_and_idle_policy = &net->retry;
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_VALIDATE_UTF8;
     if (cfg->tls_cert[0]) {
@@ -170,6 +173,7 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     }
     if (deps->store)
         cq_store_on_state(deps->store, on_store_state, net);
+    cq_conn_sweep_start(net);
     return net;
 }
 
@@ -193,6 +197,7 @@ void cq_net_stop(struct cq_net *net)
         cq_store_on_state(net->deps.store, NULL, NULL);
     cq_live_stop(net);
     uv_close((uv_handle_t *)&net->log_check, NULL);
+    lws_sul_cancel(&net->sweep_sul);
     /* With a foreign loop this only starts the teardown; lws finishes it as
      * the loop runs on, and sets net->ctx to NULL (info.pcontext) when done. */
     lws_context_destroy(net->ctx);

@@ -38,7 +38,6 @@ struct cq_conn {
     struct cq_buf **q; /* ring of send_queue_max entries */
     unsigned qhead, qlen;
     size_t qbytes;
-    struct cq_conn *all_prev, *all_next; /* net->conns: every open connection */
 
     char *rx; /* fragments of the message being received */
     size_t rx_len;
@@ -53,6 +52,13 @@ struct cq_conn {
     char close_reason[64];
     char peer[64];
     struct cq_addr *addr; /* per-address accounting, NULL when refused */
+
+    /* Keep-alive (see cq_conn_sweep): one list and one timer for all, not a
+     * timer per connection, whose re-arming on every frame costs O(timers). */
+    lws_dll2_t live;  /* in net->live_conns from ESTABLISHED to CLOSED */
+    int64_t heard_at; /* last frame or pong from the client */
+    int64_t ping_at;  /* our last ping; 0 when none since heard_at */
+    bool ping_due;    /* write a ping at the next WRITEABLE */
 };
 
 struct cq_live_room {
@@ -66,7 +72,6 @@ struct cq_live_room {
     lws_sorted_usec_list_t flush_sul; /* coalesced lobby and progress updates */
     bool flush_armed, progress_dirty, expired, in_tick;
     json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
-    json_t *recent;                                         /* names for players */
     int64_t created_at;
     long long created_unix;
     char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
@@ -86,7 +91,7 @@ extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
 
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
-    uint64_t refused_conns, refused_pins, refused_joins;
+    uint64_t refused_conns, refused_pins, refused_joins, idle_dropped;
     /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
     uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;
@@ -105,15 +110,17 @@ struct cq_net {
     bool stopping, failed; /* failed: did not start; stop and free it */
     struct cq_net_metrics m;
     struct cq_addr_table *addrs;
-    struct cq_conn *conns;        /* every open connection (for /metrics) */
     struct cq_proxy_list proxies; /* --trusted-proxies */
     bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
     unsigned max_conns;
     struct lws_http_mount mounts[6];
     struct lws_protocol_vhost_options headers[5];
     struct lws_protocols protocols[3];
-    lws_retry_bo_t retry;
-    uv_check_t log_check; /* after each loop iteration: send the games' logs */
+    lws_retry_bo_t retry;             /* all zero: no lws validity timers (see conn.c) */
+    lws_dll2_owner_t live_conns;      /* every established WebSocket (struct cq_conn.live) */
+    lws_sorted_usec_list_t sweep_sul; /* the keep-alive sweep */
+    int64_t sweep_due;                /* when sweep_sul should fire */
+    uv_check_t log_check;             /* after each loop iteration: send the games' logs */
     struct cq_live_room *log_dirty;
 };
 
@@ -125,6 +132,10 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi);
 int cq_conn_receive(struct cq_conn *c, const void *in, size_t len);
 int cq_conn_writable(struct cq_conn *c);
 void cq_conn_closed(struct cq_conn *c);
+/* A pong (or any frame) came in: the connection is alive. */
+void cq_conn_heard(struct cq_conn *c);
+/* Starts the keep-alive sweep (after the context exists). */
+void cq_conn_sweep_start(struct cq_net *net);
 struct cq_buf *cq_buf_from_json(json_t *msg); /* steals msg; refs = 0 */
 void cq_buf_unref(struct cq_buf *b);
 /* Queues `b` (takes a ref); culls the connection when its queue is full. */

@@ -4,6 +4,8 @@
 
 #include "net_priv.h"
 
+#define RECENT_NAMES 10 /* names in a player's `state.recent` */
+
 static json_t *ms(int64_t us)
 {
     return json_integer((json_int_t)((us + 999) / 1000));
@@ -77,12 +79,14 @@ json_t *cq_wire_question(const struct cq_room *room, int64_t now)
         json_array_append_new(opts, json_string("True"));
         json_array_append_new(opts, json_string("False"));
     }
-    json_t *o = json_pack(
-        "{s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b}", "type", "question", "index", k,
-        "total", (json_int_t)cq_room_n_questions(room), "qtype", cq_qtype_name(q->type), "prompt",
-        q->prompt, "options", opts, "time_limit_ms", ms(cq_room_limit_us(room)), "lead_in_ms",
-        ms(cq_room_lead_remaining_us(room, now)), "remaining_ms",
-        ms(cq_room_remaining_us(room, now)), "points", q->points, "paused", cq_room_paused(room));
+    /* `players`: players get no `progress`; this is their count per question. */
+    json_t *o = json_pack("{s:s, s:i, s:I, s:s, s:s, s:o, s:o, s:o, s:o, s:i, s:b, s:I}", "type",
+                          "question", "index", k, "total", (json_int_t)cq_room_n_questions(room),
+                          "qtype", cq_qtype_name(q->type), "prompt", q->prompt, "options", opts,
+                          "time_limit_ms", ms(cq_room_limit_us(room)), "lead_in_ms",
+                          ms(cq_room_lead_remaining_us(room, now)), "remaining_ms",
+                          ms(cq_room_remaining_us(room, now)), "points", q->points, "paused",
+                          cq_room_paused(room), "players", (json_int_t)cq_room_n_players(room));
     if (q->type == CQ_Q_MULTI)
         json_object_set_new(o, "select", json_integer(__builtin_popcount(q->correct_mask)));
     if (q->image)
@@ -219,15 +223,22 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
         cq_room_locked(room), "index", cq_room_current(room), "total",
         (json_int_t)cq_room_n_questions(room), "players", (json_int_t)cq_room_n_players(room),
         "connected", (json_int_t)cq_room_n_connected(room), "settings", cq_wire_settings(room));
+    unsigned n;
+    struct cq_player *const *all = cq_room_players(room, &n);
     if (role != CQ_ROLE_PLAYER) {
         /* The projector's full player list. */
-        unsigned n;
-        struct cq_player *const *all = cq_room_players(room, &n);
         json_t *list = json_array();
         for (unsigned i = 0; i < n; i++)
             if (!all[i]->kicked && !all[i]->left)
                 json_array_append_new(list, cq_wire_player(all[i]));
         json_object_set_new(o, "list", list);
+    } else if (ph == CQ_PHASE_LOBBY) {
+        /* A phone's lobby screen: who joined last (players get no `lobby`). */
+        json_t *recent = json_array();
+        for (unsigned i = n; i-- > 0 && json_array_size(recent) < RECENT_NAMES;)
+            if (!all[i]->kicked && !all[i]->left && all[i] != p)
+                json_array_insert_new(recent, 0, json_string(all[i]->nickname));
+        json_object_set_new(o, "recent", recent);
     }
     if (ph == CQ_PHASE_QUESTION) {
         json_object_set_new(o, "question", cq_wire_question(room, now));

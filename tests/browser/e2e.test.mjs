@@ -247,7 +247,11 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   await spect.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 3);
   assert.equal(await spect.page.locator('#start-btn').isVisible(), false, 'spectators cannot start');
   assert.equal(await spect.page.locator('.kick-btn').count(), 0, 'spectators cannot kick');
-  await alice.page.waitForFunction((x) => [...document.querySelectorAll('#lobby-recent li')].some((li) => li.textContent === x), XSS);
+  // Players get no live roster: a phone's lobby names those who joined before it (Carol: Alice and Bob).
+  await carol.page.waitForFunction((x) => [...document.querySelectorAll('#lobby-recent li')].some((li) => li.textContent === x), XSS);
+  assert.deepEqual(await carol.page.locator('#lobby-recent li').allTextContents(), ['Alice', XSS]);
+  assert.equal(await carol.page.locator('#lobby-recent img').count(), 0, 'no element was made from a nickname');
+  assert.equal(await text(carol.page, '#lobby-count'), 'You joined with 2 others.');
   await shot(host, 'lobby');
   await shot(alice, 'lobby');
 

@@ -4,6 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
 
 #include "client.h"
 
@@ -139,10 +143,22 @@ Test(hostile, half_frames_and_abrupt_disconnects)
         cq_ws_send_raw(&x, partial, 10);
         cq_ws_free(&x);
     }
-    /* Half an HTTP upgrade, then nothing: the handshake timeout deals with it. */
-    struct cq_ws y;
-    client_open(&y, &h);
-    cq_ws_free(&y);
+    /* Half an HTTP upgrade, then nothing: lws' handshake timeout (10 s, not
+     * the WebSocket keep-alive, which starts after the upgrade) closes it. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h.http_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    const char *half = "GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n";
+    cr_assert_eq(send(fd, half, strlen(half), MSG_NOSIGNAL), (ssize_t)strlen(half));
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    char junk[256];
+    ssize_t got = -1;
+    /* Generous: the server must close it, however loaded the machine is. */
+    if (poll(&pfd, 1, 60000) == 1)
+        got = recv(fd, junk, sizeof junk, 0);
+    close(fd);
+    cr_assert_leq(got, 0, "the server answered a half upgrade, or never closed it");
 }
 
 Test(hostile, player_cannot_use_host_commands_or_other_seats)
@@ -185,4 +201,110 @@ Test(hostile, pin_guessing_is_cut_off_per_address)
     usleep(200000);
     client_err(&x, json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "too_many_attempts");
     cq_ws_free(&x);
+}
+
+/* ---- keep-alive: pings for the silent, a close for the dead -------------- */
+
+static struct cq_harness kh;
+
+static void keepalive_start(void)
+{
+    /* The shortest allowed: ping after 5 s of silence, close 2 s later. */
+    const char *args[] = {"--idle-timeout", "5", "--idle-grace", "2", NULL};
+    cr_assert_eq(cq_harness_start(&kh, false, args), 0, "server did not start; see %s",
+                 kh.log_path);
+}
+
+static void keepalive_stop(void)
+{
+    cq_harness_stop(&kh);
+}
+
+static long long metric(const char *name)
+{
+    char body[65536], key[96];
+    cr_assert_eq(cq_http_get(kh.http_port, "/metrics", body, sizeof body), 200);
+    snprintf(key, sizeof key, "\n%s ", name);
+    char *line = strstr(body, key);
+    cr_assert_not_null(line, "no %s in /metrics", name);
+    return atoll(line + strlen(key));
+}
+
+/* A game with a host and one player `nick`; the player's id in *id. */
+static void keepalive_game(struct cq_ws *hc, struct cq_ws *pl, const char *nick, long long *id)
+{
+    client_open(hc, &kh);
+    json_t *j =
+        client_req(hc, json_pack("{s:s, s:s}", "type", "create_game", "bank", "mini"), "joined");
+    char p[8];
+    snprintf(p, sizeof p, "%s", jstr(j, "pin"));
+    json_decref(j);
+    client_open(pl, &kh);
+    j = client_req(pl, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", p, "nickname", nick),
+                   "joined");
+    *id = jint(json_object_get(j, "player"), "id");
+    json_decref(j);
+    json_decref(client_expect(pl, "state"));
+}
+
+TestSuite(keepalive, .init = keepalive_start, .fini = keepalive_stop, .timeout = 120);
+
+/* A phone that only listens (it never sends a message, but its WebSocket
+ * stack answers pings, as browsers do) is pinged again and again and kept. */
+Test(keepalive, silent_client_that_answers_pings_is_kept)
+{
+    struct cq_ws hc, pl;
+    long long id;
+    keepalive_game(&hc, &pl, "quiet", &id);
+    /* Two pings to the player: the second comes only after the first was
+     * answered and another silence passed, i.e. well past the first grace. */
+    for (int i = 0; i < 600 && pl.pings < 2 && !pl.closed; i++) {
+        json_decref(cq_ws_recv(&pl, 50));
+        json_decref(cq_ws_recv(&hc, 50));
+    }
+    cr_assert(!pl.closed, "the server closed a client that answered its pings");
+    cr_assert_geq(pl.pings, 2, "pings received: %u", pl.pings);
+    cr_assert(!hc.closed);
+    /* Still served. */
+    json_decref(client_req(&pl, json_pack("{s:s, s:i}", "type", "ping", "id", 1), "pong"));
+    cr_assert_eq(metric("chainquiz_idle_dropped_total"), 0);
+    cq_ws_free(&pl);
+    cq_ws_free(&hc);
+}
+
+/* A client that never reads (a phone gone from the network, its TCP
+ * connection half-open) never answers the ping: it is closed, its player
+ * marked disconnected, and the host, who answers pings, stays. */
+Test(keepalive, client_that_never_answers_is_dropped)
+{
+    struct cq_ws hc, pl;
+    long long id;
+    bool away = false;
+    keepalive_game(&hc, &pl, "gone", &id);
+    /* The player reads nothing from here on; the host reads (and so answers
+     * pings) until its lobby update says the player's connection is gone. */
+    for (int i = 0; i < 600 && !away && !hc.closed; i++) {
+        json_t *m = cq_ws_recv(&hc, 100);
+        const char *t = m ? json_string_value(json_object_get(m, "type")) : NULL;
+        if (t && !strcmp(t, "lobby")) {
+            size_t k;
+            json_t *st;
+            json_array_foreach(json_object_get(m, "status"), k, st)
+            {
+                if (json_integer_value(json_object_get(st, "id")) == id &&
+                    json_is_false(json_object_get(st, "connected")))
+                    away = true;
+            }
+        }
+        json_decref(m);
+    }
+    cr_assert(away, "the host never saw the silent player's connection go");
+    cr_assert(!hc.closed, "the host answered its pings and must stay");
+    cr_assert_geq(hc.pings, 1);
+    /* The server closed the TCP connection (no close frame: 1006 here). */
+    cr_assert(cq_ws_wait_closed(&pl, WAIT_MS));
+    cr_assert_eq(pl.close_code, 1006, "close code %d", pl.close_code);
+    cr_assert_eq(metric("chainquiz_idle_dropped_total"), 1);
+    cq_ws_free(&pl);
+    cq_ws_free(&hc);
 }

@@ -245,8 +245,10 @@ json_t *cq_ws_recv(struct cq_ws *ws, int timeout_ms)
                     return j;
                 continue;
             }
-            if (op == 0x9) /* ping: answer */
+            if (op == 0x9) { /* ping: answer */
+                ws->pings++;
                 cq_ws_send_frame(ws, 0xA, true, p, n);
+            }
             if (op == 0x8) {
                 ws->closed = true;
                 ws->close_code = n >= 2 ? (p[0] << 8 | p[1]) : 1005;

@@ -13,6 +13,7 @@ struct cq_ws {
     unsigned char *buf; /* received, not yet parsed */
     size_t len, cap;
     bool closed;
+    unsigned pings; /* WebSocket pings read (each answered with a pong) */
     int close_code;
     char close_reason[128];
 };

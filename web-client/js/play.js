@@ -37,11 +37,10 @@ const S = {
   draft: null, // {index, selected:Set, order:[]}: the answer being composed
   lastAnswer: null, // {index, text, timeMs}
   submitting: false,
-  progress: null,
   reveal: null,
   result: null,
-  players: 0,
-  recent: [],
+  players: 0, // in the game when this phone last got `state` or `question`
+  recent: [], // nicknames who joined just before this player (state.recent)
   score: 0,
   ended: false,
   qtypes: {}, // question index -> qtype, for the summary (which has none)
@@ -213,22 +212,10 @@ client.on('joined', (m) => {
 
 client.on('state', (st) => renderState(st));
 
-client.on('lobby', (m) => {
-  S.players = m.players;
-  for (const n of m.recent || []) S.recent.push(n);
-  S.recent = S.recent.slice(-8);
-  if (S.phase === 'lobby') renderLobby();
-});
-
 client.on('question', (q) => {
   S.phase = 'question';
   S.paused = Boolean(q.paused);
   onQuestion(q, false);
-});
-
-client.on('progress', (m) => {
-  S.progress = m;
-  renderProgress();
 });
 
 client.on('paused', (m) => {
@@ -315,6 +302,7 @@ function renderState(st) {
   S.total = st.total;
   S.settings = st.settings || {};
   S.players = st.players;
+  S.recent = (st.recent || []).slice(-8);
   S.paused = Boolean(st.paused);
   if (st.you) {
     S.score = st.you.score;
@@ -357,8 +345,11 @@ function renderState(st) {
 function renderLobby() {
   countdown.stop();
   $('lobby-nick').textContent = S.session?.nickname || '';
-  const n = S.players || 0;
-  $('lobby-count').textContent = n === 1 ? '1 player is in.' : `${n} players are in.`;
+  // Players get no live roster (the big screen shows it): the count and
+  // names are those of the moment this player joined.
+  const others = Math.max(0, (S.players || 0) - 1);
+  $('lobby-count').textContent =
+    others === 0 ? "You're the first one in." : `You joined with ${others} ${others === 1 ? 'other player' : 'others'}.`;
   const list = $('lobby-recent');
   list.replaceChildren(...S.recent.map((name) => el('li', { class: 'name-chip', text: name })));
   view('lobby');
@@ -372,7 +363,7 @@ function onQuestion(q, answered) {
   rememberQtype(q);
   S.reveal = null;
   S.result = null;
-  S.progress = null;
+  if (typeof q.players === 'number') S.players = q.players;
   S.submitting = false;
   // A draft (ticked options, an order) survives a reconnect to the same question.
   if (!S.draft || S.draft.index !== q.index) {
@@ -710,10 +701,12 @@ function showAnswered() {
   announce(liveResult, 'Answer received');
 }
 
+// No live answer count on phones (the big screen has it): the number of
+// players comes with the question.
 function renderProgress() {
-  const p = S.progress;
-  const text = p && S.question && p.index === S.question.index ? `${p.answered} of ${p.players} have answered` : '';
-  $('answered-progress').textContent = text;
+  const others = Math.max(0, (S.players || 0) - 1);
+  $('answered-progress').textContent =
+    others === 0 ? '' : `Waiting for ${others === 1 ? 'the other player' : `the other ${others} players`}`;
 }
 
 $('change-btn').addEventListener('click', () => {
