@@ -10,144 +10,44 @@
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import fs from 'node:fs';
-import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { HERE, STEP, XSS, startServer, launchBrowser, actor as newActor, shooter, viewIs, text, assertClean } from './harness.mjs';
 
-const HERE = path.dirname(fileURLToPath(import.meta.url));
-const REPO = path.resolve(HERE, '..', '..');
-const BIN = path.resolve(REPO, process.env.CHAINQUIZ_BIN || 'build/chainquiz');
-const CHROMIUM = process.env.CHROMIUM_BIN || '/usr/bin/chromium';
 const ARTIFACTS = path.join(HERE, 'artifacts');
-const XSS = '<img src=x onerror=alert(1)>';
-
-// Generous: a slow shared 2-core machine runs five browser contexts.
-const STEP = 20_000;
 
 let server = null;
-let serverLog = '';
-let dataDir = null;
 let browser = null;
 let base = '';
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitHealthy(url, ms) {
-  const deadline = Date.now() + ms;
-  let last = null;
-  while (Date.now() < deadline) {
-    if (server.exitCode !== null || server.signalCode !== null) {
-      throw new Error(`the server exited early (${server.exitCode ?? server.signalCode}):\n${serverLog}`);
-    }
-    try {
-      const res = await fetch(url);
-      if (res.ok) return;
-      last = new Error(`HTTP ${res.status}`);
-    } catch (e) {
-      last = e;
-    }
-    await new Promise((r) => setTimeout(r, 150));
-  }
-  throw new Error(`the server did not become healthy: ${last?.message}\n${serverLog}`);
-}
-
-async function stopServer() {
-  if (!server || server.exitCode !== null || server.signalCode !== null) return;
-  const exited = once(server, 'exit');
-  server.kill('SIGTERM');
-  const timer = new Promise((r) => setTimeout(() => r('timeout'), 8000));
-  if ((await Promise.race([exited, timer])) === 'timeout') {
-    server.kill('SIGKILL');
-    await exited;
-  }
-}
-
 before(async () => {
-  assert.ok(fs.existsSync(BIN), `no server binary at ${BIN}: build it, or set CHAINQUIZ_BIN`);
   // Only this file's own pictures: other test files keep theirs in subfolders
   // and may run at the same time.
   fs.mkdirSync(ARTIFACTS, { recursive: true });
   for (const f of fs.readdirSync(ARTIFACTS, { withFileTypes: true })) {
     if (f.isFile()) fs.rmSync(path.join(ARTIFACTS, f.name), { force: true });
   }
-  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cq-e2e-'));
-  const port = await freePort();
-  base = `http://127.0.0.1:${port}`;
   // --max-nickname 32: the injection nickname has 28 characters (default limit 20).
-  server = spawn(
-    BIN,
-    ['--port', String(port), '--bind', '127.0.0.1', '--content', 'tests/fixtures/content', '--data-dir', dataDir, '--web-root', 'web-client', '--max-nickname', '32'],
-    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  server.stdout.on('data', (d) => (serverLog += d));
-  server.stderr.on('data', (d) => (serverLog += d));
-  // Also stop it if the test runner itself is interrupted.
-  const kill = () => server && server.exitCode === null && server.kill('SIGKILL');
-  process.once('exit', kill);
-  await waitHealthy(`${base}/healthz`, 30_000);
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    timeout: 60_000,
-  });
+  server = await startServer(['--max-nickname', '32']);
+  base = server.base;
+  browser = await launchBrowser();
 });
 
 after(async () => {
   try {
     if (browser) await browser.close();
   } finally {
-    await stopServer();
-    fs.writeFileSync(path.join(ARTIFACTS, 'server.log'), serverLog);
-    if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
+    if (server) {
+      await server.stop();
+      fs.writeFileSync(path.join(ARTIFACTS, 'server.log'), server.log());
+    }
   }
 });
 
 // ---- helpers ----------------------------------------------------------------
 
-/** A browser context and page, with its dialogs, page errors and CSP reports collected. */
-async function actor(name, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, reducedMotion: 'reduce' });
-  context.setDefaultTimeout(STEP);
-  const page = await context.newPage();
-  const a = { name, context, page, dialogs: [], errors: [], csp: [] };
-  page.on('dialog', async (d) => {
-    a.dialogs.push(d.message());
-    await d.dismiss().catch(() => {});
-  });
-  page.on('pageerror', (e) => a.errors.push(String(e)));
-  page.on('console', (m) => {
-    if (/Content Security Policy|Refused to/i.test(m.text())) a.csp.push(m.text());
-  });
-  return a;
-}
-
-let shotNo = 0;
-async function shot(a, label) {
-  shotNo++;
-  const file = path.join(ARTIFACTS, `${String(shotNo).padStart(2, '0')}-${label}-${a.name}.png`);
-  await a.page.screenshot({ path: file, fullPage: false });
-}
-
-const viewIs = (page, name) => page.waitForFunction((v) => document.body.dataset.view === v, name, { timeout: STEP });
-
-async function text(page, sel) {
-  return (await page.locator(sel).textContent())?.trim() ?? '';
-}
+const actor = (name, viewport) => newActor(browser, name, viewport);
+const shot = shooter(ARTIFACTS);
 
 async function joinAs(a, pin, nickname) {
   await a.page.goto(`${base}/?pin=${pin}`);
@@ -496,12 +396,7 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   assert.equal(await bob.page.locator('#end-summary .sum-prompt').first().textContent(), 'Which is a colour?');
 
   // -- nothing ran that should not have --
-  for (const a of everyone) {
-    assert.deepEqual(a.dialogs, [], `${a.name}: no dialog fired`);
-    assert.deepEqual(a.errors, [], `${a.name}: no page errors`);
-    assert.deepEqual(a.csp, [], `${a.name}: no Content-Security-Policy violations`);
-    assert.equal(await a.page.locator('img[src="x"]').count(), 0, `${a.name}: no injected image`);
-  }
+  await assertClean(everyone);
 }
 
 // ---- host controls: topics, skip, time running out, ending early ------------------
