@@ -1532,14 +1532,17 @@ static int report(void)
                       "checked", (json_int_t)T.checked, "verdict_mismatches",
                       (json_int_t)T.mismatched, "answered_mismatches",
                       (json_int_t)T.answered_mismatch, "errors", errs));
-        json_object_set_new(j, "connections",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                                      "unexpected_disconnects", (json_int_t)B.unexpected,
-                                      "connect_failures", (json_int_t)B.connect_failures,
-                                      "join_errors", (json_int_t)B.join_errors, "host_errors",
-                                      (json_int_t)B.host_errors, "drops", (json_int_t)T.drops,
-                                      "rejoins", (json_int_t)T.rejoins, "kicked_or_replaced",
-                                      (json_int_t)B.kicked_or_replaced));
+        unsigned host_drops = 0;
+        for (unsigned i = 0; i < B.o.rooms; i++)
+            host_drops += B.rooms[i].host_drops;
+        json_object_set_new(
+            j, "connections",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "unexpected_disconnects",
+                      (json_int_t)B.unexpected, "connect_failures", (json_int_t)B.connect_failures,
+                      "join_errors", (json_int_t)B.join_errors, "host_errors",
+                      (json_int_t)B.host_errors, "drops", (json_int_t)T.drops, "rejoins",
+                      (json_int_t)T.rejoins, "kicked_or_replaced", (json_int_t)B.kicked_or_replaced,
+                      "host_drops", (json_int_t)host_drops));
         json_object_set_new(j, "server",
                             cpu >= 0 ? json_pack("{s:i, s:f, s:f, s:f, s:f, s:f}", "pid",
                                                  (int)B.o.server_pid, "cpu_s", cpu, "cpu_wait_s",
