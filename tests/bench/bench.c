@@ -181,6 +181,7 @@ static struct bench {
     struct cqb_server srv;
     bool spawned, started, finishing, draining, done, timed_out, interrupted, unreachable;
     unsigned outstanding; /* answers written, not yet acknowledged or refused */
+    unsigned queued;      /* answers queued on a connection, not yet written */
     int64_t drain_since;
     int64_t t0, join_start, join_end, start_at, deadline;
     struct cqb_proc_sample srv0, srv1, gen0;
@@ -274,6 +275,8 @@ static void conn_send(struct conn *c, const char *msg, size_t len, int64_t *stam
     o->rq = rq;
     o->len = len;
     memcpy(o->buf + LWS_PRE, msg, len);
+    if (ans)
+        B.queued++;
     if (c->qt)
         c->qt->next = o;
     else
@@ -301,8 +304,11 @@ static void conn_drop_queue(struct conn *c)
     while (c->qh) {
         struct out *o = c->qh;
         c->qh = o->next;
-        if (o->answer && o->answer->ans == ANS_QUEUED)
-            o->answer->ans = ANS_NONE; /* never left: not an answer sent */
+        if (o->answer) {
+            B.queued--;
+            if (o->answer->ans == ANS_QUEUED)
+                o->answer->ans = ANS_NONE; /* never left: not an answer sent */
+        }
         free(o);
     }
     c->qt = NULL;
@@ -384,6 +390,8 @@ static int conn_writable(struct conn *c, struct lws *wsi)
         c->qt = NULL;
     int64_t t = cqb_now_ns();
     int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
+    if (o->answer)
+        B.queued--;
     if (n < (int)o->len) {
         if (o->answer && o->answer->ans == ANS_QUEUED)
             o->answer->ans = ANS_NONE;
@@ -1219,7 +1227,9 @@ static void tick_cb(uv_timer_t *h)
         for (unsigned i = 0; i < B.n_all; i++)
             player_cancel(B.all[i]);
     }
-    if (B.draining && (!B.outstanding || now - B.drain_since > (int64_t)3000 * 1000000))
+    /* An answer still queued is written after this: wait for its reply too. */
+    if (B.draining &&
+        ((!B.outstanding && !B.queued) || now - B.drain_since > (int64_t)3000 * 1000000))
         B.done = true;
     if (B.done)
         uv_stop(&B.loop);
@@ -1533,14 +1543,17 @@ static int report(void)
                       "checked", (json_int_t)T.checked, "verdict_mismatches",
                       (json_int_t)T.mismatched, "answered_mismatches",
                       (json_int_t)T.answered_mismatch, "errors", errs));
-        json_object_set_new(j, "connections",
-                            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-                                      "unexpected_disconnects", (json_int_t)B.unexpected,
-                                      "connect_failures", (json_int_t)B.connect_failures,
-                                      "join_errors", (json_int_t)B.join_errors, "host_errors",
-                                      (json_int_t)B.host_errors, "drops", (json_int_t)T.drops,
-                                      "rejoins", (json_int_t)T.rejoins, "kicked_or_replaced",
-                                      (json_int_t)B.kicked_or_replaced));
+        unsigned host_drops = 0;
+        for (unsigned i = 0; i < B.o.rooms; i++)
+            host_drops += B.rooms[i].host_drops;
+        json_object_set_new(
+            j, "connections",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "unexpected_disconnects",
+                      (json_int_t)B.unexpected, "connect_failures", (json_int_t)B.connect_failures,
+                      "join_errors", (json_int_t)B.join_errors, "host_errors",
+                      (json_int_t)B.host_errors, "drops", (json_int_t)T.drops, "rejoins",
+                      (json_int_t)T.rejoins, "kicked_or_replaced", (json_int_t)B.kicked_or_replaced,
+                      "host_drops", (json_int_t)host_drops));
         json_object_set_new(j, "server",
                             cpu >= 0 ? json_pack("{s:i, s:f, s:f, s:f, s:f, s:f}", "pid",
                                                  (int)B.o.server_pid, "cpu_s", cpu, "cpu_wait_s",
