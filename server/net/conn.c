@@ -204,6 +204,21 @@ static void drop_queue(struct cq_conn *c)
     c->qbytes = 0;
 }
 
+static void observe_answer(struct cq_net_metrics *m, int64_t us);
+
+/* One whole message to the socket (lws keeps what the socket did not take
+ * and asks for WRITEABLE itself); the caller still owns `b`. */
+static int write_buf(struct cq_conn *c, struct cq_buf *b)
+{
+    int n = lws_write(c->wsi, b->data + LWS_PRE, b->len, LWS_WRITE_TEXT);
+    if (n < 0)
+        return -1;
+    c->net->m.msgs_out++;
+    if (b->answer_at)
+        observe_answer(&c->net->m, cq_net_now_us() - b->answer_at);
+    return 0;
+}
+
 void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
 {
     const struct cq_config *cfg = c->net->deps.cfg;
@@ -217,6 +232,21 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
         cq_warn("ws: %s cut off: send queue over %u messages / %u bytes", c->peer,
                 cfg->send_queue_max, cfg->send_queue_bytes);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    /* Nothing waiting and the socket takes data now: write at once. That
+     * saves the writable round trip (lws asks libuv for POLLOUT, then drops
+     * it: two epoll_ctl and a callback per recipient per broadcast, most of
+     * a fan-out's cost; docs/performance.md). Only when the socket is not
+     * choked, so a slow reader still fills our bounded queue and not lws'
+     * unbounded one; not over TLS, where a retried write wants its buffer. */
+    if (!c->qlen && !c->ping_due && !c->close_after_flush && !lws_is_ssl(c->wsi) &&
+        !lws_send_pipe_choked(c->wsi)) {
+        if (write_buf(c, b) < 0) {
+            c->culled = true; /* no more writes; lws closes it at a safe point */
+            cq_debug("ws: %s: write failed, closing", c->peer);
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+        }
         return;
     }
     b->refs++;
@@ -306,14 +336,10 @@ int cq_conn_writable(struct cq_conn *c)
         c->qbytes -= b->len;
         c->net->m.queued_msgs--;
         c->net->m.queued_bytes -= b->len;
-        int64_t answer_at = b->answer_at;
-        int n = lws_write(c->wsi, b->data + LWS_PRE, b->len, LWS_WRITE_TEXT);
+        int n = write_buf(c, b);
         cq_buf_unref(b);
         if (n < 0)
             return -1;
-        c->net->m.msgs_out++;
-        if (answer_at)
-            observe_answer(&c->net->m, cq_net_now_us() - answer_at);
         if (c->qlen && lws_send_pipe_choked(c->wsi)) {
             lws_callback_on_writable(c->wsi);
             return 0;
