@@ -76,7 +76,7 @@ max=$((hard - 64 - 1 - 35))
 rows=("$@")
 [ ${#rows[@]} -gt 0 ] || rows=(100 1000 5000 10000 max rooms)
 echo "| run | joined | fan-out p50 / p99 / max (ms) | floor median (ms) | p99 / floor | ack p50 / p99 (ms) | reveal p99 (ms) | result p99 / max (ms) | leaderboard screen p99 / max (ms) | lost / dup / disconnects | server CPU (s) | server waited for a CPU (s) | peak RSS (MB) |"
-echo "|---|---|---|---|---|---|---|---|---|---|---|---|"
+echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|"
 for r in "${rows[@]}"; do
     case $r in
     max) run "1x$max" "$max" 1 --join-rate 1000 ;;
