@@ -141,11 +141,26 @@ Test(store, results_download_needs_the_host_token)
                  404);
 }
 
+/* Ada's and Bob's points on a group's all-time board, once the end-of-game
+ * write (asynchronous) has landed. */
+static void assert_group_scores(const char *group, const char *ada, const char *bob)
+{
+    char out[64] = "";
+    for (int i = 0; i < 50; i++) {
+        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all ada", group) && out[0])
+            break;
+        usleep(100000);
+    }
+    cr_assert_str_eq(out, ada);
+    cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all bob", group);
+    cr_assert_str_eq(out, bob);
+}
+
 Test(store, redis_lost_mid_game_loses_no_score)
 {
     struct cq_ws host;
     struct player a, b;
-    char pin[8], token[80], out[64], body[4096];
+    char pin[8], token[80], body[4096];
     json_decref(create(
         &host,
         json_pack("{s:s, s:s, s:s}", "bank", "mini", "scoring", "accuracy", "group", "resilient"),
@@ -178,14 +193,7 @@ Test(store, redis_lost_mid_game_loses_no_score)
     json_decref(w);
     /* End the game now: the final records go straight to Redis. */
     host_cmd(&host, "end");
-    for (int i = 0; i < 50; i++) {
-        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:resilient:all ada") && out[0])
-            break;
-        usleep(100000);
-    }
-    cr_assert_str_eq(out, "1000");
-    cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:resilient:all bob");
-    cr_assert_str_eq(out, "1000");
+    assert_group_scores("resilient", "1000", "1000");
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
@@ -270,7 +278,7 @@ static void kill_mid_question_and_resume(bool boards)
 {
     struct cq_ws host;
     struct player a, b;
-    char pin[8], token[80], out[64];
+    char pin[8], token[80];
     json_t *settings = json_pack("{s:s, s:s, s:[s, s], s:s}", "bank", "mini", "scoring", "accuracy",
                                  "tags", "single", "truefalse", "group", "killed");
     json_t *st = create(&host, settings, pin, token);
@@ -335,16 +343,8 @@ static void kill_mid_question_and_resume(bool boards)
     cr_assert_str_eq(jstr(top, "nickname"), "Ada");
     cr_assert_eq(jint(top, "score"), 2000);
     json_decref(end);
-    for (int i = 0; boards && i < 50; i++) {
-        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:killed:all ada") && out[0])
-            break;
-        usleep(100000);
-    }
-    if (boards) {
-        cr_assert_str_eq(out, "2000");
-        cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:killed:all bob");
-        cr_assert_str_eq(out, "1000");
-    }
+    if (boards)
+        assert_group_scores("killed", "2000", "1000");
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
