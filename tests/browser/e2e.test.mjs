@@ -8,49 +8,35 @@
 // their own browser context of Debian's Chromium, play a whole game through
 // the real pages. Screenshots of every phase go to tests/browser/artifacts/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HERE, STEP, XSS, startServer, launchBrowser, actor as newActor, shooter, viewIs, text, assertClean } from './harness.mjs';
+import { HERE, STEP, XSS, useServerAndBrowser, actor as newActor, shooter, viewIs, text, assertClean } from './harness.mjs';
 
 const ARTIFACTS = path.join(HERE, 'artifacts');
 
-let server = null;
-let browser = null;
-let base = '';
-
-before(async () => {
-  // Only this file's own pictures: other test files keep theirs in subfolders
-  // and may run at the same time.
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  for (const f of fs.readdirSync(ARTIFACTS, { withFileTypes: true })) {
-    if (f.isFile()) fs.rmSync(path.join(ARTIFACTS, f.name), { force: true });
-  }
-  // --max-nickname 32: the injection nickname has 28 characters (default limit 20).
-  server = await startServer(['--max-nickname', '32']);
-  base = server.base;
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    if (server) {
-      await server.stop();
-      fs.writeFileSync(path.join(ARTIFACTS, 'server.log'), server.log());
+// --max-nickname 32: the injection nickname has 28 characters (default limit 20).
+const env = useServerAndBrowser({
+  artifacts: ARTIFACTS,
+  extraArgs: ['--max-nickname', '32'],
+  prepare: () => {
+    // Only this file's own pictures: other test files keep theirs in subfolders
+    // and may run at the same time.
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+    for (const f of fs.readdirSync(ARTIFACTS, { withFileTypes: true })) {
+      if (f.isFile()) fs.rmSync(path.join(ARTIFACTS, f.name), { force: true });
     }
-  }
+  },
 });
 
 // ---- helpers ----------------------------------------------------------------
 
-const actor = (name, viewport) => newActor(browser, name, viewport);
+const actor = (name, viewport) => newActor(env.browser, name, viewport);
 const shot = shooter(ARTIFACTS);
 
 async function joinAs(a, pin, nickname) {
-  await a.page.goto(`${base}/?pin=${pin}`);
+  await a.page.goto(`${env.base}/?pin=${pin}`);
   assert.equal(await a.page.inputValue('#join-pin'), pin, '?pin= pre-fills the PIN');
   await a.page.fill('#join-nick', nickname);
   await a.page.click('#join-btn');
@@ -116,7 +102,7 @@ test('a whole game through the real pages', { timeout: 240_000 }, async () => {
 async function playGame({ host, alice, bob, carol, spect, everyone }) {
 
   // -- the host creates a game from the start page --
-  await host.page.goto(`${base}/?host`);
+  await host.page.goto(`${env.base}/?host`);
   await host.page.waitForSelector('.bank-card input[value="mini"]');
   await shot(host, 'landing-host-form');
   await host.page.check('input[name="timer"][value="fixed"]');
@@ -138,7 +124,7 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   await joinAs(alice, pin, 'Alice');
   await joinAs(bob, pin, XSS);
   await joinAs(carol, pin, 'Carol');
-  await spect.page.goto(`${base}/host.html?watch=${pin}`);
+  await spect.page.goto(`${env.base}/host.html?watch=${pin}`);
   await viewIs(spect.page, 'lobby');
   await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 3);
   const names = await host.page.locator('#lobby-players .player-name').allTextContents();
@@ -159,7 +145,7 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   await host.page.click('#lock-btn');
   await host.page.waitForSelector('#lock-note:not([hidden])');
   const late = await spect.context.newPage();
-  await late.goto(`${base}/?pin=${pin}`);
+  await late.goto(`${env.base}/?pin=${pin}`);
   await late.fill('#join-nick', 'Dave');
   await late.click('#join-btn');
   await late.waitForFunction(() => /locked/i.test(document.getElementById('join-error').textContent));
@@ -405,7 +391,7 @@ test('topics, skip, a timed-out question and ending early', { timeout: 120_000 }
   const host = await actor('host2', { width: 1280, height: 720 });
   const dan = await actor('dan', { width: 375, height: 667 });
   try {
-    await host.page.goto(`${base}/?host`);
+    await host.page.goto(`${env.base}/?host`);
     await host.page.waitForSelector('.bank-card input[value="mini"]');
     await host.page.check('#tag-list input[value="single"]');
     await host.page.check('#tag-list input[value="truefalse"]');

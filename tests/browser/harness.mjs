@@ -6,6 +6,7 @@
 // Each test file starts its own server and writes to its own artifacts
 // folder, so `node --test` may run the files in parallel.
 
+import { before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -155,4 +156,32 @@ export async function assertClean(actors) {
       assert.equal(await p.locator('img[src="x"]').count(), 0, `${a.name}: no injected image`);
     }
   }
+}
+
+/**
+ * For a test file: starts the server (with `extraArgs`) and Chromium before
+ * its tests, after `prepare()` (e.g. clearing its artifacts folder), and
+ * stops both after them, leaving the server's log in `artifacts`. The
+ * returned object's `base` (the server's URL) and `browser` are set once
+ * the tests run.
+ */
+export function useServerAndBrowser({ artifacts, extraArgs = [], prepare = () => {} }) {
+  const env = { server: null, browser: null, base: '' };
+  before(async () => {
+    prepare();
+    env.server = await startServer(extraArgs);
+    env.base = env.server.base;
+    env.browser = await launchBrowser();
+  });
+  after(async () => {
+    try {
+      if (env.browser) await env.browser.close();
+    } finally {
+      if (env.server) {
+        await env.server.stop();
+        fs.writeFileSync(path.join(artifacts, 'server.log'), env.server.log());
+      }
+    }
+  });
+  return env;
 }

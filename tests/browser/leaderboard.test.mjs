@@ -12,47 +12,33 @@
 // nickname that is an HTML injection attempt. Screenshots go to
 // tests/browser/artifacts/leaderboard/.
 
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { HERE, STEP, XSS, startServer, launchBrowser, actor, shooter, viewIs, text, assertClean } from './harness.mjs';
+import { HERE, STEP, XSS, useServerAndBrowser, actor, shooter, viewIs, text, assertClean } from './harness.mjs';
 
 const ARTIFACTS = path.join(HERE, 'artifacts', 'leaderboard');
 const GROUP = 'class-a';
 const POINTS = 1000; // a right answer, accuracy preset
 const CSV_HEADER = 'game_id,player_id,nickname,rank,score,question,question_id,answered,correct,points,bonus,time_ms,answer';
 
-let server = null;
-let browser = null;
-let base = '';
+// --max-nickname 32: the injection nickname has 28 characters (default limit 20).
+const env = useServerAndBrowser({
+  artifacts: ARTIFACTS,
+  extraArgs: ['--max-nickname', '32'],
+  prepare: () => {
+    fs.rmSync(ARTIFACTS, { recursive: true, force: true });
+    fs.mkdirSync(ARTIFACTS, { recursive: true });
+  },
+});
 const shot = shooter(ARTIFACTS);
-
-before(async () => {
-  fs.rmSync(ARTIFACTS, { recursive: true, force: true });
-  fs.mkdirSync(ARTIFACTS, { recursive: true });
-  // --max-nickname 32: the injection nickname has 28 characters (default limit 20).
-  server = await startServer(['--max-nickname', '32']);
-  base = server.base;
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  try {
-    if (browser) await browser.close();
-  } finally {
-    if (server) {
-      await server.stop();
-      fs.writeFileSync(path.join(ARTIFACTS, 'server.log'), server.log());
-    }
-  }
-});
 
 // ---- helpers -------------------------------------------------------------------
 
 /** The host creates a two-question game (single, true/false) from the start page. */
 async function createGame(host, group) {
-  await host.page.goto(`${base}/?host`);
+  await host.page.goto(`${env.base}/?host`);
   await host.page.waitForSelector('.bank-card input[value="mini"]');
   await host.page.check('#tag-list input[value="single"]');
   await host.page.check('#tag-list input[value="truefalse"]');
@@ -67,7 +53,7 @@ async function createGame(host, group) {
 }
 
 async function joinAs(a, pin, nickname) {
-  await a.page.goto(`${base}/?pin=${pin}`);
+  await a.page.goto(`${env.base}/?pin=${pin}`);
   await viewIs(a.page, 'landing');
   await a.page.fill('#join-nick', nickname);
   await a.page.click('#join-btn');
@@ -160,11 +146,11 @@ let gamesPlayed = false;
 // ---- two games, and the results download --------------------------------------------
 
 test('two games for one group; the podium downloads the results', { timeout: 120_000 }, async () => {
-  const host = await actor(browser, 'host', { width: 1280, height: 800 });
-  const ann = await actor(browser, 'ann', { width: 390, height: 700 });
-  const ben = await actor(browser, 'ben', { width: 360, height: 640 });
-  const xss = await actor(browser, 'xss', { width: 320, height: 640 });
-  const cy = await actor(browser, 'cy', { width: 320, height: 640 });
+  const host = await actor(env.browser, 'host', { width: 1280, height: 800 });
+  const ann = await actor(env.browser, 'ann', { width: 390, height: 700 });
+  const ben = await actor(env.browser, 'ben', { width: 360, height: 640 });
+  const xss = await actor(env.browser, 'xss', { width: 320, height: 640 });
+  const cy = await actor(env.browser, 'cy', { width: 320, height: 640 });
   const everyone = [host, ann, ben, xss, cy];
   try {
     // -- game 1: Ann 2000, Ben 1000, the injection nickname 1000 --
@@ -300,13 +286,13 @@ test('the leaderboard page: ranks, ties, find me, week, bank, errors', { timeout
     t.skip('needs the two games of the previous test');
     return;
   }
-  const proj = await actor(browser, 'projector', { width: 1280, height: 800 });
-  const phone = await actor(browser, 'phone', { width: 320, height: 640 });
+  const proj = await actor(env.browser, 'projector', { width: 1280, height: 800 });
+  const phone = await actor(env.browser, 'phone', { width: 320, height: 640 });
   const everyone = [proj, phone];
   const page = proj.page;
   try {
     // -- from the start page, by keyboard-friendly form controls --
-    await page.goto(`${base}/`);
+    await page.goto(`${env.base}/`);
     await page.locator('#leaderboard-link').scrollIntoViewIfNeeded();
     await shot(proj, 'landing-link');
     await page.click('#leaderboard-link');
@@ -400,7 +386,7 @@ test('the leaderboard page: ranks, ties, find me, week, bank, errors', { timeout
     await boardShows(page, EXPECTED, 'after the retry');
 
     // -- a bookmarked URL on a 320 px phone: the state comes back --
-    await phone.page.goto(`${base}/leaderboard.html?board=group:${encodeURIComponent(GROUP)}&period=week&me=Ann`);
+    await phone.page.goto(`${env.base}/leaderboard.html?board=group:${encodeURIComponent(GROUP)}&period=week&me=Ann`);
     await boardShows(phone.page, EXPECTED, 'phone, bookmarked');
     assert.equal(await phone.page.inputValue('#lb-group'), GROUP);
     assert.ok(await phone.page.isChecked('#period-week'));
@@ -413,7 +399,7 @@ test('the leaderboard page: ranks, ties, find me, week, bank, errors', { timeout
     await shot(phone, 'phone-find-me');
 
     // -- a bad board from a hand-edited URL (a control character): the server's 400 is shown --
-    await phone.page.goto(`${base}/leaderboard.html?board=group:a%01b`);
+    await phone.page.goto(`${env.base}/leaderboard.html?board=group:a%01b`);
     await phone.page.waitForFunction(() => document.getElementById('lb-status').dataset.kind === 'error');
     assert.match(await text(phone.page, '#lb-status'), /did not accept this board/);
 
