@@ -410,3 +410,43 @@ Test(store, a_connect_that_hangs_is_tried_again)
     }
     cr_assert_eq(status, 200, "Redis never reconnected: %s", body);
 }
+
+static void start_short_ttl(void)
+{
+    const char *const extra[] = {"--ended-ttl", "10", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* A live game is listed for restarts with its log; once it has ended and
+ * expired, both are gone from Redis. */
+Test(store, an_expired_game_leaves_no_log, .init = start_short_ttl)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80], out[64] = "";
+    json_t *st = create(&host, json_pack("{s:s}", "bank", "mini"), pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    host_cmd(&host, "end");
+    for (int i = 0; i < 50 && strcmp(out, "1"); i++) {
+        usleep(100000);
+        cq_redis_cmd(&h, out, sizeof out, "SISMEMBER cq:live %s", game_id);
+    }
+    cr_assert_str_eq(out, "1", "the game is not listed as live");
+    cq_redis_cmd(&h, out, sizeof out, "EXISTS cq:game:%s:log", game_id);
+    cr_assert_str_eq(out, "1", "the game has no log");
+    /* Ended games stay --ended-ttl (10 s) for results, then expire. */
+    for (int i = 0; i < 300 && strcmp(out, "0"); i++) {
+        usleep(100000);
+        cq_redis_cmd(&h, out, sizeof out, "EXISTS cq:game:%s:log", game_id);
+    }
+    cr_assert_str_eq(out, "0", "the expired game's log is still there");
+    cq_redis_cmd(&h, out, sizeof out, "SISMEMBER cq:live %s", game_id);
+    cr_assert_str_eq(out, "0", "the expired game is still listed as live");
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
