@@ -614,6 +614,31 @@ static bool whole_number(const char *s, char *out, size_t cap)
     return true;
 }
 
+/* Answer i of a typed question (numerical, short answer): 1 when it is a
+ * right answer to accept, 0 when it is a wrong one (its feedback goes to the
+ * explanation), -1 on error (partial credit has no equivalent here). */
+static int typed_answer(struct block *b, struct answer *a, size_t i, struct parts *ex,
+                        const char *what)
+{
+    char field[48];
+    snprintf(field, sizeof field, "answer %zu", i + 1);
+    if (!answer_parse(b, &a[i], true, field))
+        return -1;
+    double w = a[i].has_weight ? a[i].weight : 100.0;
+    if (w <= 0) {
+        parts_add(ex, a[i].feedback, a[i].text);
+        return 0;
+    }
+    if (w != 100.0) {
+        fail(b, a[i].raw.p,
+             "%s %zu (%g%%): partial credit cannot be imported: Chainquiz accepts a typed "
+             "answer fully or not at all",
+             what, i + 1, w);
+        return -1;
+    }
+    return 1;
+}
+
 static bool map_numerical(struct block *b, struct span ans, json_t *q, struct parts *ex)
 {
     struct answer a[GIFT_ANSWERS_MAX];
@@ -640,22 +665,12 @@ static bool map_numerical(struct block *b, struct span ans, json_t *q, struct pa
         goto out;
     }
     for (size_t i = 0; i < n; i++) {
-        char field[48], num[64];
-        snprintf(field, sizeof field, "answer %zu", i + 1);
-        if (!answer_parse(b, &a[i], true, field))
+        char num[64];
+        int use = typed_answer(b, a, i, ex, "numerical answer");
+        if (use < 0)
             goto out;
-        double w = a[i].has_weight ? a[i].weight : 100.0;
-        if (w <= 0) {
-            parts_add(ex, a[i].feedback, a[i].text);
+        if (!use)
             continue;
-        }
-        if (w != 100.0) {
-            fail(b, a[i].raw.p,
-                 "numerical answer %zu (%g%%): partial credit cannot be imported: Chainquiz "
-                 "accepts a typed answer fully or not at all",
-                 i + 1, w);
-            goto out;
-        }
         const char *v = a[i].text, *range = strstr(v, ".."), *colon = strchr(v, ':');
         char lo[64], hi[64];
         if (range && range > v) {
@@ -739,22 +754,12 @@ static bool map_shortanswer(struct block *b, struct span ans, json_t *q, struct 
     if (!n)
         goto out;
     for (size_t i = 0; i < n; i++) {
-        char field[48], fold[4 * CQ_ACCEPTED_TEXT_MAX + 1];
-        snprintf(field, sizeof field, "answer %zu", i + 1);
-        if (!answer_parse(b, &a[i], true, field))
+        char fold[4 * CQ_ACCEPTED_TEXT_MAX + 1];
+        int use = typed_answer(b, a, i, ex, "answer");
+        if (use < 0)
             goto out;
-        double w = a[i].has_weight ? a[i].weight : 100.0;
-        if (w <= 0) {
-            parts_add(ex, a[i].feedback, a[i].text);
+        if (!use)
             continue;
-        }
-        if (w != 100.0) {
-            fail(b, a[i].raw.p,
-                 "answer %zu (%g%%): partial credit cannot be imported: Chainquiz accepts a "
-                 "typed answer fully or not at all",
-                 i + 1, w);
-            goto out;
-        }
         if (strchr(a[i].text, '*')) {
             fail(b, a[i].raw.p,
                  "answer %zu (\"%s\"): \"*\" is a Moodle wildcard, and Chainquiz matches typed "
