@@ -63,6 +63,15 @@ static void play_game(const char *group, const char *const *nicks, int n, const 
         cq_ws_free(&p[i].ws);
 }
 
+/* Lines of a CSV download (CRLF-terminated). */
+static int csv_lines(const char *body)
+{
+    int lines = 0;
+    for (const char *p = body; (p = strstr(p, "\r\n")); p += 2)
+        lines++;
+    return lines;
+}
+
 /* Polls an HTTP JSON endpoint until `want` appears in the body (writes to
  * Redis are asynchronous). */
 static void wait_body(const char *path, const char *want, char *body, size_t cap)
@@ -123,9 +132,7 @@ Test(store, results_download_needs_the_host_token)
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
     wait_body(path, "game_id,player_id", body, sizeof body);
     /* Header + 2 players x 2 questions. */
-    int lines = 0;
-    for (char *p = body; (p = strstr(p, "\r\n")); p += 2)
-        lines++;
+    int lines = csv_lines(body);
     cr_assert_eq(lines, 5, "%s", body);
     /* A nickname that looks like a formula is defused. */
     cr_assert(strstr(body, "\"'=cmd|' /C calc'!A0\""), "%s", body);
@@ -228,9 +235,7 @@ Test(store, a_game_ended_early_records_only_what_was_asked)
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
     wait_body(path, "game_id,player_id", body, sizeof body);
     /* Header + 2 players x 1 asked question (of 6 selected). */
-    int lines = 0;
-    for (char *p = body; (p = strstr(p, "\r\n")); p += 2)
-        lines++;
+    int lines = csv_lines(body);
     cr_assert_eq(lines, 3, "%s", body);
     /* The kicked player has no rank. */
     cr_assert(strstr(body, ",\"Bob\",0,"), "%s", body);
