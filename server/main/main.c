@@ -117,6 +117,8 @@ int main(int argc, char **argv)
     if (!a)
         return 1;
     a->redis.pid = -1;
+    a->redis.lock_fd = -1;
+
     switch (cq_config_parse(&a->cfg, argc, argv, err, sizeof err)) {
     case CQ_CONFIG_EXIT_OK:
         free(a);

@@ -2,14 +2,17 @@
 #include "redis_embed.h"
 #include "store.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis/hiredis.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -72,29 +75,168 @@ static void log_tail(const char *path, char *out, size_t cap)
     out[strcspn(out, "\n")] = '\0';
 }
 
+/* How long a restart waits for the previous run's Redis to let go of the
+ * data folder (it got SIGTERM when its server died and is finishing its
+ * append-only file), and when it is told again, then killed. */
+#define LOCK_WAIT_MS   10000
+#define LOCK_RETERM_MS 3000
+#define LOCK_KILL_MS   8000
+#define LOCK_FILE      "chainquiz.lock"
+
+/* Whether `pid` is alive and its command name starts with `name`. */
+static bool proc_is(pid_t pid, const char *name)
+{
+    char path[64], comm[32] = "";
+    if (pid <= 0 || (kill(pid, 0) && errno != EPERM))
+        return false;
+    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    if (!fgets(comm, sizeof comm, f))
+        comm[0] = '\0';
+    fclose(f);
+    return !strncmp(comm, name, strlen(name));
+}
+
+/* The lock file holds "SERVER_PID REDIS_PID\n" of the run holding it. */
+static void lock_pids(int fd, pid_t *server, pid_t *redis)
+{
+    char buf[64];
+    ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+    int s = 0, r = 0;
+    buf[n > 0 ? n : 0] = '\0';
+    if (sscanf(buf, "%d %d", &s, &r) < 1)
+        s = r = 0;
+    *server = s;
+    *redis = r;
+}
+
+static void lock_write_pids(int fd, pid_t server, pid_t redis)
+{
+    char buf[64];
+    int n = snprintf(buf, sizeof buf, "%d %d\n", (int)server, (int)redis);
+    if (ftruncate(fd, 0) || pwrite(fd, buf, (size_t)n, 0) != n)
+        return; /* informative only: the lock itself is the flock */
+}
+
+/* Removes the socket files of earlier runs: with the folder locked, no
+ * Redis of ours listens on them any more. */
+static void remove_stale_sockets(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *de;
+    char path[PATH_MAX];
+    if (!d)
+        return;
+    while ((de = readdir(d))) {
+        size_t n = strlen(de->d_name);
+        if (!strncmp(de->d_name, "redis", 5) && n > 5 && !strcmp(de->d_name + n - 5, ".sock") &&
+            (size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path)
+            unlink(path);
+    }
+    closedir(d);
+}
+
+/* Takes the data folder's lock into e->lock_fd. The descriptor is inherited
+ * by the Redis child on purpose (no O_CLOEXEC). */
+static int lock_data_dir(const char *dir, struct cq_redis_embed *e, char *err, size_t errlen)
+{
+    char path[PATH_MAX];
+    int result = -1;
+    bool retermed = false, killed = false;
+    snprintf(path, sizeof path, "%.*s/%s", PATH_MAX - 32, dir, LOCK_FILE);
+    int fd = open(path, O_RDWR | O_CREAT, 0600);
+    if (fd < 0) {
+        snprintf(err, errlen, "cannot open %s: %s", path, strerror(errno));
+        return -1;
+    }
+    int64_t start = mono_ms();
+    for (;;) {
+        pid_t server, redis;
+        if (!flock(fd, LOCK_EX | LOCK_NB))
+            break;
+        if (errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(err, errlen, "cannot lock %s: %s", path, strerror(errno));
+            goto out;
+        }
+        lock_pids(fd, &server, &redis);
+        if (server != getpid() && proc_is(server, "chainquiz")) {
+            snprintf(err, errlen,
+                     "the data folder %s is in use by another chainquiz server (pid %d); give "
+                     "each server its own --data-dir",
+                     dir, (int)server);
+            goto out;
+        }
+        /* The previous run's Redis is still finishing its shutdown. */
+        int64_t waited = mono_ms() - start;
+        if (waited > LOCK_RETERM_MS && !retermed && proc_is(redis, "redis")) {
+            kill(redis, SIGTERM);
+            retermed = true;
+        }
+        if (waited > LOCK_KILL_MS && !killed && proc_is(redis, "redis")) {
+            fprintf(stderr,
+                    "chainquiz: the previous embedded Redis (pid %d) of %s did not stop; "
+                    "killing it\n",
+                    (int)redis, dir);
+            kill(redis, SIGKILL);
+            killed = true;
+        }
+        if (waited > LOCK_WAIT_MS) {
+            snprintf(err, errlen,
+                     "the data folder %s is still locked by a previous run (Redis pid %d) after "
+                     "%d ms",
+                     dir, (int)redis, LOCK_WAIT_MS);
+            goto out;
+        }
+        struct timespec nap = {0, 20 * 1000000L};
+        nanosleep(&nap, NULL);
+    }
+    lock_write_pids(fd, getpid(), 0);
+    e->lock_fd = fd;
+    fd = -1;
+    result = 0;
+out:
+    if (fd >= 0)
+        close(fd);
+    return result;
+}
+
+static void unlock_data_dir(struct cq_redis_embed *e)
+{
+    if (e->lock_fd < 0)
+        return;
+    close(e->lock_fd); /* the flock goes with the last descriptor */
+    e->lock_fd = -1;
+}
+
 int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_ms,
                          struct cq_redis_embed *e, char *err, size_t errlen)
 {
     char dir[PATH_MAX];
     memset(e, 0, sizeof *e);
     e->pid = -1;
+    e->lock_fd = -1;
     if (mkdir_p(data_dir) || !realpath(data_dir, dir)) {
         snprintf(err, errlen, "cannot create the data folder %s: %s", data_dir, strerror(errno));
         return -1;
     }
-    if (strlen(dir) > 90) { /* sun_path is 108 bytes */
+    if (strlen(dir) > 80) { /* sun_path is 108 bytes; the name takes up to 27 */
         snprintf(err, errlen, "the data folder path %s is too long for a Unix socket", dir);
         return -1;
     }
+    if (lock_data_dir(dir, e, err, errlen))
+        return -1;
+    remove_stale_sockets(dir);
     /* Lengths checked above; %.*s keeps the compiler sure of it. */
-    snprintf(e->socket_path, sizeof e->socket_path, "%.*s/redis.sock", 90, dir);
+    snprintf(e->socket_path, sizeof e->socket_path, "%.*s/redis-%d.sock", 80, dir, (int)getpid());
     snprintf(e->log_path, sizeof e->log_path, "%.*s/redis.log", 1000, dir);
-    unlink(e->socket_path);
 
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
+        unlock_data_dir(e);
         return -1;
     }
     if (pid == 0) {
@@ -114,6 +256,7 @@ int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_
         _exit(127);
     }
     e->pid = pid;
+    lock_write_pids(e->lock_fd, parent, pid);
 
     struct cq_redis_target t;
     memset(&t, 0, sizeof t);
@@ -134,6 +277,7 @@ int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_
             else
                 snprintf(err, errlen, "the embedded Redis exited at start-up: %s",
                          tail[0] ? tail : "no log");
+            unlock_data_dir(e);
             return -1;
         }
         if (!cq_redis_ping(&t, 200, why, sizeof why))
@@ -151,19 +295,23 @@ int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_
 
 void cq_redis_embed_stop(struct cq_redis_embed *e)
 {
-    if (e->pid <= 0)
-        return;
-    kill(e->pid, SIGTERM);
-    /* Redis flushes the AOF on SIGTERM; give it a few seconds, then insist. */
-    for (int i = 0; i < 100; i++) {
-        if (waitpid(e->pid, NULL, WNOHANG) == e->pid) {
-            e->pid = -1;
-            return;
+    if (e->pid > 0) {
+        kill(e->pid, SIGTERM);
+        /* Redis flushes the AOF on SIGTERM; give it a few seconds, then insist. */
+        for (int i = 0; i < 100 && e->pid > 0; i++) {
+            if (waitpid(e->pid, NULL, WNOHANG) == e->pid) {
+                e->pid = -1;
+                break;
+            }
+            struct timespec nap = {0, 50 * 1000000L};
+            nanosleep(&nap, NULL);
         }
-        struct timespec nap = {0, 50 * 1000000L};
-        nanosleep(&nap, NULL);
+        if (e->pid > 0) {
+            kill(e->pid, SIGKILL);
+            waitpid(e->pid, NULL, 0);
+            e->pid = -1;
+        }
+        unlink(e->socket_path);
     }
-    kill(e->pid, SIGKILL);
-    waitpid(e->pid, NULL, 0);
-    e->pid = -1;
+    unlock_data_dir(e);
 }

@@ -15,13 +15,25 @@
 
 struct cq_redis_embed {
     pid_t pid;
+    /* The data folder's lock (flock on chainquiz.lock), -1 when not held.
+     * The Redis child inherits it, so the folder stays locked until both
+     * this server and its Redis are gone: a restart right after a crash
+     * waits for the old Redis to finish its shutdown instead of racing it. */
+    int lock_fd;
+    /* Per run (the server's pid in its name): an old Redis still shutting
+     * down removes its own socket file, never the new one's. */
     char socket_path[108];
     char log_path[CQ_PATH_MAX];
 };
 
+/* Locks the data folder (one server per folder: a live one is a clear
+ * error at once; a previous embedded Redis of that folder still shutting
+ * down is waited for, then stopped), then starts Redis and waits for its
+ * PING, all within `timeout_ms`. */
 int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_ms,
                          struct cq_redis_embed *e, char *err, size_t errlen);
-/* Asks it to finish (SIGTERM: it flushes the AOF) and waits for it. */
+/* Asks it to finish (SIGTERM: it flushes the AOF), waits for it, and
+ * unlocks the data folder. */
 void cq_redis_embed_stop(struct cq_redis_embed *e);
 
 /* Blocking PING with a timeout, for start-up checks only. */

@@ -69,7 +69,7 @@ Test(server, embedded_redis_is_started_used_and_stopped, .fini = stop)
                    "answer_ack"));
     json_decref(client_expect(&p, "result"));
 
-    snprintf(sock, sizeof sock, "%s/data/redis.sock", h.dir);
+    snprintf(sock, sizeof sock, "%s/data/redis-%d.sock", h.dir, (int)h.server_pid);
     struct stat st;
     cr_assert_eq(stat(sock, &st), 0, "no socket at %s", sock);
     redisContext *c = NULL;
@@ -286,4 +286,50 @@ Test(server, a_busy_port_is_a_clear_error, .fini = stop)
     out[n] = '\0';
     fclose(f);
     cr_assert(strstr(out, "cannot listen on 127.0.0.1:"), "%s", out);
+}
+
+/* A server killed with SIGKILL leaves its Redis finishing its shutdown
+ * (SIGTERM from the kernel); a restart at once must wait for it, not race
+ * it for the data folder or the socket file. */
+Test(server, restarts_at_once_after_sigkill_with_its_own_redis, .fini = stop)
+{
+    char body[256];
+    cr_assert_eq(cq_harness_start(&h, true, NULL), 0, "server did not start; see %s", h.log_path);
+    for (int round = 0; round < 5; round++) {
+        cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+        cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+        h.server_pid = -1;
+        cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "round %d: no restart; see %s", round,
+                     h.log_path);
+        int status = 0;
+        for (int i = 0; i < 250 && status != 200; i++) { /* Redis answers once loaded */
+            status = cq_http_get(h.http_port, "/readyz", body, sizeof body);
+            if (status != 200)
+                usleep(20000);
+        }
+        cr_assert_eq(status, 200, "round %d: /readyz %s", round, body);
+    }
+}
+
+/* One server per data folder: a second is refused with a clear error, and
+ * the first goes on. */
+Test(server, a_second_server_on_the_same_data_folder_is_refused, .fini = stop)
+{
+    struct cq_harness h2 = {.redis_pid = -1, .server_pid = -1};
+    char data[300], log[4096] = "", body[256];
+    cr_assert_eq(cq_harness_start(&h, true, NULL), 0, "server did not start; see %s", h.log_path);
+    snprintf(data, sizeof data, "%s/data", h.dir);
+    snprintf(h2.log_path, sizeof h2.log_path, "%s/second.log", h.dir);
+    const char *args[] = {"--content", CQ_SOURCE_DIR "/tests/fixtures/content", "--data-dir", data,
+                          NULL};
+    pid_t second = cq_harness_spawn(&h2, args);
+    cr_assert_gt(second, 0);
+    cr_assert_eq(cq_harness_wait(second, 10000), 1, "the second server did not exit with 1");
+    FILE *f = fopen(h2.log_path, "r");
+    cr_assert(f);
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    cr_assert(strstr(log, "in use by another chainquiz server"), "%s", log);
+    cr_assert_eq(cq_http_get(h.http_port, "/readyz", body, sizeof body), 200, "%s", body);
 }

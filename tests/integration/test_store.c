@@ -263,7 +263,8 @@ static void read_log(bool own_redis, const char *game_id, char *out, size_t cap)
         return;
     }
     char sock[400];
-    snprintf(sock, sizeof sock, "%s/data/redis.sock", h.dir);
+    /* The embedded Redis's socket is named after its server's pid. */
+    snprintf(sock, sizeof sock, "%s/data/redis-%d.sock", h.dir, (int)h.server_pid);
     out[0] = '\0';
     redisContext *c = redisConnectUnix(sock);
     redisReply *r = c && !c->err ? redisCommand(c, "LRANGE cq:game:%s:log 0 -1", game_id) : NULL;
