@@ -49,6 +49,7 @@ struct cq_room {
     struct cq_player **players; /* by id - 1 */
     unsigned n_players, cap_players;
     unsigned n_active, n_connected;
+    unsigned n_held_away; /* held players (cq_player.held) not connected */
     struct cq_player **ranking;
     unsigned n_ranked;
     /* Disconnections in time order: the oldest decides when a seat may be
@@ -405,30 +406,34 @@ int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct 
     room->last_activity = now;
     *out = p;
     if (!p->connected) {
+        if (p->held)
+            room->n_held_away--;
         p->connected = true;
         room->n_connected++;
         emit(room, CQ_EV_PLAYER_STATUS, p);
     }
+    p->held = false;
     record_player(room, CQ_IN_REJOIN, p, now);
     return 0;
 }
 
 static void close_question(struct cq_room *room, int64_t now);
 
-/* After the connected count drops, everyone left may have answered. */
+/* After an answer or a departure, everyone expected may have answered:
+ * the connected players, and those held away by a restart (cq_room_shift). */
 static void maybe_close_early(struct cq_room *room, int64_t now)
 {
     if (room->phase != CQ_PHASE_QUESTION || room->paused || now < room->open_at)
         return;
     /* `answered` includes players who dropped after answering, so fewer
-     * answers than connected players means someone connected still owes one:
+     * answers than expected players means someone expected still owes one:
      * the scan below runs only when closing is likely. */
-    if (room->answered < room->n_connected)
+    if (room->answered < room->n_connected + room->n_held_away)
         return;
     unsigned waiting = 0;
     for (unsigned i = 0; i < room->n_players && !waiting; i++) {
         const struct cq_player *p = room->players[i];
-        if (p->connected && !p->kicked && !p->left && !p->answers[room->q].answered)
+        if ((p->connected || p->held) && !p->kicked && !p->left && !p->answers[room->q].answered)
             waiting++;
     }
     /* Closed at the next tick, not here: the answer that completed the set
@@ -444,6 +449,8 @@ void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now)
     p->connected = false;
     p->disconnected_at = now;
     room->n_connected--;
+    if (p->held)
+        room->n_held_away++;
     if (room->drop_len == room->drop_cap) {
         size_t ncap = room->drop_cap ? room->drop_cap * 2 : 16;
         struct drop *nd = malloc(ncap * sizeof *nd);
@@ -469,6 +476,9 @@ void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now)
 
 static void remove_player(struct cq_room *room, struct cq_player *p, int64_t now)
 {
+    if (p->held && !p->connected)
+        room->n_held_away--;
+    p->held = false;
     if (p->connected)
         room->n_connected--;
     p->connected = false;
@@ -971,8 +981,14 @@ void cq_room_shift(struct cq_room *room, int64_t delta)
     shift_at(&room->expire_at, delta);
     for (size_t i = 0; i < room->drop_len; i++)
         room->drops[(room->drop_head + i) % room->drop_cap].at += delta;
-    for (unsigned i = 0; i < room->n_players; i++)
-        room->players[i]->disconnected_at += delta;
+    for (unsigned i = 0; i < room->n_players; i++) {
+        struct cq_player *p = room->players[i];
+        p->disconnected_at += delta;
+        /* Connected when the server stopped: the adapter marks them away
+         * next, but they still count as expected (see cq_player.held). */
+        if (p->connected && !p->left && !p->kicked && !p->held)
+            p->held = true;
+    }
     record(room, (struct cq_input){.type = CQ_IN_SHIFT, .delta = delta});
 }
 

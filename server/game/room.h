@@ -137,6 +137,11 @@ struct cq_player {
     int rank, prev_rank; /* 0 until ranked */
     bool connected, kicked, left;
     bool expired; /* seat released after the rejoin grace period (also `left`) */
+    /* Connected when the server stopped (set by cq_room_shift): while away
+     * within the rejoin grace, still expected to answer, so a restored
+     * question does not close on the first returning player's answer.
+     * Cleared by a rejoin, a leave, a kick or the seat's release. */
+    bool held;
     int64_t disconnected_at;
     int shown_q;                   /* question index `shown_delay` is for, -1 none */
     int64_t shown_delay;           /* bounded delay between send and display */
@@ -162,7 +167,9 @@ void cq_room_free(struct cq_room *room);
 /* Replaces the hooks (a replayed room goes live with the adapter's). */
 void cq_room_set_hooks(struct cq_room *room, const struct cq_room_hooks *hooks, void *ud);
 /* Moves every instant the room holds by `delta` (a new clock base after a
- * restart: the time the server was down does not count). */
+ * restart: the time the server was down does not count). Players connected
+ * at that point are held: expected to answer until they rejoin or their
+ * rejoin grace ends, even while away. */
 void cq_room_shift(struct cq_room *room, int64_t delta);
 
 /* --- players ---------------------------------------------------------- */

@@ -202,6 +202,67 @@ Test(room, closes_early_when_all_connected_answered)
     cr_assert_eq(b->streak, 0);
 }
 
+/* After a restart (cq_room_shift, then everyone marked away), players who
+ * were in the game are still expected: the first returning player's answer
+ * does not close the question; the last one's does, and so does the end of
+ * the others' rejoin grace. */
+Test(room, a_restored_question_waits_for_the_players_who_were_there)
+{
+    struct cq_player *a = join("a", "t1"), *b = join("b", "t2"), *c = join("c", "t3"), *p;
+    int64_t t;
+    cq_room_start(room, 0);
+    cr_assert_eq(cq_room_answer(room, c, 0, &pick0, S(1), &t), 0);
+    /* The server dies at 2 s and is back 100 s later. */
+    int64_t close_at = cq_room_next_deadline(room) + S(100);
+    cq_room_shift(room, S(100));
+    cq_room_disconnect(room, a, S(102));
+    cq_room_disconnect(room, b, S(102));
+    cq_room_disconnect(room, c, S(102));
+    cr_assert_eq(cq_room_next_deadline(room), close_at, "the question keeps its remaining time");
+    cr_assert_eq(cq_room_rejoin(room, "t1", S(103), &p), 0);
+    cr_assert_eq(cq_room_answer(room, a, 0, &pick0, S(104), &t), 0);
+    cr_assert_eq(cq_room_next_deadline(room), close_at, "b is still expected");
+    cq_room_tick(room, S(104));
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_QUESTION);
+    cr_assert_eq(cq_room_rejoin(room, "t2", S(105), &p), 0);
+    cr_assert_eq(cq_room_answer(room, b, 0, &pick1, S(106), &t), 0);
+    /* c answered before the crash: everyone expected has answered. */
+    cr_assert_eq(cq_room_next_deadline(room), S(106));
+    cq_room_tick(room, S(106));
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_REVEAL);
+    cr_assert_gt(a->score, 0, "a's answer after the rejoin counts");
+    cr_assert_eq(b->score, 0);
+}
+
+/* A held player who never comes back stops being expected when the rejoin
+ * grace ends: the question then closes (if everyone else has answered). */
+Test(room, a_held_player_is_expected_only_within_the_grace)
+{
+    struct cq_player *a, *p;
+    unsigned q[3] = {0, 1, 2};
+    int64_t t;
+    cq_room_free(room); /* again, with a 5 s rejoin grace */
+    set.rejoin_grace_us = S(5);
+    room = cq_room_create(&bank, q, 3, &set, "123456", "hosttoken", 1, 0, &hooks, &rec);
+    a = join("a", "t1");
+    join("b", "t2");
+    cq_room_start(room, 0);
+    cq_room_shift(room, S(50));
+    unsigned n;
+    struct cq_player *const *ps = cq_room_players(room, &n);
+    for (unsigned i = 0; i < n; i++)
+        cq_room_disconnect(room, ps[i], S(51));
+    cr_assert_eq(cq_room_rejoin(room, "t1", S(52), &p), 0);
+    cr_assert_eq(cq_room_answer(room, a, 0, &pick0, S(52), &t), 0);
+    cq_room_tick(room, S(52));
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_QUESTION, "b is held");
+    /* b's grace ends at 56 s, before the question's own end at 60 s. */
+    cr_assert_eq(cq_room_next_deadline(room), S(56));
+    cq_room_tick(room, S(56));
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_REVEAL);
+    cr_assert_gt(a->score, 0, "a's answer after the rejoin counts");
+}
+
 Test(room, wrong_questions_and_bad_answers)
 {
     struct cq_player *a = join("a", "t1");
