@@ -37,6 +37,7 @@ static void app_stop(struct app *a)
     if (a->stopping++)
         return;
     cq_info("shutting down");
+    cq_redis_embed_unsupervise(&a->redis);
     cq_net_stop(a->net);
     cq_store_free(a->store);
     a->store = NULL;
@@ -44,6 +45,14 @@ static void app_stop(struct app *a)
     uv_signal_stop(&a->sigterm);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+/* The embedded Redis died and was started again: reconnect at once. */
+static void on_redis_restart(void *ud)
+{
+    struct app *a = ud;
+    if (a->store)
+        cq_store_server_restarted(a->store);
 }
 
 static void on_signal(uv_signal_t *h, int signum)
@@ -156,6 +165,7 @@ int main(int argc, char **argv)
         goto loop_out;
     }
     cq_store_start(a->store);
+    cq_redis_embed_supervise(&a->redis, &a->loop, on_redis_restart, a);
 
     struct cq_net_deps deps = {&a->cfg, &a->banks, &a->blocked, a->store, &a->loop};
     a->net = cq_net_start(&deps, err, sizeof err);

@@ -1,5 +1,6 @@
 /* redis_embed.c: supervising a private redis-server. */
 #include "redis_embed.h"
+#include "log.h"
 #include "store.h"
 
 #include <dirent.h>
@@ -13,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -210,33 +212,38 @@ static void unlock_data_dir(struct cq_redis_embed *e)
     e->lock_fd = -1;
 }
 
-int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_ms,
-                         struct cq_redis_embed *e, char *err, size_t errlen)
-{
-    char dir[PATH_MAX];
-    memset(e, 0, sizeof *e);
-    e->pid = -1;
-    e->lock_fd = -1;
-    if (mkdir_p(data_dir) || !realpath(data_dir, dir)) {
-        snprintf(err, errlen, "cannot create the data folder %s: %s", data_dir, strerror(errno));
-        return -1;
-    }
-    if (strlen(dir) > 80) { /* sun_path is 108 bytes; the name takes up to 27 */
-        snprintf(err, errlen, "the data folder path %s is too long for a Unix socket", dir);
-        return -1;
-    }
-    if (lock_data_dir(dir, e, err, errlen))
-        return -1;
-    remove_stale_sockets(dir);
-    /* Lengths checked above; %.*s keeps the compiler sure of it. */
-    snprintf(e->socket_path, sizeof e->socket_path, "%.*s/redis-%d.sock", 80, dir, (int)getpid());
-    snprintf(e->log_path, sizeof e->log_path, "%.*s/redis.log", 1000, dir);
+/* Where the Redis child keeps the data folder's lock. */
+#define LOCK_CHILD_FD 3
 
+/* Closes every descriptor from `first` on (in a child, before exec). */
+static void close_fds_from(int first)
+{
+    DIR *d = opendir("/proc/self/fd");
+    struct dirent *de;
+    if (!d) {
+        struct rlimit rl;
+        int max = !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur < 65536 ? (int)rl.rlim_cur : 65536;
+        for (int fd = first; fd < max; fd++)
+            close(fd);
+        return;
+    }
+    int self = dirfd(d);
+    while ((de = readdir(d))) {
+        int fd = atoi(de->d_name);
+        if (de->d_name[0] != '.' && fd >= first && fd != self)
+            close(fd);
+    }
+    closedir(d);
+}
+
+/* Forks and execs redis-server on e->socket_path with its data in e->dir;
+ * returns at once (the caller waits for its PING, or the store connects). */
+static int spawn(struct cq_redis_embed *e, char *err, size_t errlen)
+{
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(err, errlen, "fork: %s", strerror(errno));
-        unlock_data_dir(e);
         return -1;
     }
     if (pid == 0) {
@@ -249,14 +256,59 @@ int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_
             dup2(devnull, 0);
             dup2(devnull, 1);
         }
-        execlp(program, program, "--port", "0", "--unixsocket", e->socket_path, "--unixsocketperm",
-               "700", "--dir", dir, "--appendonly", "yes", "--appendfsync", "everysec", "--save",
-               "", "--daemonize", "no", "--logfile", e->log_path, (char *)NULL);
-        fprintf(stderr, "chainquiz: cannot run %s: %s\n", program, strerror(errno));
+        /* Keep only stdio and the data folder's lock: a restart forks from a
+         * running server, whose listening socket, clients and Redis
+         * connection must not live on in Redis. */
+        if (e->lock_fd >= 0 && e->lock_fd != LOCK_CHILD_FD)
+            dup2(e->lock_fd, LOCK_CHILD_FD);
+        close_fds_from(LOCK_CHILD_FD + 1);
+        /* appendfsync always: Redis answers a write only once it is on disk
+         * (it group-commits the writes of one event-loop turn), so a write
+         * the store saw acknowledged survives a kill -9 of Redis or a power
+         * cut. */
+        execlp(e->program, e->program, "--port", "0", "--unixsocket", e->socket_path,
+               "--unixsocketperm", "700", "--dir", e->dir, "--appendonly", "yes", "--appendfsync",
+               "always", "--save", "", "--daemonize", "no", "--logfile", e->log_path, (char *)NULL);
+        fprintf(stderr, "chainquiz: cannot run %s: %s\n", e->program, strerror(errno));
         _exit(127);
     }
     e->pid = pid;
+    e->started_ms = mono_ms();
     lock_write_pids(e->lock_fd, parent, pid);
+    return 0;
+}
+
+int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_ms,
+                         struct cq_redis_embed *e, char *err, size_t errlen)
+{
+    memset(e, 0, sizeof *e);
+    e->pid = -1;
+    e->lock_fd = -1;
+    if (mkdir_p(data_dir) || !realpath(data_dir, e->dir)) {
+        snprintf(err, errlen, "cannot create the data folder %s: %s", data_dir, strerror(errno));
+        return -1;
+    }
+    if (strlen(e->dir) > 80) { /* sun_path is 108 bytes; the name takes up to 27 */
+        snprintf(err, errlen, "the data folder path %s is too long for a Unix socket", e->dir);
+        return -1;
+    }
+    if (strlen(program) >= sizeof e->program) {
+        snprintf(err, errlen, "the redis-server path is too long");
+        return -1;
+    }
+    snprintf(e->program, sizeof e->program, "%s", program);
+    if (lock_data_dir(e->dir, e, err, errlen))
+        return -1;
+    remove_stale_sockets(e->dir);
+    /* Lengths checked above; %.*s keeps the compiler sure of it. */
+    snprintf(e->socket_path, sizeof e->socket_path, "%.*s/redis-%d.sock", 80, e->dir,
+             (int)getpid());
+    snprintf(e->log_path, sizeof e->log_path, "%.*s/redis.log", 1000, e->dir);
+    if (spawn(e, err, errlen)) {
+        unlock_data_dir(e);
+        return -1;
+    }
+    pid_t pid = e->pid;
 
     struct cq_redis_target t;
     memset(&t, 0, sizeof t);
@@ -273,7 +325,7 @@ int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_
                 snprintf(err, errlen,
                          "cannot start the embedded Redis: \"%s\" not found (install "
                          "redis-server or pass --redis URL)",
-                         program);
+                         e->program);
             else
                 snprintf(err, errlen, "the embedded Redis exited at start-up: %s",
                          tail[0] ? tail : "no log");
@@ -314,4 +366,85 @@ void cq_redis_embed_stop(struct cq_redis_embed *e)
         unlink(e->socket_path);
     }
     unlock_data_dir(e);
+}
+
+/* ---- supervision: a Redis that dies is started again ------------------- */
+
+#define RESTART_FIRST_MS  100   /* first restart delay */
+#define RESTART_MAX_MS    5000  /* back-off ceiling */
+#define RESTART_STABLE_MS 30000 /* up this long: the next restart is quick again */
+
+static void on_restart_timer(uv_timer_t *t)
+{
+    struct cq_redis_embed *e = t->data;
+    char err[256];
+    if (e->pid > 0 || !e->supervised)
+        return;
+    if (spawn(e, err, sizeof err)) {
+        e->backoff_ms = e->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : e->backoff_ms * 2;
+        cq_err_log("cannot restart the embedded Redis: %s; trying again in %d ms", err,
+                   e->backoff_ms);
+        uv_timer_start(&e->restart_timer, on_restart_timer, (uint64_t)e->backoff_ms, 0);
+        return;
+    }
+    e->restarts++;
+    cq_warn("restarted the embedded Redis (pid %d; %llu restart(s) so far)", (int)e->pid,
+            (unsigned long long)e->restarts);
+    if (e->on_restart)
+        e->on_restart(e->ud);
+}
+
+static void on_sigchld(uv_signal_t *h, int signum)
+{
+    struct cq_redis_embed *e = h->data;
+    int status;
+    (void)signum;
+    if (e->pid <= 0 || waitpid(e->pid, &status, WNOHANG) != e->pid)
+        return; /* not ours, or still running */
+    pid_t dead = e->pid;
+    e->pid = -1;
+    /* Stable for a while: start again fast; crashing in a loop: back off. */
+    if (mono_ms() - e->started_ms > RESTART_STABLE_MS || !e->backoff_ms)
+        e->backoff_ms = RESTART_FIRST_MS;
+    else
+        e->backoff_ms = e->backoff_ms * 2 > RESTART_MAX_MS ? RESTART_MAX_MS : e->backoff_ms * 2;
+    char tail[400];
+    log_tail(e->log_path, tail, sizeof tail);
+    if (WIFSIGNALED(status))
+        cq_err_log("the embedded Redis (pid %d) was killed by signal %d; restarting it in %d ms "
+                   "(its log: %s)",
+                   (int)dead, WTERMSIG(status), e->backoff_ms, tail);
+    else
+        cq_err_log("the embedded Redis (pid %d) exited with status %d; restarting it in %d ms "
+                   "(its log: %s)",
+                   (int)dead, WEXITSTATUS(status), e->backoff_ms, tail);
+    uv_timer_start(&e->restart_timer, on_restart_timer, (uint64_t)e->backoff_ms, 0);
+}
+
+int cq_redis_embed_supervise(struct cq_redis_embed *e, uv_loop_t *loop, void (*on_restart)(void *),
+                             void *ud)
+{
+    if (e->pid <= 0)
+        return 0; /* not ours (an external Redis) */
+    e->on_restart = on_restart;
+    e->ud = ud;
+    uv_signal_init(loop, &e->sigchld);
+    uv_timer_init(loop, &e->restart_timer);
+    e->sigchld.data = e->restart_timer.data = e;
+    e->supervised = true;
+    uv_signal_start(&e->sigchld, on_sigchld, SIGCHLD);
+    /* It may have died before the watcher existed. */
+    on_sigchld(&e->sigchld, SIGCHLD);
+    return 0;
+}
+
+void cq_redis_embed_unsupervise(struct cq_redis_embed *e)
+{
+    if (!e->supervised)
+        return;
+    e->supervised = false;
+    uv_signal_stop(&e->sigchld);
+    uv_timer_stop(&e->restart_timer);
+    uv_close((uv_handle_t *)&e->sigchld, NULL);
+    uv_close((uv_handle_t *)&e->restart_timer, NULL);
 }

@@ -8,8 +8,11 @@
 #ifndef CQ_REDIS_EMBED_H
 #define CQ_REDIS_EMBED_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
+#include <uv.h>
 
 #include "config.h"
 
@@ -24,6 +27,18 @@ struct cq_redis_embed {
      * down removes its own socket file, never the new one's. */
     char socket_path[108];
     char log_path[CQ_PATH_MAX];
+    char program[CQ_PATH_MAX];
+    char dir[4096]; /* the data folder, absolute */
+    int64_t started_ms;
+
+    /* Supervision (cq_redis_embed_supervise): on the server's loop. */
+    bool supervised;
+    uv_signal_t sigchld;
+    uv_timer_t restart_timer;
+    int backoff_ms;
+    uint64_t restarts;
+    void (*on_restart)(void *ud);
+    void *ud;
 };
 
 /* Locks the data folder (one server per folder: a live one is a clear
@@ -35,6 +50,15 @@ int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_
 /* Asks it to finish (SIGTERM: it flushes the AOF), waits for it, and
  * unlocks the data folder. */
 void cq_redis_embed_stop(struct cq_redis_embed *e);
+
+/* Watches the Redis on `loop`: when it dies (crash, OOM killer, kill -9)
+ * it is reaped, logged and started again with capped back-off, and
+ * `on_restart` is told (the store reconnects and replays its journal).
+ * Nothing to do for an external Redis. */
+int cq_redis_embed_supervise(struct cq_redis_embed *e, uv_loop_t *loop, void (*on_restart)(void *),
+                             void *ud);
+/* Stops watching (before cq_redis_embed_stop); closes the loop handles. */
+void cq_redis_embed_unsupervise(struct cq_redis_embed *e);
 
 /* Blocking PING with a timeout, for start-up checks only. */
 int cq_redis_ping(const struct cq_redis_target *t, int timeout_ms, char *err, size_t errlen);

@@ -399,6 +399,8 @@ static void metrics(struct cq_net *net, struct text *t)
     COUNTER("chainquiz_redis_errors_total", "Redis errors and timeouts.", st.errors);
     COUNTER("chainquiz_redis_journal_dropped_total", "Redis writes lost to the journal bound.",
             st.journal_dropped);
+    COUNTER("chainquiz_redis_restarts_total",
+            "Times the embedded Redis died and was started again.", st.server_restarts);
     GAUGE("chainquiz_send_queue_messages",
           "Messages waiting in the send queues of all connections.", m->queued_msgs);
     GAUGE("chainquiz_send_queue_bytes", "Bytes waiting in the send queues of all connections.",

@@ -10,8 +10,6 @@
 #include <uv.h>
 
 #include "log.h"
-/* Defines file-static helpers; include in this file only. */
-#include <hiredis/adapters/libuv.h>
 
 enum conn_state { ST_CLOSED, ST_CONNECTING, ST_READY };
 
@@ -52,12 +50,100 @@ struct cq_store {
     struct journal_entry *jhead, *jtail;
     size_t jdepth;
     unsigned inflight_writes;
-    uint64_t errors, reconnects, dropped;
+    uint64_t errors, reconnects, dropped, server_restarts;
     cq_store_state_cb on_state;
     void *on_state_ud;
 };
 
 static void store_connect(struct cq_store *s);
+
+/* ---- hiredis on our libuv loop --------------------------------------------
+ * Not hiredis's own adapters/libuv.h (0.14): it ignores a poll error, and
+ * libuv reports POLLERR (Redis killed with our writes unread in its socket)
+ * as an error status and stops the handle, so the connection hung for good:
+ * never read, never closed, never retried, the journal growing. Here the
+ * error goes to hiredis, whose read or write then fails and disconnects
+ * (every pending callback runs with NULL, and we reconnect). */
+struct store_ev {
+    redisAsyncContext *ac; /* NULL once hiredis cleaned up */
+    uv_poll_t handle;
+    int events;
+};
+
+static void ev_poll(uv_poll_t *h, int status, int events)
+{
+    struct store_ev *p = h->data;
+    if (status < 0)
+        events = UV_READABLE | (p->events & UV_WRITABLE);
+    if (p->ac && (events & UV_READABLE))
+        redisAsyncHandleRead(p->ac);
+    if (p->ac && (events & UV_WRITABLE))
+        redisAsyncHandleWrite(p->ac);
+    /* libuv stopped the handle on the error; hiredis did not disconnect. */
+    if (status < 0 && p->ac && p->events)
+        uv_poll_start(&p->handle, p->events, ev_poll);
+}
+
+static void ev_update(struct store_ev *p, int add, int del)
+{
+    p->events = (p->events | add) & ~del;
+    if (p->events)
+        uv_poll_start(&p->handle, p->events, ev_poll);
+    else
+        uv_poll_stop(&p->handle);
+}
+
+static void ev_add_read(void *d)
+{
+    ev_update(d, UV_READABLE, 0);
+}
+
+static void ev_del_read(void *d)
+{
+    ev_update(d, 0, UV_READABLE);
+}
+
+static void ev_add_write(void *d)
+{
+    ev_update(d, UV_WRITABLE, 0);
+}
+
+static void ev_del_write(void *d)
+{
+    ev_update(d, 0, UV_WRITABLE);
+}
+
+static void ev_free(uv_handle_t *h)
+{
+    free(h->data);
+}
+
+static void ev_cleanup(void *d)
+{
+    struct store_ev *p = d;
+    p->ac = NULL;
+    uv_close((uv_handle_t *)&p->handle, ev_free);
+}
+
+static int ev_attach(redisAsyncContext *ac, uv_loop_t *loop)
+{
+    struct store_ev *p = calloc(1, sizeof *p);
+    if (!p)
+        return -1;
+    if (uv_poll_init(loop, &p->handle, ac->c.fd)) {
+        free(p);
+        return -1;
+    }
+    p->ac = ac;
+    p->handle.data = p;
+    ac->ev.data = p;
+    ac->ev.addRead = ev_add_read;
+    ac->ev.delRead = ev_del_read;
+    ac->ev.addWrite = ev_add_write;
+    ac->ev.delWrite = ev_del_write;
+    ac->ev.cleanup = ev_cleanup;
+    return 0;
+}
 
 static void on_retry(uv_timer_t *t)
 {
@@ -72,6 +158,15 @@ static void schedule_retry(struct cq_store *s)
     if (s->backoff_ms > 5000)
         s->backoff_ms = 5000;
     uv_timer_start(&s->retry, on_retry, (uint64_t)s->backoff_ms, 0);
+}
+
+void cq_store_server_restarted(struct cq_store *s)
+{
+    s->server_restarts++;
+    s->backoff_ms = 0;
+    /* Waiting out a back-off: try now (a connect in progress goes on). */
+    if (s->state == ST_CLOSED && !s->freeing)
+        uv_timer_start(&s->retry, on_retry, 0, 0);
 }
 
 static void journal_push(struct cq_store *s, const char *cmd, size_t len)
@@ -219,7 +314,7 @@ static void store_connect(struct cq_store *s)
         return;
     }
     ac->data = s;
-    if (redisLibuvAttach(ac, s->loop) != REDIS_OK) {
+    if (ev_attach(ac, s->loop)) {
         redisAsyncFree(ac);
         schedule_retry(s);
         return;
@@ -295,6 +390,7 @@ void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out)
     out->reconnects = s->reconnects ? s->reconnects - 1 : 0;
     out->journal_dropped = s->dropped;
     out->journal_depth = s->jdepth;
+    out->server_restarts = s->server_restarts;
     out->connected = s->state == ST_READY;
 }
 

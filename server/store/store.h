@@ -23,6 +23,7 @@ struct cq_store;
 
 struct cq_store_stats {
     uint64_t errors, reconnects, journal_dropped;
+    uint64_t server_restarts; /* the embedded Redis started again under us */
     size_t journal_depth;
     bool connected;
 };
@@ -39,6 +40,10 @@ void cq_store_start(struct cq_store *s);
 void cq_store_free(struct cq_store *s);
 
 bool cq_store_connected(const struct cq_store *s);
+/* The Redis server was started again under us (the embedded one, after a
+ * crash): counted, and connecting starts over without waiting out the
+ * back-off. The journal is replayed once connected, as after any loss. */
+void cq_store_server_restarted(struct cq_store *s);
 void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out);
 const char *cq_store_prefix(const struct cq_store *s);
 

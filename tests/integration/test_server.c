@@ -1,5 +1,4 @@
 /* The process: options, the embedded Redis, HTTP endpoints, admission. */
-#include <dirent.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,37 +17,13 @@ static void stop(void)
     cq_harness_stop(&h);
 }
 
-/* Children of `parent` named `comm`. */
-static pid_t child_named(pid_t parent, const char *comm)
-{
-    DIR *d = opendir("/proc");
-    struct dirent *e;
-    pid_t found = 0;
-    while (d && (e = readdir(d))) {
-        char path[300], buf[512], name[64];
-        int pid, ppid;
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        FILE *f = fopen(path, "r");
-        if (!f)
-            continue;
-        if (fgets(buf, sizeof buf, f) &&
-            sscanf(buf, "%d (%63[^)]) %*c %d", &pid, name, &ppid) == 3 && ppid == parent &&
-            !strcmp(name, comm))
-            found = pid;
-        fclose(f);
-    }
-    if (d)
-        closedir(d);
-    return found;
-}
-
 Test(server, embedded_redis_is_started_used_and_stopped, .fini = stop)
 {
     char body[4096], sock[400], out[256];
     cr_assert_eq(cq_harness_start(&h, true, NULL), 0, "server did not start; see %s", h.log_path);
     cr_assert_eq(cq_http_get(h.http_port, "/readyz", body, sizeof body), 200, "%s", body);
     cr_assert(strstr(body, "\"redis\":true"));
-    pid_t redis = child_named(h.server_pid, "redis-server");
+    pid_t redis = cq_child_named(h.server_pid, "redis-server");
     cr_assert(redis > 0, "no redis-server child of the server");
 
     /* A game's board lands in that Redis. */

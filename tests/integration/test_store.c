@@ -373,6 +373,86 @@ Test(store, killed_with_its_own_redis_resumes_the_game, .init = start_embedded)
     kill_mid_question_and_resume(false);
 }
 
+/* Polls until `path` answers `status` with `want` in its body. */
+static bool wait_status(const char *path, int status, const char *want, char *body, size_t cap)
+{
+    for (int i = 0; i < 500; i++) {
+        if (cq_http_get(h.http_port, path, body, cap) == status && (!want || strstr(body, want)))
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
+/* The server's own Redis is killed mid-game: the server reaps it, starts it
+ * again, reconnects and replays what it wrote meanwhile; the answers given
+ * while Redis was dead are in the game's log, and survive a restart of the
+ * server too. */
+Test(store, its_own_redis_killed_is_restarted_and_loses_nothing, .init = start_embedded)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80], body[65536], log[8192] = "", want[64];
+    json_t *st = create(
+        &host,
+        json_pack("{s:s, s:s, s:[s]}", "bank", "mini", "scoring", "accuracy", "tags", "single"),
+        pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0));
+
+    pid_t redis = cq_child_named(h.server_pid, "redis-server");
+    cr_assert_gt(redis, 0, "no embedded redis-server");
+    cr_assert_eq(kill(redis, SIGKILL), 0);
+    /* Answered while Redis is dead (or being started again). */
+    answer(&b, 0, json_integer(0));
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, true, 1));
+
+    pid_t again = 0;
+    for (int i = 0; i < 500 && (again <= 0 || again == redis); i++) {
+        usleep(20000);
+        again = cq_child_named(h.server_pid, "redis-server");
+    }
+    cr_assert(again > 0 && again != redis, "no new redis-server; see %s", h.log_path);
+    cr_assert(
+        wait_status("/metrics", 200, "\nchainquiz_redis_restarts_total 1\n", body, sizeof body),
+        "%s", body);
+    cr_assert(wait_status("/readyz", 200, "\"redis\":true", body, sizeof body),
+              "not ready again: %s; see %s", body, h.log_path);
+    /* Reaped: no zombie left behind. */
+    char stat_path[64];
+    snprintf(stat_path, sizeof stat_path, "/proc/%d", (int)redis);
+    cr_assert(access(stat_path, F_OK) != 0, "redis-server %d was not reaped", (int)redis);
+
+    /* Bob's answer reached the new Redis (the journal was replayed). */
+    snprintf(want, sizeof want, ",%lld,0,0,", b.id); /* player, question, answer */
+    for (int i = 0; i < 250 && !strstr(log, want); i++) {
+        usleep(20000);
+        read_log(true, game_id, log, sizeof log);
+    }
+    cr_assert(strstr(log, want), "the log: %s", log);
+
+    /* And the game, with both scores, survives the server too. */
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    st = rejoin(&b.ws, pin, b.token, "player");
+    cr_assert_eq(jint(json_object_get(st, "you"), "score"), 1000, "Bob's answer was lost");
+    json_decref(st);
+    cq_ws_free(&b.ws);
+    cq_ws_free(&host);
+}
+
 /* A Redis whose port takes no connection (full accept queue): every connect
  * times out, and each time-out must lead to another try. */
 Test(store, a_connect_that_hangs_is_tried_again)

@@ -1,6 +1,7 @@
 /* harness.c: private redis-server + chainquiz for integration tests. */
 #include "harness.h"
 
+#include <dirent.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -274,4 +275,27 @@ out:
     if (c)
         redisFree(c);
     return result;
+}
+
+pid_t cq_child_named(pid_t parent, const char *comm)
+{
+    DIR *d = opendir("/proc");
+    struct dirent *e;
+    pid_t found = 0;
+    while (d && (e = readdir(d))) {
+        char path[300], buf[512], name[64];
+        int pid, ppid;
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        FILE *f = fopen(path, "r");
+        if (!f)
+            continue;
+        if (fgets(buf, sizeof buf, f) &&
+            sscanf(buf, "%d (%63[^)]) %*c %d", &pid, name, &ppid) == 3 && ppid == parent &&
+            !strcmp(name, comm))
+            found = pid;
+        fclose(f);
+    }
+    if (d)
+        closedir(d);
+    return found;
 }

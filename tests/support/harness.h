@@ -34,6 +34,9 @@ void cq_harness_stop(struct cq_harness *h);
 /* Waits for a child to exit; its exit status (or -1 on timeout). */
 int cq_harness_wait(pid_t pid, int timeout_ms);
 
+/* A child of `parent` whose command name is `comm`; 0 when none. */
+pid_t cq_child_named(pid_t parent, const char *comm);
+
 /* A blocking HTTP GET on loopback: the status, body in `body`. */
 int cq_http_get(int port, const char *path, char *body, size_t cap);
 /* Runs a Redis command on the harness's Redis; reply as text in `out`. */
