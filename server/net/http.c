@@ -399,6 +399,9 @@ static void metrics(struct cq_net *net, struct text *t)
     COUNTER("chainquiz_redis_errors_total", "Redis errors and timeouts.", st.errors);
     COUNTER("chainquiz_redis_journal_dropped_total", "Redis writes lost to the journal bound.",
             st.journal_dropped);
+    COUNTER("chainquiz_redis_recycles_total",
+            "Redis connections dropped for a command unanswered within --redis-timeout.",
+            st.recycles);
     COUNTER("chainquiz_redis_restarts_total",
             "Times the embedded Redis died and was started again.", st.server_restarts);
     GAUGE("chainquiz_send_queue_messages",

@@ -16,6 +16,7 @@ enum conn_state { ST_CLOSED, ST_CONNECTING, ST_READY };
 /* A formatted write waiting for Redis (RESP bytes). */
 struct journal_entry {
     struct journal_entry *next;
+    uint64_t sent_ms; /* loop time it was last sent (the watchdog reads it) */
     size_t len;
     char cmd[];
 };
@@ -44,18 +45,21 @@ struct cq_store {
     unsigned journal_max;
     redisAsyncContext *ac;
     enum conn_state state;
-    uv_timer_t retry; /* reconnect back-off and connect timeout */
+    uv_timer_t retry;    /* reconnect back-off, connect and shutdown timeouts */
+    uv_timer_t watchdog; /* an unanswered command recycles the connection */
+    int handles_open;    /* retry + watchdog, until closed; then `s` is freed */
     int backoff_ms;
     bool freeing;
     struct journal_entry *jhead, *jtail;
     size_t jdepth;
     unsigned inflight_writes;
-    uint64_t errors, reconnects, dropped, server_restarts;
+    uint64_t errors, reconnects, dropped, server_restarts, recycles;
     cq_store_state_cb on_state;
     void *on_state_ud;
 };
 
 static void store_connect(struct cq_store *s);
+static void store_finish_free(struct cq_store *s);
 
 /* ---- hiredis on our libuv loop --------------------------------------------
  * Not hiredis's own adapters/libuv.h (0.14): it ignores a poll error, and
@@ -229,24 +233,52 @@ static void journal_flush(struct cq_store *s)
             continue;
         if (redisAsyncFormattedCommand(s->ac, on_write_reply, NULL, e->cmd, e->len) != REDIS_OK)
             return;
+        e->sent_ms = uv_now(s->loop);
         s->inflight_writes++;
     }
 }
 
-static void on_connect(const redisAsyncContext *ac, int status)
+/* Drops the connection (its pending callbacks run with NULL, the journal
+ * keeps every unanswered write) and connects again after the back-off: for a
+ * Redis that accepts the connection but stops answering, or answers an error
+ * to our hello. Safe inside a hiredis callback (hiredis defers the free). */
+static void store_recycle(struct cq_store *s, const char *why)
 {
-    struct cq_store *s = ac->data;
-    if (!s)
+    redisAsyncContext *ac = s->ac;
+    if (!ac || s->freeing)
         return;
-    uv_timer_stop(&s->retry);
-    if (status != REDIS_OK) {
-        cq_warn("redis: connect failed: %s", ac->errstr);
-        s->ac = NULL; /* hiredis frees the context after this callback */
-        s->state = ST_CLOSED;
-        s->errors++;
-        schedule_retry(s);
+    cq_warn("redis: %s; dropping the connection and connecting again", why);
+    s->errors++;
+    s->recycles++;
+    if (ac->c.flags & REDIS_CONNECTED) {
+        redisAsyncFree(ac); /* on_disconnect: hosts told, retry scheduled */
         return;
     }
+    /* hiredis 0.14 frees a context that never connected without calling
+     * either callback: detach it, and schedule the retry ourselves. */
+    ac->data = NULL;
+    s->ac = NULL;
+    s->state = ST_CLOSED;
+    redisAsyncDisconnect(ac);
+    schedule_retry(s);
+}
+
+/* The reply to the PING that follows AUTH and SELECT: only now is Redis
+ * answering (not refusing us, not loading its data), and the journal goes. */
+static void on_hello(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct cq_store *s = ac->data;
+    redisReply *reply = r;
+    char why[256];
+    (void)priv;
+    if (!s || !reply || s->freeing)
+        return; /* lost meanwhile: on_disconnect has it */
+    if (reply->type == REDIS_REPLY_ERROR) {
+        snprintf(why, sizeof why, "Redis answered \"%.200s\"", reply->str);
+        store_recycle(s, why);
+        return;
+    }
+    uv_timer_stop(&s->retry);
     s->state = ST_READY;
     if (s->on_state)
         s->on_state(s->on_state_ud, true);
@@ -254,12 +286,31 @@ static void on_connect(const redisAsyncContext *ac, int status)
         cq_info("redis: connected again; replaying %zu journaled writes", s->jdepth);
     s->reconnects++;
     s->backoff_ms = 0;
+    journal_flush(s);
+}
+
+static void on_connect(const redisAsyncContext *ac, int status)
+{
+    struct cq_store *s = ac->data;
+    if (!s)
+        return;
+    if (status != REDIS_OK) {
+        uv_timer_stop(&s->retry);
+        cq_warn("redis: connect failed: %s", ac->errstr);
+        s->ac = NULL; /* hiredis frees the context after this callback */
+        s->state = ST_CLOSED;
+        s->errors++;
+        schedule_retry(s);
+        return;
+    }
+    /* Still connecting until the hello's reply, within the connect timeout
+     * (still running). */
     s->inflight_writes = 0;
     if (s->target.password[0])
         redisAsyncCommand(s->ac, NULL, NULL, "AUTH %s", s->target.password);
     if (s->target.db)
         redisAsyncCommand(s->ac, NULL, NULL, "SELECT %d", s->target.db);
-    journal_flush(s);
+    redisAsyncCommand(s->ac, on_hello, NULL, "PING");
 }
 
 static void on_disconnect(const redisAsyncContext *ac, int status)
@@ -272,29 +323,38 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     s->ac = NULL;
     s->state = ST_CLOSED;
     s->inflight_writes = 0;
-    if (was_ready && s->on_state && !s->freeing)
-        s->on_state(s->on_state_ud, false);
-    if (!s->freeing) {
-        cq_warn("redis: connection lost (%s); retrying", ac->errstr[0] ? ac->errstr : "closed");
-        schedule_retry(s);
+    if (s->freeing) {
+        store_finish_free(s); /* the shutdown's flush is over */
+        return;
     }
+    if (was_ready && s->on_state)
+        s->on_state(s->on_state_ud, false);
+    cq_warn("redis: connection lost (%s); retrying", ac->errstr[0] ? ac->errstr : "closed");
+    schedule_retry(s);
 }
 
-/* Connect timeout: hiredis 0.14 has none for async connects. */
+/* Connect timeout (hiredis 0.14 has none for async connects), covering the
+ * hello too: a Redis that accepts and never answers is given up on. */
 static void on_connect_timeout(uv_timer_t *t)
 {
     struct cq_store *s = t->data;
+    char why[96];
     if (s->state == ST_CONNECTING && s->ac) {
-        cq_warn("redis: connect timed out after %d ms", s->timeout_ms);
-        /* hiredis 0.14 frees a context that never connected without calling
-         * either callback: detach it, and schedule the retry ourselves. */
-        redisAsyncContext *ac = s->ac;
-        ac->data = NULL;
-        s->ac = NULL;
-        s->state = ST_CLOSED;
-        s->errors++;
-        redisAsyncDisconnect(ac);
-        schedule_retry(s);
+        snprintf(why, sizeof why, "connect timed out after %d ms", s->timeout_ms);
+        store_recycle(s, why);
+    }
+}
+
+/* A write unanswered for the command timeout: the connection is recycled
+ * (the journal still holds it, and replays it on the next connection). */
+static void on_watchdog(uv_timer_t *t)
+{
+    struct cq_store *s = t->data;
+    char why[96];
+    if (s->state == ST_READY && s->inflight_writes && s->jhead &&
+        uv_now(s->loop) - s->jhead->sent_ms > (uint64_t)s->timeout_ms) {
+        snprintf(why, sizeof why, "no answer to a write within %d ms", s->timeout_ms);
+        store_recycle(s, why);
     }
 }
 
@@ -338,7 +398,11 @@ struct cq_store *cq_store_new(struct uv_loop_s *loop, const struct cq_redis_targ
     s->timeout_ms = timeout_ms;
     s->journal_max = journal_max;
     uv_timer_init(loop, &s->retry);
-    s->retry.data = s;
+    uv_timer_init(loop, &s->watchdog);
+    s->retry.data = s->watchdog.data = s;
+    s->handles_open = 2;
+    uint64_t every = s->timeout_ms / 4 > 25 ? (uint64_t)s->timeout_ms / 4 : 25;
+    uv_timer_start(&s->watchdog, on_watchdog, every, every);
     return s;
 }
 
@@ -347,9 +411,35 @@ void cq_store_start(struct cq_store *s)
     store_connect(s);
 }
 
-static void free_after_close(uv_handle_t *h)
+static void handle_closed(uv_handle_t *h)
 {
-    free(h->data);
+    struct cq_store *s = h->data;
+    if (--s->handles_open == 0)
+        free(s);
+}
+
+static void store_finish_free(struct cq_store *s)
+{
+    if (s->jdepth)
+        cq_warn("redis: %zu journaled writes not delivered at shutdown", s->jdepth);
+    while (s->jhead) {
+        struct journal_entry *e = s->jhead;
+        s->jhead = e->next;
+        free(e);
+    }
+    s->jtail = NULL;
+    s->jdepth = 0;
+    uv_timer_stop(&s->retry);
+    uv_close((uv_handle_t *)&s->retry, handle_closed);
+    uv_close((uv_handle_t *)&s->watchdog, handle_closed);
+}
+
+/* Shutdown took longer than a command may: drop what is left. */
+static void on_shutdown_timeout(uv_timer_t *t)
+{
+    struct cq_store *s = t->data;
+    if (s->ac)
+        redisAsyncFree(s->ac); /* on_disconnect finishes the free */
 }
 
 void cq_store_free(struct cq_store *s)
@@ -358,20 +448,25 @@ void cq_store_free(struct cq_store *s)
         return;
     s->freeing = true;
     uv_timer_stop(&s->retry);
+    uv_timer_stop(&s->watchdog);
+    if (s->ac && s->state == ST_READY) {
+        /* Send what the journal and hiredis hold, and wait for the replies
+         * (bounded by the command timeout): disconnect, not free. */
+        journal_flush(s);
+        uv_timer_start(&s->retry, on_shutdown_timeout, (uint64_t)s->timeout_ms, 0);
+        redisAsyncDisconnect(s->ac); /* on_disconnect: store_finish_free; last use of `s` */
+        return;
+    }
     if (s->ac) {
         redisAsyncContext *ac = s->ac;
         s->ac = NULL;
         ac->data = NULL; /* callbacks below see no store */
-        redisAsyncFree(ac);
+        if (ac->c.flags & REDIS_CONNECTED)
+            redisAsyncFree(ac);
+        else
+            redisAsyncDisconnect(ac);
     }
-    if (s->jdepth)
-        cq_warn("redis: %zu journaled writes not delivered at shutdown", s->jdepth);
-    while (s->jhead) {
-        struct journal_entry *e = s->jhead;
-        s->jhead = e->next;
-        free(e);
-    }
-    uv_close((uv_handle_t *)&s->retry, free_after_close);
+    store_finish_free(s);
 }
 
 bool cq_store_connected(const struct cq_store *s)
@@ -391,6 +486,7 @@ void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out)
     out->journal_dropped = s->dropped;
     out->journal_depth = s->jdepth;
     out->server_restarts = s->server_restarts;
+    out->recycles = s->recycles;
     out->connected = s->state == ST_READY;
 }
 
@@ -432,8 +528,15 @@ static void on_read_reply(redisAsyncContext *ac, void *r, void *priv)
 static void on_read_timeout(uv_timer_t *t)
 {
     struct pending *p = t->data;
-    p->store->errors++;
+    struct cq_store *s = p->store;
+    char why[96];
     pending_finish(p, NULL); /* the late reply, if any, finds `done` set */
+    if (s->state == ST_READY) {
+        snprintf(why, sizeof why, "no answer to a read within %d ms", s->timeout_ms);
+        store_recycle(s, why);
+    } else {
+        s->errors++;
+    }
 }
 
 /* Sends a read; `p` is filled but for the store-owned fields. */

@@ -6,7 +6,9 @@
  * kept in order in a bounded journal and replayed on reconnect; a write
  * that cannot be kept is logged loudly and counted. Every callback given to
  * cq_store_* runs exactly once: with the reply, or with NULL on failure
- * (including cq_store_free).
+ * (including cq_store_free). A command unanswered within the timeout
+ * (a Redis that accepts but stops answering) recycles the connection:
+ * dropped, connected again, the journal replayed.
  */
 #ifndef CQ_STORE_H
 #define CQ_STORE_H
@@ -24,6 +26,7 @@ struct cq_store;
 struct cq_store_stats {
     uint64_t errors, reconnects, journal_dropped;
     uint64_t server_restarts; /* the embedded Redis started again under us */
+    uint64_t recycles;        /* connections dropped for an unanswered command */
     size_t journal_depth;
     bool connected;
 };
@@ -36,7 +39,9 @@ struct cq_store *cq_store_new(struct uv_loop_s *loop, const struct cq_redis_targ
 void cq_store_on_state(struct cq_store *s, cq_store_state_cb cb, void *ud);
 /* Starts connecting; returns at once. */
 void cq_store_start(struct cq_store *s);
-/* Fails every pending callback (NULL) and frees. */
+/* Sends what is journaled and waits for Redis's replies (at most the
+ * command timeout, on the loop: keep running it), then frees; every pending
+ * callback runs, with NULL for what got no reply. Do not use `s` after. */
 void cq_store_free(struct cq_store *s);
 
 bool cq_store_connected(const struct cq_store *s);

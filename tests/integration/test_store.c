@@ -84,6 +84,17 @@ static void wait_body(const char *path, const char *want, char *body, size_t cap
     cr_assert_fail("%s never contained %s; last: %s", path, want, body);
 }
 
+/* Polls until `path` answers `status` with `want` in its body. */
+static bool wait_status(const char *path, int status, const char *want, char *body, size_t cap)
+{
+    for (int i = 0; i < 500; i++) {
+        if (cq_http_get(h.http_port, path, body, cap) == status && (!want || strstr(body, want)))
+            return true;
+        usleep(20000);
+    }
+    return false;
+}
+
 Test(store, boards_accumulate_across_games_with_shared_ranks)
 {
     char gid[40], token[80], body[8192];
@@ -159,6 +170,8 @@ static void assert_group_scores(const char *group, const char *ada, const char *
         usleep(100000);
     }
     cr_assert_str_eq(out, ada);
+    if (!bob)
+        return;
     cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all bob", group);
     cr_assert_str_eq(out, bob);
 }
@@ -204,6 +217,51 @@ Test(store, redis_lost_mid_game_loses_no_score)
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
+}
+
+/* A Redis that keeps the connection but stops answering (SIGSTOP): the
+ * first unanswered write recycles the connection within --redis-timeout,
+ * the host is warned and /readyz says so; when it answers again, the journal
+ * is replayed and nothing is lost. */
+static void start_short_timeout(void)
+{
+    const char *args[] = {"--redis-timeout", "300", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
+}
+
+Test(store, a_redis_that_stops_answering_is_given_up_on_and_replayed, .init = start_short_timeout)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80], body[65536];
+    json_decref(create(
+        &host,
+        json_pack("{s:s, s:s, s:s}", "bank", "mini", "scoring", "accuracy", "group", "frozen"), pin,
+        token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    answer(&a, 0, json_integer(0)); /* its log entry gets no answer */
+    json_t *w = cq_ws_expect(&host, "warning", 10000);
+    cr_assert_not_null(w, "no redis_down warning");
+    cr_assert_str_eq(jstr(w, "code"), "redis_down");
+    json_decref(w);
+    cr_assert_eq(cq_http_get(h.http_port, "/readyz", body, sizeof body), 503, "%s", body);
+    cr_assert(wait_status("/metrics", 200, "\nchainquiz_redis_recycles_total ", body, sizeof body));
+
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    w = cq_ws_expect(&host, "warning", 15000);
+    cr_assert_not_null(w, "no redis_ok warning");
+    cr_assert_str_eq(jstr(w, "code"), "redis_ok");
+    json_decref(w);
+    cr_assert(wait_status("/readyz", 200, "\"redis\":true", body, sizeof body), "%s", body);
+    json_decref(result(&a, 0, true, 1));
+    host_cmd(&host, "end");
+    assert_group_scores("frozen", "1000", NULL);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
 }
 
 Test(store, boards_answer_503_without_redis)
@@ -371,17 +429,6 @@ static void start_embedded(void)
 Test(store, killed_with_its_own_redis_resumes_the_game, .init = start_embedded)
 {
     kill_mid_question_and_resume(false);
-}
-
-/* Polls until `path` answers `status` with `want` in its body. */
-static bool wait_status(const char *path, int status, const char *want, char *body, size_t cap)
-{
-    for (int i = 0; i < 500; i++) {
-        if (cq_http_get(h.http_port, path, body, cap) == status && (!want || strstr(body, want)))
-            return true;
-        usleep(20000);
-    }
-    return false;
 }
 
 /* The server's own Redis is killed mid-game: the server reaps it, starts it
