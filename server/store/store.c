@@ -198,6 +198,19 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len)
     s->jdepth++;
 }
 
+static void store_recycle(struct cq_store *s, const char *why);
+
+/* Errors that say "not now" rather than "never": the write is kept. */
+static bool transient_error(const char *msg)
+{
+    static const char *const prefixes[] = {"LOADING", "BUSY",     "MISCONF",    "READONLY",
+                                           "OOM",     "TRYAGAIN", "NOREPLICAS", "MASTERDOWN"};
+    for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+        if (!strncmp(msg, prefixes[i], strlen(prefixes[i])))
+            return true;
+    return false;
+}
+
 /* A journaled write was answered; it leaves the journal only then, so a
  * connection lost in flight replays it (writes are idempotent). */
 static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
@@ -210,6 +223,15 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
     s->inflight_writes--;
     if (!reply)
         return; /* disconnected: the entry is still in the journal */
+    if (reply->type == REDIS_REPLY_ERROR && transient_error(reply->str)) {
+        /* Redis cannot take writes for now (loading, out of memory, a
+         * read-only replica, a failing disk): keep the entry, back off and
+         * try again on a new connection. */
+        char why[256];
+        snprintf(why, sizeof why, "a write was refused (\"%.200s\")", reply->str);
+        store_recycle(s, why);
+        return;
+    }
     if (reply->type == REDIS_REPLY_ERROR) {
         s->errors++;
         cq_err_log("redis write failed: %s", reply->str);

@@ -264,6 +264,39 @@ Test(store, a_redis_that_stops_answering_is_given_up_on_and_replayed, .init = st
     cq_ws_free(&a.ws);
 }
 
+/* A Redis that refuses writes for now (out of memory) loses nothing: the
+ * refused writes stay journaled and go in once it takes them again. */
+Test(store, writes_refused_for_now_are_kept_and_retried)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80], body[65536], out[64];
+    json_decref(create(
+        &host, json_pack("{s:s, s:s, s:s}", "bank", "mini", "scoring", "accuracy", "group", "full"),
+        pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    cr_assert_eq(cq_redis_cmd(&h, out, sizeof out, "CONFIG SET maxmemory 1"), 0);
+    answer(&a, 0, json_integer(0));
+    json_decref(result(&a, 0, true, 1));
+    host_cmd(&host, "end");
+    /* Refused, and the connection recycled at least once. */
+    bool refused = false;
+    for (int i = 0; i < 500 && !refused; i++) {
+        refused = cq_http_get(h.http_port, "/metrics", body, sizeof body) == 200 &&
+                  strstr(body, "\nchainquiz_redis_recycles_total ") &&
+                  !strstr(body, "\nchainquiz_redis_recycles_total 0\n");
+        if (!refused)
+            usleep(20000);
+    }
+    cr_assert(refused, "%s", body);
+    cr_assert_eq(cq_redis_cmd(&h, out, sizeof out, "CONFIG SET maxmemory 0"), 0);
+    assert_group_scores("full", "1000", NULL);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
+
 Test(store, boards_answer_503_without_redis)
 {
     char body[1024];
