@@ -468,8 +468,7 @@ static void on_input(void *ud, struct cq_room *room, const struct cq_input *in)
     struct cq_live_room *lr = ud;
     size_t len;
     (void)room;
-    /* `shown` is carried by the answer it applies to (replay.h). */
-    if (!lr->net->deps.store || in->type == CQ_IN_SHOWN)
+    if (!lr->net->deps.store)
         return;
     char *e = cq_replay_encode(lr->log_seq++, in, &len);
     if (!e) {
@@ -480,7 +479,7 @@ static void on_input(void *ud, struct cq_room *room, const struct cq_input *in)
     /* Inputs that move the game on (not a player's own) renew the log's TTL. */
     bool player = in->type == CQ_IN_JOIN || in->type == CQ_IN_REJOIN ||
                   in->type == CQ_IN_DISCONNECT || in->type == CQ_IN_LEAVE ||
-                  in->type == CQ_IN_ANSWER;
+                  in->type == CQ_IN_SHOWN || in->type == CQ_IN_ANSWER;
     log_add(lr, e, len, !player);
 }
 

@@ -398,14 +398,25 @@ static void kill_mid_question_and_resume(bool boards)
     json_decref(see_question(&a, 1));
     json_decref(see_question(&b, 1));
     answer(&a, 1, json_true());
-    /* The game's log (written asynchronously) holds that answer. */
-    char want[64];
+    /* The game's log (written asynchronously) holds that answer, and Bob's
+     * `shown` (no answer yet): after the restart, the `shown` his phone
+     * sends again must not count as the first. */
+    char want[64], bob_shown[64];
     snprintf(want, sizeof want, ",%lld,1,true,", a.id); /* player, question, answer */
-    for (int i = 0; i < 50 && !strstr(log, want); i++) {
+    snprintf(bob_shown, sizeof bob_shown, "\"shown\",");
+    bool found = false;
+    for (int i = 0; i < 100 && !(strstr(log, want) && found); i++) {
         usleep(20000);
         read_log(!boards, game_id, log, sizeof log);
+        char tail[32];
+        snprintf(tail, sizeof tail, ",%lld,1]", b.id);
+        for (const char *p = log; !found && (p = strstr(p, bob_shown)); p++) {
+            const char *end = strchr(p, ']');
+            found = end && end - p < 60 && !strncmp(end + 1 - strlen(tail), tail, strlen(tail));
+        }
     }
     cr_assert(strstr(log, want), "the log: %s", log);
+    cr_assert(found, "no shown entry for Bob: %s", log);
     cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
     cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
     h.server_pid = -1;
