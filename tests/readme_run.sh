@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # The README's first command, end to end: scripts/run brings up a server a
 # browser can open (with its own Redis), and Ctrl-C leaves nothing behind.
+# ctest passes the binary under test (CHAINQUIZ_BIN), so scripts/run does not
+# rebuild build/ from inside a test run (of build-asan, say).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=$(mktemp -d /tmp/cq-readme-XXXXXX)
