@@ -99,7 +99,7 @@ static int setup_redis(struct app *a)
     char err[512];
     if (a->cfg.redis_url[0]) {
         cq_redis_url_parse(a->cfg.redis_url, &a->target, err, sizeof err);
-        if (cq_redis_ping(&a->target, a->cfg.redis_timeout_ms, err, sizeof err)) {
+        if (cq_store_ping(&a->target, a->cfg.redis_timeout_ms, err, sizeof err)) {
             fprintf(stderr, "chainquiz: cannot reach Redis at %s: %s\n", a->cfg.redis_url, err);
             return -1;
         }

@@ -6,7 +6,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <hiredis/hiredis.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <signal.h>
@@ -40,26 +39,6 @@ static int mkdir_p(const char *path)
             *p = '/';
         }
     return mkdir(tmp, 0700) && errno != EEXIST ? -1 : 0;
-}
-
-int cq_redis_ping(const struct cq_redis_target *t, int timeout_ms, char *err, size_t errlen)
-{
-    int result = -1;
-    redisReply *r = NULL;
-    redisContext *c = cq_store_connect_sync(t, timeout_ms, err, errlen);
-    if (!c)
-        return -1;
-    r = redisCommand(c, "PING");
-    if (!r || r->type == REDIS_REPLY_ERROR) {
-        snprintf(err, errlen, "PING failed: %s", r ? r->str : c->errstr);
-        goto out;
-    }
-    result = 0;
-out:
-    if (r)
-        freeReplyObject(r);
-    redisFree(c);
-    return result;
 }
 
 /* The last line of the embedded server's log, for error messages. */
@@ -332,7 +311,7 @@ int cq_redis_embed_start(const char *program, const char *data_dir, int timeout_
             unlock_data_dir(e);
             return -1;
         }
-        if (!cq_redis_ping(&t, 200, why, sizeof why))
+        if (!cq_store_ping(&t, 200, why, sizeof why))
             return 0;
         if (mono_ms() > until) {
             snprintf(err, errlen, "the embedded Redis did not answer within %d ms: %s", timeout_ms,

@@ -60,7 +60,4 @@ int cq_redis_embed_supervise(struct cq_redis_embed *e, uv_loop_t *loop, void (*o
 /* Stops watching (before cq_redis_embed_stop); closes the loop handles. */
 void cq_redis_embed_unsupervise(struct cq_redis_embed *e);
 
-/* Blocking PING with a timeout, for start-up checks only. */
-int cq_redis_ping(const struct cq_redis_target *t, int timeout_ms, char *err, size_t errlen);
-
 #endif

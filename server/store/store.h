@@ -20,7 +20,6 @@
 #include "config.h"
 
 struct uv_loop_s;
-struct redisContext;
 struct cq_store;
 
 struct cq_store_stats {
@@ -123,10 +122,9 @@ typedef bool (*cq_store_log_cb)(void *ud, const char *game_id, const char *const
 int cq_store_load_logs(const struct cq_redis_target *t, const char *prefix, int timeout_ms,
                        cq_store_log_cb cb, void *ud, char *err, size_t errlen);
 
-/* A blocking connection (AUTH and SELECT done), for start-up only; NULL
- * with the reason in `err`. Free with redisFree. */
-struct redisContext *cq_store_connect_sync(const struct cq_redis_target *t, int timeout_ms,
-                                           char *err, size_t errlen);
+/* A blocking PING (after AUTH and SELECT) within `timeout_ms`, for
+ * start-up checks only: 0, or -1 with the reason in `err`. */
+int cq_store_ping(const struct cq_redis_target *t, int timeout_ms, char *err, size_t errlen);
 
 /* ISO week label of a Unix time, e.g. "2026-W48". */
 void cq_store_week_label(long long unix_time, char out[16]);

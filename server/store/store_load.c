@@ -1,5 +1,5 @@
-/* store_load.c: start-up reads over a blocking connection: the logs of
- * the games that were live when the server last stopped. */
+/* store_load.c: start-up work over a blocking connection: is Redis there,
+ * and the logs of the games that were live when the server last stopped. */
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,8 +9,10 @@
 
 #define LOG_CHUNK 10000 /* entries per LRANGE: bounded replies */
 
-redisContext *cq_store_connect_sync(const struct cq_redis_target *t, int timeout_ms, char *err,
-                                    size_t errlen)
+/* A blocking connection (AUTH and SELECT done); NULL with the reason in
+ * `err`. Free with redisFree. */
+static redisContext *connect_sync(const struct cq_redis_target *t, int timeout_ms, char *err,
+                                  size_t errlen)
 {
     struct timeval tv = {timeout_ms / 1000, (timeout_ms % 1000) * 1000};
     redisContext *c = t->unix_path[0] ? redisConnectUnixWithTimeout(t->unix_path, tv)
@@ -49,6 +51,26 @@ fail:
 }
 
 /* Reads one game's whole log into `out` (appending chunk by chunk). */
+int cq_store_ping(const struct cq_redis_target *t, int timeout_ms, char *err, size_t errlen)
+{
+    int result = -1;
+    redisReply *r = NULL;
+    redisContext *c = connect_sync(t, timeout_ms, err, errlen);
+    if (!c)
+        return -1;
+    r = redisCommand(c, "PING");
+    if (!r || r->type == REDIS_REPLY_ERROR) {
+        snprintf(err, errlen, "PING failed: %s", r ? r->str : c->errstr);
+        goto out;
+    }
+    result = 0;
+out:
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return result;
+}
+
 static int read_log(redisContext *c, const char *key, redisReply ***chunks, size_t *n_chunks,
                     char *err, size_t errlen)
 {
@@ -126,7 +148,7 @@ int cq_store_load_logs(const struct cq_redis_target *t, const char *prefix, int 
 {
     redisReply *live = NULL;
     int result = -1;
-    redisContext *c = cq_store_connect_sync(t, timeout_ms, err, errlen);
+    redisContext *c = connect_sync(t, timeout_ms, err, errlen);
     if (!c)
         return -1;
     live = redisCommand(c, "SMEMBERS %slive", prefix);

@@ -1,0 +1,28 @@
+# scripts/layering.cmake: the build refuses a third-party include outside
+# its adapter. Run by the `cq_layering` target of every build
+# (cmake -DSRC=<source dir> -P scripts/layering.cmake).
+#
+#   libwebsockets  only in server/net/     (the transport adapter)
+#   hiredis        only in server/store/   (the Redis adapter)
+#
+# The tests' own clients (tests/) may use either.
+if(NOT SRC)
+  message(FATAL_ERROR "layering: pass -DSRC=<source dir>")
+endif()
+file(GLOB_RECURSE files "${SRC}/server/*.c" "${SRC}/server/*.h" "${SRC}/protocol/*.c"
+     "${SRC}/protocol/*.h")
+set(bad "")
+foreach(f IN LISTS files)
+  file(RELATIVE_PATH rel "${SRC}" "${f}")
+  file(STRINGS "${f}" lws REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]libwebsockets")
+  file(STRINGS "${f}" hir REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]hiredis/")
+  if(lws AND NOT rel MATCHES "^server/net/")
+    string(APPEND bad "\n  ${rel}: includes libwebsockets (only server/net/ may)")
+  endif()
+  if(hir AND NOT rel MATCHES "^server/store/")
+    string(APPEND bad "\n  ${rel}: includes hiredis (only server/store/ may)")
+  endif()
+endforeach()
+if(bad)
+  message(FATAL_ERROR "layering:${bad}")
+endif()
