@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -176,6 +177,21 @@ pid_t cq_harness_spawn(struct cq_harness *h, const char *const *args)
     return h->server_pid;
 }
 
+/* Whether `what` was written to the log after offset `from`. */
+static bool log_says_since(const char *path, off_t from, const char *what)
+{
+    char buf[8192];
+    FILE *f = fopen(path, "r");
+    bool found = false;
+    if (!f)
+        return false;
+    if (!fseeko(f, from, SEEK_SET))
+        while (!found && fgets(buf, sizeof buf, f))
+            found = strstr(buf, what) != NULL;
+    fclose(f);
+    return found;
+}
+
 int cq_harness_start_server(struct cq_harness *h, const char *const *extra)
 {
     const char *args[48];
@@ -198,17 +214,28 @@ int cq_harness_start_server(struct cq_harness *h, const char *const *extra)
     for (size_t i = 0; extra && extra[i] && n < 46; i++)
         args[n++] = extra[i];
     args[n] = NULL;
-    if (cq_harness_spawn(h, args) < 0)
-        return -1;
-    for (int i = 0; i < 500; i++) {
-        if (cq_http_get(h->http_port, "/healthz", NULL, 0) == 200)
-            return 0;
-        int status;
-        if (waitpid(h->server_pid, &status, WNOHANG) == h->server_pid) {
-            h->server_pid = -1;
+    /* The port came from the kernel free, but another process may take it
+     * before the server binds it: then another port, a few times. */
+    for (int attempt = 0; attempt < 5; attempt++) {
+        struct stat st;
+        off_t before = stat(h->log_path, &st) ? 0 : st.st_size;
+        if (cq_harness_spawn(h, args) < 0)
             return -1;
+        bool exited = false;
+        for (int i = 0; i < 500 && !exited; i++) {
+            if (cq_http_get(h->http_port, "/healthz", NULL, 0) == 200)
+                return 0;
+            int status;
+            if (waitpid(h->server_pid, &status, WNOHANG) == h->server_pid) {
+                h->server_pid = -1;
+                exited = true;
+            } else {
+                nap_ms(20);
+            }
         }
-        nap_ms(20);
+        if (!exited || !log_says_since(h->log_path, before, "cannot listen on"))
+            return -1;
+        h->http_port = cq_free_port();
     }
     return -1;
 }
