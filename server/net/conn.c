@@ -81,8 +81,16 @@ static bool origin_allowed(struct cq_net *net, struct lws *wsi)
 {
     char origin[256], host[256];
     const char *list = net->deps.cfg->origins;
-    if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
-        return true; /* not a browser: no Origin to check */
+    int n_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    /* Only a request without the header is "not a browser". lws reports an
+     * absent and an empty header both as length 0; its first fragment tells
+     * them apart (-1: absent). Too long for our buffer is refused, not
+     * waved through. */
+    if (n_origin <= 0)
+        return lws_hdr_copy_fragment(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN, 0) < 0;
+    if ((size_t)n_origin >= sizeof origin ||
+        lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+        return false;
     if (list[0]) {
         size_t n = strlen(origin);
         for (const char *p = list; *p;) {
