@@ -24,6 +24,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return cq_conn_receive(c, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         cq_conn_heard(c);
+        cq_conn_control(c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return cq_conn_writable(c);

@@ -48,6 +48,7 @@ struct cq_conn {
     int64_t tokens_at;
     unsigned strikes; /* bad messages in a row */
     bool culled, close_after_flush, close_sent;
+    bool write_asked; /* we asked lws for the next WRITEABLE (conn.c) */
     uint16_t close_code;
     char close_reason[64];
     char peer[64];
@@ -134,6 +135,9 @@ int cq_conn_writable(struct cq_conn *c);
 void cq_conn_closed(struct cq_conn *c);
 /* A pong (or any frame) came in: the connection is alive. */
 void cq_conn_heard(struct cq_conn *c);
+/* A control frame from the client (a ping, a pong): it costs a token of
+ * the message rate like a message, and a flood earns the same strikes. */
+void cq_conn_control(struct cq_conn *c);
 /* Starts the keep-alive sweep (after the context exists). */
 void cq_conn_sweep_start(struct cq_net *net);
 struct cq_buf *cq_buf_from_json(json_t *msg); /* steals msg; refs = 0 */
