@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <time.h>
 
 #include "log.h"
@@ -245,18 +247,33 @@ static int write_buf(struct cq_conn *c, struct cq_buf *b)
     return 0;
 }
 
+/* Bytes the kernel holds for this connection, sent or not, unacknowledged
+ * (SIOCOUTQ); 0 when it cannot tell (TLS counts lws' socket all the same). */
+static size_t kernel_queued(struct cq_conn *c)
+{
+    int n = 0;
+    lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &n) < 0 || n < 0)
+        return 0;
+    return (size_t)n;
+}
+
 void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
 {
     const struct cq_config *cfg = c->net->deps.cfg;
     if (!b || c->culled)
         return;
-    if (c->qlen >= cfg->send_queue_max || c->qbytes + b->len > cfg->send_queue_bytes) {
+    /* The byte limit counts what waits in the kernel too (at most twice
+     * --socket-send-buffer), asked only once our queue is in use, i.e. when
+     * the socket is already full: a reader that keeps up costs no call. */
+    if (c->qlen >= cfg->send_queue_max ||
+        c->qbytes + b->len + (c->qlen ? kernel_queued(c) : 0) > cfg->send_queue_bytes) {
         /* Too slow to keep up: cut off, asynchronously and at a safe point. */
         c->culled = true;
         drop_queue(c);
         c->net->m.culled++;
-        cq_warn("ws: %s cut off: send queue over %u messages / %u bytes", c->peer,
-                cfg->send_queue_max, cfg->send_queue_bytes);
+        cq_warn("ws: %s cut off: send queue over %u messages / %u bytes (kernel's included)",
+                c->peer, cfg->send_queue_max, cfg->send_queue_bytes);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
         return;
     }

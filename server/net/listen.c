@@ -214,6 +214,13 @@ static void adopt(struct cq_listen *L, int fd)
     const struct cq_config *cfg = net->deps.cfg;
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    /* A fixed send buffer (no autotuning up to tcp_wmem's 4 MiB): what a
+     * client that stops reading can hold in the kernel is bounded, and the
+     * slow-consumer rule counts it (conn.c). */
+    if (cfg->sndbuf) {
+        int b = (int)cfg->sndbuf;
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &b, sizeof b);
+    }
     lws_sock_file_fd_type sfd;
     sfd.sockfd = fd;
     lws_adoption_type how = LWS_ADOPT_SOCKET | LWS_ADOPT_HTTP;

@@ -1,7 +1,8 @@
 /* The listening socket and the WebSocket's admission and socket limits,
  * against the real server: --bind is honoured (IPv4, IPv6, names) or the
  * server does not start; running out of descriptors neither floods the log
- * nor stops the server. */
+ * nor stops the server; a client that never reads is cut off after a
+ * bounded amount of data. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -275,4 +276,81 @@ Test(listen, out_of_descriptors_the_server_goes_on, .fini = stop, .timeout = 120
     cr_assert_lt(n, sizeof log - 1, "the log grew past %zu bytes", n);
     cq_ws_free(&old);
     cq_ws_free(&fresh);
+}
+
+/* ---- clients that never read ---------------------------------------------- */
+
+static int is_pause(json_t *m)
+{
+    const char *t = jstr(m, "type");
+    return !strcmp(t, "paused") || !strcmp(t, "resumed");
+}
+
+/* Watchers that never read (a normal receive window, unlike the tiny one of
+ * test_server's slow consumer) while the game broadcasts: each is cut off
+ * after a bounded amount of data, now that the kernel's send buffer is fixed
+ * and counted; lws' autotuned buffer took megabytes each before. A reader
+ * of the same game is not cut off. */
+Test(listen, clients_that_never_read_are_cut_off, .fini = stop, .timeout = 240)
+{
+    const char *args[] = {"--msgs-per-sec",
+                          "10000",
+                          "--msgs-burst",
+                          "100000",
+                          "--socket-send-buffer",
+                          "16384",
+                          "--send-queue",
+                          "4096",
+                          "--send-queue-bytes",
+                          "65536",
+                          NULL};
+    enum { DEAF = 3 };
+    struct cq_ws host, reader, deaf[DEAF];
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
+    client_open(&host, &h);
+    json_t *j = client_req(
+        &host,
+        json_pack("{s:s, s:s, s:i}", "type", "create_game", "bank", "mini", "time_limit", 240),
+        "joined");
+    char pin[8];
+    snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
+    json_decref(j);
+    client_open(&reader, &h);
+    json_decref(client_req(
+        &reader, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "reader"),
+        "joined"));
+    for (int i = 0; i < DEAF; i++) {
+        client_open(&deaf[i], &h);
+        json_decref(
+            client_req(&deaf[i], json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "state"));
+    }
+    json_decref(client_req(&host, json_pack("{s:s}", "type", "start"), "ok"));
+    /* Broadcasts (pause, resume) until the server has cut all of them off,
+     * at most 12000 of about 60 bytes: 720 KB each, where an autotuned send
+     * buffer alone holds 4 MiB. */
+    long long dropped = 0;
+    int sent = 0, got = 0;
+    while (sent < 12000 && dropped < DEAF) {
+        cq_ws_send_json(&host, json_pack("{s:s}", "type", sent % 2 ? "resume" : "pause"));
+        json_t *ok = cq_ws_expect(&host, "ok", WAIT_MS);
+        cr_assert_not_null(ok, "host command %d got no reply", sent);
+        json_decref(ok);
+        sent++;
+        for (json_t *m; (m = cq_ws_recv(&reader, 0)); json_decref(m))
+            got += is_pause(m);
+        if (sent % 250 == 0)
+            dropped = metric("chainquiz_slow_clients_dropped_total");
+    }
+    cr_assert_eq(dropped, DEAF, "%lld of %d cut off after %d broadcasts", dropped, DEAF, sent);
+    cr_assert(!reader.closed, "the reader was cut off");
+    for (json_t *m; got < sent && (m = cq_ws_recv(&reader, WAIT_MS)); json_decref(m))
+        got += is_pause(m);
+    cr_assert_eq(got, sent, "the reader got %d of %d", got, sent);
+    printf("cut off after %d broadcasts\n", sent);
+    for (int i = 0; i < DEAF; i++) {
+        cr_assert(cq_ws_wait_closed(&deaf[i], WAIT_MS));
+        cq_ws_free(&deaf[i]);
+    }
+    cq_ws_free(&host);
+    cq_ws_free(&reader);
 }
