@@ -20,6 +20,7 @@
 #define _GNU_SOURCE /* accept4 */
 #endif
 #include <errno.h>
+#include <ifaddrs.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -69,6 +70,40 @@ static int listen_on(const struct addrinfo *ai, bool dual_stack)
     return fd;
 }
 
+/* The IPv4 and IPv6 addresses of the interface named `name`, as a list
+ * of addrinfo in `ai` (storage in `sa`); how many. */
+static unsigned interface_addrs(const char *name, int port, struct addrinfo *ai,
+                                struct sockaddr_storage *sa)
+{
+    struct ifaddrs *all;
+    unsigned n = 0;
+    if (getifaddrs(&all))
+        return 0;
+    for (struct ifaddrs *i = all; i && n < CQ_LISTEN_MAX; i = i->ifa_next) {
+        if (!i->ifa_addr || !i->ifa_name || strcmp(i->ifa_name, name))
+            continue;
+        int fam = i->ifa_addr->sa_family;
+        if (fam != AF_INET && fam != AF_INET6)
+            continue;
+        socklen_t len = fam == AF_INET ? sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+        memset(&ai[n], 0, sizeof ai[n]);
+        memcpy(&sa[n], i->ifa_addr, len);
+        if (fam == AF_INET)
+            ((struct sockaddr_in *)(void *)&sa[n])->sin_port = htons((uint16_t)port);
+        else
+            ((struct sockaddr_in6 *)(void *)&sa[n])->sin6_port = htons((uint16_t)port);
+        ai[n].ai_family = fam;
+        ai[n].ai_socktype = SOCK_STREAM;
+        ai[n].ai_addr = (struct sockaddr *)&sa[n];
+        ai[n].ai_addrlen = len;
+        if (n)
+            ai[n - 1].ai_next = &ai[n];
+        n++;
+    }
+    freeifaddrs(all);
+    return n;
+}
+
 int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err, size_t errlen)
 {
     struct addrinfo hints, *res = NULL;
@@ -96,7 +131,15 @@ int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err
         snprintf(err, errlen, "--bind: empty address");
         return -1;
     }
-    rc = getaddrinfo(host, service, &hints, &res);
+    /* An interface's name ("eth0", as lws took it) is its addresses; no
+     * DNS lookup for it. */
+    struct addrinfo ifs[CQ_LISTEN_MAX];
+    struct sockaddr_storage ifsa[CQ_LISTEN_MAX];
+    unsigned nifs = interface_addrs(host, port, ifs, ifsa);
+    bool by_interface = nifs > 0;
+    rc = by_interface ? 0 : getaddrinfo(host, service, &hints, &res);
+    if (by_interface)
+        res = ifs;
     if (rc) {
         snprintf(err, errlen, "--bind %s: cannot resolve: %s", bind_to,
                  rc == EAI_SYSTEM ? strerror(errno) : gai_strerror(rc));
@@ -136,7 +179,8 @@ int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err
     }
     result = 0;
 out:
-    freeaddrinfo(res);
+    if (!by_interface)
+        freeaddrinfo(res);
     if (result)
         cq_listen_close(L);
     return result;

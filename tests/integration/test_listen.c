@@ -180,6 +180,17 @@ Test(listen, bind_to_a_host_name, .fini = stop, .timeout = 60)
     cr_assert_lt(fd, 0, "127.0.0.2 answered although --bind is localhost");
 }
 
+/* An interface's name is its addresses (lws 4.1 took names too). */
+Test(listen, bind_to_an_interface_name, .fini = stop, .timeout = 60)
+{
+    begin();
+    start_bound("lo", "127.0.0.1");
+    int fd = dial("127.0.0.2", h.http_port);
+    if (fd >= 0)
+        close(fd);
+    cr_assert_lt(fd, 0, "127.0.0.2 answered although --bind is lo (127.0.0.1, ::1)");
+}
+
 /* An address this machine does not have: one line, exit status 1, never a
  * "listening" line with nothing listening. (Only literal addresses here: a
  * name that does not resolve would ask a DNS server.) */
