@@ -70,6 +70,16 @@ static int listen_on(const struct addrinfo *ai, bool dual_stack)
     return fd;
 }
 
+/* Whether `one` is an entry of the ", "-separated `where`. */
+static bool listed(const char *where, const char *one)
+{
+    size_t n = strlen(one);
+    for (const char *p = where; (p = strstr(p, one)) != NULL; p += n)
+        if ((p == where || p[-1] == ' ') && (p[n] == '\0' || p[n] == ','))
+            return true;
+    return false;
+}
+
 /* The IPv4 and IPv6 addresses of the interface named `name`, as a list
  * of addrinfo in `ai` (storage in `sa`); how many. */
 static unsigned interface_addrs(const char *name, int port, struct addrinfo *ai,
@@ -156,6 +166,8 @@ int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err
                     !memcmp(&((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr,
                             &in6addr_any, sizeof in6addr_any);
         addr_text(ai->ai_addr, port, one, sizeof one);
+        if (listed(L->where, one))
+            continue; /* /etc/hosts may name an address twice */
         int fd = listen_on(ai, any6 && found == 1);
         if (fd < 0) {
             int e = errno;
