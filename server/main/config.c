@@ -88,6 +88,10 @@ static const struct opt opts[] = {
     {"send-queue-bytes", "CHAINQUIZ_SEND_QUEUE_BYTES",
      "bytes queued per connection before it is cut off as too slow (default 1048576)", OPT_UINT,
      O(send_queue_bytes), 0, 4096, 1u << 30},
+    {"socket-send-buffer", "CHAINQUIZ_SOCKET_SEND_BUFFER",
+     "kernel send buffer per connection, bytes (SO_SNDBUF, doubled by Linux; default 65536; "
+     "0: the kernel's autotuning, up to 4 MiB per client that stops reading)",
+     OPT_UINT, O(sndbuf), 0, 0, 16u << 20},
     {"rejoin-grace", "CHAINQUIZ_REJOIN_GRACE", "seconds a dropped player's seat is kept (300)",
      OPT_INT, O(rejoin_grace_s), 0, 0, 86400},
     {"max-show-delay", "CHAINQUIZ_MAX_SHOW_DELAY",
@@ -133,6 +137,7 @@ static void defaults(struct cq_config *c)
     c->pin_misses_per_min = 30;
     c->joins_per_min = 600;
     c->send_queue_bytes = 1u << 20;
+    c->sndbuf = 1u << 16;
     c->rejoin_grace_s = 300;
     c->max_show_delay_ms = 1000;
     c->ended_ttl_s = 1800;
@@ -255,6 +260,15 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
         snprintf(from, sizeof from, "--%s", o->flag);
         if (set_opt(cfg, o, val, from, err, errlen))
             return CQ_CONFIG_ERROR;
+    }
+    /* The slow-consumer rule counts the kernel's bytes (conn.c): a queue
+     * smaller than what the kernel may hold would cut healthy readers off. */
+    if (cfg->sndbuf && cfg->send_queue_bytes < 2ull * cfg->sndbuf) {
+        snprintf(err, errlen,
+                 "--send-queue-bytes (%u) must be at least twice --socket-send-buffer (%u): "
+                 "the kernel holds up to twice that much",
+                 cfg->send_queue_bytes, cfg->sndbuf);
+        return CQ_CONFIG_ERROR;
     }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");

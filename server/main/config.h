@@ -46,6 +46,9 @@ struct cq_config {
     unsigned joins_per_min;
     unsigned send_queue_max; /* messages queued per connection */
     unsigned send_queue_bytes;
+    /* SO_SNDBUF of each accepted socket (the kernel doubles it); 0: the
+     * kernel's autotuning, up to net.ipv4.tcp_wmem's maximum. */
+    unsigned sndbuf;
     int rejoin_grace_s;
     int max_show_delay_ms;
     int ended_ttl_s;

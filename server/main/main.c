@@ -186,9 +186,8 @@ int main(int argc, char **argv)
     if (cq_store_load_logs(&a->target, a->cfg.key_prefix, a->cfg.redis_timeout_ms, restore_game,
                            a->net, err, sizeof err))
         cq_err_log("could not read the live games' logs, none resumed: %s", err);
-    cq_info("listening on %s://%s:%d/ (WebSocket %s, subprotocol %s)",
-            a->cfg.tls_cert[0] ? "https" : "http", a->cfg.bind, a->cfg.port, CQ_WS_PATH,
-            CQ_SUBPROTOCOL);
+    cq_info("listening on %s (%s; WebSocket %s, subprotocol %s)", cq_net_listening(a->net),
+            a->cfg.tls_cert[0] ? "https" : "http", CQ_WS_PATH, CQ_SUBPROTOCOL);
     uv_run(&a->loop, UV_RUN_DEFAULT);
     result = 0;
 loop_out:

@@ -18,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <time.h>
 
 #include "log.h"
@@ -81,8 +83,16 @@ static bool origin_allowed(struct cq_net *net, struct lws *wsi)
 {
     char origin[256], host[256];
     const char *list = net->deps.cfg->origins;
-    if (lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
-        return true; /* not a browser: no Origin to check */
+    int n_origin = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    /* Only a request without the header is "not a browser". lws reports an
+     * absent and an empty header both as length 0; its first fragment tells
+     * them apart (-1: absent). Too long for our buffer is refused, not
+     * waved through. */
+    if (n_origin <= 0)
+        return lws_hdr_copy_fragment(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN, 0) < 0;
+    if ((size_t)n_origin >= sizeof origin ||
+        lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) <= 0)
+        return false;
     if (list[0]) {
         size_t n = strlen(origin);
         for (const char *p = list; *p;) {
@@ -191,6 +201,23 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
 
 /* ---- sending ------------------------------------------------------------ */
 
+/* Every WRITEABLE we ask for is noted: lws 4.1 answers a client's ping
+ * itself and tells us nothing, but the pong leaves POLLOUT armed and a
+ * WRITEABLE nobody asked for follows. That is how pings are counted
+ * (cq_conn_writable). A write lws could not finish also brings one, so it
+ * counts as asked for (note_partial). */
+static void want_writable(struct cq_conn *c)
+{
+    c->write_asked = true;
+    lws_callback_on_writable(c->wsi);
+}
+
+static void note_partial(struct cq_conn *c)
+{
+    if (lws_partial_buffered(c->wsi))
+        c->write_asked = true;
+}
+
 static void drop_queue(struct cq_conn *c)
 {
     unsigned cap = c->net->deps.cfg->send_queue_max;
@@ -213,10 +240,22 @@ static int write_buf(struct cq_conn *c, struct cq_buf *b)
     int n = lws_write(c->wsi, b->data + LWS_PRE, b->len, LWS_WRITE_TEXT);
     if (n < 0)
         return -1;
+    note_partial(c);
     c->net->m.msgs_out++;
     if (b->answer_at)
         observe_answer(&c->net->m, cq_net_now_us() - b->answer_at);
     return 0;
+}
+
+/* Bytes the kernel holds for this connection, sent or not, unacknowledged
+ * (SIOCOUTQ); 0 when it cannot tell (TLS counts lws' socket all the same). */
+static size_t kernel_queued(struct cq_conn *c)
+{
+    int n = 0;
+    lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
+    if (fd < 0 || ioctl(fd, SIOCOUTQ, &n) < 0 || n < 0)
+        return 0;
+    return (size_t)n;
 }
 
 void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
@@ -224,13 +263,17 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
     const struct cq_config *cfg = c->net->deps.cfg;
     if (!b || c->culled)
         return;
-    if (c->qlen >= cfg->send_queue_max || c->qbytes + b->len > cfg->send_queue_bytes) {
+    /* The byte limit counts what waits in the kernel too (at most twice
+     * --socket-send-buffer), asked only once our queue is in use, i.e. when
+     * the socket is already full: a reader that keeps up costs no call. */
+    if (c->qlen >= cfg->send_queue_max ||
+        c->qbytes + b->len + (c->qlen ? kernel_queued(c) : 0) > cfg->send_queue_bytes) {
         /* Too slow to keep up: cut off, asynchronously and at a safe point. */
         c->culled = true;
         drop_queue(c);
         c->net->m.culled++;
-        cq_warn("ws: %s cut off: send queue over %u messages / %u bytes", c->peer,
-                cfg->send_queue_max, cfg->send_queue_bytes);
+        cq_warn("ws: %s cut off: send queue over %u messages / %u bytes (kernel's included)",
+                c->peer, cfg->send_queue_max, cfg->send_queue_bytes);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
         return;
     }
@@ -255,7 +298,7 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
     c->qbytes += b->len;
     c->net->m.queued_msgs++;
     c->net->m.queued_bytes += b->len;
-    lws_callback_on_writable(c->wsi);
+    want_writable(c);
 }
 
 /* Queues a buffer nobody else holds; frees it when it was not queued. */
@@ -305,14 +348,18 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason)
     c->close_after_flush = true;
     c->close_code = code;
     snprintf(c->close_reason, sizeof c->close_reason, "%s", reason);
-    lws_callback_on_writable(c->wsi);
+    want_writable(c);
 }
 
 int cq_conn_writable(struct cq_conn *c)
 {
     unsigned cap = c->net->deps.cfg->send_queue_max;
+    bool asked = c->write_asked;
     if (c->culled)
         return -1;
+    c->write_asked = false;
+    if (!asked)
+        cq_conn_control(c); /* lws just answered a ping from the client */
     /* The keep-alive ping goes first: a control frame may come between
      * messages, and each of ours is written whole by one lws_write. It
      * carries a payload because lws 4.1 does not report empty pongs. */
@@ -322,8 +369,9 @@ int cq_conn_writable(struct cq_conn *c)
         memcpy(ping + LWS_PRE, PING_PAYLOAD, sizeof PING_PAYLOAD - 1);
         if (lws_write(c->wsi, ping + LWS_PRE, sizeof PING_PAYLOAD - 1, LWS_WRITE_PING) < 0)
             return -1;
+        note_partial(c);
         if (c->qlen && lws_send_pipe_choked(c->wsi)) {
-            lws_callback_on_writable(c->wsi);
+            want_writable(c);
             return 0;
         }
     }
@@ -341,7 +389,7 @@ int cq_conn_writable(struct cq_conn *c)
         if (n < 0)
             return -1;
         if (c->qlen && lws_send_pipe_choked(c->wsi)) {
-            lws_callback_on_writable(c->wsi);
+            want_writable(c);
             return 0;
         }
     }
@@ -358,6 +406,7 @@ int cq_conn_writable(struct cq_conn *c)
         memcpy(frame + LWS_PRE + 2, c->close_reason, n);
         if (lws_write(c->wsi, frame + LWS_PRE, 2 + n, CQ_LWS_WRITE_CLOSE) < 0)
             return -1;
+        note_partial(c);
         c->close_sent = true;
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_CLOSE_ACK, CLOSE_LINGER_S);
     }
@@ -389,6 +438,14 @@ static bool strike(struct cq_conn *c)
     cq_warn("ws: closing %s after %d bad messages in a row", c->peer, STRIKES_MAX);
     cq_conn_close_after(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many bad messages");
     return true;
+}
+
+void cq_conn_control(struct cq_conn *c)
+{
+    if (!c->net || c->culled || c->close_after_flush)
+        return;
+    if (!rate_ok(c) && !strike(c))
+        cq_conn_error(c, NULL, CQ_ERATE_LIMITED, NULL, NULL);
 }
 
 static void handle_message(struct cq_conn *c, const char *buf, size_t len)
@@ -543,7 +600,7 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
         } else if (!c->ping_at) {
             c->ping_at = now;
             c->ping_due = true;
-            lws_callback_on_writable(c->wsi);
+            want_writable(c);
         }
     }
     lws_end_foreach_dll(d);

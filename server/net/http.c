@@ -392,6 +392,11 @@ static void metrics(struct cq_net *net, struct text *t)
             m->refused_joins);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
+    COUNTER("chainquiz_refused_sockets_total",
+            "Connections closed on accept: the open-file limit less its reserve is reached.",
+            m->accept_refused);
+    COUNTER("chainquiz_accept_errors_total", "Failed accepts (out of descriptors or memory).",
+            m->accept_failed);
     COUNTER("chainquiz_idle_dropped_total",
             "Connections closed for not answering a keep-alive ping.", m->idle_dropped);
     GAUGE("chainquiz_redis_connected", "1 when Redis is connected.", st.connected);

@@ -24,6 +24,7 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return cq_conn_receive(c, in, len);
     case LWS_CALLBACK_RECEIVE_PONG:
         cq_conn_heard(c);
+        cq_conn_control(c);
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return cq_conn_writable(c);
@@ -83,6 +84,12 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         free(net);
         return NULL;
     }
+    /* Listening first, before lws exists: a bad --bind is a one-line error
+     * with nothing to tear down (listen.c). */
+    if (cq_listen_open(&net->listen, cfg->bind, cfg->port, err, errlen)) {
+        free(net);
+        return NULL;
+    }
     if (net->proxies.n)
         cq_info("trusting X-Forwarded-For from %u proxy address(es): %s", net->proxies.n,
                 cfg->trusted_proxies);
@@ -117,8 +124,8 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     }
 
     memset(&info, 0, sizeof info);
-    info.port = cfg->port;
-    info.iface = cfg->bind;
+    /* A server vhost without lws' listener: ours hands it each connection. */
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = net->protocols;
     info.mounts = &net->mounts[4];
     info.headers = &net->headers[0];
@@ -143,8 +150,8 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
 
     net->ctx = lws_create_context(&info);
     if (!net->ctx) {
-        snprintf(err, errlen, "cannot listen on %s:%d (in use, or not allowed)", cfg->bind,
-                 cfg->port);
+        snprintf(err, errlen, "cannot start the HTTP/WebSocket server (TLS files?)");
+        cq_listen_close(&net->listen);
         free(net);
         return NULL;
     }
@@ -153,10 +160,18 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     net->log_check.data = net;
     struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min};
     net->addrs = cq_addr_table_new(&al);
-    /* One descriptor per connection, and a margin for Redis, files, logs. */
+    /* One descriptor per connection: sockets stop at the open-file limit
+     * less CQ_FD_RESERVE (listen.c), WebSockets CQ_HTTP_MARGIN below that,
+     * so a full server still answers HTTP and tells newcomers it is full. */
     struct rlimit rl;
+    unsigned fd_ceiling = 1064;
+    if (!getrlimit(RLIMIT_NOFILE, &rl))
+        fd_ceiling =
+            rl.rlim_cur > 4 * CQ_FD_RESERVE
+                ? (unsigned)(rl.rlim_cur < 10000000 ? rl.rlim_cur : 10000000) - CQ_FD_RESERVE
+                : (unsigned)rl.rlim_cur * 3 / 4;
     unsigned fd_room =
-        !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 128 ? (unsigned)(rl.rlim_cur - 64) : 1000;
+        fd_ceiling > 2 * CQ_HTTP_MARGIN ? fd_ceiling - CQ_HTTP_MARGIN : fd_ceiling / 2;
     net->max_conns = cfg->max_conns && cfg->max_conns < fd_room ? cfg->max_conns : fd_room;
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
     if (!net->addrs || !net->vhost) {
@@ -164,15 +179,14 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
          * listening vhost failed; its teardown needs the loop, so `net`
          * goes back to the caller to be stopped and freed like any other. */
         snprintf(err, errlen, "%s",
-                 net->addrs ? "cannot listen (address in use, or not allowed)" : "out of memory");
-        if (net->vhost == NULL && net->addrs)
-            snprintf(err, errlen, "cannot listen on %s:%d (address in use, or not allowed)",
-                     cfg->bind, cfg->port);
+                 net->addrs ? "cannot start the HTTP/WebSocket server (TLS files?)"
+                            : "out of memory");
         net->failed = true;
         return net;
     }
     if (deps->store)
         cq_store_on_state(deps->store, on_store_state, net);
+    cq_listen_start(net, fd_ceiling);
     cq_conn_sweep_start(net);
     return net;
 }
@@ -193,6 +207,7 @@ void cq_net_stop(struct cq_net *net)
     if (!net || net->stopping)
         return;
     net->stopping = true;
+    cq_listen_stop(net);
     if (net->deps.store)
         cq_store_on_state(net->deps.store, NULL, NULL);
     cq_live_stop(net);

@@ -32,6 +32,8 @@ struct cq_net_deps {
  * (cq_net_failed): stop and free it either way. */
 struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen);
 bool cq_net_failed(const struct cq_net *net);
+/* Where it listens, for the log: "127.0.0.1:8080" or "[::1]:8080, 127.0.0.1:8080". */
+const char *cq_net_listening(const struct cq_net *net);
 /* Resumes a game that was live when the server stopped, from its log
  * (replay.h); before the loop runs. False when it cannot be resumed. */
 bool cq_net_restore_game(struct cq_net *net, const char *game_id, const char *const *entries,

@@ -48,6 +48,7 @@ struct cq_conn {
     int64_t tokens_at;
     unsigned strikes; /* bad messages in a row */
     bool culled, close_after_flush, close_sent;
+    bool write_asked; /* we asked lws for the next WRITEABLE (conn.c) */
     uint16_t close_code;
     char close_reason[64];
     char peer[64];
@@ -92,6 +93,7 @@ extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
     uint64_t refused_conns, refused_pins, refused_joins, idle_dropped;
+    uint64_t accept_refused, accept_failed; /* listen.c: over the fd ceiling; EMFILE and such */
     /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
     uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;
@@ -101,8 +103,38 @@ struct cq_net_metrics {
     unsigned conns;
 };
 
+/* Descriptors kept free for Redis, the files served, the logs: a connection
+ * whose socket would use one is closed at once (listen.c). */
+#define CQ_FD_RESERVE 64
+/* Sockets left for HTTP (health checks, the page, "server full") when
+ * WebSockets are at their limit. */
+#define CQ_HTTP_MARGIN 32
+#define CQ_LISTEN_MAX  8 /* addresses one --bind may name */
+
+struct cq_listen;
+struct cq_listener {
+    int fd;
+    uv_poll_t poll;
+    struct cq_listen *owner;
+};
+
+/* Our listening sockets (--bind) and the accept loop's rationing. */
+struct cq_listen {
+    struct cq_net *net;
+    struct cq_listener l[CQ_LISTEN_MAX];
+    unsigned n;
+    char where[CQ_LISTEN_MAX * 56]; /* "[::1]:8080, 127.0.0.1:8080" */
+    unsigned fd_ceiling;            /* an accepted descriptor at or above: closed */
+    uv_timer_t resume;              /* after EMFILE: accepting again */
+    uv_timer_t log_timer;           /* at most one refusal line per interval */
+    bool started, paused, log_armed;
+    uint64_t refused_unlogged, failed_unlogged;
+    int last_errno;
+};
+
 struct cq_net {
     struct cq_net_deps deps;
+    struct cq_listen listen;
     struct lws_context *ctx;
     struct lws_vhost *vhost;
     struct cq_live_room *rooms;
@@ -134,6 +166,9 @@ int cq_conn_writable(struct cq_conn *c);
 void cq_conn_closed(struct cq_conn *c);
 /* A pong (or any frame) came in: the connection is alive. */
 void cq_conn_heard(struct cq_conn *c);
+/* A control frame from the client (a ping, a pong): it costs a token of
+ * the message rate like a message, and a flood earns the same strikes. */
+void cq_conn_control(struct cq_conn *c);
 /* Starts the keep-alive sweep (after the context exists). */
 void cq_conn_sweep_start(struct cq_net *net);
 struct cq_buf *cq_buf_from_json(json_t *msg); /* steals msg; refs = 0 */
@@ -149,6 +184,15 @@ void cq_conn_error(struct cq_conn *c, const json_t *req_id, int code, const char
                    const char *detail);
 /* Sends what is queued, then closes with `code` and `reason`. */
 void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
+
+/* listen.c */
+/* Resolves `bind_to` and listens on each of its addresses, before lws
+ * exists; on error one line in `err`, nothing left open. */
+int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err, size_t errlen);
+void cq_listen_close(struct cq_listen *L);
+/* Starts accepting on the loop (after the vhost exists). */
+void cq_listen_start(struct cq_net *net, unsigned fd_ceiling);
+void cq_listen_stop(struct cq_net *net);
 
 /* live.c */
 void cq_live_handle(struct cq_conn *c, struct cq_msg *m);

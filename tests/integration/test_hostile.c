@@ -122,6 +122,31 @@ Test(hostile, message_flood_is_throttled_then_closed)
     cq_ws_free(&x);
 }
 
+/* WebSocket pings cost what messages cost: lws answers each with a pong
+ * by itself, so a flood of them was free until now. */
+Test(hostile, ping_flood_is_throttled_then_closed)
+{
+    struct cq_ws x;
+    int limited = 0;
+    client_open(&x, &h);
+    /* Pings as fast as they are answered (lws drops a ping that comes while
+     * its pong is still due, so each waits a moment for its pong): far
+     * above the 20 a second allowed. */
+    for (int i = 0; i < 2000 && !x.closed; i++) {
+        cq_ws_send_frame(&x, 0x9, true, "x", 1);
+        for (json_t *m; (m = cq_ws_recv(&x, 2)) != NULL; json_decref(m))
+            limited +=
+                !strcmp(jstr(m, "type"), "error") && !strcmp(jstr(m, "code"), "rate_limited");
+    }
+    for (json_t *m; (m = cq_ws_recv(&x, WAIT_MS)); json_decref(m))
+        limited += !strcmp(jstr(m, "type"), "error") && !strcmp(jstr(m, "code"), "rate_limited");
+    cr_assert(x.closed, "2000 pings and still open (%u pongs)", x.pongs);
+    cr_assert_gt(x.pongs, 0, "the burst is answered");
+    cr_assert_gt(limited, 0);
+    cr_assert_eq(x.close_code, 1008, "close code %d", x.close_code);
+    cq_ws_free(&x);
+}
+
 Test(hostile, bad_messages_in_a_row_close_the_connection)
 {
     struct cq_ws x;

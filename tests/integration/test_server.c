@@ -153,6 +153,41 @@ Test(server, websocket_admission, .fini = stop)
     cq_ws_free(&ws);
 }
 
+/* Every Origin header present is checked: one too long for our buffer,
+ * or an empty one, used to count as no Origin at all (not a browser). */
+Test(server, every_origin_header_present_is_checked, .fini = stop)
+{
+    struct cq_ws ws;
+    int status = 0;
+    char longo[400];
+    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "see %s", h.log_path);
+    /* A foreign origin of 256 bytes or more is not "no Origin". */
+    snprintf(longo, sizeof longo, "Origin: http://evil.example/%0300d", 0);
+    const char *too_long[] = {longo, NULL};
+    cr_assert_neq(cq_ws_connect_headers(&ws, h.http_port, too_long, &status), 0,
+                  "a 300-byte foreign Origin was let in");
+    cq_ws_free(&ws);
+    /* Nor is an empty one. */
+    const char *empty[] = {"Origin:", NULL};
+    cr_assert_neq(cq_ws_connect_headers(&ws, h.http_port, empty, &status), 0,
+                  "an empty Origin was let in");
+    cq_ws_free(&ws);
+    const char *blank[] = {"Origin: ", NULL};
+    cr_assert_neq(cq_ws_connect_headers(&ws, h.http_port, blank, &status), 0,
+                  "a blank Origin was let in");
+    cq_ws_free(&ws);
+    /* No Origin at all (not a browser) and the same origin still are. */
+    cr_assert_eq(cq_ws_connect_headers(&ws, h.http_port, NULL, &status), 0);
+    json_decref(client_expect(&ws, "welcome"));
+    cq_ws_free(&ws);
+    char same[80];
+    snprintf(same, sizeof same, "Origin: http://127.0.0.1:%d", h.http_port);
+    const char *good[] = {same, NULL};
+    cr_assert_eq(cq_ws_connect_headers(&ws, h.http_port, good, &status), 0);
+    json_decref(client_expect(&ws, "welcome"));
+    cq_ws_free(&ws);
+}
+
 Test(server, per_address_connection_limit, .fini = stop)
 {
     const char *args[] = {"--max-conns-per-ip", "3", NULL};

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
@@ -46,7 +47,7 @@ int cq_free_port(void)
     return ntohs(sa.sin_port);
 }
 
-static pid_t spawn(const char *const *argv, const char *log_path)
+static pid_t spawn(const char *const *argv, const char *log_path, unsigned nofile)
 {
     pid_t parent = getpid();
     pid_t pid = fork();
@@ -59,6 +60,11 @@ static pid_t spawn(const char *const *argv, const char *log_path)
     if (fd >= 0) {
         dup2(fd, 1);
         dup2(fd, 2);
+    }
+    if (nofile) {
+        struct rlimit rl = {nofile, nofile};
+        if (setrlimit(RLIMIT_NOFILE, &rl))
+            _exit(126);
     }
     execvp(argv[0], (char *const *)argv);
     _exit(127);
@@ -141,7 +147,7 @@ int cq_harness_start_redis_on(struct cq_harness *h, int port_number)
     const char *argv[] = {
         "redis-server", "--port", port,           "--bind", "127.0.0.1",   "--save", "",
         "--dir",        h->dir,   "--appendonly", "yes",    "--daemonize", "no",     NULL};
-    h->redis_pid = spawn(argv, rlog);
+    h->redis_pid = spawn(argv, rlog, 0);
     for (int i = 0; i < 250; i++) {
         char out[64];
         if (!cq_redis_cmd(h, out, sizeof out, "PING"))
@@ -172,7 +178,7 @@ pid_t cq_harness_spawn(struct cq_harness *h, const char *const *args)
     for (size_t i = 0; args && args[i] && n < 63; i++)
         argv[n++] = args[i];
     argv[n] = NULL;
-    h->server_pid = spawn(argv, h->log_path);
+    h->server_pid = spawn(argv, h->log_path, h->nofile);
     free((void *)argv[2]);
     return h->server_pid;
 }

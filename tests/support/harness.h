@@ -16,6 +16,7 @@ struct cq_harness {
     int redis_port, http_port;
     char dir[256];      /* temporary folder, removed by stop */
     char log_path[300]; /* the server's stderr */
+    unsigned nofile;    /* when set: the server's open-file limit (soft and hard) */
 };
 
 int cq_free_port(void);

@@ -249,6 +249,8 @@ json_t *cq_ws_recv(struct cq_ws *ws, int timeout_ms)
                 ws->pings++;
                 cq_ws_send_frame(ws, 0xA, true, p, n);
             }
+            if (op == 0xA)
+                ws->pongs++;
             if (op == 0x8) {
                 ws->closed = true;
                 ws->close_code = n >= 2 ? (p[0] << 8 | p[1]) : 1005;

@@ -14,6 +14,7 @@ struct cq_ws {
     size_t len, cap;
     bool closed;
     unsigned pings; /* WebSocket pings read (each answered with a pong) */
+    unsigned pongs; /* WebSocket pongs read (answers to our pings) */
     int close_code;
     char close_reason[128];
 };
