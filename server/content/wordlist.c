@@ -23,16 +23,18 @@ static void squeeze(const char *in, char *out, size_t cap)
     out[o] = '\0';
 }
 
-int cq_wordlist_add(struct cq_wordlist *wl, const char *word)
+static int add_one(struct cq_wordlist *wl, const char *word, bool sub, unsigned how)
 {
     char key[CQ_NICK_KEY_MAX], sq[CQ_NICK_KEY_MAX + 1];
-    bool sub = *word == '*';
-    if (!cq_nickname_key(word + sub, true, key, sizeof key))
+    if (!cq_nickname_key(word, how | CQ_NICK_LEET, key, sizeof key))
         return -1;
     sq[0] = '*';
     squeeze(key, sq + 1, sizeof sq - 1);
     if (!sq[1])
         return 0;
+    for (size_t i = 0; i < wl->n; i++)
+        if (!strcmp(wl->words[i], sub ? sq : sq + 1))
+            return 0; /* both keys alike, or listed twice */
     char **nw = realloc(wl->words, (wl->n + 1) * sizeof *nw);
     if (!nw)
         return -1;
@@ -41,6 +43,21 @@ int cq_wordlist_add(struct cq_wordlist *wl, const char *word)
         return -1;
     wl->n++;
     return 0;
+}
+
+/* A word is listed by its keys, as a nickname is read both ways: the shape
+ * key of the word in capitals too ("BITCH" looks like "BlTCH"). */
+int cq_wordlist_add(struct cq_wordlist *wl, const char *word)
+{
+    char upper[256];
+    bool sub = *word == '*';
+    size_t i = 0;
+    for (const char *p = word + sub; *p && i + 1 < sizeof upper; p++)
+        upper[i++] = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+    upper[i] = '\0';
+    if (add_one(wl, word + sub, sub, CQ_NICK_FOLDED) || add_one(wl, word + sub, sub, CQ_NICK_SHAPE))
+        return -1;
+    return strlen(word + sub) < sizeof upper ? add_one(wl, upper, sub, CQ_NICK_SHAPE) : 0;
 }
 
 int cq_wordlist_load(const char *path, struct cq_wordlist *wl)
@@ -80,19 +97,16 @@ static bool listed(const struct cq_wordlist *wl, const char *w, bool whole)
     return false;
 }
 
-bool cq_wordlist_blocks(const struct cq_wordlist *wl, const char *nickname)
+static bool blocks_key(const struct cq_wordlist *wl, const char *key)
 {
-    char key[CQ_NICK_KEY_MAX], all[CQ_NICK_KEY_MAX], word[CQ_NICK_KEY_MAX];
+    char all[CQ_NICK_KEY_MAX], word[CQ_NICK_KEY_MAX], raw[CQ_NICK_KEY_MAX];
     size_t start = 0;
-    if (!cq_nickname_key(nickname, true, key, sizeof key))
-        return true; /* cannot be checked: refused (nicknames fit, see nickname.h) */
     squeeze(key, all, sizeof all);
     if (listed(wl, all, true))
         return true;
     /* Each space-separated word on its own. */
     for (size_t i = 0;; i++) {
         if (key[i] == ' ' || !key[i]) {
-            char raw[CQ_NICK_KEY_MAX];
             memcpy(raw, key + start, i - start);
             raw[i - start] = '\0';
             squeeze(raw, word, sizeof word);
@@ -102,6 +116,18 @@ bool cq_wordlist_blocks(const struct cq_wordlist *wl, const char *nickname)
                 break;
             start = i + 1;
         }
+    }
+    return false;
+}
+
+bool cq_wordlist_blocks(const struct cq_wordlist *wl, const char *nickname)
+{
+    char key[CQ_NICK_KEY_MAX];
+    for (unsigned how = CQ_NICK_FOLDED; how <= CQ_NICK_SHAPE; how++) {
+        if (!cq_nickname_key(nickname, how | CQ_NICK_LEET, key, sizeof key))
+            return true; /* cannot be checked: refused (nicknames fit, see nickname.h) */
+        if (blocks_key(wl, key))
+            return true;
     }
     return false;
 }

@@ -127,7 +127,8 @@ int cq_nickname_check(const char *raw, unsigned max_chars, struct cq_nickname *o
             max_chars);
         return CQ_ENICKNAME_INVALID;
     }
-    if (!cq_nickname_key(out->shown, false, out->key, sizeof out->key)) {
+    if (!cq_nickname_key(out->shown, CQ_NICK_FOLDED, out->key, sizeof out->key) ||
+        !cq_nickname_key(out->shown, CQ_NICK_SHAPE, out->shape, sizeof out->shape)) {
         say(why, why_cap, "nickname is too long once its look-alike characters are spelled out");
         return CQ_ENICKNAME_INVALID;
     }
@@ -138,50 +139,54 @@ int cq_nickname_check(const char *raw, unsigned max_chars, struct cq_nickname *o
     return 0;
 }
 
-/* The key of one code point: a slice of the pool or one code point. */
-static bool key_of(uint32_t cp, const char **s, size_t *n, uint32_t *one)
+/* Finds cp in a {code point, value} table; NULL when absent. */
+static const uint32_t *lookup(const uint32_t (*t)[2], size_t n, uint32_t cp)
 {
-    size_t lo = 0, hi = cq_nick_keys_n;
+    size_t lo = 0, hi = n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
-        if (cp < cq_nick_keys[mid][0]) {
+        if (cp < t[mid][0])
             hi = mid;
-        } else if (cp > cq_nick_keys[mid][0]) {
+        else if (cp > t[mid][0])
             lo = mid + 1;
-        } else {
-            uint32_t v = cq_nick_keys[mid][1];
-            if (v & 0x80000000u) {
-                *s = cq_nick_key_pool + ((v >> 8) & 0x7fffffu);
-                *n = v & 0xffu;
-                return false;
-            }
-            *one = v;
-            return true;
-        }
+        else
+            return t[mid];
     }
-    *one = cp;
-    return true;
+    return NULL;
 }
 
+/* Reads cp as a leetspeak letter when it is (or NFKC makes it) one of the
+ * digits 0 1 3 4 5 7. */
 static uint32_t leet_of(uint32_t cp)
 {
     static const char leet[] = "oi.eas.t..";
-    return cp >= '0' && cp <= '9' && leet[cp - '0'] != '.' ? (uint32_t)leet[cp - '0'] : cp;
+    uint32_t d = cp;
+    if (cp >= 0x80) {
+        const uint32_t *e = lookup(cq_nick_digits, cq_nick_digits_n, cp);
+        d = e ? e[1] : cp;
+    }
+    return d >= '0' && d <= '9' && leet[d - '0'] != '.' ? (uint32_t)leet[d - '0'] : cp;
 }
 
 /* Appends the key of `cp` to out[*o]; false when it does not fit. */
-static bool put_key(uint32_t cp, bool leet, char *out, size_t cap, size_t *o)
+static bool put_key(uint32_t cp, unsigned how, char *out, size_t cap, size_t *o)
 {
-    const char *s = NULL;
-    size_t n = 0;
-    uint32_t one;
-    if (leet)
-        cp = leet_of(cp);
+    const uint32_t *e = NULL;
+    const char *s;
+    size_t n;
     char u[4];
-    if (key_of(cp, &s, &n, &one)) {
-        if (leet)
-            one = leet_of(one); /* fullwidth "３" keys to "3" */
-        n = cq_utf8_encode(one, u);
+    if (how & CQ_NICK_LEET)
+        cp = leet_of(cp);
+    if (how & CQ_NICK_SHAPE)
+        e = lookup(cq_nick_shape_keys, cq_nick_shape_keys_n, cp);
+    if (!e)
+        e = lookup(cq_nick_keys, cq_nick_keys_n, cp);
+    uint32_t v = e ? e[1] : cp;
+    if (v & 0x80000000u) {
+        s = cq_nick_key_pool + ((v >> 8) & 0x7fffffu);
+        n = v & 0xffu;
+    } else {
+        n = cq_utf8_encode(v, u);
         s = u;
     }
     if (*o + n >= cap)
@@ -191,7 +196,7 @@ static bool put_key(uint32_t cp, bool leet, char *out, size_t cap, size_t *o)
     return true;
 }
 
-bool cq_nickname_key(const char *text, bool leet, char *out, size_t cap)
+bool cq_nickname_key(const char *text, unsigned how, char *out, size_t cap)
 {
     const char *p = text, *end = text + strlen(text);
     size_t o = 0;
@@ -221,13 +226,13 @@ bool cq_nickname_key(const char *text, bool leet, char *out, size_t cap)
             /* A Hangul syllable keys as its jamo (scripts/gen-unicode checks
              * that this is what ICU's skeleton does). */
             uint32_t s = cp - 0xac00;
-            if (!put_key(0x1100 + s / 588, leet, out, cap, &o) ||
-                !put_key(0x1161 + (s % 588) / 28, leet, out, cap, &o) ||
-                (s % 28 && !put_key(0x11a7 + s % 28, leet, out, cap, &o)))
+            if (!put_key(0x1100 + s / 588, how, out, cap, &o) ||
+                !put_key(0x1161 + (s % 588) / 28, how, out, cap, &o) ||
+                (s % 28 && !put_key(0x11a7 + s % 28, how, out, cap, &o)))
                 return false;
             continue;
         }
-        if (!put_key(cp, leet, out, cap, &o))
+        if (!put_key(cp, how, out, cap, &o))
             return false;
     }
     out[o] = '\0';

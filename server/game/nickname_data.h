@@ -16,6 +16,12 @@ extern const char cq_nick_unicode_version[];
  * 0x80000000 | offset << 8 | length of a slice of cq_nick_key_pool. */
 extern const uint32_t cq_nick_keys[][2];
 extern const size_t cq_nick_keys_n;
+/* The shape key where it differs from the folded key (same encoding). */
+extern const uint32_t cq_nick_shape_keys[][2];
+extern const size_t cq_nick_shape_keys_n;
+/* {code point, ASCII digit} for what NFKC makes a digit ("３", "𝟏"). */
+extern const uint32_t cq_nick_digits[][2];
+extern const size_t cq_nick_digits_n;
 extern const char cq_nick_key_pool[];
 extern const struct cq_nick_range cq_nick_ignorable[]; /* Default_Ignorable_Code_Point */
 extern const size_t cq_nick_ignorable_n;

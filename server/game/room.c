@@ -59,7 +59,7 @@ struct cq_room {
         int64_t at;
     } * drops;
     size_t drop_head, drop_len, drop_cap;
-    struct pmap by_nick, by_token;
+    struct pmap by_nick, by_shape, by_token; /* nickname keys (nickname.h), tokens */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -268,6 +268,8 @@ struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx,
     }
     room->by_nick.key_off = offsetof(struct cq_player, key);
     room->by_nick.key_is_ptr = true;
+    room->by_shape.key_off = offsetof(struct cq_player, shape);
+    room->by_shape.key_is_ptr = true;
     room->by_token.key_off = offsetof(struct cq_player, token);
     room->by_token.key_is_ptr = false;
     room->phase = CQ_PHASE_LOBBY;
@@ -289,6 +291,7 @@ static void player_free(struct cq_player *p, unsigned n_q)
     free(p->nickname);
     free(p->fold);
     free(p->key);
+    free(p->shape);
     free(p);
 }
 
@@ -302,6 +305,7 @@ void cq_room_free(struct cq_room *room)
     free(room->ranking);
     free(room->drops);
     free(room->by_nick.slots);
+    free(room->by_shape.slots);
     free(room->by_token.slots);
     free(room->qidx);
     free(room->order);
@@ -324,9 +328,15 @@ static int player_add(struct cq_room *room, struct cq_player *p)
     int r = pmap_put(&room->by_nick, p);
     if (r)
         return r;
+    r = pmap_put(&room->by_shape, p);
+    if (r) {
+        pmap_del(&room->by_nick, p->key);
+        return r;
+    }
     r = pmap_put(&room->by_token, p);
     if (r) {
         pmap_del(&room->by_nick, p->key);
+        pmap_del(&room->by_shape, p->shape);
         return r;
     }
     room->players[room->n_players++] = p;
@@ -364,7 +374,8 @@ int cq_room_join_why(struct cq_room *room, const char *nickname, const char *tok
         return CQ_ENICKNAME_INVALID;
     if (room->hooks && room->hooks->blocked && room->hooks->blocked(room->ud, nick.shown))
         return CQ_ENICKNAME_REJECTED;
-    if ((same = pmap_get(&room->by_nick, nick.key))) {
+    if ((same = pmap_get(&room->by_nick, nick.key)) ||
+        (same = pmap_get(&room->by_shape, nick.shape))) {
         if (why && why_cap)
             snprintf(why, why_cap, "nickname looks the same as %s, already in this game",
                      same->nickname);
@@ -380,8 +391,9 @@ int cq_room_join_why(struct cq_room *room, const char *nickname, const char *tok
     p->nickname = dupstr(nick.shown);
     p->fold = dupstr(fold);
     p->key = dupstr(nick.key);
+    p->shape = dupstr(nick.shape);
     p->answers = calloc(room->n_q ? room->n_q : 1, sizeof *p->answers);
-    if (!p->nickname || !p->fold || !p->key || !p->answers)
+    if (!p->nickname || !p->fold || !p->key || !p->shape || !p->answers)
         goto out;
     snprintf(p->token, sizeof p->token, "%s", token);
     p->id = room->n_players + 1;
@@ -489,6 +501,7 @@ static void remove_player(struct cq_room *room, struct cq_player *p, int64_t now
     p->disconnected_at = now;
     room->n_active--;
     pmap_del(&room->by_nick, p->key); /* frees the name for others */
+    pmap_del(&room->by_shape, p->shape);
     if (room->phase == CQ_PHASE_QUESTION && p->answers[room->q].answered && p->kicked) {
         p->answers[room->q].answered = false;
         room->answered--;

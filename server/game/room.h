@@ -131,8 +131,9 @@ struct cq_answer_rec {
 struct cq_player {
     uint32_t id; /* 1-based, stable for the game */
     char *nickname;
-    char *fold; /* folded nickname (cq_text_fold): the leaderboards' identity */
-    char *key;  /* nickname key (nickname.h): equal keys are the same name in a game */
+    char *fold;  /* folded nickname (cq_text_fold): the leaderboards' identity */
+    char *key;   /* folded nickname key (nickname.h): equal keys, the same name */
+    char *shape; /* shape nickname key (nickname.h): equal keys, the same name */
     char token[CQ_TOKEN_MAX + 1];
     int64_t score;
     int streak;
