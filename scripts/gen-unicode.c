@@ -19,7 +19,8 @@
  *
  * Tables: the folded key where it is not c itself; the shape key where it
  * differs from the folded key; the code points that NFKC makes an ASCII
- * digit (for the blocked-word filter's leetspeak); the ranges of
+ * digit (for the blocked-word filter's leetspeak); the combining classes
+ * (to put a key's marks in canonical order); the ranges of
  * Default_Ignorable_Code_Point, Bidi_Control and Extended_Pictographic. */
 #include <stdint.h>
 #include <stdio.h>
@@ -211,6 +212,23 @@ int main(void)
     for (size_t i = 0; i < used; i++)
         printf("%s'\\x%02x',", i % 12 ? "" : "\n    ", (unsigned char)pool[i]);
     printf("\n};\n\n");
+
+    /* Canonical_Combining_Class, where not 0: the runtime puts the marks of
+     * a key in canonical order, as the skeleton's NFD does. */
+    n = 0;
+    printf("const struct cq_nick_ccc cq_nick_ccc[] = {");
+    for (UChar32 c = 0; c <= 0x10ffff; c++) {
+        uint8_t k = u_getCombiningClass(c);
+        if (!k)
+            continue;
+        UChar32 e = c;
+        while (e < 0x10ffff && u_getCombiningClass(e + 1) == k)
+            e++;
+        printf("%s{0x%X,0x%X,%u},", n % 4 ? "" : "\n    ", (unsigned)c, (unsigned)e, k);
+        n++;
+        c = e;
+    }
+    printf("\n};\nconst size_t cq_nick_ccc_n = %zu;\n\n", n);
 
     ranges("ignorable", UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
     ranges("bidi_control", UCHAR_BIDI_CONTROL);

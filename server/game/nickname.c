@@ -196,26 +196,74 @@ static bool put_key(uint32_t cp, unsigned how, char *out, size_t cap, size_t *o)
     return true;
 }
 
+static uint8_t ccc_of(uint32_t cp)
+{
+    size_t lo = 0, hi = cq_nick_ccc_n;
+    if (cp < 0x300)
+        return 0;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < cq_nick_ccc[mid].lo)
+            hi = mid;
+        else if (cp > cq_nick_ccc[mid].hi)
+            lo = mid + 1;
+        else
+            return cq_nick_ccc[mid].ccc;
+    }
+    return 0;
+}
+
+/* Puts each run of combining marks in canonical order (stable, by
+ * combining class), as NFD does: marks typed in another order look the same
+ * and must key the same. Returns whether anything moved. */
+static bool order_marks(uint32_t *cps, size_t n, bool folded)
+{
+    bool moved = false;
+    for (size_t i = 1; i < n; i++) {
+        /* Case folding makes U+0345 (ypogegrammeni) a letter, iota, before
+         * NFKC_Casefold orders the marks. */
+        uint8_t c = folded && cps[i] == 0x345 ? 0 : ccc_of(cps[i]);
+        if (!c)
+            continue;
+        /* Insertion sort within the run: move back past higher classes. */
+        for (size_t j = i; j > 0 && (folded && cps[j - 1] == 0x345 ? 0 : ccc_of(cps[j - 1])) > c;
+             j--) {
+            uint32_t t = cps[j];
+            cps[j] = cps[j - 1];
+            cps[j - 1] = t;
+            moved = true;
+        }
+    }
+    return moved;
+}
+
 bool cq_nickname_key(const char *text, unsigned how, char *out, size_t cap)
 {
+    uint32_t cps[CQ_NICK_KEY_MAX];
     const char *p = text, *end = text + strlen(text);
-    size_t o = 0;
+    size_t n = 0, o = 0;
     bool pending_space = false;
 
     if (!cap)
         return false;
+    /* Decoded, default-ignorables dropped (UTS #39 15.1 drops them from
+     * skeletons too; NFKC_Casefold does), marks in canonical order. */
     while (p < end) {
         uint32_t cp;
         size_t k = cq_utf8_decode(p, (size_t)(end - p), &cp);
-        if (!k)
+        if (!k || n == CQ_NICK_KEY_MAX)
             return false;
         p += k;
+        if (!in_ranges(cq_nick_ignorable, cq_nick_ignorable_n, cp))
+            cps[n++] = cp;
+    }
+    order_marks(cps, n, !(how & CQ_NICK_SHAPE));
+    for (size_t i = 0; i < n; i++) {
+        uint32_t cp = cps[i];
         if (cq_utf8_is_space(cp)) {
             pending_space = o > 0;
             continue;
         }
-        if (in_ranges(cq_nick_ignorable, cq_nick_ignorable_n, cp))
-            continue; /* UTS #39 (15.1) drops them from skeletons too */
         if (pending_space) {
             if (o + 1 >= cap)
                 return false;
@@ -234,6 +282,28 @@ bool cq_nickname_key(const char *text, unsigned how, char *out, size_t cap)
         }
         if (!put_key(cp, how, out, cap, &o))
             return false;
+    }
+    out[o] = '\0';
+    /* The characters' keys may bring marks of their own: order again, as the
+     * skeleton's final NFD does; and white space of their own (fullwidth
+     * macron is NFKC " ̄"): one space between words, none at either end. */
+    p = out;
+    end = out + o;
+    n = 0;
+    while (p < end) /* well-formed and at most `cap` code points: encoded here */
+        p += cq_utf8_decode(p, (size_t)(end - p), &cps[n++]);
+    order_marks(cps, n, false);
+    o = 0;
+    pending_space = false;
+    for (size_t i = 0; i < n; i++) {
+        if (cq_utf8_is_space(cps[i])) {
+            pending_space = o > 0;
+            continue;
+        }
+        if (pending_space)
+            out[o++] = ' ';
+        pending_space = false;
+        o += cq_utf8_encode(cps[i], out + o);
     }
     out[o] = '\0';
     return true;

@@ -23,6 +23,12 @@ extern const size_t cq_nick_shape_keys_n;
 extern const uint32_t cq_nick_digits[][2];
 extern const size_t cq_nick_digits_n;
 extern const char cq_nick_key_pool[];
+struct cq_nick_ccc {
+    uint32_t lo, hi;
+    uint8_t ccc;
+};
+extern const struct cq_nick_ccc cq_nick_ccc[]; /* Canonical_Combining_Class, not 0 */
+extern const size_t cq_nick_ccc_n;
 extern const struct cq_nick_range cq_nick_ignorable[]; /* Default_Ignorable_Code_Point */
 extern const size_t cq_nick_ignorable_n;
 extern const struct cq_nick_range cq_nick_bidi_control[]; /* Bidi_Control */
