@@ -20,7 +20,8 @@
  * Tables: the folded key where it is not c itself; the shape key where it
  * differs from the folded key; the code points that NFKC makes an ASCII
  * digit (for the blocked-word filter's leetspeak); the combining classes
- * (to put a key's marks in canonical order); the ranges of
+ * (to put a key's marks in canonical order); Joining_Type (where a zero
+ * width non-joiner is visible); the unassigned code points; the ranges of
  * Default_Ignorable_Code_Point, Bidi_Control and Extended_Pictographic. */
 #include <stdint.h>
 #include <stdio.h>
@@ -229,6 +230,44 @@ int main(void)
         c = e;
     }
     printf("\n};\nconst size_t cq_nick_ccc_n = %zu;\n\n", n);
+
+    /* Joining_Type L, D, R, T (Arabic-style joining), for where a zero width
+     * non-joiner is visible (IDNA 2008's CONTEXTJ rule). */
+    n = 0;
+    printf("const struct cq_nick_joining cq_nick_joining[] = {");
+    for (UChar32 c = 0; c <= 0x10ffff; c++) {
+        int jt = u_getIntPropertyValue(c, UCHAR_JOINING_TYPE);
+        char t = jt == U_JT_LEFT_JOINING    ? 'L'
+                 : jt == U_JT_DUAL_JOINING  ? 'D'
+                 : jt == U_JT_RIGHT_JOINING ? 'R'
+                 : jt == U_JT_TRANSPARENT   ? 'T'
+                                            : 0;
+        if (!t)
+            continue;
+        UChar32 e = c;
+        while (e < 0x10ffff && u_getIntPropertyValue(e + 1, UCHAR_JOINING_TYPE) == jt)
+            e++;
+        printf("%s{0x%X,0x%X,'%c'},", n % 4 ? "" : "\n    ", (unsigned)c, (unsigned)e, t);
+        n++;
+        c = e;
+    }
+    printf("\n};\nconst size_t cq_nick_joining_n = %zu;\n\n", n);
+
+    /* Unassigned code points (not the noncharacters, refused by rule): they
+     * show as the same empty box whatever their number. */
+    n = 0;
+    printf("const struct cq_nick_range cq_nick_unassigned[] = {");
+    for (UChar32 c = 0; c <= 0x10ffff; c++) {
+        if (u_charType(c) != U_UNASSIGNED)
+            continue;
+        UChar32 e = c;
+        while (e < 0x10ffff && u_charType(e + 1) == U_UNASSIGNED)
+            e++;
+        printf("%s{0x%X,0x%X},", n % 5 ? "" : "\n    ", (unsigned)c, (unsigned)e);
+        n++;
+        c = e;
+    }
+    printf("\n};\nconst size_t cq_nick_unassigned_n = %zu;\n\n", n);
 
     ranges("ignorable", UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
     ranges("bidi_control", UCHAR_BIDI_CONTROL);

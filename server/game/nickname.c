@@ -26,6 +26,40 @@ static bool in_ranges(const struct cq_nick_range *r, size_t n, uint32_t cp)
     return false;
 }
 
+static uint8_t ccc_of(uint32_t cp);
+
+/* Joining_Type of cp: 'L', 'D', 'R', 'T', or 0 for any other. */
+static char joining_type(uint32_t cp)
+{
+    size_t lo = 0, hi = cq_nick_joining_n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cp < cq_nick_joining[mid].lo)
+            hi = mid;
+        else if (cp > cq_nick_joining[mid].hi)
+            lo = mid + 1;
+        else
+            return cq_nick_joining[mid].type;
+    }
+    return 0;
+}
+
+/* IDNA 2008's CONTEXTJ rule for U+200C between joining letters:
+ * (L|D) T* ZWNJ T* (R|D). There it keeps two letters from joining, which
+ * Persian spelling needs and the eye sees. */
+static bool zwnj_between_joining_letters(const uint32_t *cps, size_t n, size_t i)
+{
+    size_t j = i, k = i + 1;
+    while (j > 0 && joining_type(cps[j - 1]) == 'T')
+        j--;
+    while (k < n && joining_type(cps[k]) == 'T')
+        k++;
+    if (j == 0 || k == n)
+        return false;
+    char before = joining_type(cps[j - 1]), after = joining_type(cps[k]);
+    return (before == 'L' || before == 'D') && (after == 'R' || after == 'D');
+}
+
 static bool is_pictographic(uint32_t cp)
 {
     return in_ranges(cq_nick_pictographic, cq_nick_pictographic_n, cp);
@@ -65,6 +99,13 @@ static const char *refusal(const uint32_t *cps, size_t n, size_t i)
     if ((cp >= 0xe000 && cp <= 0xf8ff) || cp >= 0xf0000 || (cp >= 0xfdd0 && cp <= 0xfdef) ||
         (cp & 0xfffe) == 0xfffe)
         return "a private-use or non-character code point";
+    if (in_ranges(cq_nick_unassigned, cq_nick_unassigned_n, cp))
+        return "a code point that Unicode 15.0 leaves unassigned";
+    /* After a virama, both joiners choose a visible conjunct form (IDNA). */
+    if ((cp == 0x200c || cp == 0x200d) && i > 0 && ccc_of(cps[i - 1]) == 9)
+        return NULL;
+    if (cp == 0x200c && zwnj_between_joining_letters(cps, n, i))
+        return NULL;
     if (cp == 0x200d && i > 0 && i + 1 < n) {
         size_t j = i - 1;
         while (j > 0 && (cps[j] == 0xfe0f || is_emoji_modifier(cps[j])))
@@ -114,10 +155,17 @@ int cq_nickname_check(const char *raw, unsigned max_chars, struct cq_nickname *o
         say(why, why_cap, "nickname has more than %u characters", max_chars);
         return CQ_ENICKNAME_INVALID;
     }
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0, marks = 0; i < n; i++) {
         const char *what = refusal(cps, n, i);
         if (what) {
             say(why, why_cap, "nickname contains %s (U+%04X)", what, (unsigned)cps[i]);
+            return CQ_ENICKNAME_INVALID;
+        }
+        marks = ccc_of(cps[i]) ? marks + 1 : 0;
+        if (marks > CQ_NICK_MARKS_MAX) {
+            say(why, why_cap,
+                "nickname stacks more than %d combining marks on one character (U+%04X)",
+                CQ_NICK_MARKS_MAX, (unsigned)cps[i]);
             return CQ_ENICKNAME_INVALID;
         }
     }

@@ -21,6 +21,10 @@
 #define CQ_NICK_SHOWN_MAX (4 * 64 + 1) /* bytes of a trimmed nickname, NUL included */
 #define CQ_NICK_KEY_MAX   1024         /* bytes of a key, NUL included */
 #define CQ_NICK_WHY_MAX   160          /* bytes of a refusal's reason (an error message) */
+/* Combining marks (combining class not 0) stacked on one character: more
+ * would spill over the lines above and below on the projector ("Zalgo").
+ * Vietnamese needs 2, pointed and accented Hebrew up to 4. */
+#define CQ_NICK_MARKS_MAX 4
 
 struct cq_nickname {
     char shown[CQ_NICK_SHOWN_MAX]; /* trimmed, inner white space one U+0020 */

@@ -29,6 +29,14 @@ struct cq_nick_ccc {
 };
 extern const struct cq_nick_ccc cq_nick_ccc[]; /* Canonical_Combining_Class, not 0 */
 extern const size_t cq_nick_ccc_n;
+struct cq_nick_joining {
+    uint32_t lo, hi;
+    char type; /* Joining_Type: 'L', 'D', 'R' or 'T' */
+};
+extern const struct cq_nick_joining cq_nick_joining[];
+extern const size_t cq_nick_joining_n;
+extern const struct cq_nick_range cq_nick_unassigned[]; /* General_Category Cn */
+extern const size_t cq_nick_unassigned_n;
 extern const struct cq_nick_range cq_nick_ignorable[]; /* Default_Ignorable_Code_Point */
 extern const size_t cq_nick_ignorable_n;
 extern const struct cq_nick_range cq_nick_bidi_control[]; /* Bidi_Control */
