@@ -122,15 +122,6 @@ const char *cq_field_name(enum cq_field f)
 
 /* ---- helpers --------------------------------------------------------- */
 
-size_t cq_utf8_len(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xc0) != 0x80)
-            n++;
-    return n;
-}
-
 static int fail(struct cq_proto_error *err, int code, const char *field, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 

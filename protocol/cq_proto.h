@@ -14,6 +14,7 @@
 
 #include "cq_error.h"
 #include "cq_limits.h"
+#include "cq_utf8.h"
 
 typedef struct json_t json_t;
 
@@ -183,8 +184,5 @@ char *cq_proto_dump(const json_t *obj, size_t headroom, size_t *len);
 
 /* Builds an `error` message; `req_id` (may be NULL) is echoed. */
 json_t *cq_proto_error_msg(const json_t *req_id, int code, const char *field, const char *detail);
-
-/* Counts UTF-8 code points (input already valid UTF-8). */
-size_t cq_utf8_len(const char *s);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cq_utf8.h"
 #include "text.h"
 
 #define ERROR_LINE_MAX 640 /* bytes in one error line; longer ones are cut */
@@ -113,35 +114,6 @@ struct ctx {
         (c)->bad++;                                                                                \
     } while (0)
 
-/* Decodes one code point of text already checked by cq_text_valid. */
-static size_t next_cp(const unsigned char *s, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xe0) == 0xc0) {
-        *cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-        return 2;
-    }
-    if ((s[0] & 0xf0) == 0xe0) {
-        *cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-        return 3;
-    }
-    *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
-          ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-    return 4;
-}
-
-/* White space as JSON Schema's `\s` (ECMA-262) sees it, so that "not blank"
- * and "trimmed" mean the same here and in the schema. */
-static bool is_ws(uint32_t cp)
-{
-    return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0xa0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
-           cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
-}
-
 /* Text shape flags for check_str. */
 #define TXT_TRIMMED 1u /* no white space at either end (headings) */
 #define TXT_NOSPACE 2u /* no white space at all (licence, URLs) */
@@ -167,11 +139,13 @@ static const char *check_str(struct ctx *c, json_t *v, const char *field, size_t
         return NULL;
     }
     bool blank = true, ws_first = false, ws_last = false, ws_any = false;
-    for (const unsigned char *p = (const unsigned char *)s; *p;) {
-        uint32_t cp;
-        bool first = p == (const unsigned char *)s;
-        p += next_cp(p, &cp);
-        bool ws = is_ws(cp);
+    /* White space is Unicode's (cq_utf8.h); JSON Schema's \s differs only in
+     * U+FEFF and U+0085, controls cq_text_valid has refused already. */
+    for (const char *p = s, *end = s + strlen(s); p < end;) {
+        uint32_t cp = 0;
+        bool first = p == s;
+        p += cq_utf8_decode(p, (size_t)(end - p), &cp);
+        bool ws = cq_utf8_is_space(cp);
         ws_any |= ws;
         blank &= ws;
         if (first)

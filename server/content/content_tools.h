@@ -38,13 +38,8 @@ int cq_content_buf_printf(struct cq_content_buf *b, const char *fmt, ...)
 
 /* --- Text helpers shared by the importers. --- */
 
-/* Decodes one UTF-8 code point; invalid bytes decode as themselves with
- * length 1 (callers check validity separately with cq_text_valid). */
-size_t cq_content_utf8_next(const unsigned char *s, uint32_t *cp);
-/* White space as the bank format counts it (JSON Schema's \s). */
-bool cq_content_is_ws(uint32_t cp);
-/* [s, s+n) without white space at either end: returns the new start and
- * stores the new length. */
+/* [s, s+n) without white space (cq_utf8_is_space) at either end: returns
+ * the new start and stores the new length. */
 const char *cq_content_trim(const char *s, size_t n, size_t *out_n);
 /* A slug: folded, [a-z0-9] kept, anything else one '-', no '-' at either
  * end, at most `max` bytes. Returns a malloc'd string, NULL when empty. */

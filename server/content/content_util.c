@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cq_utf8.h"
 #include "text.h"
 
 void cq_content_buf_init(struct cq_content_buf *b, size_t max)
@@ -82,49 +83,18 @@ int cq_content_buf_printf(struct cq_content_buf *b, const char *fmt, ...)
     return r;
 }
 
-size_t cq_content_utf8_next(const unsigned char *s, uint32_t *cp)
-{
-    if (s[0] >= 0xc2 && s[0] < 0xe0 && (s[1] & 0xc0) == 0x80) {
-        *cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-        return 2;
-    }
-    if (s[0] >= 0xe0 && s[0] < 0xf0 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80) {
-        *cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-        return 3;
-    }
-    if (s[0] >= 0xf0 && s[0] < 0xf5 && (s[1] & 0xc0) == 0x80 && (s[2] & 0xc0) == 0x80 &&
-        (s[3] & 0xc0) == 0x80) {
-        *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
-              ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-        return 4;
-    }
-    *cp = s[0];
-    return 1;
-}
-
-bool cq_content_is_ws(uint32_t cp)
-{
-    return (cp >= 0x09 && cp <= 0x0d) || cp == 0x20 || cp == 0xa0 || cp == 0x1680 ||
-           (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
-           cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
-}
-
-/* Decodes within [p, p+avail): zero padding never continues a sequence. */
-static size_t next_bounded(const unsigned char *p, size_t avail, uint32_t *cp)
-{
-    unsigned char tmp[5] = {0};
-    memcpy(tmp, p, avail < 4 ? avail : 4);
-    return cq_content_utf8_next(tmp, cp);
-}
-
 const char *cq_content_trim(const char *s, size_t n, size_t *out_n)
 {
     const unsigned char *p = (const unsigned char *)s, *end = p + n;
     const unsigned char *start = NULL, *last = p;
     while (p < end) {
-        uint32_t cp;
-        size_t k = next_bounded(p, (size_t)(end - p), &cp);
-        if (!cq_content_is_ws(cp)) {
+        /* A byte that does not start well-formed UTF-8 counts as one
+         * visible character: validity is checked elsewhere. */
+        uint32_t cp = 0xfffd;
+        size_t k = cq_utf8_decode((const char *)p, (size_t)(end - p), &cp);
+        if (!k)
+            k = 1;
+        if (!cq_utf8_is_space(cp)) {
             if (!start)
                 start = p;
             last = p + k;

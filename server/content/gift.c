@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cq_utf8.h"
 #include "text.h"
 
 /* Escaped special characters become these bytes while a block is parsed, so
@@ -157,27 +158,7 @@ static bool entity_cp(const char *name, size_t n, uint32_t *cp)
 static void put_cp(struct cq_content_buf *o, uint32_t cp)
 {
     char u[4];
-    size_t n;
-    if (cp < 0x80) {
-        u[0] = (char)cp;
-        n = 1;
-    } else if (cp < 0x800) {
-        u[0] = (char)(0xc0 | (cp >> 6));
-        u[1] = (char)(0x80 | (cp & 0x3f));
-        n = 2;
-    } else if (cp < 0x10000) {
-        u[0] = (char)(0xe0 | (cp >> 12));
-        u[1] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[2] = (char)(0x80 | (cp & 0x3f));
-        n = 3;
-    } else {
-        u[0] = (char)(0xf0 | (cp >> 18));
-        u[1] = (char)(0x80 | ((cp >> 12) & 0x3f));
-        u[2] = (char)(0x80 | ((cp >> 6) & 0x3f));
-        u[3] = (char)(0x80 | (cp & 0x3f));
-        n = 4;
-    }
-    cq_content_buf_add(o, u, n);
+    cq_content_buf_add(o, u, cq_utf8_encode(cp, u));
 }
 
 /* Inline tags whose text is kept: they only style it. Block tags in the

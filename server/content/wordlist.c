@@ -1,4 +1,4 @@
-/* wordlist.c: nickname filter. */
+/* wordlist.c: nickname filter on confusable keys (nickname.h). */
 #include "wordlist.h"
 
 #include <stdbool.h>
@@ -6,55 +6,35 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text.h"
+#include "nickname.h"
 
-/* Letters and digits only, leetspeak digits read as letters. */
+/* Keeps the letters of a key: ASCII a-z and every non-ASCII character
+ * (the key has folded case, look-alikes and leet digits already). Works on
+ * bytes: UTF-8 never hides an ASCII byte inside a longer character. `cap`
+ * exceeds strlen(in), so nothing is cut. */
 static void squeeze(const char *in, char *out, size_t cap)
 {
     size_t o = 0;
     for (; *in && o + 1 < cap; in++) {
-        char c = *in;
-        if (c >= '0' && c <= '9') {
-            switch (c) {
-            case '0':
-                c = 'o';
-                break;
-            case '1':
-                c = 'i';
-                break;
-            case '3':
-                c = 'e';
-                break;
-            case '4':
-                c = 'a';
-                break;
-            case '5':
-                c = 's';
-                break;
-            case '7':
-                c = 't';
-                break;
-            default:
-                break;
-            }
-            out[o++] = c;
-        } else if ((c >= 'a' && c <= 'z') || (unsigned char)c >= 0x80) {
-            out[o++] = c;
-        }
+        unsigned char c = (unsigned char)*in;
+        if ((c >= 'a' && c <= 'z') || c >= 0x80)
+            out[o++] = (char)c;
     }
     out[o] = '\0';
 }
 
-int cq_wordlist_add(struct cq_wordlist *wl, const char *word)
+static int add_one(struct cq_wordlist *wl, const char *word, bool sub, unsigned how)
 {
-    char fold[256], sq[256];
-    bool sub = *word == '*';
-    if (!cq_text_fold(word + sub, fold, sizeof fold))
+    char key[CQ_NICK_KEY_MAX], sq[CQ_NICK_KEY_MAX + 1];
+    if (!cq_nickname_key(word, how | CQ_NICK_LEET, key, sizeof key))
         return -1;
     sq[0] = '*';
-    squeeze(fold, sq + 1, sizeof sq - 1);
+    squeeze(key, sq + 1, sizeof sq - 1);
     if (!sq[1])
         return 0;
+    for (size_t i = 0; i < wl->n; i++)
+        if (!strcmp(wl->words[i], sub ? sq : sq + 1))
+            return 0; /* both keys alike, or listed twice */
     char **nw = realloc(wl->words, (wl->n + 1) * sizeof *nw);
     if (!nw)
         return -1;
@@ -63,6 +43,21 @@ int cq_wordlist_add(struct cq_wordlist *wl, const char *word)
         return -1;
     wl->n++;
     return 0;
+}
+
+/* A word is listed by its keys, as a nickname is read both ways: the shape
+ * key of the word in capitals too ("BITCH" looks like "BlTCH"). */
+int cq_wordlist_add(struct cq_wordlist *wl, const char *word)
+{
+    char upper[256];
+    bool sub = *word == '*';
+    size_t i = 0;
+    for (const char *p = word + sub; *p && i + 1 < sizeof upper; p++)
+        upper[i++] = *p >= 'a' && *p <= 'z' ? (char)(*p - 'a' + 'A') : *p;
+    upper[i] = '\0';
+    if (add_one(wl, word + sub, sub, CQ_NICK_FOLDED) || add_one(wl, word + sub, sub, CQ_NICK_SHAPE))
+        return -1;
+    return strlen(word + sub) < sizeof upper ? add_one(wl, upper, sub, CQ_NICK_SHAPE) : 0;
 }
 
 int cq_wordlist_load(const char *path, struct cq_wordlist *wl)
@@ -102,27 +97,37 @@ static bool listed(const struct cq_wordlist *wl, const char *w, bool whole)
     return false;
 }
 
-bool cq_wordlist_blocks(const struct cq_wordlist *wl, const char *folded)
+static bool blocks_key(const struct cq_wordlist *wl, const char *key)
 {
-    char all[512], word[512];
+    char all[CQ_NICK_KEY_MAX], word[CQ_NICK_KEY_MAX], raw[CQ_NICK_KEY_MAX];
     size_t start = 0;
-    squeeze(folded, all, sizeof all);
+    squeeze(key, all, sizeof all);
     if (listed(wl, all, true))
         return true;
     /* Each space-separated word on its own. */
     for (size_t i = 0;; i++) {
-        if (folded[i] == ' ' || !folded[i]) {
-            size_t n = i - start < sizeof word - 1 ? i - start : sizeof word - 1;
-            char raw[512];
-            memcpy(raw, folded + start, n);
-            raw[n] = '\0';
+        if (key[i] == ' ' || !key[i]) {
+            memcpy(raw, key + start, i - start);
+            raw[i - start] = '\0';
             squeeze(raw, word, sizeof word);
             if (*word && listed(wl, word, false))
                 return true;
-            if (!folded[i])
+            if (!key[i])
                 break;
             start = i + 1;
         }
+    }
+    return false;
+}
+
+bool cq_wordlist_blocks(const struct cq_wordlist *wl, const char *nickname)
+{
+    char key[CQ_NICK_KEY_MAX];
+    for (unsigned how = CQ_NICK_FOLDED; how <= CQ_NICK_SHAPE; how++) {
+        if (!cq_nickname_key(nickname, how | CQ_NICK_LEET, key, sizeof key))
+            return true; /* cannot be checked: refused (nicknames fit, see nickname.h) */
+        if (blocks_key(wl, key))
+            return true;
     }
     return false;
 }

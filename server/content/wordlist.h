@@ -1,7 +1,9 @@
 /* wordlist.h: blocked words for nicknames (content/blocked-words.txt).
  *
- * One word per line, '#' comments. Words and nicknames are folded (case,
- * accents), leetspeak digits 0,1,3,4,5,7 read as o,i,e,a,s,t, and all but
+ * One word per line, '#' comments. Words and nicknames are compared by their
+ * keys (nickname.h: case folded, accents dropped, each character replaced by
+ * the UTS #39 prototype of what it looks like, so Cyrillic "ѕһіt" is
+ * "shit"), leetspeak digits 0,1,3,4,5,7 read as o,i,e,a,s,t, and all but
  * letters kept. A nickname is blocked when one of its words, or all its
  * words run together, equals a listed word; a listed word written "*word"
  * also blocks any nickname containing it (for long words only: "ass" as a
@@ -22,7 +24,8 @@ struct cq_wordlist {
 int cq_wordlist_load(const char *path, struct cq_wordlist *wl);
 int cq_wordlist_add(struct cq_wordlist *wl, const char *word);
 void cq_wordlist_free(struct cq_wordlist *wl);
-/* `folded` as produced by cq_text_fold. */
-bool cq_wordlist_blocks(const struct cq_wordlist *wl, const char *folded);
+/* `nickname` as shown (any case, accents, look-alikes: the key sees
+ * through them). */
+bool cq_wordlist_blocks(const struct cq_wordlist *wl, const char *nickname);
 
 #endif

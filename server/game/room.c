@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "nickname.h"
 #include "text.h"
 
 /* A player index by a string key (folded nickname or token): open
@@ -59,7 +60,7 @@ struct cq_room {
         int64_t at;
     } * drops;
     size_t drop_head, drop_len, drop_cap;
-    struct pmap by_nick, by_token;
+    struct pmap by_nick, by_shape, by_token; /* nickname keys (nickname.h), tokens */
 };
 
 /* ---- small helpers ---------------------------------------------------- */
@@ -266,8 +267,10 @@ struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx,
         for (unsigned i = 0; i < CQ_OPTIONS_MAX; i++)
             room->order[k][i] = (unsigned char)perm[i];
     }
-    room->by_nick.key_off = offsetof(struct cq_player, fold);
+    room->by_nick.key_off = offsetof(struct cq_player, key);
     room->by_nick.key_is_ptr = true;
+    room->by_shape.key_off = offsetof(struct cq_player, shape);
+    room->by_shape.key_is_ptr = true;
     room->by_token.key_off = offsetof(struct cq_player, token);
     room->by_token.key_is_ptr = false;
     room->phase = CQ_PHASE_LOBBY;
@@ -288,6 +291,8 @@ static void player_free(struct cq_player *p, unsigned n_q)
     free(p->answers);
     free(p->nickname);
     free(p->fold);
+    free(p->key);
+    free(p->shape);
     free(p);
 }
 
@@ -301,6 +306,7 @@ void cq_room_free(struct cq_room *room)
     free(room->ranking);
     free(room->drops);
     free(room->by_nick.slots);
+    free(room->by_shape.slots);
     free(room->by_token.slots);
     free(room->qidx);
     free(room->order);
@@ -323,9 +329,15 @@ static int player_add(struct cq_room *room, struct cq_player *p)
     int r = pmap_put(&room->by_nick, p);
     if (r)
         return r;
+    r = pmap_put(&room->by_shape, p);
+    if (r) {
+        pmap_del(&room->by_nick, p->key);
+        return r;
+    }
     r = pmap_put(&room->by_token, p);
     if (r) {
-        pmap_del(&room->by_nick, p->fold);
+        pmap_del(&room->by_nick, p->key);
+        pmap_del(&room->by_shape, p->shape);
         return r;
     }
     room->players[room->n_players++] = p;
@@ -335,10 +347,19 @@ static int player_add(struct cq_room *room, struct cq_player *p)
 int cq_room_join(struct cq_room *room, const char *nickname, const char *token, int64_t now,
                  struct cq_player **out)
 {
-    char trimmed[4 * 64 + 1], fold[4 * 64 + 1];
-    struct cq_player *p = NULL;
-    int result = CQ_ENICKNAME_INVALID;
+    return cq_room_join_why(room, nickname, token, now, out, NULL, 0);
+}
 
+int cq_room_join_why(struct cq_room *room, const char *nickname, const char *token, int64_t now,
+                     struct cq_player **out, char *why, size_t why_cap)
+{
+    struct cq_nickname nick;
+    char fold[CQ_NICK_SHOWN_MAX];
+    struct cq_player *p = NULL, *same;
+    int result;
+
+    if (why && why_cap)
+        *why = '\0';
     if (room->phase == CQ_PHASE_ENDED)
         return CQ_EGAME_OVER;
     if (room->phase != CQ_PHASE_LOBBY && !room->set.late_join)
@@ -347,17 +368,20 @@ int cq_room_join(struct cq_room *room, const char *nickname, const char *token, 
         return CQ_EGAME_LOCKED;
     if (room->n_active >= room->set.max_players)
         return CQ_EGAME_FULL;
-    if (!cq_text_valid(nickname) || !cq_text_trim(nickname, trimmed, sizeof trimmed))
+    result = cq_nickname_check(nickname, room->set.nickname_max, &nick, why, why_cap);
+    if (result)
+        return result;
+    if (!cq_text_fold(nick.shown, fold, sizeof fold))
         return CQ_ENICKNAME_INVALID;
-    size_t len = cq_text_len(trimmed);
-    if (len < 1 || len > room->set.nickname_max)
-        return CQ_ENICKNAME_INVALID;
-    if (!cq_text_fold(trimmed, fold, sizeof fold))
-        return CQ_ENICKNAME_INVALID;
-    if (room->hooks && room->hooks->blocked && room->hooks->blocked(room->ud, fold))
+    if (room->hooks && room->hooks->blocked && room->hooks->blocked(room->ud, nick.shown))
         return CQ_ENICKNAME_REJECTED;
-    if (pmap_get(&room->by_nick, fold))
+    if ((same = pmap_get(&room->by_nick, nick.key)) ||
+        (same = pmap_get(&room->by_shape, nick.shape))) {
+        if (why && why_cap)
+            snprintf(why, why_cap, "nickname looks the same as %s, already in this game",
+                     same->nickname);
         return CQ_ENICKNAME_TAKEN;
+    }
     if (pmap_get(&room->by_token, token))
         return CQ_EINTERNAL; /* the adapter's random source repeated itself */
 
@@ -365,10 +389,12 @@ int cq_room_join(struct cq_room *room, const char *nickname, const char *token, 
     p = calloc(1, sizeof *p);
     if (!p)
         goto out;
-    p->nickname = dupstr(trimmed);
+    p->nickname = dupstr(nick.shown);
     p->fold = dupstr(fold);
+    p->key = dupstr(nick.key);
+    p->shape = dupstr(nick.shape);
     p->answers = calloc(room->n_q ? room->n_q : 1, sizeof *p->answers);
-    if (!p->nickname || !p->fold || !p->answers)
+    if (!p->nickname || !p->fold || !p->key || !p->shape || !p->answers)
         goto out;
     snprintf(p->token, sizeof p->token, "%s", token);
     p->id = room->n_players + 1;
@@ -484,7 +510,8 @@ static void remove_player(struct cq_room *room, struct cq_player *p, int64_t now
     p->connected = false;
     p->disconnected_at = now;
     room->n_active--;
-    pmap_del(&room->by_nick, p->fold); /* frees the name for others */
+    pmap_del(&room->by_nick, p->key); /* frees the name for others */
+    pmap_del(&room->by_shape, p->shape);
     if (room->phase == CQ_PHASE_QUESTION && p->answers[room->q].answered && p->kicked) {
         p->answers[room->q].answered = false;
         room->answered--;

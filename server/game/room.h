@@ -90,8 +90,9 @@ struct cq_event {
 
 struct cq_room_hooks {
     void (*emit)(void *ud, struct cq_room *room, const struct cq_event *ev);
-    /* True when a folded nickname holds a blocked word; NULL: none blocked. */
-    bool (*blocked)(void *ud, const char *folded);
+    /* True when a nickname (trimmed, as shown) holds a blocked word;
+     * NULL: none blocked. */
+    bool (*blocked)(void *ud, const char *nickname);
     /* Told of every input that changed the room, after it did; NULL: none. */
     void (*input)(void *ud, struct cq_room *room, const struct cq_input *in);
 };
@@ -130,7 +131,9 @@ struct cq_answer_rec {
 struct cq_player {
     uint32_t id; /* 1-based, stable for the game */
     char *nickname;
-    char *fold; /* folded nickname, for uniqueness */
+    char *fold;  /* folded nickname (cq_text_fold): the leaderboards' identity */
+    char *key;   /* folded nickname key (nickname.h): equal keys, the same name */
+    char *shape; /* shape nickname key (nickname.h): equal keys, the same name */
     char token[CQ_TOKEN_MAX + 1];
     int64_t score;
     int streak;
@@ -175,6 +178,10 @@ void cq_room_shift(struct cq_room *room, int64_t delta);
 /* --- players ---------------------------------------------------------- */
 int cq_room_join(struct cq_room *room, const char *nickname, const char *token, int64_t now,
                  struct cq_player **out);
+/* The same, and when the nickname is refused, why (for the error message,
+ * at most `why_cap` bytes; CQ_NICK_WHY_MAX is enough). */
+int cq_room_join_why(struct cq_room *room, const char *nickname, const char *token, int64_t now,
+                     struct cq_player **out, char *why, size_t why_cap);
 /* Finds the player holding `token`, marks them connected. */
 int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct cq_player **out);
 void cq_room_disconnect(struct cq_room *room, struct cq_player *p, int64_t now);

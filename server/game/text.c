@@ -1,7 +1,8 @@
-/* text.c: UTF-8 decoding, folding and trimming for nicknames and answers. */
+/* text.c: folding and trimming for nicknames and answers (decoding and white
+ * space: cq_utf8.h). */
 #include "text.h"
 
-#include "cq_proto.h"
+#include "cq_utf8.h"
 
 #include <stdint.h>
 #include <string.h>
@@ -13,45 +14,6 @@ static const char latin_ext_a_fold[128] =
     "aaaaaaccccccccddddeeeeeeeeeegggggggghhhhiiiiiiiiii..jjkk."
     "llllllllllnnnnnn...oooooo..rrrrrrssssssssttttttuuuuuuuuuuuu"
     "wwyyyzzzzzzs";
-
-/* Decodes one code point; returns its byte length, 0 on invalid UTF-8. */
-static size_t utf8_next(const unsigned char *s, uint32_t *cp)
-{
-    if (s[0] < 0x80) {
-        *cp = s[0];
-        return 1;
-    }
-    if ((s[0] & 0xe0) == 0xc0) {
-        if ((s[1] & 0xc0) != 0x80 || s[0] < 0xc2)
-            return 0;
-        *cp = ((uint32_t)(s[0] & 0x1f) << 6) | (s[1] & 0x3f);
-        return 2;
-    }
-    if ((s[0] & 0xf0) == 0xe0) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80)
-            return 0;
-        *cp = ((uint32_t)(s[0] & 0x0f) << 12) | ((uint32_t)(s[1] & 0x3f) << 6) | (s[2] & 0x3f);
-        if (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))
-            return 0;
-        return 3;
-    }
-    if ((s[0] & 0xf8) == 0xf0) {
-        if ((s[1] & 0xc0) != 0x80 || (s[2] & 0xc0) != 0x80 || (s[3] & 0xc0) != 0x80)
-            return 0;
-        *cp = ((uint32_t)(s[0] & 0x07) << 18) | ((uint32_t)(s[1] & 0x3f) << 12) |
-              ((uint32_t)(s[2] & 0x3f) << 6) | (s[3] & 0x3f);
-        if (*cp < 0x10000 || *cp > 0x10ffff)
-            return 0;
-        return 4;
-    }
-    return 0;
-}
-
-static bool is_space(uint32_t cp)
-{
-    return cp == ' ' || cp == '\t' || cp == '\n' || cp == '\r' || cp == '\f' || cp == '\v' ||
-           cp == 0xa0;
-}
 
 static bool is_control(uint32_t cp)
 {
@@ -77,13 +39,13 @@ size_t cq_text_len(const char *s)
 
 bool cq_text_valid(const char *s)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    while (*p) {
+    const char *end = s + strlen(s);
+    while (s < end) {
         uint32_t cp;
-        size_t n = utf8_next(p, &cp);
+        size_t n = cq_utf8_decode(s, (size_t)(end - s), &cp);
         if (!n || is_control(cp))
             return false;
-        p += n;
+        s += n;
     }
     return true;
 }
@@ -91,18 +53,18 @@ bool cq_text_valid(const char *s)
 /* Shared walk: copy with white space collapsed, optionally folding letters. */
 static bool text_copy(const char *in, char *out, size_t cap, bool fold)
 {
-    const unsigned char *p = (const unsigned char *)in;
+    const char *p = in, *end = in + strlen(in);
     size_t o = 0;
     bool pending_space = false;
 
     if (!cap)
         return false;
-    while (*p) {
+    while (p < end) {
         uint32_t cp;
-        size_t n = utf8_next(p, &cp);
+        size_t n = cq_utf8_decode(p, (size_t)(end - p), &cp);
         if (!n)
             return false;
-        if (is_space(cp)) {
+        if (cq_utf8_is_space(cp)) {
             pending_space = o > 0;
             p += n;
             continue;

@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "net_priv.h"
+#include "nickname.h"
 #include "rand.h"
 #include "replay.h"
 
@@ -378,11 +379,11 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
     }
 }
 
-static bool on_blocked(void *ud, const char *folded)
+static bool on_blocked(void *ud, const char *nickname)
 {
     struct cq_live_room *lr = ud;
     const struct cq_wordlist *wl = lr->net->deps.blocked;
-    return wl && cq_wordlist_blocks(wl, folded);
+    return wl && cq_wordlist_blocks(wl, nickname);
 }
 
 /* Every input goes to the game's log (replay.h), so a server killed at any
@@ -747,7 +748,8 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
         return;
     }
-    int r = cq_room_join(lr->game, m->nickname, token, cq_net_now_us(), &p);
+    char why[CQ_NICK_WHY_MAX];
+    int r = cq_room_join_why(lr->game, m->nickname, token, cq_net_now_us(), &p, why, sizeof why);
     if (!r && (r = room_attach(lr, c, CQ_ROLE_PLAYER, p)))
         cq_room_leave(lr->game, p, cq_net_now_us());
     if (r) {
@@ -756,7 +758,7 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
                               r == CQ_ENICKNAME_REJECTED
                           ? "nickname"
                           : NULL,
-                      NULL);
+                      why);
         room_after(lr);
         return;
     }

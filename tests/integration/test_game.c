@@ -357,3 +357,43 @@ Test(game, auto_advance_plays_without_host_clicks)
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
 }
+
+/* Four "Ann"s that look the same on the projector: Latin, with a Cyrillic
+ * "А", with a zero width joiner, in fullwidth letters. Only the first gets
+ * in; each other is told what was refused and why. */
+Test(game, look_alike_nicknames_cannot_share_a_game)
+{
+    static const struct {
+        const char *nick, *code, *in_message;
+    } late[] = {
+        {"\xd0\x90nn", "nickname_taken", "looks the same as Ann"}, /* U+0410 */
+        {"An\xe2\x80\x8dn", "nickname_invalid", "direction-control character (U+200D)"},
+        {"\xef\xbc\xa1\xef\xbd\x8e\xef\xbd\x8e", "nickname_taken", "looks the same as Ann"},
+    };
+    struct cq_ws host, x;
+    struct player a;
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    join(&a, pin, "Ann");
+    client_open(&x, &h);
+    for (size_t i = 0; i < sizeof late / sizeof late[0]; i++) {
+        json_t *r = client_req(
+            &x, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", late[i].nick),
+            "error");
+        cr_assert_str_eq(jstr(r, "code"), late[i].code, "%s", late[i].nick);
+        cr_assert_str_eq(jstr(r, "field"), "nickname");
+        cr_assert(strstr(jstr(r, "message"), late[i].in_message), "%s: %s", late[i].nick,
+                  jstr(r, "message"));
+        json_decref(r);
+    }
+    /* The connection is still free to join under a name of its own. */
+    json_t *j = client_req(
+        &x, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "Anna"), "joined");
+    json_decref(j);
+    json_t *st = client_expect(&x, "state");
+    cr_assert_eq(jint(st, "players"), 2);
+    json_decref(st);
+    cq_ws_free(&x);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&host);
+}

@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 #include <string.h>
 
+#include "nickname.h"
 #include "room.h"
 
 #define S(x) ((int64_t)(x)*1000000LL)
@@ -77,6 +78,31 @@ static const struct cq_answer pick0 = {.kind = CQ_ANSWER_CHOICE, .choice = 0};
 static const struct cq_answer pick1 = {.kind = CQ_ANSWER_CHOICE, .choice = 1};
 
 TestSuite(room, .init = make_room, .fini = fini);
+
+/* Look-alike names are one name by either key (nickname.h), the refusal
+ * says which player it looks like, and leaving frees both keys. */
+Test(room, look_alike_nicknames)
+{
+    struct cq_player *p, *ian = join("Ian", "t1");
+    char why[CQ_NICK_WHY_MAX];
+    cr_assert_eq(cq_room_join_why(room,
+                                  "\xd0\x86"
+                                  "an",
+                                  "t2", 0, &p, why, sizeof why),
+                 CQ_ENICKNAME_TAKEN); /* Cyrillic capital I */
+    cr_assert_str_eq(why, "nickname looks the same as Ian, already in this game");
+    cr_assert_eq(cq_room_join(room, "ian", "t2", 0, &p), CQ_ENICKNAME_TAKEN); /* folded key */
+    cr_assert_eq(cq_room_join(room, "lan", "t2", 0, &p), CQ_ENICKNAME_TAKEN); /* shape key */
+    cr_assert_eq(cq_room_join_why(room,
+                                  "I\xe2\x80\x8b"
+                                  "an",
+                                  "t2", 0, &p, why, sizeof why),
+                 CQ_ENICKNAME_INVALID);
+    cr_assert_str_eq(why, "nickname contains an invisible or direction-control character (U+200B)");
+    cq_room_leave(room, ian, 0);
+    join("lan", "t3");
+    cr_assert_eq(cq_room_join(room, "Ian", "t4", 0, &p), CQ_ENICKNAME_TAKEN);
+}
 
 Test(room, nickname_rules)
 {

@@ -1,6 +1,8 @@
 /* Text folding and trimming for nicknames and typed answers. */
 #include <criterion/criterion.h>
+#include <string.h>
 
+#include "cq_utf8.h"
 #include "text.h"
 #include "wordlist.h"
 
@@ -72,4 +74,47 @@ Test(wordlist, shipped_list)
         cr_expect(!cq_wordlist_blocks(&wl, f), "%s should be allowed", fine[i]);
     }
     cq_wordlist_free(&wl);
+}
+
+/* The one decoder (cq_utf8.h) every layer uses. */
+Test(utf8, decoder_accepts_only_well_formed_utf8)
+{
+    uint32_t cp = 0;
+    cr_assert_eq(cq_utf8_decode("A", 1, &cp), 1);
+    cr_assert_eq(cp, 'A');
+    cr_assert_eq(cq_utf8_decode("\xc3\xa9", 2, &cp), 2);
+    cr_assert_eq(cp, 0xe9);
+    cr_assert_eq(cq_utf8_decode("\xf0\x9f\x91\xa9", 4, &cp), 4);
+    cr_assert_eq(cp, 0x1f469);
+    cr_assert_eq(cq_utf8_decode("\xc3\xa9", 1, &cp), 0);         /* cut by the length */
+    cr_assert_eq(cq_utf8_decode("\xc0\xaf", 2, &cp), 0);         /* overlong */
+    cr_assert_eq(cq_utf8_decode("\xe0\x80\xaf", 3, &cp), 0);     /* overlong */
+    cr_assert_eq(cq_utf8_decode("\xed\xa0\x80", 3, &cp), 0);     /* surrogate */
+    cr_assert_eq(cq_utf8_decode("\xf4\x90\x80\x80", 4, &cp), 0); /* above U+10FFFF */
+    cr_assert_eq(cq_utf8_decode("\xa0", 1, &cp), 0);             /* lone continuation */
+    char u[4];
+    cr_assert_eq(cq_utf8_encode(0x3000, u), 3);
+    cr_assert_eq(memcmp(u, "\xe3\x80\x80", 3), 0);
+    cr_assert_eq(cq_utf8_encode(0xd800, u), 0);
+    cr_assert(cq_utf8_valid("h\xc3\xa9llo"));
+    cr_assert_not(cq_utf8_valid("h\xe9llo"));
+}
+
+/* One white-space table: Unicode's White_Space, in nicknames and answers
+ * as in banks and imports (the game's used to know only ASCII and U+00A0). */
+Test(utf8, one_white_space_table)
+{
+    char out[64];
+    cr_assert(cq_text_trim("\xe3\x80\x80"
+                           "Ann\xe2\x80\x83Lee\xe1\x9a\x80",
+                           out, sizeof out));
+    cr_assert_str_eq(out, "Ann Lee");
+    cr_assert(cq_text_trim("\xe3\x80\x80\xe2\x80\x83", out, sizeof out));
+    cr_assert_str_eq(out, "");
+    cr_assert(cq_utf8_is_space(0x3000) && cq_utf8_is_space(0x2003) && cq_utf8_is_space(0x1680));
+    cr_assert(cq_utf8_is_space(0xa0) && cq_utf8_is_space(0x85) && cq_utf8_is_space(0x202f));
+    cr_assert_not(cq_utf8_is_space(0x200b)); /* invisible, but not white space */
+    cr_assert_not(cq_utf8_is_space(0xfeff));
+    cr_assert_not(cq_utf8_is_space(0x3164));
+    cr_assert_not(cq_utf8_is_space(0x2800));
 }

@@ -332,9 +332,16 @@ const ERROR_TEXT = {
   timeout: 'The server did not answer in time.',
 };
 
+/** Codes whose server message says which character or which player: shown too. */
+const DETAILED = new Set(['nickname_invalid', 'nickname_taken']);
+
 export function errorText(err) {
   if (!err) return '';
-  return ERROR_TEXT[err.code] || err.message || String(err);
+  const text = ERROR_TEXT[err.code];
+  if (text && DETAILED.has(err.code) && err.message?.startsWith('nickname ')) {
+    return `${text} (${err.message})`;
+  }
+  return text || err.message || String(err);
 }
 
 /** Creates an element; `text` always goes in as textContent (never HTML). */
