@@ -63,12 +63,14 @@ char *cq_replay_encode_create(const struct cq_replay_game *g, const struct cq_ba
     if (!ids)
         return NULL;
     snprintf(seed_hex, sizeof seed_hex, "%016" PRIx64, seed);
-    return dump(json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "v",
-                          CQ_REPLAY_VERSION, "game_id", g->game_id, "created",
-                          (json_int_t)g->created_unix, "bank", bank->id, "questions", ids,
-                          "settings", settings_json(set), "pin", pin, "host_token", host_token,
-                          "seed", seed_hex, "now", (json_int_t)now),
-                len);
+    json_t *j =
+        json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "v", CQ_REPLAY_VERSION,
+                  "game_id", g->game_id, "created", (json_int_t)g->created_unix, "bank", bank->id,
+                  "questions", ids, "settings", settings_json(set), "pin", pin, "host_token",
+                  host_token, "seed", seed_hex, "now", (json_int_t)now);
+    if (j && g->group_digest[0])
+        json_object_set_new(j, "group_owner", json_string(g->group_digest));
+    return dump(j, len);
 }
 
 static json_t *answer_json(const struct cq_answer *a)
@@ -267,6 +269,9 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
     }
     snprintf(out->game.game_id, sizeof out->game.game_id, "%s", game_id);
     out->game.created_unix = created;
+    const char *owner = json_string_value(json_object_get(j, "group_owner"));
+    if (owner && strlen(owner) == CQ_SECRET_DIGEST_LEN)
+        snprintf(out->game.group_digest, sizeof out->game.group_digest, "%s", owner);
     out->last_now = now;
     result = 0;
 out:

@@ -21,6 +21,7 @@
 #include <stdint.h>
 
 #include "room.h"
+#include "secret.h"
 
 #define CQ_REPLAY_VERSION 1
 #define CQ_GAME_ID_MAX    31
@@ -29,6 +30,9 @@
 struct cq_replay_game {
     char game_id[CQ_GAME_ID_MAX + 1];
     long long created_unix;
+    /* SHA-256 of the group secret the game was created with (secret.h);
+     * "" without a group, or in a log from before groups had owners. */
+    char group_digest[CQ_SECRET_DIGEST_LEN + 1];
 };
 
 /* The first entry; `qidx` indexes `bank`. Returns malloc'd text or NULL. */

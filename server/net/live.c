@@ -10,6 +10,7 @@
 #include "net_priv.h"
 #include "rand.h"
 #include "replay.h"
+#include "secret.h"
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
 #define LEADERBOARD_TOP 10
@@ -249,7 +250,8 @@ static void store_final(struct cq_live_room *lr, const char *host_token)
         if (!r[i]->kicked)
             e[k++] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
     const struct cq_room_settings *set = cq_room_settings(lr->game);
-    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, e, k, now);
+    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, lr->group_digest,
+                        e, k, now);
     free(e);
 }
 
@@ -549,6 +551,7 @@ static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, cons
     if (!st)
         return;
     snprintf(g.game_id, sizeof g.game_id, "%s", lr->game_id);
+    snprintf(g.group_digest, sizeof g.group_digest, "%s", lr->group_digest);
     char *e =
         cq_replay_encode_create(&g, bank, qidx, n, set, pin, token, seed, lr->created_at, &len);
     if (!e) {
@@ -594,6 +597,7 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     lr->log_seq = r.next_seq;
     lr->created_unix = r.game.created_unix;
     snprintf(lr->game_id, sizeof lr->game_id, "%s", r.game.game_id);
+    snprintf(lr->group_digest, sizeof lr->group_digest, "%s", r.game.group_digest);
     cq_room_set_hooks(lr->game, &room_hooks, lr);
     /* The time the server was down does not count: the clock goes on from
      * the last input, and everyone is away until they rejoin. */
@@ -617,7 +621,11 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     return true;
 }
 
-static void handle_create(struct cq_conn *c, const struct cq_msg *m)
+/* Creates the game. `group_digest`: the SHA-256 of the group secret it is
+ * created with ("" without a group); `group_secret`: the secret of the
+ * group this game creates, for the host, or NULL. */
+static void create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
+                        const char *group_secret)
 {
     struct cq_net *net = c->net;
     const struct cq_config *cfg = net->deps.cfg;
@@ -675,6 +683,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     }
     lr->created_unix = (long long)time(NULL);
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
+    snprintf(lr->group_digest, sizeof lr->group_digest, "%s", group_digest);
     uint64_t seed = cq_rand_u64();
     lr->game =
         cq_room_create(bank, qidx, n, &set, pin, token, seed, lr->created_at, &room_hooks, lr);
@@ -687,9 +696,11 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     net->m.games_created++;
     log_create(lr, bank, qidx, n, &set, pin, token, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
-    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                      "pin", pin, "token", token, "game_id", lr->game_id),
-                            m));
+    json_t *joined = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host", "pin",
+                               pin, "token", token, "game_id", lr->game_id);
+    if (joined && group_secret)
+        json_object_set_new(joined, "group_secret", json_string(group_secret));
+    cq_conn_send(c, with_id(joined, m));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
     room_after(lr);
     lr = NULL;
@@ -699,6 +710,103 @@ out:
     free(qidx);
     if (result)
         cq_conn_error(c, m->req_id, result, result == CQ_ENO_QUESTIONS ? "tags" : NULL, NULL);
+}
+
+/* ---- group boards belong to their creator (PROTOCOL.md, create_game) ------- */
+
+/* A create_game waiting for Redis to say who owns its group. The store's
+ * callback may outlive the connection: then `c` is NULL and the callback
+ * only frees this. */
+struct cq_live_create {
+    struct cq_conn *c;
+    struct cq_msg m;                           /* a copy; its `root` is a reference of ours */
+    char given[CQ_SECRET_DIGEST_LEN + 1];      /* digest of the secret sent, or "" */
+    char secret[CQ_TOKEN_MAX + 1];             /* the secret if the group is new */
+    char new_digest[CQ_SECRET_DIGEST_LEN + 1]; /* and its digest */
+};
+
+static void create_checked(struct cq_conn *c, struct cq_live_create *pc, enum cq_group_claim r)
+{
+    const struct cq_msg *m = &pc->m;
+    switch (r) {
+    case CQ_GROUP_NEW:
+        create_game(c, m, pc->new_digest, pc->secret);
+        break;
+    case CQ_GROUP_OWNER:
+        create_game(c, m, pc->given, NULL);
+        break;
+    case CQ_GROUP_REQUIRED:
+    case CQ_GROUP_WRONG:
+        cq_info("ws: %s: create_game refused: %s group secret", c->peer,
+                r == CQ_GROUP_WRONG ? "wrong" : "no");
+        cq_conn_error(c, m->req_id,
+                      r == CQ_GROUP_WRONG ? CQ_EBAD_GROUP_SECRET : CQ_EGROUP_SECRET_REQUIRED,
+                      "group_secret", NULL);
+        break;
+    case CQ_GROUP_UNKNOWN:
+        /* Redis is away: the game is not held up; the counting script checks
+         * the owner when the result is counted (store.h). */
+        if (pc->given[0])
+            create_game(c, m, pc->given, NULL);
+        else
+            create_game(c, m, pc->new_digest, pc->secret);
+        break;
+    }
+}
+
+static void on_group_claim(void *ud, enum cq_group_claim r)
+{
+    struct cq_live_create *pc = ud;
+    struct cq_conn *c = pc->c;
+    if (c) {
+        c->creating = NULL;
+        if (c->room) /* it joined or watched a game meanwhile */
+            cq_conn_error(c, pc->m.req_id, CQ_EALREADY_IN_GAME, "type", NULL);
+        else
+            create_checked(c, pc, r);
+    }
+    cq_msg_clear(&pc->m);
+    free(pc);
+}
+
+static void handle_create(struct cq_conn *c, const struct cq_msg *m)
+{
+    struct cq_net *net = c->net;
+    struct cq_store *st = net->deps.store;
+    if (c->creating) {
+        cq_conn_error(c, m->req_id, CQ_EALREADY_IN_GAME, "type", NULL);
+        return;
+    }
+    if (!m->group[0]) {
+        create_game(c, m, "", NULL);
+        return;
+    }
+    /* Refusals that need no Redis come first (create_game repeats them). */
+    if (!cq_bankset_find(net->deps.banks, m->bank) || net->n_rooms >= net->deps.cfg->max_games ||
+        net->stopping) {
+        create_game(c, m, "", NULL);
+        return;
+    }
+    struct cq_live_create *pc = calloc(1, sizeof *pc);
+    if (!pc || cq_rand_token(pc->secret, sizeof pc->secret)) {
+        free(pc);
+        cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
+        return;
+    }
+    pc->m = *m;
+    json_incref(pc->m.root);
+    if (m->present & CQ_F(GROUP_SECRET))
+        cq_secret_digest(m->group_secret, pc->given);
+    cq_secret_digest(pc->secret, pc->new_digest);
+    if (!st || !cq_store_connected(st)) {
+        pc->c = c;
+        on_group_claim(pc, CQ_GROUP_UNKNOWN);
+        return;
+    }
+    pc->c = c;
+    c->creating = pc; /* before the call: its callback may run at once */
+    cq_store_group_claim(st, m->group, pc->given[0] ? pc->given : NULL, pc->new_digest,
+                         on_group_claim, pc);
 }
 
 static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_player *p)
@@ -935,6 +1043,10 @@ void cq_live_conn_gone(struct cq_conn *c)
 {
     struct cq_live_room *lr = c->room;
     struct cq_player *p = c->player;
+    if (c->creating) {
+        c->creating->c = NULL;
+        c->creating = NULL;
+    }
     if (!lr)
         return;
     room_detach(c);

@@ -13,6 +13,7 @@
 #include "net.h"
 #include "proxy.h"
 #include "room.h"
+#include "secret.h"
 
 /* One serialised message, shared by every queue it sits in. */
 struct cq_buf {
@@ -25,6 +26,7 @@ struct cq_buf {
 };
 
 struct cq_live_room;
+struct cq_live_create;
 
 /* Per-WebSocket state, allocated by lws (per_session_data_size). */
 struct cq_conn {
@@ -33,7 +35,8 @@ struct cq_conn {
     unsigned role; /* CQ_ROLE_* */
     struct cq_live_room *room;
     struct cq_player *player;
-    unsigned room_slot; /* index in room->conns */
+    unsigned room_slot;              /* index in room->conns */
+    struct cq_live_create *creating; /* a create_game waiting for Redis (live.c) */
 
     struct cq_buf **q; /* ring of send_queue_max entries */
     unsigned qhead, qlen;
@@ -75,6 +78,7 @@ struct cq_live_room {
     int64_t created_at;
     long long created_unix;
     char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
+    char group_digest[CQ_SECRET_DIGEST_LEN + 1]; /* of its group secret (secret.h), or "" */
     uint64_t log_seq; /* number of the game's next log entry (replay.h) */
     /* Log entries made in this loop iteration, sent in one RPUSH after it. */
     char **log_e;

@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "play.h"
+#include "secret.h"
 
 static void start(void)
 {
@@ -24,8 +25,36 @@ static void stop(void)
 
 TestSuite(store, .init = start, .fini = stop, .timeout = 120);
 
+/* Group secrets the tests' games got, by label, as a host page keeps them. */
+static struct {
+    char group[48], secret[80];
+} secrets[8];
+
+static const char *group_secret(const char *group)
+{
+    if (!group[0])
+        return NULL;
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        if (!strcmp(secrets[i].group, group))
+            return secrets[i].secret;
+    return NULL;
+}
+
+static void keep_group_secret(const char *group)
+{
+    if (!created_group_secret[0] || !group[0])
+        return;
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        if (!secrets[i].group[0] || !strcmp(secrets[i].group, group)) {
+            snprintf(secrets[i].group, sizeof secrets[i].group, "%s", group);
+            snprintf(secrets[i].secret, sizeof secrets[i].secret, "%s", created_group_secret);
+            return;
+        }
+}
+
 /* A two-question game in accuracy mode (1000 per right answer), players'
- * right/wrong given per question; returns the host connection. */
+ * right/wrong given per question, with the group's secret when a game of
+ * this group got one. */
 static void play_game(const char *group, const char *const *nicks, int n, const bool right[][2],
                       char *game_id, char *token)
 {
@@ -35,7 +64,10 @@ static void play_game(const char *group, const char *const *nicks, int n, const 
     json_t *settings = json_pack("{s:s, s:s, s:i, s:[s], s:s}", "bank", "mini", "scoring",
                                  "accuracy", "count", 2, "tags", "single", "group", group);
     json_array_append_new(json_object_get(settings, "tags"), json_string("truefalse"));
+    if (group_secret(group))
+        json_object_set_new(settings, "group_secret", json_string(group_secret(group)));
     json_decref(create(&host, settings, pin, token));
+    keep_group_secret(group);
     for (int i = 0; i < n; i++)
         join(&p[i], pin, nicks[i]);
     host_cmd(&host, "start");
@@ -161,6 +193,100 @@ static void assert_group_scores(const char *group, const char *ada, const char *
     cr_assert_str_eq(out, ada);
     cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all bob", group);
     cr_assert_str_eq(out, bob);
+}
+
+/* A create_game for `group` (with `secret`, or none) that must be refused. */
+static void create_refused(const char *group, const char *secret, const char *code)
+{
+    struct cq_ws ws;
+    client_open(&ws, &h);
+    json_t *m = json_pack("{s:s, s:s, s:s}", "type", "create_game", "bank", "mini", "group", group);
+    if (secret)
+        json_object_set_new(m, "group_secret", json_string(secret));
+    json_t *r = client_req(&ws, m, "error");
+    cr_assert_str_eq(jstr(r, "code"), code);
+    cr_assert_str_eq(jstr(r, "field"), "group_secret");
+    json_decref(r);
+    cq_ws_free(&ws);
+}
+
+Test(store, a_group_board_takes_games_only_from_its_creator)
+{
+    char gid[40], token[80], out[128], digest[CQ_SECRET_DIGEST_LEN + 1];
+    const char *nicks[] = {"Ada", "Bob"};
+    const bool g[][2] = {{true, true}, {true, false}};
+    play_game("class-o", nicks, 2, g, gid, token);
+    /* The first game made the group, and its host got the secret. */
+    cr_assert_not_null(group_secret("class-o"), "no group_secret in joined");
+    assert_group_scores("class-o", "2000", "1000");
+    /* Redis keeps the secret's SHA-256, not the secret. */
+    cq_secret_digest(group_secret("class-o"), digest);
+    cq_redis_cmd(&h, out, sizeof out, "GET cq:board:group:class-o:owner");
+    cr_assert_str_eq(out, digest);
+
+    /* Without the secret, or with another, no game is made for the group. */
+    create_refused("class-o", NULL, "group_secret_required");
+    create_refused("class-o", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "bad_group_secret");
+    create_refused("class-o", digest, "bad_group_secret"); /* the digest is not the secret */
+    /* With it, the game counts, and no new secret is handed out. */
+    play_game("class-o", nicks, 2, g, gid, token);
+    cr_assert_str_eq(created_group_secret, "");
+    assert_group_scores("class-o", "4000", "2000");
+    cq_redis_cmd(&h, out, sizeof out, "GET cq:board:group:class-o:owner");
+    cr_assert_str_eq(out, digest);
+}
+
+/* Waits until the end-of-game counting (asynchronous) has run for a game. */
+static void wait_counted(const char *gid)
+{
+    char out[16] = "";
+    for (int i = 0; i < 50; i++) {
+        cq_redis_cmd(&h, out, sizeof out, "EXISTS cq:game:%s:counted", gid);
+        if (!strcmp(out, "1"))
+            return;
+        usleep(100000);
+    }
+    cr_assert_fail("game %s was never counted", gid);
+}
+
+Test(store, a_board_without_owner_goes_to_its_first_claimant_and_is_checked_at_the_end)
+{
+    char gid[40], token[80], pin[8], out[128];
+    const char *nicks[] = {"Ada", "Bob"};
+    const bool g[][2] = {{true, true}, {true, false}};
+    /* A board made before groups had owners. */
+    cq_redis_cmd(&h, out, sizeof out, "ZADD cq:board:group:legacy:all 500 ada");
+    play_game("legacy", nicks, 2, g, gid, token);
+    cr_assert_not_null(group_secret("legacy"), "the first claimant gets the secret");
+    wait_counted(gid);
+    assert_group_scores("legacy", "2500", "1000");
+    create_refused("legacy", NULL, "group_secret_required");
+
+    /* A game made with the secret, whose group gets another owner before it
+     * ends (an operator gave the group a new secret): it counts on the
+     * bank's boards, not on the group's. */
+    struct cq_ws host;
+    struct player cy;
+    json_t *st = create(&host,
+                        json_pack("{s:s, s:s, s:s}", "bank", "mini", "group", "legacy",
+                                  "group_secret", group_secret("legacy")),
+                        pin, token);
+    snprintf(gid, sizeof gid, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&cy, pin, "Cy");
+    host_cmd(&host, "start");
+    cq_redis_cmd(&h, out, sizeof out,
+                 "SET cq:board:group:legacy:owner "
+                 "0000000000000000000000000000000000000000000000000000000000000000");
+    host_cmd(&host, "end");
+    wait_counted(gid);
+    cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:bank:mini:all cy");
+    cr_assert_str_eq(out, "0");
+    out[0] = 'x';
+    cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:legacy:all cy");
+    cr_assert_str_eq(out, "", "the group's board took a game of another owner");
+    cq_ws_free(&host);
+    cq_ws_free(&cy.ws);
 }
 
 Test(store, redis_lost_mid_game_loses_no_score)

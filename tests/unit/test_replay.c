@@ -88,7 +88,8 @@ static void make_room(void)
 {
     unsigned q[5] = {0, 1, 2, 3, 4};
     struct cq_room_settings set;
-    struct cq_replay_game g = {"123456-1700000000", 1700000000};
+    struct cq_replay_game g = {"123456-1700000000", 1700000000,
+                               "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1"};
     setup_bank();
     memset(&lg, 0, sizeof lg);
     cq_room_settings_default(&set);
@@ -227,6 +228,9 @@ Test(replay, rebuilds_every_input)
                  0, "%s", err);
     cr_assert_str_eq(r.game.game_id, "123456-1700000000");
     cr_assert_eq(r.game.created_unix, 1700000000);
+    /* The group's owner digest comes back, so the counting checks it. */
+    cr_assert_str_eq(r.game.group_digest,
+                     "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1");
     cr_assert_eq(r.next_seq, lg.n);
     cr_assert_eq(r.last_now, lg.last_now);
     assert_same(room, r.room, S(171));

@@ -5,7 +5,7 @@
 // sessionStorage ('chainquiz.create'); afterwards {pin, token} is the
 // host's seat, and a reload or a dropped network rejoins with it.
 
-import { Client, sessions, errorText, el, ProtocolError } from './protocol.js';
+import { Client, sessions, groupSecrets, errorText, el, ProtocolError } from './protocol.js';
 import {
   OPTION_STYLES,
   optionBadge,
@@ -118,6 +118,10 @@ async function onOpen() {
       await client.request('watch', { pin: H.pin });
     } else if (H.mode === 'create') {
       const reply = await client.request('create_game', H.pendingCreate);
+      const group = H.pendingCreate.group;
+      // A typed secret that worked is kept too, for this device's next games.
+      const secret = reply.group_secret || H.pendingCreate.group_secret;
+      if (group && secret) groupSecrets.save(group, secret);
       H.pendingCreate = null;
       try {
         sessionStorage.removeItem('chainquiz.create');
@@ -286,6 +290,11 @@ function renderState(st) {
   $('bar-bank').textContent = H.settings.bank_title || '';
   $('bar-group').textContent = H.settings.group || '';
   $('bar-group').hidden = !H.settings.group;
+  // Collapsed: the lobby is on the projector, and the secret is the teacher's.
+  const secret = isHost() && H.settings.group ? groupSecrets.get(H.settings.group) : null;
+  $('group-secret').hidden = !secret;
+  $('group-secret-label').textContent = H.settings.group || '';
+  $('group-secret-value').textContent = secret || '';
   $('bar-pin-num').textContent = fmtPin(st.pin);
   $('players-btn').hidden = false;
   renderJoinPanel();
