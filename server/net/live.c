@@ -221,7 +221,7 @@ static void store_board(struct cq_live_room *lr)
 
 /* At the end: the full record for download, and the boards that outlive
  * the game (all-time and weekly, per bank and per group). */
-static void store_final(struct cq_live_room *lr, const char *host_token)
+static void store_final(struct cq_live_room *lr, const char *host_token_key)
 {
     struct cq_store *st = lr->net->deps.store;
     const struct cq_config *cfg = lr->net->deps.cfg;
@@ -230,7 +230,7 @@ static void store_final(struct cq_live_room *lr, const char *host_token)
     struct cq_player *const *r = cq_room_players(lr->game, &n);
     if (!st)
         return;
-    json_t *rec = cq_wire_record(lr->game, lr->game_id, lr->created_unix, now, host_token);
+    json_t *rec = cq_wire_record(lr->game, lr->game_id, lr->created_unix, now, host_token_key);
     size_t len;
     char *text = rec ? cq_proto_dump(rec, 0, &len) : NULL;
     json_decref(rec);
@@ -631,7 +631,7 @@ static void create_game(struct cq_conn *c, const struct cq_msg *m, const char *g
     const struct cq_config *cfg = net->deps.cfg;
     const struct cq_bank *bank = cq_bankset_find(net->deps.banks, m->bank);
     struct cq_room_settings set;
-    char pin[CQ_PIN_DIGITS + 1], token[CQ_TOKEN_MAX + 1];
+    char pin[CQ_PIN_DIGITS + 1], token[CQ_TOKEN_MAX + 1], token_key[CQ_SECRET_DIGEST_LEN + 1];
     unsigned *qidx = NULL;
     struct cq_live_room *lr = NULL;
     int result;
@@ -681,12 +681,14 @@ static void create_game(struct cq_conn *c, const struct cq_msg *m, const char *g
         result = CQ_EINTERNAL;
         goto out;
     }
+    /* The room, its log and its record keep the token's digest only. */
+    cq_secret_digest(token, token_key);
     lr->created_unix = (long long)time(NULL);
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
     snprintf(lr->group_digest, sizeof lr->group_digest, "%s", group_digest);
     uint64_t seed = cq_rand_u64();
     lr->game =
-        cq_room_create(bank, qidx, n, &set, pin, token, seed, lr->created_at, &room_hooks, lr);
+        cq_room_create(bank, qidx, n, &set, pin, token_key, seed, lr->created_at, &room_hooks, lr);
     if (!lr->game)
         goto out;
     result = room_attach(lr, c, CQ_ROLE_HOST, NULL);
@@ -694,7 +696,7 @@ static void create_game(struct cq_conn *c, const struct cq_msg *m, const char *g
         goto out;
     live_room_link(lr);
     net->m.games_created++;
-    log_create(lr, bank, qidx, n, &set, pin, token, seed);
+    log_create(lr, bank, qidx, n, &set, pin, token_key, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
     json_t *joined = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host", "pin",
                                pin, "token", token, "game_id", lr->game_id);
@@ -809,13 +811,16 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
                          on_group_claim, pc);
 }
 
-static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_player *p)
+/* `token`: the player's token, which only the client and this message hold
+ * (the room has its digest). */
+static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_player *p,
+                           const char *token)
 {
     struct cq_live_room *lr = c->room;
     cq_conn_send(c,
                  with_id(json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:s}}", "type", "joined", "role",
-                                   "player", "pin", cq_room_pin(lr->game), "token", p->token,
-                                   "player", "id", (json_int_t)p->id, "nickname", p->nickname),
+                                   "player", "pin", cq_room_pin(lr->game), "token", token, "player",
+                                   "id", (json_int_t)p->id, "nickname", p->nickname),
                          m));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_PLAYER, p));
 }
@@ -842,7 +847,7 @@ static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 {
-    char token[CQ_TOKEN_MAX + 1];
+    char token[CQ_TOKEN_MAX + 1], token_key[CQ_SECRET_DIGEST_LEN + 1];
     struct cq_player *p;
     if (!cq_addr_join(c->net->addrs, c->addr, cq_net_now_us())) {
         c->net->m.refused_joins++;
@@ -856,7 +861,8 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
         return;
     }
-    int r = cq_room_join(lr->game, m->nickname, token, cq_net_now_us(), &p);
+    cq_secret_digest(token, token_key);
+    int r = cq_room_join(lr->game, m->nickname, token_key, cq_net_now_us(), &p);
     if (!r && (r = room_attach(lr, c, CQ_ROLE_PLAYER, p)))
         cq_room_leave(lr->game, p, cq_net_now_us());
     if (r) {
@@ -869,7 +875,7 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
         room_after(lr);
         return;
     }
-    welcome_player(c, m, p);
+    welcome_player(c, m, p, token);
     room_after(lr);
 }
 
@@ -892,9 +898,11 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
 {
     struct cq_live_room *lr = room_for(c, m);
     struct cq_player *p;
+    char key[CQ_SECRET_DIGEST_LEN + 1];
     if (!lr)
         return;
-    if (cq_room_is_host_token(lr->game, m->token)) {
+    cq_secret_digest(m->token, key);
+    if (cq_room_is_host_token(lr->game, key)) {
         if (room_attach(lr, c, CQ_ROLE_HOST, NULL)) {
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
@@ -908,7 +916,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
     }
-    int r = cq_room_rejoin(lr->game, m->token, cq_net_now_us(), &p);
+    int r = cq_room_rejoin(lr->game, key, cq_net_now_us(), &p);
     if (r == CQ_EBAD_TOKEN)
         cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us()); /* token guessing */
     if (r) {
@@ -926,7 +934,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
     }
-    welcome_player(c, m, p);
+    welcome_player(c, m, p, m->token);
     room_after(lr);
 }
 

@@ -182,9 +182,11 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
 json_t *cq_wire_settings(const struct cq_room *room);
 /* paused / resumed / time_added: the clock as it stands. */
 json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now);
-/* The full result of a game, as stored for download (includes host_token). */
+/* The full result of a game, as stored for download; `host_token_sha256`
+ * (the host token's digest, which the download checks) is stripped before
+ * it is served. */
 json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
-                       long long ended, const char *host_token);
+                       long long ended, const char *host_token_key);
 
 /* http.c */
 int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

@@ -181,12 +181,14 @@ Test(store, results_download_needs_the_host_token)
 }
 
 /* Ada's and Bob's points on a group's all-time board, once the end-of-game
- * write (asynchronous) has landed. */
+ * write (asynchronous) has landed: Ada's score is polled until it is the
+ * one expected (a board that already had points moves when the write lands). */
 static void assert_group_scores(const char *group, const char *ada, const char *bob)
 {
     char out[64] = "";
     for (int i = 0; i < 50; i++) {
-        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all ada", group) && out[0])
+        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all ada", group) &&
+            !strcmp(out, ada))
             break;
         usleep(100000);
     }
@@ -484,6 +486,117 @@ static void kill_mid_question_and_resume(bool boards)
 Test(store, server_killed_mid_question_resumes_the_game)
 {
     kill_mid_question_and_resume(true);
+}
+
+/* Everything the harness's Redis holds, key names and values, as text. */
+static size_t redis_dump(char *out, size_t cap)
+{
+    struct timeval tv = {2, 0};
+    size_t len = 0;
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", h.redis_port, tv);
+    cr_assert(c && !c->err, "no Redis");
+    redisReply *keys = redisCommand(c, "KEYS *");
+    cr_assert(keys && keys->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *k = keys->element[i]->str;
+        redisReply *t = redisCommand(c, "TYPE %s", k);
+        const char *type = t->str;
+        redisReply *v = !strcmp(type, "string") ? redisCommand(c, "GET %s", k)
+                        : !strcmp(type, "list") ? redisCommand(c, "LRANGE %s 0 -1", k)
+                        : !strcmp(type, "hash") ? redisCommand(c, "HGETALL %s", k)
+                        : !strcmp(type, "set")  ? redisCommand(c, "SMEMBERS %s", k)
+                        : !strcmp(type, "zset") ? redisCommand(c, "ZRANGE %s 0 -1 WITHSCORES", k)
+                                                : NULL;
+        cr_assert_not_null(v, "key %s of type %s not read", k, type);
+        len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s=", k);
+        if (v->type == REDIS_REPLY_STRING)
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s\n", v->str);
+        for (size_t e = 0; v->type == REDIS_REPLY_ARRAY && e < v->elements; e++)
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s ",
+                                    v->element[e]->str ? v->element[e]->str : "");
+        freeReplyObject(v);
+        freeReplyObject(t);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+    cr_assert_lt(len, cap, "Redis holds more than the test reads");
+    return len;
+}
+
+static void assert_not_in_redis(const char *what, const char *secret)
+{
+    static char dump[1 << 20];
+    size_t len = redis_dump(dump, sizeof dump);
+    cr_assert_gt(len, 100, "Redis is nearly empty: %s", dump);
+    cr_assert_null(strstr(dump, secret), "the %s is in Redis in clear: %s", what, dump);
+}
+
+/* No secret in clear in Redis (a backup, a replica, a shared Redis): not in
+ * the logs, the records or the group keys, after a game and after the
+ * server restored it from its log; and the restored game still takes the
+ * same tokens. */
+Test(store, tokens_and_group_secrets_are_not_kept_in_clear)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80], secret[80], path[300], body[65536];
+    json_t *st =
+        create(&host, json_pack("{s:s, s:s}", "bank", "mini", "group", "hashed"), pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    snprintf(secret, sizeof secret, "%s", created_group_secret);
+    cr_assert_gt(strlen(secret), 20);
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0));
+    /* Both joins and the answer are in the log. */
+    char want[64], log[16384] = "";
+    snprintf(want, sizeof want, ",%lld,0,0,", a.id);
+    for (int i = 0; i < 50 && !strstr(log, want); i++) {
+        usleep(20000);
+        read_log(false, game_id, log, sizeof log);
+    }
+    cr_assert(strstr(log, want), "the log: %s", log);
+    assert_not_in_redis("host token", token);
+    assert_not_in_redis("player token", a.token);
+    assert_not_in_redis("player token", b.token);
+    assert_not_in_redis("group secret", secret);
+
+    /* Killed and restarted: the game is rebuilt from the log, the same
+     * tokens get the same seats back. */
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    st = rejoin(&a.ws, pin, a.token, "player");
+    cr_assert_eq(jint(json_object_get(st, "you"), "id"), a.id);
+    json_decref(st);
+    json_decref(rejoin(&b.ws, pin, b.token, "player"));
+    json_decref(rejoin(&host, pin, token, "host"));
+    host_cmd(&host, "end");
+    wait_counted(game_id);
+    assert_not_in_redis("host token", token);
+    assert_not_in_redis("player token", a.token);
+    assert_not_in_redis("player token", b.token);
+    assert_not_in_redis("group secret", secret);
+    /* The stored result still opens with the host token, and only with it. */
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s", game_id, token);
+    wait_body(path, "\"players\":[", body, sizeof body);
+    cr_assert_null(strstr(body, "host_token"), "%s", body);
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s", game_id, a.token);
+    cr_assert_eq(cq_http_get(h.http_port, path, body, sizeof body), 403);
+    /* The group's next game needs the secret. */
+    create_refused("hashed", NULL, "group_secret_required");
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
 }
 
 /* The default set-up: the server's own Redis (stopped with it, started again

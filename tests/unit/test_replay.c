@@ -344,3 +344,28 @@ Test(replay, refuses_garbage)
                   0);
     cr_assert(strstr(err, "entry 3"), "%s", err);
 }
+
+/* A log written before tokens were hashed (version 1: the host's and the
+ * players' tokens in clear) still resumes: its tokens are hashed as they
+ * are read, and the clients' tokens keep working. */
+Test(replay, a_version_1_log_with_clear_tokens_is_read_hashed)
+{
+    struct cq_replay_result r;
+    char err[200], key[CQ_SECRET_DIGEST_LEN + 1];
+    join("Ana", "tok-ana", S(101));
+    char *v1 = strstr(lg.e[0], "\"v\":2");
+    cr_assert_not_null(v1, "%s", lg.e[0]);
+    v1[4] = '1';
+    cr_assert_eq(cq_replay_room((const char *const *)lg.e, lg.len, lg.n, find_bank, NULL, &r, err,
+                                sizeof err),
+                 0, "%s", err);
+    cr_assert(!cq_room_is_host_token(r.room, "hosttoken"));
+    cq_secret_digest("hosttoken", key);
+    cr_assert(cq_room_is_host_token(r.room, key));
+    struct cq_player *p;
+    cr_assert_eq(cq_room_rejoin(r.room, "tok-ana", S(102), &p), CQ_EBAD_TOKEN);
+    cq_secret_digest("tok-ana", key);
+    cr_assert_eq(cq_room_rejoin(r.room, key, S(102), &p), 0);
+    cr_assert_str_eq(p->nickname, "Ana");
+    cq_room_free(r.room);
+}
