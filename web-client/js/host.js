@@ -58,14 +58,22 @@ const H = {
   gameId: null, // the stored result's id (host's `joined`, and `ended`)
   results: null, // the results download: see renderResults()
 };
+// A host seat kept in this tab (sessionStorage: a reload) is taken back at
+// once; one only in localStorage (a tab that was closed, maybe someone else's
+// on a shared computer) is offered first: see offerResume().
+let offered = null;
 if (!watchPin) {
   if (H.pendingCreate) H.mode = 'create';
   else {
-    H.session = sessions.load('host');
+    H.session = sessions.load('host', { tabOnly: true });
     if (H.session && H.session.pin && H.session.token) {
       H.mode = 'rejoin';
       H.pin = H.session.pin;
       if (typeof H.session.game_id === 'string') H.gameId = H.session.game_id;
+    } else {
+      H.session = null;
+      const old = sessions.load('host');
+      if (old && old.pin && old.token) offered = old;
     }
   }
 }
@@ -803,11 +811,7 @@ document.addEventListener('keydown', (e) => {
 
 // ---- start ---------------------------------------------------------------------------------
 
-if (!H.mode) {
-  gone('No game here', 'Create a game from the start page, or watch one with its PIN.');
-  $('live-dot').dataset.status = 'stopped';
-  $('live-text').textContent = 'Offline';
-} else {
+function startHosting() {
   if (watchPin) {
     document.body.classList.add('is-spectator');
     $('role-tag').hidden = false;
@@ -815,6 +819,37 @@ if (!H.mode) {
   $('connecting-text').textContent = H.mode === 'create' ? 'Creating your game…' : H.mode === 'watch' ? 'Joining as a spectator…' : 'Reconnecting to your game…';
   view('connecting');
   client.start();
+}
+
+/** "Continue hosting game PIN?": nothing is sent until Continue. */
+function offerResume(old) {
+  $('live-dot').dataset.status = 'stopped';
+  $('live-text').textContent = 'Offline';
+  $('resume-title').textContent = `Continue hosting game ${old.pin}?`;
+  view('resume');
+  $('resume-continue').addEventListener('click', () => {
+    H.session = old;
+    sessions.save('host', old); // this tab has it now: a reload asks no more
+    H.mode = 'rejoin';
+    H.pin = old.pin;
+    if (typeof old.game_id === 'string') H.gameId = old.game_id;
+    startHosting();
+  });
+  $('resume-fresh').addEventListener('click', () => {
+    sessions.clear('host');
+    window.location.href = './?host';
+  });
+  $('resume-continue').focus();
+}
+
+if (H.mode) {
+  startHosting();
+} else if (offered) {
+  offerResume(offered);
+} else {
+  gone('No game here', 'Create a game from the start page, or watch one with its PIN.');
+  $('live-dot').dataset.status = 'stopped';
+  $('live-text').textContent = 'Offline';
 }
 
 window.chainquiz = { state: H, client };
