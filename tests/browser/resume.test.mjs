@@ -7,7 +7,9 @@
 // new browser session restored from the same profile), the pages ask
 // "Continue as NICK in game PIN?" / "Continue hosting game PIN?" and open
 // no WebSocket until Continue; a reload of a tab that was in the game
-// rejoins without asking. Screenshots go to tests/browser/artifacts/resume/.
+// rejoins without asking. And a group label's games come only from the
+// browser that created the group or from whoever types its secret.
+// Screenshots go to tests/browser/artifacts/resume/.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -121,6 +123,58 @@ test('a seat from another tab is offered first; a reload takes it back at once',
     await host3.click('#resume-fresh');
     await host3.waitForURL(/\?host$/);
     assert.equal(await host3.evaluate(() => localStorage.getItem('chainquiz.host')), null);
+    await assertClean(actors);
+  } catch (e) {
+    for (const a of actors) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
+    throw e;
+  } finally {
+    for (const a of actors) await a.context.close().catch(() => {});
+  }
+});
+
+/** A host creates a game from the start page, with a group label and,
+ * optionally, a typed group secret; resolves to the host.html view reached. */
+async function createWithGroup(a, group, typedSecret) {
+  await a.page.goto(`${env.base}/?host`);
+  await a.page.waitForSelector('.bank-card input[value="mini"]');
+  await a.page.fill('#opt-group', group);
+  if (typedSecret) await a.page.fill('#opt-group-secret', typedSecret);
+  await a.page.click('#host-btn');
+  await a.page.waitForFunction(() => ['lobby', 'gone'].includes(document.body.dataset.view));
+  return a.page.evaluate(() => document.body.dataset.view);
+}
+
+test('a group label belongs to the browser that created it, or to whoever has its secret', { timeout: 180_000 }, async () => {
+  const teacher = await actor(env.browser, 'teacher', { width: 1280, height: 800 });
+  const other = await actor(env.browser, 'other-device', { width: 1280, height: 800 });
+  const actors = [teacher, other];
+  try {
+    // The first game of the label creates the group; the secret is kept
+    // and shown folded away (the lobby is on the projector).
+    assert.equal(await createWithGroup(teacher, 'class-r'), 'lobby');
+    assert.equal(await teacher.page.isVisible('#group-secret'), true);
+    assert.equal(await teacher.page.evaluate(() => document.getElementById('group-secret').open), false);
+    const secret = (await teacher.page.locator('#group-secret-value').textContent()).trim();
+    assert.match(secret, /^[A-Za-z0-9_-]{32}$/);
+    assert.equal(await teacher.page.evaluate(() => localStorage.getItem('chainquiz.group:class-r')), secret);
+    await teacher.page.click('#group-secret summary');
+    await shot(teacher, 'group-secret-open');
+
+    // Another device without the secret: refused, and told why.
+    assert.equal(await createWithGroup(other, 'class-r'), 'gone');
+    assert.equal(await text(other.page, '#gone-title'), 'Could not create the game');
+    assert.match(await text(other.page, '#gone-text'), /belongs to the host who created it/);
+    await shot(other, 'group-refused');
+    // A wrong secret: refused too.
+    assert.equal(await createWithGroup(other, 'class-r', 'not-the-secret'), 'gone');
+    assert.match(await text(other.page, '#gone-text'), /does not belong to this group/);
+    // With the secret typed in: created, and remembered for next time.
+    assert.equal(await createWithGroup(other, 'class-r', secret), 'lobby');
+    assert.equal(await other.page.evaluate(() => localStorage.getItem('chainquiz.group:class-r')), secret);
+    assert.equal(await createWithGroup(other, 'class-r'), 'lobby');
+
+    // The teacher's own browser sends the kept secret by itself.
+    assert.equal(await createWithGroup(teacher, 'class-r'), 'lobby');
     await assertClean(actors);
   } catch (e) {
     for (const a of actors) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
