@@ -760,7 +760,11 @@ static void on_group_claim(void *ud, enum cq_group_claim r)
 {
     struct cq_live_create *pc = ud;
     struct cq_conn *c = pc->c;
-    if (c) {
+    /* At shutdown the store fails its reads while lws tears the
+     * connections down: nothing more is sent on them. */
+    if (c && c->net->stopping) {
+        c->creating = NULL;
+    } else if (c) {
         c->creating = NULL;
         if (c->room) /* it joined or watched a game meanwhile */
             cq_conn_error(c, pc->m.req_id, CQ_EALREADY_IN_GAME, "type", NULL);
