@@ -621,11 +621,8 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     return true;
 }
 
-/* Creates the game. `group_digest`: the SHA-256 of the group secret it is
- * created with ("" without a group); `group_secret`: the secret of the
- * group this game creates, for the host, or NULL. */
-static void create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
-                        const char *group_secret)
+void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
+                         const char *group_secret)
 {
     struct cq_net *net = c->net;
     const struct cq_config *cfg = net->deps.cfg;
@@ -712,107 +709,6 @@ out:
     free(qidx);
     if (result)
         cq_conn_error(c, m->req_id, result, result == CQ_ENO_QUESTIONS ? "tags" : NULL, NULL);
-}
-
-/* ---- group boards belong to their creator (PROTOCOL.md, create_game) ------- */
-
-/* A create_game waiting for Redis to say who owns its group. The store's
- * callback may outlive the connection: then `c` is NULL and the callback
- * only frees this. */
-struct cq_live_create {
-    struct cq_conn *c;
-    struct cq_msg m;                           /* a copy; its `root` is a reference of ours */
-    char given[CQ_SECRET_DIGEST_LEN + 1];      /* digest of the secret sent, or "" */
-    char secret[CQ_TOKEN_MAX + 1];             /* the secret if the group is new */
-    char new_digest[CQ_SECRET_DIGEST_LEN + 1]; /* and its digest */
-};
-
-static void create_checked(struct cq_conn *c, struct cq_live_create *pc, enum cq_group_claim r)
-{
-    const struct cq_msg *m = &pc->m;
-    switch (r) {
-    case CQ_GROUP_NEW:
-        create_game(c, m, pc->new_digest, pc->secret);
-        break;
-    case CQ_GROUP_OWNER:
-        create_game(c, m, pc->given, NULL);
-        break;
-    case CQ_GROUP_REQUIRED:
-    case CQ_GROUP_WRONG:
-        cq_info("ws: %s: create_game refused: %s group secret", c->peer,
-                r == CQ_GROUP_WRONG ? "wrong" : "no");
-        cq_conn_error(c, m->req_id,
-                      r == CQ_GROUP_WRONG ? CQ_EBAD_GROUP_SECRET : CQ_EGROUP_SECRET_REQUIRED,
-                      "group_secret", NULL);
-        break;
-    case CQ_GROUP_UNKNOWN:
-        /* Redis is away: the game is not held up; the counting script checks
-         * the owner when the result is counted (store.h). */
-        if (pc->given[0])
-            create_game(c, m, pc->given, NULL);
-        else
-            create_game(c, m, pc->new_digest, pc->secret);
-        break;
-    }
-}
-
-static void on_group_claim(void *ud, enum cq_group_claim r)
-{
-    struct cq_live_create *pc = ud;
-    struct cq_conn *c = pc->c;
-    /* At shutdown the store fails its reads while lws tears the
-     * connections down: nothing more is sent on them. */
-    if (c && c->net->stopping) {
-        c->creating = NULL;
-    } else if (c) {
-        c->creating = NULL;
-        if (c->room) /* it joined or watched a game meanwhile */
-            cq_conn_error(c, pc->m.req_id, CQ_EALREADY_IN_GAME, "type", NULL);
-        else
-            create_checked(c, pc, r);
-    }
-    cq_msg_clear(&pc->m);
-    free(pc);
-}
-
-static void handle_create(struct cq_conn *c, const struct cq_msg *m)
-{
-    struct cq_net *net = c->net;
-    struct cq_store *st = net->deps.store;
-    if (c->creating) {
-        cq_conn_error(c, m->req_id, CQ_EALREADY_IN_GAME, "type", NULL);
-        return;
-    }
-    if (!m->group[0]) {
-        create_game(c, m, "", NULL);
-        return;
-    }
-    /* Refusals that need no Redis come first (create_game repeats them). */
-    if (!cq_bankset_find(net->deps.banks, m->bank) || net->n_rooms >= net->deps.cfg->max_games ||
-        net->stopping) {
-        create_game(c, m, "", NULL);
-        return;
-    }
-    struct cq_live_create *pc = calloc(1, sizeof *pc);
-    if (!pc || cq_rand_token(pc->secret, sizeof pc->secret)) {
-        free(pc);
-        cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
-        return;
-    }
-    pc->m = *m;
-    json_incref(pc->m.root);
-    if (m->present & CQ_F(GROUP_SECRET))
-        cq_secret_digest(m->group_secret, pc->given);
-    cq_secret_digest(pc->secret, pc->new_digest);
-    if (!st || !cq_store_connected(st)) {
-        pc->c = c;
-        on_group_claim(pc, CQ_GROUP_UNKNOWN);
-        return;
-    }
-    pc->c = c;
-    c->creating = pc; /* before the call: its callback may run at once */
-    cq_store_group_claim(st, m->group, pc->given[0] ? pc->given : NULL, pc->new_digest,
-                         on_group_claim, pc);
 }
 
 /* `token`: the player's token, which only the client and this message hold
@@ -1022,7 +918,7 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
         cq_conn_send(c, with_id(cq_wire_banks(c->net->deps.banks), m));
         break;
     case CQ_MSG_CREATE_GAME:
-        handle_create(c, m);
+        cq_group_create(c, m);
         break;
     case CQ_MSG_JOIN:
         handle_join(c, m);
@@ -1055,10 +951,7 @@ void cq_live_conn_gone(struct cq_conn *c)
 {
     struct cq_live_room *lr = c->room;
     struct cq_player *p = c->player;
-    if (c->creating) {
-        c->creating->c = NULL;
-        c->creating = NULL;
-    }
+    cq_group_conn_gone(c);
     if (!lr)
         return;
     room_detach(c);

@@ -26,7 +26,7 @@ struct cq_buf {
 };
 
 struct cq_live_room;
-struct cq_live_create;
+struct cq_group_check;
 
 /* Per-WebSocket state, allocated by lws (per_session_data_size). */
 struct cq_conn {
@@ -36,7 +36,7 @@ struct cq_conn {
     struct cq_live_room *room;
     struct cq_player *player;
     unsigned room_slot;              /* index in room->conns */
-    struct cq_live_create *creating; /* a create_game waiting for Redis (live.c) */
+    struct cq_group_check *creating; /* a create_game waiting for Redis (group.c) */
 
     struct cq_buf **q; /* ring of send_queue_max entries */
     unsigned qhead, qlen;
@@ -156,6 +156,11 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
 
 /* live.c */
 void cq_live_handle(struct cq_conn *c, struct cq_msg *m);
+/* Creates the game of a create_game. `group_digest`: the SHA-256 of the
+ * group secret it is created with ("" without a group); `group_secret`:
+ * the secret of the group this game creates, for the host, or NULL. */
+void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
+                         const char *group_secret);
 void cq_live_conn_gone(struct cq_conn *c);
 void cq_live_stop(struct cq_net *net);
 /* Sends the log entries the games made in this loop iteration. */
@@ -166,6 +171,11 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
 void cq_live_redis_state(struct cq_net *net, bool connected);
 json_t *cq_live_redis_warning(bool connected);
 unsigned cq_live_players(const struct cq_net *net);
+
+/* group.c: create_game, after the group owner check (may wait for Redis). */
+void cq_group_create(struct cq_conn *c, const struct cq_msg *m);
+/* The connection is gone: a check still waiting for Redis forgets it. */
+void cq_group_conn_gone(struct cq_conn *c);
 
 /* wire.c: server->client messages (PROTOCOL.md) built from game state. */
 json_t *cq_wire_welcome(const struct cq_config *cfg);
