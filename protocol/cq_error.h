@@ -49,6 +49,9 @@
     XX(BAD_ANSWER, "bad_answer", "the answer does not fit the question")                           \
     XX(NO_BANK, "no_bank", "no question bank has this id")                                         \
     XX(NO_QUESTIONS, "no_questions", "the selection matched no questions")                         \
+    XX(GROUP_SECRET_REQUIRED, "group_secret_required",                                             \
+       "this group's boards belong to the host who created it: send its group secret")             \
+    XX(BAD_GROUP_SECRET, "bad_group_secret", "the group secret does not match this group")         \
     XX(SERVER_FULL, "server_full", "the server has reached its live-game limit")                   \
     XX(SERVER_BUSY, "server_busy", "the server is shutting down or overloaded")                    \
     XX(TOO_MANY_CONNECTIONS, "too_many_connections", "too many connections from your address")     \

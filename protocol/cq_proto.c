@@ -70,7 +70,7 @@ struct msg_spec {
 #define HOST_FIELDS                                                                                \
     (CQ_F(BANK) | CQ_F(TAGS) | CQ_F(COUNT) | CQ_F(SHUFFLE) | CQ_F(SCORING) | CQ_F(STREAK) |        \
      CQ_F(PARTIAL_CREDIT) | CQ_F(TIME_LIMIT) | CQ_F(LEAD_IN) | CQ_F(AUTO_ADVANCE) |                \
-     CQ_F(LATE_JOIN) | CQ_F(CHANGE_ANSWER) | CQ_F(GROUP) | CQ_F(MAX_PLAYERS))
+     CQ_F(LATE_JOIN) | CQ_F(CHANGE_ANSWER) | CQ_F(GROUP) | CQ_F(MAX_PLAYERS) | CQ_F(GROUP_SECRET))
 
 static const uint32_t msg_required[CQ_MSG__COUNT] = {
     [CQ_MSG_CREATE_GAME] = CQ_F(BANK), [CQ_MSG_JOIN] = CQ_F(PIN) | CQ_F(NICKNAME),
@@ -254,13 +254,15 @@ static int decode_field(enum cq_field f, json_t *v, const struct cq_limits *lim,
     case CQ_FIELD_NICKNAME:
         /* Trimming and character rules are the game's; here only a cap. */
         return want_str(v, n, 0, 4u * lim->nickname_max, &m->nickname, err);
-    case CQ_FIELD_TOKEN: {
-        int r = want_str(v, n, 1, CQ_TOKEN_MAX, &m->token, err);
+    case CQ_FIELD_TOKEN:
+    case CQ_FIELD_GROUP_SECRET: {
+        const char **out = f == CQ_FIELD_TOKEN ? &m->token : &m->group_secret;
+        int r = want_str(v, n, 1, CQ_TOKEN_MAX, out, err);
         if (r)
             return r;
-        for (const char *p = m->token; *p; p++)
+        for (const char *p = *out; *p; p++)
             if (!is_token_char(*p))
-                return fail(err, CQ_EBAD_VALUE, n, "token has characters outside [A-Za-z0-9_-]");
+                return fail(err, CQ_EBAD_VALUE, n, "%s has characters outside [A-Za-z0-9_-]", n);
         return 0;
     }
     case CQ_FIELD_BANK:

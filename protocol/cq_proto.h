@@ -113,7 +113,7 @@ struct cq_msg {
     json_t *req_id; /* borrowed from root; NULL when the client sent none */
     uint32_t present;
 
-    const char *pin, *nickname, *token, *bank, *group;
+    const char *pin, *nickname, *token, *bank, *group, *group_secret;
     const char *tags[CQ_TAGS_MAX];
     unsigned n_tags;
     enum cq_scoring scoring;
@@ -146,7 +146,8 @@ struct cq_msg {
     XX(LATE_JOIN, "late_join")                                                                     \
     XX(CHANGE_ANSWER, "change_answer")                                                             \
     XX(LOCKED, "locked")                                                                           \
-    XX(ANSWER, "answer")
+    XX(ANSWER, "answer")                                                                           \
+    XX(GROUP_SECRET, "group_secret")
 
 enum cq_field {
 #define CQ_FIELD_ENUM_(e, name) CQ_FIELD_##e,

@@ -63,12 +63,14 @@ char *cq_replay_encode_create(const struct cq_replay_game *g, const struct cq_ba
     if (!ids)
         return NULL;
     snprintf(seed_hex, sizeof seed_hex, "%016" PRIx64, seed);
-    return dump(json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "v",
-                          CQ_REPLAY_VERSION, "game_id", g->game_id, "created",
-                          (json_int_t)g->created_unix, "bank", bank->id, "questions", ids,
-                          "settings", settings_json(set), "pin", pin, "host_token", host_token,
-                          "seed", seed_hex, "now", (json_int_t)now),
-                len);
+    json_t *j =
+        json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "v", CQ_REPLAY_VERSION,
+                  "game_id", g->game_id, "created", (json_int_t)g->created_unix, "bank", bank->id,
+                  "questions", ids, "settings", settings_json(set), "pin", pin, "host_token",
+                  host_token, "seed", seed_hex, "now", (json_int_t)now);
+    if (j && g->group_digest[0])
+        json_object_set_new(j, "group_owner", json_string(g->group_digest));
+    return dump(j, len);
 }
 
 static json_t *answer_json(const struct cq_answer *a)
@@ -221,8 +223,9 @@ static int find_question(const struct cq_bank *bank, const char *id, unsigned *o
 
 /* The room from the first entry. */
 static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
-                       struct cq_replay_result *out, char *err, size_t errlen)
+                       struct cq_replay_result *out, int *version, char *err, size_t errlen)
 {
+    char key[CQ_SECRET_DIGEST_LEN + 1];
     int v;
     json_int_t created, now;
     const char *game_id, *bank_id, *pin, *token, *seed_hex;
@@ -235,9 +238,10 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
                     &game_id, "created", &created, "bank", &bank_id, "questions", &ids, "settings",
                     &settings, "pin", &pin, "host_token", &token, "seed", &seed_hex, "now", &now))
         return fail(err, errlen, CQ_EBAD_VALUE, "the first entry does not describe a game");
-    if (v != CQ_REPLAY_VERSION)
-        return fail(err, errlen, CQ_EBAD_VALUE, "log version %d, this server reads %d", v,
+    if (v != CQ_REPLAY_VERSION && v != 1)
+        return fail(err, errlen, CQ_EBAD_VALUE, "log version %d, this server reads 1 to %d", v,
                     CQ_REPLAY_VERSION);
+    *version = v;
     if (strlen(game_id) > CQ_GAME_ID_MAX || strlen(pin) != CQ_PIN_DIGITS ||
         strlen(token) > CQ_TOKEN_MAX || !json_is_array(ids) || settings_from(settings, &set))
         return fail(err, errlen, CQ_EBAD_VALUE, "the game's settings are not valid");
@@ -260,6 +264,10 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
             goto out;
         }
     }
+    if (v == 1) { /* a clear token, from before tokens were hashed */
+        cq_secret_digest(token, key);
+        token = key;
+    }
     out->room = cq_room_create(bank, qidx, (unsigned)n_q, &set, pin, token, seed, now, NULL, NULL);
     if (!out->room) {
         result = fail(err, errlen, CQ_ENOMEM, "out of memory");
@@ -267,6 +275,9 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
     }
     snprintf(out->game.game_id, sizeof out->game.game_id, "%s", game_id);
     out->game.created_unix = created;
+    const char *owner = json_string_value(json_object_get(j, "group_owner"));
+    if (owner && strlen(owner) == CQ_SECRET_DIGEST_LEN)
+        snprintf(out->game.group_digest, sizeof out->game.group_digest, "%s", owner);
     out->last_now = now;
     result = 0;
 out:
@@ -311,7 +322,7 @@ static int type_from(const char *name)
 
 /* Applies one entry; 0, or the room's refusal (the log does not fit it). */
 static int apply(struct cq_room *room, int type, int64_t now, json_t *a1, json_t *a2, json_t *a3,
-                 json_t *a4, int64_t *last_now)
+                 json_t *a4, bool clear_tokens, int64_t *last_now)
 {
     struct cq_player *p = NULL;
     json_int_t n1 = json_integer_value(a1);
@@ -325,9 +336,15 @@ static int apply(struct cq_room *room, int type, int64_t now, json_t *a1, json_t
     switch ((enum cq_input_type)type) {
     case CQ_IN_JOIN: {
         struct cq_player *np;
-        if (!json_is_string(a1) || !json_is_string(a2))
+        char key[CQ_SECRET_DIGEST_LEN + 1];
+        const char *token = json_string_value(a2);
+        if (!json_is_string(a1) || !token)
             return CQ_EBAD_VALUE;
-        return cq_room_join(room, json_string_value(a1), json_string_value(a2), now, &np);
+        if (clear_tokens) {
+            cq_secret_digest(token, key);
+            token = key;
+        }
+        return cq_room_join(room, json_string_value(a1), token, now, &np);
     }
     case CQ_IN_REJOIN:
         return cq_room_rejoin(room, p->token, now, &p);
@@ -399,7 +416,8 @@ int cq_replay_room(const char *const *entries, const size_t *lens, size_t n,
     j = json_loadb(entries[0], lens[0], 0, &jerr);
     if (!j)
         return fail(err, errlen, CQ_EBAD_JSON, "entry 0: %s", jerr.text);
-    result = create_from(j, find, ud, out, err, errlen);
+    int version = 0;
+    result = create_from(j, find, ud, out, &version, err, errlen);
     json_decref(j);
     j = NULL;
     if (result)
@@ -428,9 +446,9 @@ int cq_replay_room(const char *const *entries, const size_t *lens, size_t n,
         }
         expect++;
         int64_t last = out->last_now;
-        result =
-            apply(out->room, type, json_integer_value(now), json_array_get(j, 3),
-                  json_array_get(j, 4), json_array_get(j, 5), json_array_get(j, 6), &out->last_now);
+        result = apply(out->room, type, json_integer_value(now), json_array_get(j, 3),
+                       json_array_get(j, 4), json_array_get(j, 5), json_array_get(j, 6),
+                       version == 1, &out->last_now);
         if (type == CQ_IN_SHIFT)
             out->last_now = last + json_integer_value(json_array_get(j, 3));
         if (result) {

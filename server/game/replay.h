@@ -5,7 +5,7 @@
  * input (room.h's cq_input), appended as the game goes; a server that died
  * rebuilds the room by replaying the log, then shifts its clock by the time
  * it was down. Entries are compact JSON text: the first describes the game
- * (bank, questions by id, settings, PIN, host token, seed), each later one
+ * (bank, questions by id, settings, PIN, the host token's key, seed), each later one
  * is `[seq, "type", now, args...]` with seq counting from 1, so a gap (a
  * write lost to a full Redis journal) is found instead of replayed wrong,
  * and an entry written twice is skipped. A player's `shown` need not be
@@ -21,14 +21,20 @@
 #include <stdint.h>
 
 #include "room.h"
+#include "secret.h"
 
-#define CQ_REPLAY_VERSION 1
+/* 2: tokens are logged as their SHA-256 (secret.h). A version 1 log (clear
+ * tokens) is still read: its tokens are hashed as they are replayed. */
+#define CQ_REPLAY_VERSION 2
 #define CQ_GAME_ID_MAX    31
 
 /* What a game's first entry holds besides the room's own settings. */
 struct cq_replay_game {
     char game_id[CQ_GAME_ID_MAX + 1];
     long long created_unix;
+    /* SHA-256 of the group secret the game was created with (secret.h);
+     * "" without a group, or in a log from before groups had owners. */
+    char group_digest[CQ_SECRET_DIGEST_LEN + 1];
 };
 
 /* The first entry; `qidx` indexes `bank`. Returns malloc'd text or NULL. */

@@ -134,6 +134,8 @@ struct cq_player {
     char *fold;  /* folded nickname (cq_text_fold): the leaderboards' identity */
     char *key;   /* folded nickname key (nickname.h): equal keys, the same name */
     char *shape; /* shape nickname key (nickname.h): equal keys, the same name */
+    /* The key of the player's resume token: the adapter passes its SHA-256
+     * (secret.h), so neither the room nor its log holds the token itself. */
     char token[CQ_TOKEN_MAX + 1];
     int64_t score;
     int streak;
@@ -160,7 +162,9 @@ unsigned cq_room_select(const struct cq_bank *bank, const char *const *tags, uns
                         unsigned count, bool shuffle, uint64_t seed, unsigned *out);
 
 /* Creates a room in the lobby. `pin` and `host_token` come from the
- * adapter's random source, `seed` too (option order shuffles). NULL on
+ * adapter's random source, `seed` too (option order shuffles). Tokens, the
+ * host's and the players', are opaque keys to the room: the server passes
+ * their SHA-256 (secret.h), never the token a client holds. NULL on
  * allocation failure. */
 struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx, unsigned n_q,
                                const struct cq_room_settings *set, const char *pin,

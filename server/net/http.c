@@ -270,11 +270,18 @@ static void on_result(void *ud, const char *text, size_t len)
         goto out;
     }
     rec = json_loadb(text, len, 0, NULL);
-    const char *tok = rec ? json_string_value(json_object_get(rec, "host_token")) : NULL;
-    if (!tok || !cq_text_secret_equal(tok, req->token)) {
+    /* The record keeps the host token's SHA-256 (secret.h); one written
+     * before that keeps the token itself until it expires. */
+    char key[CQ_SECRET_DIGEST_LEN + 1];
+    const char *want = rec ? json_string_value(json_object_get(rec, "host_token_sha256")) : NULL;
+    const char *legacy = rec ? json_string_value(json_object_get(rec, "host_token")) : NULL;
+    cq_secret_digest(req->token, key);
+    if (want ? !cq_text_secret_equal(want, key)
+             : !legacy || !cq_text_secret_equal(legacy, req->token)) {
         respond_json_error(req->wsi, pss, HTTP_STATUS_FORBIDDEN, "the host token does not match");
         goto out;
     }
+    json_object_del(rec, "host_token_sha256");
     json_object_del(rec, "host_token");
     if (!strcmp(req->format, "csv")) {
         results_csv(rec, &t);

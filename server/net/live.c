@@ -11,6 +11,7 @@
 #include "nickname.h"
 #include "rand.h"
 #include "replay.h"
+#include "secret.h"
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
 #define LEADERBOARD_TOP 10
@@ -221,7 +222,7 @@ static void store_board(struct cq_live_room *lr)
 
 /* At the end: the full record for download, and the boards that outlive
  * the game (all-time and weekly, per bank and per group). */
-static void store_final(struct cq_live_room *lr, const char *host_token)
+static void store_final(struct cq_live_room *lr, const char *host_token_key)
 {
     struct cq_store *st = lr->net->deps.store;
     const struct cq_config *cfg = lr->net->deps.cfg;
@@ -230,7 +231,7 @@ static void store_final(struct cq_live_room *lr, const char *host_token)
     struct cq_player *const *r = cq_room_players(lr->game, &n);
     if (!st)
         return;
-    json_t *rec = cq_wire_record(lr->game, lr->game_id, lr->created_unix, now, host_token);
+    json_t *rec = cq_wire_record(lr->game, lr->game_id, lr->created_unix, now, host_token_key);
     size_t len;
     char *text = rec ? cq_proto_dump(rec, 0, &len) : NULL;
     json_decref(rec);
@@ -250,7 +251,8 @@ static void store_final(struct cq_live_room *lr, const char *host_token)
         if (!r[i]->kicked)
             e[k++] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
     const struct cq_room_settings *set = cq_room_settings(lr->game);
-    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, e, k, now);
+    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, lr->group_digest,
+                        e, k, now);
     free(e);
 }
 
@@ -549,6 +551,7 @@ static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, cons
     if (!st)
         return;
     snprintf(g.game_id, sizeof g.game_id, "%s", lr->game_id);
+    snprintf(g.group_digest, sizeof g.group_digest, "%s", lr->group_digest);
     char *e =
         cq_replay_encode_create(&g, bank, qidx, n, set, pin, token, seed, lr->created_at, &len);
     if (!e) {
@@ -594,6 +597,7 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     lr->log_seq = r.next_seq;
     lr->created_unix = r.game.created_unix;
     snprintf(lr->game_id, sizeof lr->game_id, "%s", r.game.game_id);
+    snprintf(lr->group_digest, sizeof lr->group_digest, "%s", r.game.group_digest);
     cq_room_set_hooks(lr->game, &room_hooks, lr);
     /* The time the server was down does not count: the clock goes on from
      * the last input, and everyone is away until they rejoin. */
@@ -617,13 +621,14 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     return true;
 }
 
-static void handle_create(struct cq_conn *c, const struct cq_msg *m)
+void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
+                         const char *group_secret)
 {
     struct cq_net *net = c->net;
     const struct cq_config *cfg = net->deps.cfg;
     const struct cq_bank *bank = cq_bankset_find(net->deps.banks, m->bank);
     struct cq_room_settings set;
-    char pin[CQ_PIN_DIGITS + 1], token[CQ_TOKEN_MAX + 1];
+    char pin[CQ_PIN_DIGITS + 1], token[CQ_TOKEN_MAX + 1], token_key[CQ_SECRET_DIGEST_LEN + 1];
     unsigned *qidx = NULL;
     struct cq_live_room *lr = NULL;
     int result;
@@ -673,11 +678,14 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
         result = CQ_EINTERNAL;
         goto out;
     }
+    /* The room, its log and its record keep the token's digest only. */
+    cq_secret_digest(token, token_key);
     lr->created_unix = (long long)time(NULL);
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
+    snprintf(lr->group_digest, sizeof lr->group_digest, "%s", group_digest);
     uint64_t seed = cq_rand_u64();
     lr->game =
-        cq_room_create(bank, qidx, n, &set, pin, token, seed, lr->created_at, &room_hooks, lr);
+        cq_room_create(bank, qidx, n, &set, pin, token_key, seed, lr->created_at, &room_hooks, lr);
     if (!lr->game)
         goto out;
     result = room_attach(lr, c, CQ_ROLE_HOST, NULL);
@@ -685,11 +693,13 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
         goto out;
     live_room_link(lr);
     net->m.games_created++;
-    log_create(lr, bank, qidx, n, &set, pin, token, seed);
+    log_create(lr, bank, qidx, n, &set, pin, token_key, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
-    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                      "pin", pin, "token", token, "game_id", lr->game_id),
-                            m));
+    json_t *joined = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host", "pin",
+                               pin, "token", token, "game_id", lr->game_id);
+    if (joined && group_secret)
+        json_object_set_new(joined, "group_secret", json_string(group_secret));
+    cq_conn_send(c, with_id(joined, m));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
     room_after(lr);
     lr = NULL;
@@ -701,13 +711,16 @@ out:
         cq_conn_error(c, m->req_id, result, result == CQ_ENO_QUESTIONS ? "tags" : NULL, NULL);
 }
 
-static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_player *p)
+/* `token`: the player's token, which only the client and this message hold
+ * (the room has its digest). */
+static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_player *p,
+                           const char *token)
 {
     struct cq_live_room *lr = c->room;
     cq_conn_send(c,
                  with_id(json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:s}}", "type", "joined", "role",
-                                   "player", "pin", cq_room_pin(lr->game), "token", p->token,
-                                   "player", "id", (json_int_t)p->id, "nickname", p->nickname),
+                                   "player", "pin", cq_room_pin(lr->game), "token", token, "player",
+                                   "id", (json_int_t)p->id, "nickname", p->nickname),
                          m));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_PLAYER, p));
 }
@@ -734,7 +747,7 @@ static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 {
-    char token[CQ_TOKEN_MAX + 1];
+    char token[CQ_TOKEN_MAX + 1], token_key[CQ_SECRET_DIGEST_LEN + 1];
     struct cq_player *p;
     if (!cq_addr_join(c->net->addrs, c->addr, cq_net_now_us())) {
         c->net->m.refused_joins++;
@@ -749,7 +762,9 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
         return;
     }
     char why[CQ_NICK_WHY_MAX];
-    int r = cq_room_join_why(lr->game, m->nickname, token, cq_net_now_us(), &p, why, sizeof why);
+    cq_secret_digest(token, token_key);
+    int r =
+        cq_room_join_why(lr->game, m->nickname, token_key, cq_net_now_us(), &p, why, sizeof why);
     if (!r && (r = room_attach(lr, c, CQ_ROLE_PLAYER, p)))
         cq_room_leave(lr->game, p, cq_net_now_us());
     if (r) {
@@ -762,7 +777,7 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
         room_after(lr);
         return;
     }
-    welcome_player(c, m, p);
+    welcome_player(c, m, p, token);
     room_after(lr);
 }
 
@@ -785,9 +800,11 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
 {
     struct cq_live_room *lr = room_for(c, m);
     struct cq_player *p;
+    char key[CQ_SECRET_DIGEST_LEN + 1];
     if (!lr)
         return;
-    if (cq_room_is_host_token(lr->game, m->token)) {
+    cq_secret_digest(m->token, key);
+    if (cq_room_is_host_token(lr->game, key)) {
         if (room_attach(lr, c, CQ_ROLE_HOST, NULL)) {
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
@@ -801,7 +818,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
     }
-    int r = cq_room_rejoin(lr->game, m->token, cq_net_now_us(), &p);
+    int r = cq_room_rejoin(lr->game, key, cq_net_now_us(), &p);
     if (r == CQ_EBAD_TOKEN)
         cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us()); /* token guessing */
     if (r) {
@@ -819,7 +836,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
     }
-    welcome_player(c, m, p);
+    welcome_player(c, m, p, m->token);
     room_after(lr);
 }
 
@@ -903,7 +920,7 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
         cq_conn_send(c, with_id(cq_wire_banks(c->net->deps.banks), m));
         break;
     case CQ_MSG_CREATE_GAME:
-        handle_create(c, m);
+        cq_group_create(c, m);
         break;
     case CQ_MSG_JOIN:
         handle_join(c, m);
@@ -936,6 +953,7 @@ void cq_live_conn_gone(struct cq_conn *c)
 {
     struct cq_live_room *lr = c->room;
     struct cq_player *p = c->player;
+    cq_group_conn_gone(c);
     if (!lr)
         return;
     room_detach(c);

@@ -13,6 +13,7 @@
 #include "net.h"
 #include "proxy.h"
 #include "room.h"
+#include "secret.h"
 
 /* One serialised message, shared by every queue it sits in. */
 struct cq_buf {
@@ -25,6 +26,7 @@ struct cq_buf {
 };
 
 struct cq_live_room;
+struct cq_group_check;
 
 /* Per-WebSocket state, allocated by lws (per_session_data_size). */
 struct cq_conn {
@@ -33,7 +35,8 @@ struct cq_conn {
     unsigned role; /* CQ_ROLE_* */
     struct cq_live_room *room;
     struct cq_player *player;
-    unsigned room_slot; /* index in room->conns */
+    unsigned room_slot;              /* index in room->conns */
+    struct cq_group_check *creating; /* a create_game waiting for Redis (group.c) */
 
     struct cq_buf **q; /* ring of send_queue_max entries */
     unsigned qhead, qlen;
@@ -76,6 +79,7 @@ struct cq_live_room {
     int64_t created_at;
     long long created_unix;
     char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
+    char group_digest[CQ_SECRET_DIGEST_LEN + 1]; /* of its group secret (secret.h), or "" */
     uint64_t log_seq; /* number of the game's next log entry (replay.h) */
     /* Log entries made in this loop iteration, sent in one RPUSH after it. */
     char **log_e;
@@ -196,6 +200,11 @@ void cq_listen_stop(struct cq_net *net);
 
 /* live.c */
 void cq_live_handle(struct cq_conn *c, struct cq_msg *m);
+/* Creates the game of a create_game. `group_digest`: the SHA-256 of the
+ * group secret it is created with ("" without a group); `group_secret`:
+ * the secret of the group this game creates, for the host, or NULL. */
+void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
+                         const char *group_secret);
 void cq_live_conn_gone(struct cq_conn *c);
 void cq_live_stop(struct cq_net *net);
 /* Sends the log entries the games made in this loop iteration. */
@@ -206,6 +215,11 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
 void cq_live_redis_state(struct cq_net *net, bool connected);
 json_t *cq_live_redis_warning(bool connected);
 unsigned cq_live_players(const struct cq_net *net);
+
+/* group.c: create_game, after the group owner check (may wait for Redis). */
+void cq_group_create(struct cq_conn *c, const struct cq_msg *m);
+/* The connection is gone: a check still waiting for Redis forgets it. */
+void cq_group_conn_gone(struct cq_conn *c);
 
 /* wire.c: server->client messages (PROTOCOL.md) built from game state. */
 json_t *cq_wire_welcome(const struct cq_config *cfg);
@@ -222,9 +236,11 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
 json_t *cq_wire_settings(const struct cq_room *room);
 /* paused / resumed / time_added: the clock as it stands. */
 json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now);
-/* The full result of a game, as stored for download (includes host_token). */
+/* The full result of a game, as stored for download; `host_token_sha256`
+ * (the host token's digest, which the download checks) is stripped before
+ * it is served. */
 json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
-                       long long ended, const char *host_token);
+                       long long ended, const char *host_token_key);
 
 /* http.c */
 int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

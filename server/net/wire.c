@@ -295,7 +295,7 @@ static json_t *record_answer(const struct cq_answer_rec *r, const struct cq_ques
 }
 
 json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
-                       long long ended, const char *host_token)
+                       long long ended, const char *host_token_key)
 {
     unsigned n_q = cq_room_n_questions(room), n;
     json_t *qs = json_array(), *ps = json_array();
@@ -330,7 +330,7 @@ json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long lon
     }
     return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "game_id", game_id,
                      "pin", cq_room_pin(room), "bank", cq_room_bank(room)->id, "group",
-                     cq_room_settings(room)->group, "host_token", host_token, "created",
+                     cq_room_settings(room)->group, "host_token_sha256", host_token_key, "created",
                      (json_int_t)created, "ended", (json_int_t)ended, "settings",
                      cq_wire_settings(room), "questions", qs, "players", ps);
 }

@@ -30,6 +30,7 @@ struct pending {
     union {
         cq_store_board_cb board;
         cq_store_text_cb text;
+        cq_store_claim_cb claim;
     } cb;
     void *ud;
     uv_timer_t timer;
@@ -608,16 +609,42 @@ void cq_store_week_label(long long unix_time, char out[16])
 
 #define WEEK_TTL_S (8 * 7 * 24 * 3600) /* a weekly board is kept eight weeks */
 
-/* Adds a game's points to boards, guarded so a replay counts nothing. */
+/* Adds a game's points to boards, guarded so a replay counts nothing.
+ * KEYS: guard, then per scope (bank, then group) names, all-time, week;
+ * with a group, last, its owner. ARGV: guard TTL, week TTL, the game's
+ * group digest, then (member, display, points) per player. A group counts
+ * only if its owner is that digest or it has none (then it gets one). */
 static const char count_script[] =
     "if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end\n"
-    "local nweek, nnames = tonumber(ARGV[2]), tonumber(ARGV[4])\n"
-    "for i = 5, #ARGV, 3 do\n"
-    "  for k = 2, 1 + nnames do redis.call('HSET', KEYS[k], ARGV[i], ARGV[i + 1]) end\n"
-    "  for k = 2 + nnames, #KEYS do redis.call('ZINCRBY', KEYS[k], ARGV[i + 2], ARGV[i]) end\n"
+    "local scopes, res = {{KEYS[2], KEYS[3], KEYS[4]}}, 1\n"
+    "if #KEYS >= 8 then\n"
+    "  local owner = redis.call('GET', KEYS[8])\n"
+    "  if not owner and ARGV[3] ~= '' then redis.call('SET', KEYS[8], ARGV[3]) end\n"
+    "  if not owner or owner == ARGV[3] then\n"
+    "    table.insert(scopes, {KEYS[5], KEYS[6], KEYS[7]})\n"
+    "  else res = 2 end\n"
     "end\n"
-    "for k = #KEYS - nweek + 1, #KEYS do redis.call('EXPIRE', KEYS[k], ARGV[3]) end\n"
-    "return 1\n";
+    "for i = 4, #ARGV, 3 do\n"
+    "  for _, k in ipairs(scopes) do\n"
+    "    redis.call('HSET', k[1], ARGV[i], ARGV[i + 1])\n"
+    "    redis.call('ZINCRBY', k[2], ARGV[i + 2], ARGV[i])\n"
+    "    redis.call('ZINCRBY', k[3], ARGV[i + 2], ARGV[i])\n"
+    "  end\n"
+    "end\n"
+    "for _, k in ipairs(scopes) do redis.call('EXPIRE', k[3], ARGV[2]) end\n"
+    "return res\n";
+
+/* The owner of a group's boards: checked, or claimed when it has none.
+ * KEYS[1] the owner; ARGV[1] the digest given ('' for none), ARGV[2] the
+ * digest that becomes the owner of a new group. Comparing digests is not
+ * constant-time here; it need not be: timing could at most reveal a prefix
+ * of the SHA-256 of a 192-bit secret, which does not help find the secret. */
+static const char claim_script[] =
+    "local owner = redis.call('GET', KEYS[1])\n"
+    "if not owner then redis.call('SET', KEYS[1], ARGV[2]) return 'new' end\n"
+    "if ARGV[1] == '' then return 'required' end\n"
+    "if owner == ARGV[1] then return 'owner' end\n"
+    "return 'wrong'\n";
 
 /* Top N and the neighbourhood of one member, ranks with ties shared. */
 static const char board_script[] =
@@ -689,9 +716,10 @@ out:
 }
 
 int cq_store_count_game(struct cq_store *s, const char *game_id, const char *bank,
-                        const char *group, const struct cq_board_entry *e, size_t n, long long now)
+                        const char *group, const char *group_digest, const struct cq_board_entry *e,
+                        size_t n, long long now)
 {
-    char keys[7][256], week[16], guard_ttl[24], week_ttl[24], nweek[4], nnames[4];
+    char keys[8][256], week[16], guard_ttl[24], week_ttl[24];
     size_t nkeys = 0;
     int result = -1;
 
@@ -699,20 +727,18 @@ int cq_store_count_game(struct cq_store *s, const char *game_id, const char *ban
     snprintf(keys[nkeys++], sizeof keys[0], "%sgame:%s:counted", s->prefix, game_id);
     /* Display names per scope: a group's board shows the spelling used there. */
     snprintf(keys[nkeys++], sizeof keys[0], "%sboard:bank:%s:names", s->prefix, bank);
-    if (group && *group)
-        snprintf(keys[nkeys++], sizeof keys[0], "%sboard:group:%s:names", s->prefix, group);
-    snprintf(nnames, sizeof nnames, "%zu", nkeys - 1);
     board_key(s, keys[nkeys++], sizeof keys[0], "bank", bank, "all");
-    if (group && *group)
-        board_key(s, keys[nkeys++], sizeof keys[0], "group", group, "all");
     board_key(s, keys[nkeys++], sizeof keys[0], "bank", bank, week);
-    if (group && *group)
+    if (group && *group) {
+        snprintf(keys[nkeys++], sizeof keys[0], "%sboard:group:%s:names", s->prefix, group);
+        board_key(s, keys[nkeys++], sizeof keys[0], "group", group, "all");
         board_key(s, keys[nkeys++], sizeof keys[0], "group", group, week);
-    snprintf(nweek, sizeof nweek, "%d", group && *group ? 2 : 1);
+        snprintf(keys[nkeys++], sizeof keys[0], "%sboard:group:%s:owner", s->prefix, group);
+    }
     snprintf(guard_ttl, sizeof guard_ttl, "%d", 400 * 24 * 3600);
     snprintf(week_ttl, sizeof week_ttl, "%d", WEEK_TTL_S);
 
-    size_t argc = 3 + nkeys + 4 + 3 * n;
+    size_t argc = 3 + nkeys + 3 + 3 * n;
     const char **argv = calloc(argc, sizeof *argv);
     size_t *lens = calloc(argc, sizeof *lens);
     char *nums = calloc(n ? n : 1, 24), numkeys[8];
@@ -726,9 +752,8 @@ int cq_store_count_game(struct cq_store *s, const char *game_id, const char *ban
     for (size_t k = 0; k < nkeys; k++)
         argv[a++] = keys[k];
     argv[a++] = guard_ttl;
-    argv[a++] = nweek;
     argv[a++] = week_ttl;
-    argv[a++] = nnames;
+    argv[a++] = group_digest ? group_digest : "";
     for (size_t i = 0; i < n; i++) {
         snprintf(nums + 24 * i, 24, "%lld", e[i].score);
         argv[a++] = e[i].member;
@@ -743,6 +768,43 @@ out:
     free(lens);
     free(nums);
     return result;
+}
+
+static void finish_claim(struct pending *p, redisReply *reply)
+{
+    static const char *const names[] = {[CQ_GROUP_NEW] = "new",
+                                        [CQ_GROUP_OWNER] = "owner",
+                                        [CQ_GROUP_REQUIRED] = "required",
+                                        [CQ_GROUP_WRONG] = "wrong"};
+    enum cq_group_claim c = CQ_GROUP_UNKNOWN;
+    if (reply && reply->type == REDIS_REPLY_STRING) {
+        for (int i = CQ_GROUP_NEW; i <= CQ_GROUP_WRONG; i++)
+            if (!strcmp(reply->str, names[i]))
+                c = (enum cq_group_claim)i;
+    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+        cq_err_log("redis: group owner check failed: %s", reply->str);
+    }
+    p->cb.claim(p->ud, c);
+}
+
+int cq_store_group_claim(struct cq_store *s, const char *group, const char *digest,
+                         const char *new_digest, cq_store_claim_cb cb, void *ud)
+{
+    char key[256];
+    struct pending *p = calloc(1, sizeof *p);
+    if (!p) {
+        cb(ud, CQ_GROUP_UNKNOWN);
+        return -1;
+    }
+    p->finish = finish_claim;
+    p->cb.claim = cb;
+    p->ud = ud;
+    snprintf(key, sizeof key, "%sboard:group:%s:owner", s->prefix, group);
+    const char *argv[] = {"EVAL", claim_script, "1", key, digest ? digest : "", new_digest};
+    size_t lens[6];
+    for (int i = 0; i < 6; i++)
+        lens[i] = strlen(argv[i]);
+    return store_query(s, p, 6, argv, lens);
 }
 
 /* ---- live games' logs ------------------------------------------------------ */

@@ -68,9 +68,29 @@ struct cq_board_entry {
 int cq_store_game_board(struct cq_store *s, const char *game_id, const char **ids,
                         const long long *scores, size_t n, unsigned ttl_s);
 /* Adds a finished game to the all-time and weekly boards of its bank and of
- * its group (when it has one), exactly once per game id. `now` is Unix time. */
+ * its group (when it has one), exactly once per game id. `now` is Unix time.
+ * `group_digest` is the SHA-256 (secret.h) of the group secret the game was
+ * created with: the group's boards count the game only if the group has
+ * that owner, or has none yet (then it becomes the owner; "" claims
+ * nothing: a log from before groups had owners). */
 int cq_store_count_game(struct cq_store *s, const char *game_id, const char *bank,
-                        const char *group, const struct cq_board_entry *e, size_t n, long long now);
+                        const char *group, const char *group_digest, const struct cq_board_entry *e,
+                        size_t n, long long now);
+
+/* Who owns a group's boards, asked when a game is created with its label. */
+enum cq_group_claim {
+    CQ_GROUP_UNKNOWN,  /* Redis away or slow: not checked */
+    CQ_GROUP_NEW,      /* no owner yet: `new_digest` is now the owner */
+    CQ_GROUP_OWNER,    /* `digest` is the owner's */
+    CQ_GROUP_REQUIRED, /* the group has an owner and no digest was given */
+    CQ_GROUP_WRONG,    /* the group has another owner */
+};
+typedef void (*cq_store_claim_cb)(void *ud, enum cq_group_claim outcome);
+/* Checks `digest` (NULL: none given) against the owner of `group`, or makes
+ * `new_digest` its owner when it has none, in one atomic step. The callback
+ * may run before this returns (Redis away). */
+int cq_store_group_claim(struct cq_store *s, const char *group, const char *digest,
+                         const char *new_digest, cq_store_claim_cb cb, void *ud);
 /* Keeps a finished game's full result (JSON) for `ttl_s` seconds. */
 int cq_store_put_result(struct cq_store *s, const char *game_id, const char *json, size_t len,
                         unsigned ttl_s);

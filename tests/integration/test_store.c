@@ -11,6 +11,7 @@
 #include <hiredis/hiredis.h>
 
 #include "play.h"
+#include "secret.h"
 
 static void start(void)
 {
@@ -24,8 +25,36 @@ static void stop(void)
 
 TestSuite(store, .init = start, .fini = stop, .timeout = 120);
 
+/* Group secrets the tests' games got, by label, as a host page keeps them. */
+static struct {
+    char group[48], secret[80];
+} secrets[8];
+
+static const char *group_secret(const char *group)
+{
+    if (!group[0])
+        return NULL;
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        if (!strcmp(secrets[i].group, group))
+            return secrets[i].secret;
+    return NULL;
+}
+
+static void keep_group_secret(const char *group)
+{
+    if (!created_group_secret[0] || !group[0])
+        return;
+    for (size_t i = 0; i < sizeof secrets / sizeof secrets[0]; i++)
+        if (!secrets[i].group[0] || !strcmp(secrets[i].group, group)) {
+            snprintf(secrets[i].group, sizeof secrets[i].group, "%s", group);
+            snprintf(secrets[i].secret, sizeof secrets[i].secret, "%s", created_group_secret);
+            return;
+        }
+}
+
 /* A two-question game in accuracy mode (1000 per right answer), players'
- * right/wrong given per question; returns the host connection. */
+ * right/wrong given per question, with the group's secret when a game of
+ * this group got one. */
 static void play_game(const char *group, const char *const *nicks, int n, const bool right[][2],
                       char *game_id, char *token)
 {
@@ -35,7 +64,10 @@ static void play_game(const char *group, const char *const *nicks, int n, const 
     json_t *settings = json_pack("{s:s, s:s, s:i, s:[s], s:s}", "bank", "mini", "scoring",
                                  "accuracy", "count", 2, "tags", "single", "group", group);
     json_array_append_new(json_object_get(settings, "tags"), json_string("truefalse"));
+    if (group_secret(group))
+        json_object_set_new(settings, "group_secret", json_string(group_secret(group)));
     json_decref(create(&host, settings, pin, token));
+    keep_group_secret(group);
     for (int i = 0; i < n; i++)
         join(&p[i], pin, nicks[i]);
     host_cmd(&host, "start");
@@ -160,12 +192,14 @@ Test(store, results_download_needs_the_host_token)
 }
 
 /* Ada's and Bob's points on a group's all-time board, once the end-of-game
- * write (asynchronous) has landed. */
+ * write (asynchronous) has landed: Ada's score is polled until it is the
+ * one expected (a board that already had points moves when the write lands). */
 static void assert_group_scores(const char *group, const char *ada, const char *bob)
 {
     char out[64] = "";
     for (int i = 0; i < 50; i++) {
-        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all ada", group) && out[0])
+        if (!cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all ada", group) &&
+            !strcmp(out, ada))
             break;
         usleep(100000);
     }
@@ -174,6 +208,100 @@ static void assert_group_scores(const char *group, const char *ada, const char *
         return;
     cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:%s:all bob", group);
     cr_assert_str_eq(out, bob);
+}
+
+/* A create_game for `group` (with `secret`, or none) that must be refused. */
+static void create_refused(const char *group, const char *secret, const char *code)
+{
+    struct cq_ws ws;
+    client_open(&ws, &h);
+    json_t *m = json_pack("{s:s, s:s, s:s}", "type", "create_game", "bank", "mini", "group", group);
+    if (secret)
+        json_object_set_new(m, "group_secret", json_string(secret));
+    json_t *r = client_req(&ws, m, "error");
+    cr_assert_str_eq(jstr(r, "code"), code);
+    cr_assert_str_eq(jstr(r, "field"), "group_secret");
+    json_decref(r);
+    cq_ws_free(&ws);
+}
+
+Test(store, a_group_board_takes_games_only_from_its_creator)
+{
+    char gid[40], token[80], out[128], digest[CQ_SECRET_DIGEST_LEN + 1];
+    const char *nicks[] = {"Ada", "Bob"};
+    const bool g[][2] = {{true, true}, {true, false}};
+    play_game("class-o", nicks, 2, g, gid, token);
+    /* The first game made the group, and its host got the secret. */
+    cr_assert_not_null(group_secret("class-o"), "no group_secret in joined");
+    assert_group_scores("class-o", "2000", "1000");
+    /* Redis keeps the secret's SHA-256, not the secret. */
+    cq_secret_digest(group_secret("class-o"), digest);
+    cq_redis_cmd(&h, out, sizeof out, "GET cq:board:group:class-o:owner");
+    cr_assert_str_eq(out, digest);
+
+    /* Without the secret, or with another, no game is made for the group. */
+    create_refused("class-o", NULL, "group_secret_required");
+    create_refused("class-o", "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "bad_group_secret");
+    create_refused("class-o", digest, "bad_group_secret"); /* the digest is not the secret */
+    /* With it, the game counts, and no new secret is handed out. */
+    play_game("class-o", nicks, 2, g, gid, token);
+    cr_assert_str_eq(created_group_secret, "");
+    assert_group_scores("class-o", "4000", "2000");
+    cq_redis_cmd(&h, out, sizeof out, "GET cq:board:group:class-o:owner");
+    cr_assert_str_eq(out, digest);
+}
+
+/* Waits until the end-of-game counting (asynchronous) has run for a game. */
+static void wait_counted(const char *gid)
+{
+    char out[16] = "";
+    for (int i = 0; i < 50; i++) {
+        cq_redis_cmd(&h, out, sizeof out, "EXISTS cq:game:%s:counted", gid);
+        if (!strcmp(out, "1"))
+            return;
+        usleep(100000);
+    }
+    cr_assert_fail("game %s was never counted", gid);
+}
+
+Test(store, a_board_without_owner_goes_to_its_first_claimant_and_is_checked_at_the_end)
+{
+    char gid[40], token[80], pin[8], out[128];
+    const char *nicks[] = {"Ada", "Bob"};
+    const bool g[][2] = {{true, true}, {true, false}};
+    /* A board made before groups had owners. */
+    cq_redis_cmd(&h, out, sizeof out, "ZADD cq:board:group:legacy:all 500 ada");
+    play_game("legacy", nicks, 2, g, gid, token);
+    cr_assert_not_null(group_secret("legacy"), "the first claimant gets the secret");
+    wait_counted(gid);
+    assert_group_scores("legacy", "2500", "1000");
+    create_refused("legacy", NULL, "group_secret_required");
+
+    /* A game made with the secret, whose group gets another owner before it
+     * ends (an operator gave the group a new secret): it counts on the
+     * bank's boards, not on the group's. */
+    struct cq_ws host;
+    struct player cy;
+    json_t *st = create(&host,
+                        json_pack("{s:s, s:s, s:s}", "bank", "mini", "group", "legacy",
+                                  "group_secret", group_secret("legacy")),
+                        pin, token);
+    snprintf(gid, sizeof gid, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&cy, pin, "Cy");
+    host_cmd(&host, "start");
+    cq_redis_cmd(&h, out, sizeof out,
+                 "SET cq:board:group:legacy:owner "
+                 "0000000000000000000000000000000000000000000000000000000000000000");
+    host_cmd(&host, "end");
+    wait_counted(gid);
+    cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:bank:mini:all cy");
+    cr_assert_str_eq(out, "0");
+    out[0] = 'x';
+    cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:board:group:legacy:all cy");
+    cr_assert_str_eq(out, "", "the group's board took a game of another owner");
+    cq_ws_free(&host);
+    cq_ws_free(&cy.ws);
 }
 
 Test(store, redis_lost_mid_game_loses_no_score)
@@ -461,6 +589,117 @@ static void kill_mid_question_and_resume(bool boards)
 Test(store, server_killed_mid_question_resumes_the_game)
 {
     kill_mid_question_and_resume(true);
+}
+
+/* Everything the harness's Redis holds, key names and values, as text. */
+static size_t redis_dump(char *out, size_t cap)
+{
+    struct timeval tv = {2, 0};
+    size_t len = 0;
+    redisContext *c = redisConnectWithTimeout("127.0.0.1", h.redis_port, tv);
+    cr_assert(c && !c->err, "no Redis");
+    redisReply *keys = redisCommand(c, "KEYS *");
+    cr_assert(keys && keys->type == REDIS_REPLY_ARRAY);
+    for (size_t i = 0; i < keys->elements; i++) {
+        const char *k = keys->element[i]->str;
+        redisReply *t = redisCommand(c, "TYPE %s", k);
+        const char *type = t->str;
+        redisReply *v = !strcmp(type, "string") ? redisCommand(c, "GET %s", k)
+                        : !strcmp(type, "list") ? redisCommand(c, "LRANGE %s 0 -1", k)
+                        : !strcmp(type, "hash") ? redisCommand(c, "HGETALL %s", k)
+                        : !strcmp(type, "set")  ? redisCommand(c, "SMEMBERS %s", k)
+                        : !strcmp(type, "zset") ? redisCommand(c, "ZRANGE %s 0 -1 WITHSCORES", k)
+                                                : NULL;
+        cr_assert_not_null(v, "key %s of type %s not read", k, type);
+        len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s=", k);
+        if (v->type == REDIS_REPLY_STRING)
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s\n", v->str);
+        for (size_t e = 0; v->type == REDIS_REPLY_ARRAY && e < v->elements; e++)
+            len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s ",
+                                    v->element[e]->str ? v->element[e]->str : "");
+        freeReplyObject(v);
+        freeReplyObject(t);
+    }
+    freeReplyObject(keys);
+    redisFree(c);
+    cr_assert_lt(len, cap, "Redis holds more than the test reads");
+    return len;
+}
+
+static void assert_not_in_redis(const char *what, const char *secret)
+{
+    static char dump[1 << 20];
+    size_t len = redis_dump(dump, sizeof dump);
+    cr_assert_gt(len, 100, "Redis is nearly empty: %s", dump);
+    cr_assert_null(strstr(dump, secret), "the %s is in Redis in clear: %s", what, dump);
+}
+
+/* No secret in clear in Redis (a backup, a replica, a shared Redis): not in
+ * the logs, the records or the group keys, after a game and after the
+ * server restored it from its log; and the restored game still takes the
+ * same tokens. */
+Test(store, tokens_and_group_secrets_are_not_kept_in_clear)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80], secret[80], path[300], body[65536];
+    json_t *st =
+        create(&host, json_pack("{s:s, s:s}", "bank", "mini", "group", "hashed"), pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    snprintf(secret, sizeof secret, "%s", created_group_secret);
+    cr_assert_gt(strlen(secret), 20);
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0));
+    /* Both joins and the answer are in the log. */
+    char want[64], log[16384] = "";
+    snprintf(want, sizeof want, ",%lld,0,0,", a.id);
+    for (int i = 0; i < 50 && !strstr(log, want); i++) {
+        usleep(20000);
+        read_log(false, game_id, log, sizeof log);
+    }
+    cr_assert(strstr(log, want), "the log: %s", log);
+    assert_not_in_redis("host token", token);
+    assert_not_in_redis("player token", a.token);
+    assert_not_in_redis("player token", b.token);
+    assert_not_in_redis("group secret", secret);
+
+    /* Killed and restarted: the game is rebuilt from the log, the same
+     * tokens get the same seats back. */
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    st = rejoin(&a.ws, pin, a.token, "player");
+    cr_assert_eq(jint(json_object_get(st, "you"), "id"), a.id);
+    json_decref(st);
+    json_decref(rejoin(&b.ws, pin, b.token, "player"));
+    json_decref(rejoin(&host, pin, token, "host"));
+    host_cmd(&host, "end");
+    wait_counted(game_id);
+    assert_not_in_redis("host token", token);
+    assert_not_in_redis("player token", a.token);
+    assert_not_in_redis("player token", b.token);
+    assert_not_in_redis("group secret", secret);
+    /* The stored result still opens with the host token, and only with it. */
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s", game_id, token);
+    wait_body(path, "\"players\":[", body, sizeof body);
+    cr_assert_null(strstr(body, "host_token"), "%s", body);
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s", game_id, a.token);
+    cr_assert_eq(cq_http_get(h.http_port, path, body, sizeof body), 403);
+    /* The group's next game needs the secret. */
+    create_refused("hashed", NULL, "group_secret_required");
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
 }
 
 /* The default set-up: the server's own Redis (stopped with it, started again

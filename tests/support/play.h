@@ -18,6 +18,9 @@ struct player {
     long long earned; /* sum of points + bonus from `result` messages */
 };
 
+/* The group secret the last create() got (when it made a new group), or "". */
+static char created_group_secret[80];
+
 static inline json_t *create(struct cq_ws *host, json_t *settings, char *pin, char *token)
 {
     client_open(host, &h);
@@ -28,6 +31,9 @@ static inline json_t *create(struct cq_ws *host, json_t *settings, char *pin, ch
     cr_assert_str_eq(jstr(j, "role"), "host");
     snprintf(pin, 8, "%s", jstr(j, "pin"));
     snprintf(token, 80, "%s", jstr(j, "token"));
+    json_t *gs = json_object_get(j, "group_secret");
+    snprintf(created_group_secret, sizeof created_group_secret, "%s",
+             gs ? json_string_value(gs) : "");
     cr_assert_eq(strlen(pin), 6);
     cr_assert_geq(strlen(token), 32);
     json_decref(j);

@@ -86,7 +86,8 @@ static void make_room(void)
 {
     unsigned q[5] = {0, 1, 2, 3, 4};
     struct cq_room_settings set;
-    struct cq_replay_game g = {"123456-1700000000", 1700000000};
+    struct cq_replay_game g = {"123456-1700000000", 1700000000,
+                               "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1"};
     setup_bank();
     memset(&lg, 0, sizeof lg);
     cq_room_settings_default(&set);
@@ -230,6 +231,9 @@ Test(replay, rebuilds_every_input)
                  0, "%s", err);
     cr_assert_str_eq(r.game.game_id, "123456-1700000000");
     cr_assert_eq(r.game.created_unix, 1700000000);
+    /* The group's owner digest comes back, so the counting checks it. */
+    cr_assert_str_eq(r.game.group_digest,
+                     "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1");
     cr_assert_eq(r.next_seq, lg.n);
     cr_assert_eq(r.last_now, lg.last_now);
     assert_same(room, r.room, S(171));
@@ -342,4 +346,29 @@ Test(replay, refuses_garbage)
                                  sizeof err),
                   0);
     cr_assert(strstr(err, "entry 3"), "%s", err);
+}
+
+/* A log written before tokens were hashed (version 1: the host's and the
+ * players' tokens in clear) still resumes: its tokens are hashed as they
+ * are read, and the clients' tokens keep working. */
+Test(replay, a_version_1_log_with_clear_tokens_is_read_hashed)
+{
+    struct cq_replay_result r;
+    char err[200], key[CQ_SECRET_DIGEST_LEN + 1];
+    join("Ana", "tok-ana", S(101));
+    char *v1 = strstr(lg.e[0], "\"v\":2");
+    cr_assert_not_null(v1, "%s", lg.e[0]);
+    v1[4] = '1';
+    cr_assert_eq(cq_replay_room((const char *const *)lg.e, lg.len, lg.n, find_bank, NULL, &r, err,
+                                sizeof err),
+                 0, "%s", err);
+    cr_assert(!cq_room_is_host_token(r.room, "hosttoken"));
+    cq_secret_digest("hosttoken", key);
+    cr_assert(cq_room_is_host_token(r.room, key));
+    struct cq_player *p;
+    cr_assert_eq(cq_room_rejoin(r.room, "tok-ana", S(102), &p), CQ_EBAD_TOKEN);
+    cq_secret_digest("tok-ana", key);
+    cr_assert_eq(cq_room_rejoin(r.room, key, S(102), &p), 0);
+    cr_assert_str_eq(p->nickname, "Ana");
+    cq_room_free(r.room);
 }

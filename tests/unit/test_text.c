@@ -118,3 +118,28 @@ Test(utf8, one_white_space_table)
     cr_assert_not(cq_utf8_is_space(0x3164));
     cr_assert_not(cq_utf8_is_space(0x2800));
 }
+
+/* ---- secret.h: SHA-256 against FIPS 180-4 / NIST CAVP vectors ---------- */
+
+#include "secret.h"
+
+Test(secret, sha256_known_vectors)
+{
+    char out[CQ_SECRET_DIGEST_LEN + 1];
+    cq_secret_digest("", out);
+    cr_assert_str_eq(out, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    cq_secret_digest("abc", out);
+    cr_assert_str_eq(out, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    /* 56 bytes: the length no longer fits the first padding block. */
+    cq_secret_digest("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", out);
+    cr_assert_str_eq(out, "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+    /* Two full blocks and a tail. */
+    cq_secret_digest(
+        "abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnop"
+        "qklmnopqrlmnopqrsmnopqrstnopqrstu",
+        out);
+    cr_assert_str_eq(out, "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1");
+    /* 64 bytes exactly: padding is a block of its own. */
+    cq_secret_digest("0123456789012345678901234567890123456789012345678901234567890123", out);
+    cr_assert_str_eq(out, "9674d9e078535b7cec43284387a6ee39956188e735a85452b0050b55341cda56");
+}

@@ -5,7 +5,7 @@
 // sessionStorage ('chainquiz.create'); afterwards {pin, token} is the
 // host's seat, and a reload or a dropped network rejoins with it.
 
-import { Client, sessions, errorText, el, ProtocolError } from './protocol.js';
+import { Client, sessions, groupSecrets, errorText, el, ProtocolError } from './protocol.js';
 import {
   OPTION_STYLES,
   optionBadge,
@@ -58,14 +58,22 @@ const H = {
   gameId: null, // the stored result's id (host's `joined`, and `ended`)
   results: null, // the results download: see renderResults()
 };
+// A host seat kept in this tab (sessionStorage: a reload) is taken back at
+// once; one only in localStorage (a tab that was closed, maybe someone else's
+// on a shared computer) is offered first: see offerResume().
+let offered = null;
 if (!watchPin) {
   if (H.pendingCreate) H.mode = 'create';
   else {
-    H.session = sessions.load('host');
+    H.session = sessions.load('host', { tabOnly: true });
     if (H.session && H.session.pin && H.session.token) {
       H.mode = 'rejoin';
       H.pin = H.session.pin;
       if (typeof H.session.game_id === 'string') H.gameId = H.session.game_id;
+    } else {
+      H.session = null;
+      const old = sessions.load('host');
+      if (old && old.pin && old.token) offered = old;
     }
   }
 }
@@ -118,6 +126,10 @@ async function onOpen() {
       await client.request('watch', { pin: H.pin });
     } else if (H.mode === 'create') {
       const reply = await client.request('create_game', H.pendingCreate);
+      const group = H.pendingCreate.group;
+      // A typed secret that worked is kept too, for this device's next games.
+      const secret = reply.group_secret || H.pendingCreate.group_secret;
+      if (group && secret) groupSecrets.save(group, secret);
       H.pendingCreate = null;
       try {
         sessionStorage.removeItem('chainquiz.create');
@@ -286,6 +298,11 @@ function renderState(st) {
   $('bar-bank').textContent = H.settings.bank_title || '';
   $('bar-group').textContent = H.settings.group || '';
   $('bar-group').hidden = !H.settings.group;
+  // Collapsed: the lobby is on the projector, and the secret is the teacher's.
+  const secret = isHost() && H.settings.group ? groupSecrets.get(H.settings.group) : null;
+  $('group-secret').hidden = !secret;
+  $('group-secret-label').textContent = H.settings.group || '';
+  $('group-secret-value').textContent = secret || '';
   $('bar-pin-num').textContent = fmtPin(st.pin);
   $('players-btn').hidden = false;
   renderJoinPanel();
@@ -794,11 +811,7 @@ document.addEventListener('keydown', (e) => {
 
 // ---- start ---------------------------------------------------------------------------------
 
-if (!H.mode) {
-  gone('No game here', 'Create a game from the start page, or watch one with its PIN.');
-  $('live-dot').dataset.status = 'stopped';
-  $('live-text').textContent = 'Offline';
-} else {
+function startHosting() {
   if (watchPin) {
     document.body.classList.add('is-spectator');
     $('role-tag').hidden = false;
@@ -806,6 +819,37 @@ if (!H.mode) {
   $('connecting-text').textContent = H.mode === 'create' ? 'Creating your game…' : H.mode === 'watch' ? 'Joining as a spectator…' : 'Reconnecting to your game…';
   view('connecting');
   client.start();
+}
+
+/** "Continue hosting game PIN?": nothing is sent until Continue. */
+function offerResume(old) {
+  $('live-dot').dataset.status = 'stopped';
+  $('live-text').textContent = 'Offline';
+  $('resume-title').textContent = `Continue hosting game ${old.pin}?`;
+  view('resume');
+  $('resume-continue').addEventListener('click', () => {
+    H.session = old;
+    sessions.save('host', old); // this tab has it now: a reload asks no more
+    H.mode = 'rejoin';
+    H.pin = old.pin;
+    if (typeof old.game_id === 'string') H.gameId = old.game_id;
+    startHosting();
+  });
+  $('resume-fresh').addEventListener('click', () => {
+    sessions.clear('host');
+    window.location.href = './?host';
+  });
+  $('resume-continue').focus();
+}
+
+if (H.mode) {
+  startHosting();
+} else if (offered) {
+  offerResume(offered);
+} else {
+  gone('No game here', 'Create a game from the start page, or watch one with its PIN.');
+  $('live-dot').dataset.status = 'stopped';
+  $('live-text').textContent = 'Offline';
 }
 
 window.chainquiz = { state: H, client };

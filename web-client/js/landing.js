@@ -1,7 +1,7 @@
 // landing.js: the start page's tabs and its host and watch forms.
 // Joining is the player screen's business (play.js) and comes in as a callback.
 
-import { el, sessions } from './protocol.js';
+import { el, sessions, groupSecrets } from './protocol.js';
 
 const PIN_RE = /^[0-9]{6}$/;
 
@@ -174,7 +174,15 @@ function readHostForm() {
   msg.late_join = document.getElementById('opt-late').checked;
   msg.change_answer = document.getElementById('opt-change').checked;
   const group = document.getElementById('opt-group').value.trim();
-  if (group) msg.group = group;
+  if (group) {
+    msg.group = group;
+    // The group's boards take games only from its creator: send the
+    // secret typed here, else the one this browser kept for the label.
+    const typed = document.getElementById('opt-group-secret').value.trim();
+    if (typed && !/^[A-Za-z0-9_-]{1,64}$/.test(typed)) return { error: 'A group secret has only letters, digits, - and _.' };
+    const secret = typed || groupSecrets.get(group);
+    if (secret) msg.group_secret = secret;
+  }
   return { msg };
 }
 

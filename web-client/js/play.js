@@ -1,7 +1,9 @@
 // play.js: the start page and the player's screen (index.html).
 //
 // A player's seat is {pin, token} in sessionStorage (and localStorage as a
-// fallback): a reload or a dropped network rejoins with it by itself.
+// fallback): a reload or a dropped network rejoins with it by itself; a seat
+// found only in localStorage (a closed tab, perhaps someone else's on a
+// shared computer) is offered, never taken silently (offerResume).
 
 import { Client, sessions, errorText, el, ordinal, ProtocolError } from './protocol.js';
 import {
@@ -936,7 +938,7 @@ function offerResume() {
     return;
   }
   $('resume').hidden = false;
-  $('resume-text').textContent = `Resume game ${old.pin} as ${old.nickname || 'before'}?`;
+  $('resume-text').textContent = old.nickname ? `Continue as ${old.nickname} in game ${old.pin}?` : `Continue in game ${old.pin}?`;
   $('resume-btn').addEventListener('click', () => {
     S.session = old;
     sessions.save('player', old);

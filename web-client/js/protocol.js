@@ -273,6 +273,27 @@ export class Client {
 
 const SESSION_PREFIX = 'chainquiz.';
 
+/** Group secrets (PROTOCOL.md, create_game): the first game of a group label
+ * gets the group's secret, which every later game of that label must send.
+ * Kept per label in localStorage, like the host token, and shown to the
+ * host so a teacher can type it on another device. */
+export const groupSecrets = {
+  get(label) {
+    try {
+      return localStorage.getItem(`${SESSION_PREFIX}group:${label}`) || null;
+    } catch {
+      return null;
+    }
+  },
+  save(label, secret) {
+    try {
+      localStorage.setItem(`${SESSION_PREFIX}group:${label}`, secret);
+    } catch {
+      /* private mode: the host still sees it on screen */
+    }
+  },
+};
+
 /** Stored game sessions: sessionStorage for this tab (survives reloads),
  * localStorage as the fallback after the tab was closed. */
 export const sessions = {
@@ -325,6 +346,9 @@ const ERROR_TEXT = {
   already_answered: 'You have already answered.',
   no_bank: 'That question bank does not exist.',
   no_questions: 'No question matches that selection. Choose other tags.',
+  group_secret_required:
+    'This group label is already in use, and its leaderboard belongs to the host who created it. Enter the group secret under “Group label”, or choose another label.',
+  bad_group_secret: 'That group secret does not belong to this group label. Check it, or choose another label.',
   server_full: 'The server is busy with too many games. Try again later.',
   server_busy: 'The server is restarting. Try again in a moment.',
   rate_limited: 'Slow down a little.',
