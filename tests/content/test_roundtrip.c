@@ -71,7 +71,7 @@ Test(roundtrip, gift_keeps_every_expressible_question_of_the_builtin_bank)
         expressible +=
             t == CQ_Q_SINGLE || t == CQ_Q_MULTI || t == CQ_Q_TRUEFALSE || t == CQ_Q_TYPEANSWER;
     }
-    cr_expect_eq(expressible, 162);
+    cr_expect_eq(expressible, 164);
     cr_expect_eq(skipped, b.bank->n_questions - expressible);
     cr_expect_eq(errs.n, skipped);
 
