@@ -129,6 +129,32 @@ int cq_csv_export(const struct cq_bank *b, const char *name, struct cq_content_b
 
 /* --- Checks beyond the loader. --- */
 
+/* Option lengths against correctness (lengths.c). A single-choice question
+ * "gives itself away" when its right option is strictly longer than every
+ * other; by chance that happens in 1 of n_options questions at most. */
+struct cq_content_lengths {
+    size_t single;         /* single-choice questions */
+    size_t single_longest; /* ... whose right option is the strictly longest */
+    double single_chance;  /* sum of 1/n_options: the count if length said nothing */
+    size_t multi;          /* multi-select questions */
+    double multi_ratio;    /* mean over them of mean right / mean wrong length */
+};
+/* `check` warns (docs/import.md) when there are at least
+ * CQ_LENGTH_SINGLE_MIN single-choice questions and the right option is the
+ * strictly longest more than CQ_LENGTH_SINGLE_FACTOR times as often as
+ * chance; or at least CQ_LENGTH_MULTI_MIN multi-select questions whose right
+ * options average more than CQ_LENGTH_MULTI_RATIO times the wrong ones'
+ * length. Below the minimum counts a few questions would decide it. */
+#define CQ_LENGTH_SINGLE_MIN    20
+#define CQ_LENGTH_SINGLE_FACTOR 1.5
+#define CQ_LENGTH_MULTI_MIN     10
+#define CQ_LENGTH_MULTI_RATIO   1.25
+
+void cq_content_lengths(const struct cq_bank *b, struct cq_content_lengths *out);
+/* Adds "name: warning: ..." lines; returns how many. */
+size_t cq_content_check_lengths(const struct cq_bank *b, const char *name,
+                                struct cq_content_errors *warnings);
+
 /* Every sources[].file exists in `dir` and its title is a trimmed line of it;
  * every question's source.section is a trimmed line of its source.file.
  * Returns the number of problems found. */

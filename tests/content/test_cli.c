@@ -109,6 +109,9 @@ Test(cli, import_export_and_stats)
                                    "ordering 1, poll 1\n"),
                        "%s", out);
     cr_expect_not_null(strstr(out, "difficulty: easy 5, medium 1, hard 0\n"), "%s", out);
+    cr_expect_not_null(strstr(out, "lengths:    single: right option strictly longest in 0 of 1 "
+                                   "(0%; by chance 25%); multi: right options "),
+                       "%s", out);
     free(out);
     static const char *const files[] = {"g.json", "e.json", "g.gift", "g.csv"};
     for (size_t i = 0; i < 4; i++) {
