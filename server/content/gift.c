@@ -1133,8 +1133,8 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
                 const char *payload = comment_payload(t, tn, META_PREFIX, &pn);
                 if (payload) {
                     json_error_t jerr;
-                    static const char *const allowed[] = {"difficulty", "time_limit", "points",
-                                                          "source",     "image",      NULL};
+                    static const char *const allowed[] = {
+                        "difficulty", "time_limit", "points", "source", "image", "excludes", NULL};
                     json_decref(meta);
                     meta = json_loadb(payload, pn, JSON_REJECT_DUPLICATES, &jerr);
                     meta_line = line;
@@ -1158,7 +1158,7 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
                     } else if (badkey) {
                         cq_import_error(im, line, NULL,
                                         "chainquiz comment: \"%s\" is not one of difficulty, "
-                                        "time_limit, points, source, image",
+                                        "time_limit, points, source, image, excludes",
                                         badkey);
                         bad_bytes = true;
                         json_decref(meta);
@@ -1322,6 +1322,19 @@ int cq_gift_export(const struct cq_bank *b, const struct cq_content_sources *s, 
             json_object_set_new(meta, "points", json_integer(q->points));
         if (q->image)
             json_object_set_new(meta, "image", json_string(q->image));
+        /* Only the excluded questions that this file holds too. */
+        json_t *ex = json_array();
+        for (unsigned k = 0; ex && k < q->n_exclude_ids; k++) {
+            char why2[160];
+            for (unsigned j = 0; j < q->n_excludes; j++) {
+                const struct cq_question *o = &b->questions[q->excludes[j]];
+                if (!strcmp(o->id, q->exclude_ids[k]) && !gift_unsupported(o, why2, sizeof why2))
+                    json_array_append_new(ex, json_string(q->exclude_ids[k]));
+            }
+        }
+        if (json_array_size(ex))
+            json_object_set(meta, "excludes", ex);
+        json_decref(ex);
         char *m = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(meta);
         if (m)

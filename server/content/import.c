@@ -202,6 +202,26 @@ static void json_import(struct cq_import *im, json_t *root)
     }
 }
 
+/* A kept question may exclude one that was left out: that entry goes too
+ * (reported), so that the bank stays valid. */
+static void prune_excludes(struct cq_import *im)
+{
+    for (size_t i = 0; i < json_array_size(im->questions); i++) {
+        json_t *q = json_array_get(im->questions, i), *ex = json_object_get(q, "excludes");
+        const char *qid = json_string_value(json_object_get(q, "id"));
+        for (size_t k = json_array_size(ex); k-- > 0;) {
+            const char *x = json_string_value(json_array_get(ex, k));
+            if (x && id_used(im, x))
+                continue;
+            cq_import_error(im, 0, qid, "excludes: \"%s\" is not imported, so it is dropped here",
+                            x ? x : "?");
+            json_array_remove(ex, k);
+        }
+        if (ex && !json_array_size(ex))
+            json_object_del(q, "excludes");
+    }
+}
+
 static const char *base_name(const char *path)
 {
     const char *s = strrchr(path, '/');
@@ -354,6 +374,7 @@ int cq_content_import(enum cq_import_format fmt, const char *text, size_t len,
         goto out;
     }
 
+    prune_excludes(&im);
     slug = cq_content_slug(stem, CQ_BANK_ID_MAX);
     size_t dn = strlen("Questions imported from .") + strlen(base) + 1;
     description = malloc(dn);

@@ -55,9 +55,9 @@ static void expect_same(json_t *want, json_t *got, const char *id, const char *k
 
 Test(roundtrip, gift_keeps_every_expressible_question_of_the_builtin_bank)
 {
-    static const char *const keys[] = {"type",       "prompt",      "options", "correct",
-                                       "accepted",   "explanation", "tags",    "source",
-                                       "difficulty", "time_limit",  "points",  "image"};
+    static const char *const keys[] = {
+        "type",   "prompt",     "options",    "correct", "accepted", "explanation", "tags",
+        "source", "difficulty", "time_limit", "points",  "image",    "excludes"};
     struct builtin b;
     struct cq_content_errors errs;
     struct cq_content_buf out;
