@@ -126,6 +126,9 @@ int cq_gift_export(const struct cq_bank *b, const struct cq_content_sources *s, 
                    struct cq_content_buf *out, struct cq_content_errors *errs, size_t *skipped);
 int cq_csv_export(const struct cq_bank *b, const char *name, struct cq_content_buf *out,
                   struct cq_content_errors *errs, size_t *skipped);
+/* Whether a spreadsheet would read a cell starting like `s` as a formula
+ * (=, +, -, @): export writes it as '..., import reads '... back as ... */
+bool cq_csv_formula_start(const char *s);
 
 /* --- Checks beyond the loader. --- */
 
