@@ -796,6 +796,11 @@ struct cq_bank *cq_content_from_json(json_t *root, const char *name, struct cq_c
         BAD(&c, "questions", "must be a non-empty array");
         goto out;
     }
+    if (json_array_size(qs) > CQ_BANK_QUESTIONS_MAX) {
+        BAD(&c, "questions", "at most %d questions in one bank (has %zu)", CQ_BANK_QUESTIONS_MAX,
+            json_array_size(qs));
+        goto out;
+    }
     b->questions = calloc(json_array_size(qs), sizeof *b->questions);
     if (!b->questions) {
         BAD(&c, "questions", "out of memory");

@@ -17,21 +17,22 @@
 
 #include "bank.h"
 
-#define CQ_BANK_FORMAT       "chainquiz-bank/1"
-#define CQ_BANK_FILE_MAX     (16u << 20) /* bytes in one bank file */
-#define CQ_BANK_DIR_MAX      1000        /* bank files in one content directory */
-#define CQ_TITLE_MAX         120
-#define CQ_DESCRIPTION_MAX   500
-#define CQ_LANGUAGE_MAX      16
-#define CQ_VERSION_MAX       32
-#define CQ_LICENCE_MAX       64
-#define CQ_QID_MAX           64
-#define CQ_SOURCE_TEXT_MAX   200 /* sources[].file/title, source.file/section */
-#define CQ_PROMPT_MAX        300
-#define CQ_OPTION_TEXT_MAX   120
-#define CQ_EXPLANATION_MAX   600
-#define CQ_ACCEPTED_TEXT_MAX 60
-#define CQ_IMAGE_MAX         500
+#define CQ_BANK_FORMAT        "chainquiz-bank/1"
+#define CQ_BANK_FILE_MAX      (16u << 20) /* bytes in one bank file */
+#define CQ_BANK_DIR_MAX       1000        /* bank files in one content directory */
+#define CQ_BANK_QUESTIONS_MAX 10000       /* questions in one bank: loader, schema, import */
+#define CQ_TITLE_MAX          120
+#define CQ_DESCRIPTION_MAX    500
+#define CQ_LANGUAGE_MAX       16
+#define CQ_VERSION_MAX        32
+#define CQ_LICENCE_MAX        64
+#define CQ_QID_MAX            64
+#define CQ_SOURCE_TEXT_MAX    200 /* sources[].file/title, source.file/section */
+#define CQ_PROMPT_MAX         300
+#define CQ_OPTION_TEXT_MAX    120
+#define CQ_EXPLANATION_MAX    600
+#define CQ_ACCEPTED_TEXT_MAX  60
+#define CQ_IMAGE_MAX          500
 
 /* Errors found while loading: a bounded list of lines. */
 struct cq_content_errors {

@@ -17,10 +17,10 @@
 
 #include "content.h"
 
-#define CQ_IMPORT_FILE_MAX      CQ_BANK_FILE_MAX /* bytes of one input file */
-#define CQ_IMPORT_QUESTIONS_MAX 10000            /* questions in one import */
-#define CQ_EXPORT_MAX           (64u << 20)      /* bytes of one exported file */
-#define CQ_SOURCE_FILE_MAX      CQ_BANK_FILE_MAX /* bytes of one source text */
+#define CQ_IMPORT_FILE_MAX      CQ_BANK_FILE_MAX      /* bytes of one input file */
+#define CQ_IMPORT_QUESTIONS_MAX CQ_BANK_QUESTIONS_MAX /* an import makes one bank */
+#define CQ_EXPORT_MAX           (64u << 20)           /* bytes of one exported file */
+#define CQ_SOURCE_FILE_MAX      CQ_BANK_FILE_MAX      /* bytes of one source text */
 
 /* --- A byte buffer with a ceiling (grows up to `max`, then fails). --- */
 struct cq_content_buf {
@@ -92,6 +92,7 @@ struct cq_import {
     struct cq_content_errors *errs;
     json_t *questions; /* the kept questions */
     size_t skipped, generated;
+    size_t over_limit;        /* questions past CQ_IMPORT_QUESTIONS_MAX */
     size_t reported;          /* errors reported (some are not about one question) */
     bool rename_duplicates;   /* generated ids get -2, -3; JSON ids are kept or refused */
     bool default_explanation; /* GIFT/CSV: generate one when the input has none */

@@ -120,8 +120,12 @@ void cq_import_add(struct cq_import *im, json_t *q, unsigned line, const char *b
     bool generated = false;
 
     if (json_array_size(im->questions) >= CQ_IMPORT_QUESTIONS_MAX) {
-        cq_import_error(im, line, NULL, "more than %d questions: the rest are not imported",
-                        CQ_IMPORT_QUESTIONS_MAX);
+        /* One line for all of them; the summary counts them. */
+        if (!im->over_limit++)
+            cq_import_error(im, line, NULL,
+                            "a bank holds at most %d questions: this one and the rest are "
+                            "not imported",
+                            CQ_IMPORT_QUESTIONS_MAX);
         im->skipped++;
         goto out;
     }

@@ -168,3 +168,25 @@ Test(csv, export_defuses_formulas_and_import_restores_them)
     cq_content_buf_free(&out);
     cq_content_errors_free(&errs);
 }
+
+/* An input of more questions than a bank may hold: the first
+ * CQ_BANK_QUESTIONS_MAX are imported (a bank check accepts), the rest are
+ * reported in one line and counted. */
+Test(csv, import_stops_at_the_bank_limit_with_one_line)
+{
+    struct cq_content_buf in;
+    cq_content_buf_init(&in, 1u << 20);
+    for (unsigned i = 1; i <= CQ_BANK_QUESTIONS_MAX + 2; i++)
+        cq_content_buf_printf(&in, "Q%u,yes,no,,,,1\r\n", i);
+    cr_assert(!in.failed);
+    struct t_import t;
+    t_import_text(&t, CQ_IMPORT_CSV, "many.csv", in.p);
+    cr_expect_eq(t.status, 1);
+    cr_expect_eq(t.r.imported, CQ_BANK_QUESTIONS_MAX);
+    cr_expect_eq(t.r.skipped, 2);
+    cr_assert_eq(t.errs.n, 1);
+    cr_expect_str_eq(t.errs.lines[0], "many.csv:10001: a bank holds at most 10000 questions: this "
+                                      "one and the rest are not imported");
+    t_import_free(&t);
+    cq_content_buf_free(&in);
+}
