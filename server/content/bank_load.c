@@ -830,14 +830,34 @@ out:
     return b;
 }
 
+const char *cq_content_json_why(const char *why, char *buf, size_t cap)
+{
+    /* jansson names its own flag ("... without JSON_ALLOW_NUL near '...'"):
+     * say what is wrong instead, and keep where. */
+    static const char flag[] = "JSON_ALLOW_NUL";
+    const char *f = strstr(why, flag);
+    if (!f)
+        return why;
+    snprintf(buf, cap, "\\u0000 (the NUL character) is not allowed in a string%s",
+             f + sizeof flag - 1);
+    return buf;
+}
+
+void cq_content_json_error(struct cq_content_errors *errs, const char *name, int line, int column,
+                           const char *why)
+{
+    char buf[JSON_ERROR_TEXT_LENGTH + 64];
+    cq_content_errors_add(errs, "%s: line %d column %d: %s", name, line, column,
+                          cq_content_json_why(why, buf, sizeof buf));
+}
+
 struct cq_bank *cq_content_parse(const char *text, size_t len, const char *name,
                                  struct cq_content_errors *errs, struct cq_content_sources *sources)
 {
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        cq_content_errors_add(errs, "%s: line %d column %d: %s", name, jerr.line, jerr.column,
-                              jerr.text);
+        cq_content_json_error(errs, name, jerr.line, jerr.column, jerr.text);
         return NULL;
     }
     struct cq_bank *b = cq_content_from_json(root, name, errs, sources);

@@ -45,6 +45,13 @@ void cq_content_errors_free(struct cq_content_errors *e);
 void cq_content_errors_add(struct cq_content_errors *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Adds "name: line L column C: why" for a JSON syntax error, in words
+ * (jansson's text can name its internal flags). */
+void cq_content_json_error(struct cq_content_errors *errs, const char *name, int line, int column,
+                           const char *why);
+/* The same wording for a jansson error text alone: `why` itself, or `buf`. */
+const char *cq_content_json_why(const char *why, char *buf, size_t cap);
+
 /* Parses one bank from a JSON text; `name` labels errors. Returns NULL and
  * adds to `errs` when the bank is invalid. */
 struct cq_bank *cq_bank_parse(const char *text, size_t len, const char *name,

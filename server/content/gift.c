@@ -1088,11 +1088,13 @@ static void bank_comment(struct cq_import *im, const char *text, size_t len)
                             found);
         } else if (payload) {
             json_error_t jerr;
+            char why[JSON_ERROR_TEXT_LENGTH + 64];
             json_t *meta = json_loadb(payload, pn, JSON_REJECT_DUPLICATES, &jerr);
             found = line;
             if (!json_is_object(meta)) {
                 cq_import_error(im, line, NULL, "chainquiz-bank comment: not a JSON object (%s)",
-                                meta ? "another JSON value" : jerr.text);
+                                meta ? "another JSON value"
+                                     : cq_content_json_why(jerr.text, why, sizeof why));
                 json_decref(meta);
             } else {
                 cq_import_set_bank(im, meta, line);
@@ -1140,6 +1142,7 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
                 const char *payload = comment_payload(t, tn, META_PREFIX, &pn);
                 if (payload) {
                     json_error_t jerr;
+                    char why[JSON_ERROR_TEXT_LENGTH + 64];
                     static const char *const allowed[] = {
                         "difficulty", "time_limit", "points", "source", "image", "excludes", NULL};
                     json_decref(meta);
@@ -1158,7 +1161,8 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
                         }
                     if (!meta || !json_is_object(meta)) {
                         cq_import_error(im, line, NULL, "chainquiz comment: not a JSON object (%s)",
-                                        meta ? "not an object" : jerr.text);
+                                        meta ? "not an object"
+                                             : cq_content_json_why(jerr.text, why, sizeof why));
                         bad_bytes = true; /* the question it belongs to is skipped */
                         json_decref(meta);
                         meta = NULL;

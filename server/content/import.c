@@ -349,8 +349,7 @@ int cq_content_import(enum cq_import_format fmt, const char *text, size_t len,
         json_error_t jerr;
         im.bank = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!im.bank) {
-            cq_content_errors_add(errs, "%s: line %d column %d: %s", o->name, jerr.line,
-                                  jerr.column, jerr.text);
+            cq_content_json_error(errs, o->name, jerr.line, jerr.column, jerr.text);
             goto out;
         }
         if (!json_is_object(im.bank)) {

@@ -159,7 +159,7 @@ Test(gift, errors_name_the_line_and_why)
     /* The partial import keeps the good question. */
     cr_assert_not_null(t.r.bank);
     cr_expect_eq(t.r.imported, 1);
-    cr_expect_eq(t.r.skipped, 27);
+    cr_expect_eq(t.r.skipped, 28);
     cr_expect_str_eq(STR(t_question(t.r.bank, "good"), "type"), "truefalse");
     t_import_free(&t);
 }

@@ -117,3 +117,14 @@ Test(json, excludes_of_a_question_left_out_are_dropped)
     cr_expect_null(json_object_get(t_question(t.r.bank, "q3"), "excludes"));
     t_import_free(&t);
 }
+
+/* jansson's message names its flag JSON_ALLOW_NUL; ours says it in words. */
+Test(json, a_nul_escape_is_reported_in_words)
+{
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_JSON, "json-nul.json");
+    cr_expect_eq(t.status, 1);
+    cr_expect_null(t.r.bank);
+    t_expect_errors(&t.errs, FIXTURES "/import/json-nul.errors");
+    t_import_free(&t);
+}
