@@ -148,6 +148,15 @@ static int write_out(const char *path, const char *data, size_t len)
     return ok ? 0 : -1;
 }
 
+/* Whether writing `out` would overwrite `in` (the same file, by any path:
+ * same device and inode), which is then lost if the command fails half-way
+ * and is read while it is being truncated. */
+static bool same_file(const char *in, const char *out)
+{
+    struct stat a, b;
+    return out && !stat(in, &a) && !stat(out, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
 /* Unknown options and missing values, reported our way. */
 static int bad_option(const char *usage, char **argv)
 {
@@ -428,6 +437,11 @@ static int cmd_import(int argc, char **argv)
     if (argc - optind != 1)
         return usage_error(usage_import, "import: give exactly one input file%s", "");
     o.name = argv[optind];
+    if (same_file(o.name, out))
+        return usage_error(usage_import,
+                           "import: -o %s is the input file: write to another file, check it, "
+                           "then move it",
+                           out);
 
     struct cq_content_errors errs;
     struct cq_import_result r;
@@ -500,6 +514,8 @@ static int cmd_export(int argc, char **argv)
     if (argc - optind != 1)
         return usage_error(usage_export, "export: give exactly one bank file%s", "");
     const char *in = argv[optind];
+    if (same_file(in, out))
+        return usage_error(usage_export, "export: -o %s is the input file", out);
 
     struct cq_content_errors errs;
     struct cq_content_buf buf;
