@@ -677,6 +677,8 @@ static void resolve_excludes(struct ctx *c, struct cq_bank *b)
     for (size_t i = 0; i < n; i++) {
         struct cq_question *q = &b->questions[i];
         unsigned m = 0;
+        if (!q->n_excludes)
+            continue;
         qsort(q->excludes, q->n_excludes, sizeof *q->excludes, cmp_unsigned);
         for (unsigned k = 0; k < q->n_excludes; k++)
             if (!m || q->excludes[m - 1] != q->excludes[k])
