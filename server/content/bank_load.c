@@ -404,6 +404,37 @@ static void parse_tags(struct ctx *c, json_t *jq, struct cq_question *q)
     q->n_tags = (unsigned)json_array_size(v);
 }
 
+/* `excludes`: question ids only; whether they exist is checked once the
+ * whole bank is read (resolve_excludes). */
+static void parse_excludes(struct ctx *c, json_t *jq, struct cq_question *q)
+{
+    json_t *v = json_object_get(jq, "excludes");
+    if (!v)
+        return;
+    if (!json_is_array(v) || json_array_size(v) < 1 || json_array_size(v) > CQ_EXCLUDES_MAX) {
+        BAD(c, "excludes", "must be an array of 1 to %d question ids", CQ_EXCLUDES_MAX);
+        return;
+    }
+    for (size_t i = 0; i < json_array_size(v); i++) {
+        const char *s = json_string_value(json_array_get(v, i));
+        char field[48];
+        snprintf(field, sizeof field, "excludes[%zu]", i);
+        if (!s || !id_ok(s, CQ_QID_MAX)) {
+            BAD(c, field, "must be a question id ([a-z0-9][a-z0-9-]{0,63})");
+            continue;
+        }
+        if (q->id && !strcmp(q->id, s)) {
+            BAD(c, field, "a question cannot exclude itself");
+            continue;
+        }
+        for (size_t j = 0; j < i; j++)
+            if (q->exclude_ids[j] && !strcmp(q->exclude_ids[j], s))
+                BAD(c, field, "repeats excludes[%zu]", j);
+        q->exclude_ids[i] = strdup(s);
+    }
+    q->n_exclude_ids = (unsigned)json_array_size(v);
+}
+
 static void parse_source(struct ctx *c, json_t *jq, struct cq_question *q)
 {
     static const char *const keys[] = {"file", "section", NULL};
@@ -442,9 +473,10 @@ static void parse_image(struct ctx *c, json_t *jq, struct cq_question *q)
  * position ("#3") or "?". */
 static void parse_question(struct ctx *c, json_t *jq, struct cq_question *q, size_t index)
 {
-    static const char *const keys[] = {
-        "id",     "type", "prompt",     "options",    "correct", "accepted", "explanation",
-        "source", "tags", "difficulty", "time_limit", "points",  "image",    NULL};
+    static const char *const keys[] = {"id",      "type",       "prompt",      "options",
+                                       "correct", "accepted",   "explanation", "source",
+                                       "tags",    "difficulty", "time_limit",  "points",
+                                       "image",   "excludes",   NULL};
     if (index)
         snprintf(c->label, sizeof c->label, "#%zu", index);
     else
@@ -505,6 +537,7 @@ static void parse_question(struct ctx *c, json_t *jq, struct cq_question *q, siz
     if (q->type == CQ_Q_POLL && q->points != 0)
         BAD(c, "points", "a poll is not scored: points must be 0");
     parse_image(c, jq, q);
+    parse_excludes(c, jq, q);
 }
 
 static void question_free(struct cq_question *q)
@@ -523,6 +556,9 @@ static void question_free(struct cq_question *q)
     free(q->image);
     free(q->source_file);
     free(q->source_section);
+    for (unsigned i = 0; i < CQ_EXCLUDES_MAX; i++)
+        free(q->exclude_ids[i]);
+    free(q->excludes);
 }
 
 void cq_bank_free(struct cq_bank *b)
@@ -539,6 +575,93 @@ void cq_bank_free(struct cq_bank *b)
     free(b->version);
     free(b->licence);
     free(b);
+}
+
+struct id_index {
+    const char *id;
+    unsigned i;
+};
+
+static int cmp_id_index(const void *a, const void *b)
+{
+    return strcmp(((const struct id_index *)a)->id, ((const struct id_index *)b)->id);
+}
+
+static int cmp_unsigned(const void *a, const void *b)
+{
+    unsigned x = *(const unsigned *)a, y = *(const unsigned *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Turns every question's `exclude_ids` into bank indexes, in both
+ * directions (A excluding B keeps B from A too), each list sorted and
+ * without repeats. An id that names no question of the bank is an error.
+ * Runs after every question parsed, with ids unique. */
+static void resolve_excludes(struct ctx *c, struct cq_bank *b)
+{
+    size_t n = b->n_questions, pairs = 0;
+    for (size_t i = 0; i < n; i++)
+        pairs += b->questions[i].n_exclude_ids;
+    if (!pairs)
+        return;
+    struct id_index *ix = calloc(n, sizeof *ix);
+    unsigned *deg = calloc(n, sizeof *deg);
+    if (!ix || !deg) {
+        BAD(c, "questions", "out of memory");
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        ix[i] = (struct id_index){b->questions[i].id, (unsigned)i};
+    qsort(ix, n, sizeof *ix, cmp_id_index);
+    /* Two passes: count each question's partners, then fill. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t i = 0; i < n; i++) {
+            struct cq_question *q = &b->questions[i];
+            c->qid = q->id;
+            for (unsigned k = 0; k < q->n_exclude_ids; k++) {
+                struct id_index key = {q->exclude_ids[k], 0};
+                const struct id_index *hit = bsearch(&key, ix, n, sizeof *ix, cmp_id_index);
+                if (!hit) {
+                    if (pass == 0) {
+                        char field[48];
+                        snprintf(field, sizeof field, "excludes[%u]", k);
+                        BAD(c, field, "\"%s\" is not a question of this bank", q->exclude_ids[k]);
+                    }
+                    continue;
+                }
+                struct cq_question *o = &b->questions[hit->i];
+                if (pass == 0) {
+                    deg[i]++;
+                    deg[hit->i]++;
+                } else {
+                    q->excludes[q->n_excludes++] = hit->i;
+                    o->excludes[o->n_excludes++] = (unsigned)i;
+                }
+            }
+        }
+        c->qid = NULL;
+        if (c->bad)
+            goto out;
+        for (size_t i = 0; pass == 0 && i < n; i++)
+            if (deg[i] && !(b->questions[i].excludes = calloc(deg[i], sizeof(unsigned)))) {
+                BAD(c, "questions", "out of memory");
+                goto out;
+            }
+    }
+    for (size_t i = 0; i < n; i++) {
+        struct cq_question *q = &b->questions[i];
+        unsigned m = 0;
+        if (!q->n_excludes)
+            continue;
+        qsort(q->excludes, q->n_excludes, sizeof *q->excludes, cmp_unsigned);
+        for (unsigned k = 0; k < q->n_excludes; k++)
+            if (!m || q->excludes[m - 1] != q->excludes[k])
+                q->excludes[m++] = q->excludes[k];
+        q->n_excludes = m;
+    }
+out:
+    free(ix);
+    free(deg);
 }
 
 /* `sources`: an array of 1 or more {file, title}, files distinct. Returns
@@ -649,6 +772,11 @@ struct cq_bank *cq_content_from_json(json_t *root, const char *name, struct cq_c
         BAD(&c, "questions", "must be a non-empty array");
         goto out;
     }
+    if (json_array_size(qs) > CQ_BANK_QUESTIONS_MAX) {
+        BAD(&c, "questions", "at most %d questions in one bank (has %zu)", CQ_BANK_QUESTIONS_MAX,
+            json_array_size(qs));
+        goto out;
+    }
     b->questions = calloc(json_array_size(qs), sizeof *b->questions);
     if (!b->questions) {
         BAD(&c, "questions", "out of memory");
@@ -662,6 +790,8 @@ struct cq_bank *cq_content_from_json(json_t *root, const char *name, struct cq_c
                 BAD(&c, "id", "is used by question #%zu too", j + 1);
         c.qid = NULL;
     }
+    if (!c.bad)
+        resolve_excludes(&c, b);
 out:
     free(files);
     if (c.bad || !b) {
@@ -676,14 +806,34 @@ out:
     return b;
 }
 
+const char *cq_content_json_why(const char *why, char *buf, size_t cap)
+{
+    /* jansson names its own flag ("... without JSON_ALLOW_NUL near '...'"):
+     * say what is wrong instead, and keep where. */
+    static const char flag[] = "JSON_ALLOW_NUL";
+    const char *f = strstr(why, flag);
+    if (!f)
+        return why;
+    snprintf(buf, cap, "\\u0000 (the NUL character) is not allowed in a string%s",
+             f + sizeof flag - 1);
+    return buf;
+}
+
+void cq_content_json_error(struct cq_content_errors *errs, const char *name, int line, int column,
+                           const char *why)
+{
+    char buf[JSON_ERROR_TEXT_LENGTH + 64];
+    cq_content_errors_add(errs, "%s: line %d column %d: %s", name, line, column,
+                          cq_content_json_why(why, buf, sizeof buf));
+}
+
 struct cq_bank *cq_content_parse(const char *text, size_t len, const char *name,
                                  struct cq_content_errors *errs, struct cq_content_sources *sources)
 {
     json_error_t jerr;
     json_t *root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!root) {
-        cq_content_errors_add(errs, "%s: line %d column %d: %s", name, jerr.line, jerr.column,
-                              jerr.text);
+        cq_content_json_error(errs, name, jerr.line, jerr.column, jerr.text);
         return NULL;
     }
     struct cq_bank *b = cq_content_from_json(root, name, errs, sources);

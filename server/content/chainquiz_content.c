@@ -45,6 +45,9 @@ static const char usage_check[] =
     "its content directory: every *.json in it and in its direct sub-folders\n"
     "(except schema/), bank ids distinct.\n"
     "\n"
+    "Warns (without failing) when option lengths give answers away; the rule is\n"
+    "in docs/import.md.\n"
+    "\n"
     "  --sources DIR  also check the source references against the texts in DIR:\n"
     "                 each sources[].file exists there and its title is a line of\n"
     "                 it, and each question's source.section is a line of its\n"
@@ -99,7 +102,10 @@ static const char usage_stats[] =
     "usage: " PROG " stats FILE_OR_DIR...\n"
     "\n"
     "Loads the banks (as check does) and prints, for each and in total, the number\n"
-    "of questions by type, by difficulty and by tag.\n"
+    "of questions by type, by difficulty and by tag, and whether option lengths\n"
+    "give answers away: how often the right option of a single-choice question is\n"
+    "the strictly longest (and how often it would be by chance), and how long the\n"
+    "right options of multi-select questions are against the wrong ones.\n"
     "\n"
     "  -h, --help  this text\n";
 
@@ -140,6 +146,15 @@ static int write_out(const char *path, const char *data, size_t len)
     if (!ok)
         fprintf(stderr, PROG ": cannot write %s: %s\n", path ? path : "stdout", strerror(errno));
     return ok ? 0 : -1;
+}
+
+/* Whether writing `out` would overwrite `in` (the same file, by any path:
+ * same device and inode), which is then lost if the command fails half-way
+ * and is read while it is being truncated. */
+static bool same_file(const char *in, const char *out)
+{
+    struct stat a, b;
+    return out && !stat(in, &a) && !stat(out, &b) && a.st_dev == b.st_dev && a.st_ino == b.st_ino;
 }
 
 /* Unknown options and missing values, reported our way. */
@@ -276,20 +291,28 @@ static int cmd_check(int argc, char **argv)
     size_t problems, questions = 0;
     cq_content_errors_init(&errs, ERRORS_MAX);
     load_args(&set, argv + optind, argc - optind, &errs);
+    struct cq_content_errors warnings;
+    size_t n_warnings = 0;
+    cq_content_errors_init(&warnings, ERRORS_MAX);
     problems = set.problems;
     for (size_t i = 0; i < set.n; i++) {
         questions += set.v[i].bank->n_questions;
         if (sources_dir)
             problems += cq_content_check_sources(set.v[i].bank, &set.v[i].sources, set.v[i].path,
                                                  sources_dir, &errs);
+        n_warnings += cq_content_check_lengths(set.v[i].bank, set.v[i].path, &warnings);
     }
     print_errors(&errs);
+    /* Warnings do not fail the check: they are about quality, not validity. */
+    print_errors(&warnings);
+    cq_content_errors_free(&warnings);
     if (problems)
         fprintf(stderr, PROG ": check: problems found (%zu valid banks, %zu questions)\n", set.n,
                 questions);
     else
-        printf("%zu bank%s, %zu questions: no problems%s\n", set.n, set.n == 1 ? "" : "s",
-               questions, sources_dir ? " (source references checked)" : "");
+        printf("%zu bank%s, %zu questions: no problems%s%s\n", set.n, set.n == 1 ? "" : "s",
+               questions, sources_dir ? " (source references checked)" : "",
+               n_warnings ? " (warnings above)" : "");
     cq_content_errors_free(&errs);
     loadset_free(&set);
     return problems ? EXIT_PROBLEMS : EXIT_CLEAN;
@@ -414,6 +437,11 @@ static int cmd_import(int argc, char **argv)
     if (argc - optind != 1)
         return usage_error(usage_import, "import: give exactly one input file%s", "");
     o.name = argv[optind];
+    if (same_file(o.name, out))
+        return usage_error(usage_import,
+                           "import: -o %s is the input file: write to another file, check it, "
+                           "then move it",
+                           out);
 
     struct cq_content_errors errs;
     struct cq_import_result r;
@@ -486,6 +514,8 @@ static int cmd_export(int argc, char **argv)
     if (argc - optind != 1)
         return usage_error(usage_export, "export: give exactly one bank file%s", "");
     const char *in = argv[optind];
+    if (same_file(in, out))
+        return usage_error(usage_export, "export: -o %s is the input file", out);
 
     struct cq_content_errors errs;
     struct cq_content_buf buf;
@@ -528,10 +558,18 @@ struct tally {
         size_t n;
     } * tags;
     size_t n_tags, cap_tags;
+    struct cq_content_lengths len; /* multi_ratio: a sum until printed */
 };
 
 static void tally_add(struct tally *t, const struct cq_bank *b)
 {
+    struct cq_content_lengths l;
+    cq_content_lengths(b, &l);
+    t->len.single += l.single;
+    t->len.single_longest += l.single_longest;
+    t->len.single_chance += l.single_chance;
+    t->len.multi += l.multi;
+    t->len.multi_ratio += l.multi_ratio * (double)l.multi;
     for (size_t i = 0; i < b->n_questions; i++) {
         const struct cq_question *q = &b->questions[i];
         t->questions++;
@@ -585,7 +623,14 @@ static void tally_print(struct tally *t, const char *title)
     qsort(t->tags, t->n_tags, sizeof *t->tags, cmp_tag);
     for (size_t i = 0; i < t->n_tags; i++)
         printf("%s%s %zu", i ? ", " : " ", t->tags[i].tag, t->tags[i].n);
-    printf("\n");
+    printf("\n  lengths:    single: right option strictly longest in %zu of %zu",
+           t->len.single_longest, t->len.single);
+    if (t->len.single)
+        printf(" (%.0f%%; by chance %.0f%%)",
+               100.0 * (double)t->len.single_longest / (double)t->len.single,
+               100.0 * t->len.single_chance / (double)t->len.single);
+    printf("; multi: right options %.2fx the length of wrong ones (%zu questions)\n",
+           t->len.multi ? t->len.multi_ratio / (double)t->len.multi : 0.0, t->len.multi);
 }
 
 static void tally_free(struct tally *t)

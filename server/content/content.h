@@ -17,21 +17,22 @@
 
 #include "bank.h"
 
-#define CQ_BANK_FORMAT       "chainquiz-bank/1"
-#define CQ_BANK_FILE_MAX     (16u << 20) /* bytes in one bank file */
-#define CQ_BANK_DIR_MAX      1000        /* bank files in one content directory */
-#define CQ_TITLE_MAX         120
-#define CQ_DESCRIPTION_MAX   500
-#define CQ_LANGUAGE_MAX      16
-#define CQ_VERSION_MAX       32
-#define CQ_LICENCE_MAX       64
-#define CQ_QID_MAX           64
-#define CQ_SOURCE_TEXT_MAX   200 /* sources[].file/title, source.file/section */
-#define CQ_PROMPT_MAX        300
-#define CQ_OPTION_TEXT_MAX   120
-#define CQ_EXPLANATION_MAX   600
-#define CQ_ACCEPTED_TEXT_MAX 60
-#define CQ_IMAGE_MAX         500
+#define CQ_BANK_FORMAT        "chainquiz-bank/1"
+#define CQ_BANK_FILE_MAX      (16u << 20) /* bytes in one bank file */
+#define CQ_BANK_DIR_MAX       1000        /* bank files in one content directory */
+#define CQ_BANK_QUESTIONS_MAX 10000       /* questions in one bank: loader, schema, import */
+#define CQ_TITLE_MAX          120
+#define CQ_DESCRIPTION_MAX    500
+#define CQ_LANGUAGE_MAX       16
+#define CQ_VERSION_MAX        32
+#define CQ_LICENCE_MAX        64
+#define CQ_QID_MAX            64
+#define CQ_SOURCE_TEXT_MAX    200 /* sources[].file/title, source.file/section */
+#define CQ_PROMPT_MAX         300
+#define CQ_OPTION_TEXT_MAX    120
+#define CQ_EXPLANATION_MAX    600
+#define CQ_ACCEPTED_TEXT_MAX  60
+#define CQ_IMAGE_MAX          500
 
 /* Errors found while loading: a bounded list of lines. */
 struct cq_content_errors {
@@ -43,6 +44,13 @@ void cq_content_errors_init(struct cq_content_errors *e, size_t cap);
 void cq_content_errors_free(struct cq_content_errors *e);
 void cq_content_errors_add(struct cq_content_errors *e, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Adds "name: line L column C: why" for a JSON syntax error, in words
+ * (jansson's text can name its internal flags). */
+void cq_content_json_error(struct cq_content_errors *errs, const char *name, int line, int column,
+                           const char *why);
+/* The same wording for a jansson error text alone: `why` itself, or `buf`. */
+const char *cq_content_json_why(const char *why, char *buf, size_t cap);
 
 /* Parses one bank from a JSON text; `name` labels errors. Returns NULL and
  * adds to `errs` when the bank is invalid. */

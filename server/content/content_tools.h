@@ -17,10 +17,10 @@
 
 #include "content.h"
 
-#define CQ_IMPORT_FILE_MAX      CQ_BANK_FILE_MAX /* bytes of one input file */
-#define CQ_IMPORT_QUESTIONS_MAX 10000            /* questions in one import */
-#define CQ_EXPORT_MAX           (64u << 20)      /* bytes of one exported file */
-#define CQ_SOURCE_FILE_MAX      CQ_BANK_FILE_MAX /* bytes of one source text */
+#define CQ_IMPORT_FILE_MAX      CQ_BANK_FILE_MAX      /* bytes of one input file */
+#define CQ_IMPORT_QUESTIONS_MAX CQ_BANK_QUESTIONS_MAX /* an import makes one bank */
+#define CQ_EXPORT_MAX           (64u << 20)           /* bytes of one exported file */
+#define CQ_SOURCE_FILE_MAX      CQ_BANK_FILE_MAX      /* bytes of one source text */
 
 /* --- A byte buffer with a ceiling (grows up to `max`, then fails). --- */
 struct cq_content_buf {
@@ -87,6 +87,7 @@ struct cq_import {
     struct cq_content_errors *errs;
     json_t *questions; /* the kept questions */
     size_t skipped, generated;
+    size_t over_limit;        /* questions past CQ_IMPORT_QUESTIONS_MAX */
     size_t reported;          /* errors reported (some are not about one question) */
     bool rename_duplicates;   /* generated ids get -2, -3; JSON ids are kept or refused */
     bool default_explanation; /* GIFT/CSV: generate one when the input has none */
@@ -121,8 +122,37 @@ int cq_gift_export(const struct cq_bank *b, const struct cq_content_sources *s, 
                    struct cq_content_buf *out, struct cq_content_errors *errs, size_t *skipped);
 int cq_csv_export(const struct cq_bank *b, const char *name, struct cq_content_buf *out,
                   struct cq_content_errors *errs, size_t *skipped);
+/* Whether a spreadsheet would read a cell starting like `s` as a formula
+ * (=, +, -, @): export writes it as '..., import reads '... back as ... */
+bool cq_csv_formula_start(const char *s);
 
 /* --- Checks beyond the loader. --- */
+
+/* Option lengths against correctness (lengths.c). A single-choice question
+ * "gives itself away" when its right option is strictly longer than every
+ * other; by chance that happens in 1 of n_options questions at most. */
+struct cq_content_lengths {
+    size_t single;         /* single-choice questions */
+    size_t single_longest; /* ... whose right option is the strictly longest */
+    double single_chance;  /* sum of 1/n_options: the count if length said nothing */
+    size_t multi;          /* multi-select questions */
+    double multi_ratio;    /* mean over them of mean right / mean wrong length */
+};
+/* `check` warns (docs/import.md) when there are at least
+ * CQ_LENGTH_SINGLE_MIN single-choice questions and the right option is the
+ * strictly longest more than CQ_LENGTH_SINGLE_FACTOR times as often as
+ * chance; or at least CQ_LENGTH_MULTI_MIN multi-select questions whose right
+ * options average more than CQ_LENGTH_MULTI_RATIO times the wrong ones'
+ * length. Below the minimum counts a few questions would decide it. */
+#define CQ_LENGTH_SINGLE_MIN    20
+#define CQ_LENGTH_SINGLE_FACTOR 1.5
+#define CQ_LENGTH_MULTI_MIN     10
+#define CQ_LENGTH_MULTI_RATIO   1.25
+
+void cq_content_lengths(const struct cq_bank *b, struct cq_content_lengths *out);
+/* Adds "name: warning: ..." lines; returns how many. */
+size_t cq_content_check_lengths(const struct cq_bank *b, const char *name,
+                                struct cq_content_errors *warnings);
 
 /* Every sources[].file exists in `dir` and its title is a trimmed line of it;
  * every question's source.section is a trimmed line of its source.file.

@@ -186,6 +186,8 @@ static json_t *question_to_json(const struct cq_question *q)
         json_object_set_new(o, "points", json_integer(q->points));
     if (q->image)
         json_object_set_new(o, "image", json_string(q->image));
+    if (q->n_exclude_ids)
+        json_object_set_new(o, "excludes", str_array(q->exclude_ids, q->n_exclude_ids));
     return o;
 }
 

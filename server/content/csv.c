@@ -159,6 +159,11 @@ out:
     return result;
 }
 
+bool cq_csv_formula_start(const char *s)
+{
+    return s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+}
+
 /* The cell as it will be shown: trimmed, inner white space collapsed.
  * NULL (reported) when it is not valid text. */
 static char *cell_text(struct cq_import *im, const struct record *r, int col_idx, const char *label,
@@ -192,6 +197,10 @@ static char *cell_text(struct cq_import *im, const struct record *r, int col_idx
         *bad = true;
     }
     free(tmp);
+    /* Undo export's defusing: '=... was written for =... (a spreadsheet
+     * saves such a cell without the ' too). */
+    if (out && out[0] == '\'' && cq_csv_formula_start(out + 1))
+        memmove(out, out + 1, strlen(out));
     return out;
 }
 
@@ -457,13 +466,16 @@ void cq_csv_import(struct cq_import *im, const char *text, size_t len)
 /* --- Export. --- */
 
 /* RFC 4180 quoting, also for ';' so that the file reads the same in
- * spreadsheets that split on it. */
+ * spreadsheets that split on it. A text cell that a spreadsheet would run
+ * as a formula (=, +, -, @ first) is defused as the results CSV does it
+ * (server/net/http.c): quoted, with a leading '. Import removes it again. */
 static void put_cell(struct cq_content_buf *o, const char *s, bool last)
 {
     size_t n = strlen(s);
-    bool quote = strpbrk(s, ",\"\r\n;\t") || (n && (s[0] == ' ' || s[n - 1] == ' '));
+    bool formula = cq_csv_formula_start(s);
+    bool quote = formula || strpbrk(s, ",\"\r\n;\t") || (n && (s[0] == ' ' || s[n - 1] == ' '));
     if (quote) {
-        cq_content_buf_str(o, "\"");
+        cq_content_buf_str(o, formula ? "\"'" : "\"");
         for (; *s; s++) {
             if (*s == '"')
                 cq_content_buf_add(o, "\"", 1);

@@ -781,32 +781,39 @@ struct gift {
     json_t *tags; /* from the last $CATEGORY, NULL when none */
 };
 
-static void set_category(struct gift *g, const char *path)
+/* `path` (n bytes, any length) to tags: the deepest CQ_QTAGS_MAX distinct
+ * segments, shallowest first, without `top` and `$...$` segments. Read from
+ * the deep end, so a path of any length costs at most its own length. */
+static void set_category(struct gift *g, const char *path, size_t n)
 {
-    json_t *tags = json_array();
-    const char *p = path;
-    while (*p) {
-        const char *slash = strchr(p, '/');
-        size_t n = slash ? (size_t)(slash - p) : strlen(p);
-        char seg[256];
-        snprintf(seg, sizeof seg, "%.*s", (int)(n < sizeof seg ? n : sizeof seg - 1), p);
+    char *found[CQ_QTAGS_MAX];
+    size_t nf = 0, end = n;
+    while (end > 0 && nf < CQ_QTAGS_MAX) {
+        size_t start = end;
+        while (start > 0 && path[start - 1] != '/')
+            start--;
         size_t tn;
-        const char *t = cq_content_trim(seg, strlen(seg), &tn);
+        const char *t = cq_content_trim(path + start, end - start, &tn);
         bool skip = !tn || (tn >= 2 && t[0] == '$' && t[tn - 1] == '$') ||
                     (tn == 3 && !memcmp(t, "top", 3));
-        if (!skip) {
-            char *slug = cq_content_slug(t, CQ_TAG_MAX);
-            bool dup = false;
-            for (size_t i = 0; slug && i < json_array_size(tags); i++)
-                dup |= !strcmp(json_string_value(json_array_get(tags, i)), slug);
-            if (slug && !dup)
-                json_array_append_new(tags, json_string(slug));
+        char *seg = skip ? NULL : strndup(t, tn);
+        char *slug = seg ? cq_content_slug(seg, CQ_TAG_MAX) : NULL;
+        bool dup = false;
+        for (size_t i = 0; slug && i < nf; i++)
+            dup |= !strcmp(found[i], slug);
+        if (slug && !dup)
+            found[nf++] = slug;
+        else
             free(slug);
-        }
-        p += n + (slash != NULL);
+        free(seg);
+        end = start ? start - 1 : 0;
     }
-    while (json_array_size(tags) > CQ_QTAGS_MAX) /* the deepest are the most specific */
-        json_array_remove(tags, 0);
+    json_t *tags = json_array();
+    for (size_t i = nf; i-- > 0;) {
+        if (tags)
+            json_array_append_new(tags, json_string(found[i]));
+        free(found[i]);
+    }
     json_decref(g->tags);
     g->tags = json_array_size(tags) ? tags : NULL;
     if (!g->tags)
@@ -1062,11 +1069,13 @@ static void bank_comment(struct cq_import *im, const char *text, size_t len)
                             found);
         } else if (payload) {
             json_error_t jerr;
+            char why[JSON_ERROR_TEXT_LENGTH + 64];
             json_t *meta = json_loadb(payload, pn, JSON_REJECT_DUPLICATES, &jerr);
             found = line;
             if (!json_is_object(meta)) {
                 cq_import_error(im, line, NULL, "chainquiz-bank comment: not a JSON object (%s)",
-                                meta ? "another JSON value" : jerr.text);
+                                meta ? "another JSON value"
+                                     : cq_content_json_why(jerr.text, why, sizeof why));
                 json_decref(meta);
             } else {
                 cq_import_set_bank(im, meta, line);
@@ -1114,8 +1123,9 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
                 const char *payload = comment_payload(t, tn, META_PREFIX, &pn);
                 if (payload) {
                     json_error_t jerr;
-                    static const char *const allowed[] = {"difficulty", "time_limit", "points",
-                                                          "source",     "image",      NULL};
+                    char why[JSON_ERROR_TEXT_LENGTH + 64];
+                    static const char *const allowed[] = {
+                        "difficulty", "time_limit", "points", "source", "image", "excludes", NULL};
                     json_decref(meta);
                     meta = json_loadb(payload, pn, JSON_REJECT_DUPLICATES, &jerr);
                     meta_line = line;
@@ -1132,14 +1142,15 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
                         }
                     if (!meta || !json_is_object(meta)) {
                         cq_import_error(im, line, NULL, "chainquiz comment: not a JSON object (%s)",
-                                        meta ? "not an object" : jerr.text);
+                                        meta ? "not an object"
+                                             : cq_content_json_why(jerr.text, why, sizeof why));
                         bad_bytes = true; /* the question it belongs to is skipped */
                         json_decref(meta);
                         meta = NULL;
                     } else if (badkey) {
                         cq_import_error(im, line, NULL,
                                         "chainquiz comment: \"%s\" is not one of difficulty, "
-                                        "time_limit, points, source, image",
+                                        "time_limit, points, source, image, excludes",
                                         badkey);
                         bad_bytes = true;
                         json_decref(meta);
@@ -1149,10 +1160,7 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
                 if (qb.len)
                     cq_content_buf_str(&qb, "\n");
             } else if (!qb.len && !q_line && tn >= 10 && !memcmp(t, "$CATEGORY:", 10)) {
-                char cat[1024];
-                snprintf(cat, sizeof cat, "%.*s",
-                         (int)(tn - 10 < sizeof cat ? tn - 10 : sizeof cat - 1), t + 10);
-                set_category(&g, cat);
+                set_category(&g, t + 10, tn - 10);
             } else {
                 if (!q_line)
                     q_line = line;
@@ -1303,6 +1311,19 @@ int cq_gift_export(const struct cq_bank *b, const struct cq_content_sources *s, 
             json_object_set_new(meta, "points", json_integer(q->points));
         if (q->image)
             json_object_set_new(meta, "image", json_string(q->image));
+        /* Only the excluded questions that this file holds too. */
+        json_t *ex = json_array();
+        for (unsigned k = 0; ex && k < q->n_exclude_ids; k++) {
+            char why2[160];
+            for (unsigned j = 0; j < q->n_excludes; j++) {
+                const struct cq_question *o = &b->questions[q->excludes[j]];
+                if (!strcmp(o->id, q->exclude_ids[k]) && !gift_unsupported(o, why2, sizeof why2))
+                    json_array_append_new(ex, json_string(q->exclude_ids[k]));
+            }
+        }
+        if (json_array_size(ex))
+            json_object_set(meta, "excludes", ex);
+        json_decref(ex);
         char *m = json_dumps(meta, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(meta);
         if (m)

@@ -120,8 +120,12 @@ void cq_import_add(struct cq_import *im, json_t *q, unsigned line, const char *b
     bool generated = false;
 
     if (json_array_size(im->questions) >= CQ_IMPORT_QUESTIONS_MAX) {
-        cq_import_error(im, line, NULL, "more than %d questions: the rest are not imported",
-                        CQ_IMPORT_QUESTIONS_MAX);
+        /* One line for all of them; the summary counts them. */
+        if (!im->over_limit++)
+            cq_import_error(im, line, NULL,
+                            "a bank holds at most %d questions: this one and the rest are "
+                            "not imported",
+                            CQ_IMPORT_QUESTIONS_MAX);
         im->skipped++;
         goto out;
     }
@@ -199,6 +203,26 @@ static void json_import(struct cq_import *im, json_t *root)
             continue;
         }
         cq_import_add(im, json_deep_copy(q), 0, NULL);
+    }
+}
+
+/* A kept question may exclude one that was left out: that entry goes too
+ * (reported), so that the bank stays valid. */
+static void prune_excludes(struct cq_import *im)
+{
+    for (size_t i = 0; i < json_array_size(im->questions); i++) {
+        json_t *q = json_array_get(im->questions, i), *ex = json_object_get(q, "excludes");
+        const char *qid = json_string_value(json_object_get(q, "id"));
+        for (size_t k = json_array_size(ex); k-- > 0;) {
+            const char *x = json_string_value(json_array_get(ex, k));
+            if (x && id_used(im, x))
+                continue;
+            cq_import_error(im, 0, qid, "excludes: \"%s\" is not imported, so it is dropped here",
+                            x ? x : "?");
+            json_array_remove(ex, k);
+        }
+        if (ex && !json_array_size(ex))
+            json_object_del(q, "excludes");
     }
 }
 
@@ -325,8 +349,7 @@ int cq_content_import(enum cq_import_format fmt, const char *text, size_t len,
         json_error_t jerr;
         im.bank = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (!im.bank) {
-            cq_content_errors_add(errs, "%s: line %d column %d: %s", o->name, jerr.line,
-                                  jerr.column, jerr.text);
+            cq_content_json_error(errs, o->name, jerr.line, jerr.column, jerr.text);
             goto out;
         }
         if (!json_is_object(im.bank)) {
@@ -354,6 +377,7 @@ int cq_content_import(enum cq_import_format fmt, const char *text, size_t len,
         goto out;
     }
 
+    prune_excludes(&im);
     slug = cq_content_slug(stem, CQ_BANK_ID_MAX);
     size_t dn = strlen("Questions imported from .") + strlen(base) + 1;
     description = malloc(dn);

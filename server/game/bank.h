@@ -23,6 +23,7 @@ enum cq_qtype {
 
 #define CQ_ACCEPTED_MAX 10
 #define CQ_QTAGS_MAX    6
+#define CQ_EXCLUDES_MAX 16 /* ids in one question's `excludes` */
 
 struct cq_question {
     char *id;
@@ -43,6 +44,14 @@ struct cq_question {
     int points;       /* multiplier 0, 1 or 2 */
     char *image;      /* NULL when none */
     char *source_file, *source_section;
+    /* Questions that must not be in the same game as this one (they give
+     * each other away). `exclude_ids` as written in the bank; `excludes`
+     * the bank indexes of every question paired with this one in either
+     * direction, resolved by the loader (NULL when none). */
+    char *exclude_ids[CQ_EXCLUDES_MAX];
+    unsigned n_exclude_ids;
+    unsigned *excludes;
+    unsigned n_excludes;
 };
 
 struct cq_bank {

@@ -214,18 +214,53 @@ static bool has_any_tag(const struct cq_question *q, const char *const *tags, un
     return false;
 }
 
+/* Whether `q` excludes (either way: the loader made the lists symmetric) a
+ * question already kept in out[0..kept). With a `taken` map, one lookup
+ * per partner; without one (no memory), a scan of what is kept. */
+static bool excluded(const struct cq_question *q, const unsigned char *taken, const unsigned *out,
+                     unsigned kept)
+{
+    for (unsigned k = 0; k < q->n_excludes; k++) {
+        if (taken) {
+            if (taken[q->excludes[k]])
+                return true;
+            continue;
+        }
+        for (unsigned j = 0; j < kept; j++)
+            if (out[j] == q->excludes[k])
+                return true;
+    }
+    return false;
+}
+
 unsigned cq_room_select(const struct cq_bank *bank, const char *const *tags, unsigned n_tags,
                         unsigned count, bool shuffle, uint64_t seed, unsigned *out)
 {
-    unsigned n = 0;
+    unsigned n = 0, kept = 0;
+    bool any_excludes = false;
     for (size_t i = 0; i < bank->n_questions; i++)
-        if (!n_tags || has_any_tag(&bank->questions[i], tags, n_tags))
+        if (!n_tags || has_any_tag(&bank->questions[i], tags, n_tags)) {
             out[n++] = (unsigned)i;
+            any_excludes |= bank->questions[i].n_excludes > 0;
+        }
     if (shuffle)
         shuffle_uint(out, n, &seed);
-    if (count && count < n)
-        n = count;
-    return n;
+    if (!any_excludes)
+        return count && count < n ? count : n;
+    /* Questions that give each other away never share a game: the first
+     * one in (shuffled) order stays, its partners are dropped, and `count`
+     * is filled from the rest. */
+    unsigned char *taken = calloc(bank->n_questions, 1);
+    for (unsigned k = 0; k < n && (!count || kept < count); k++) {
+        const struct cq_question *q = &bank->questions[out[k]];
+        if (excluded(q, taken, out, kept))
+            continue;
+        if (taken)
+            taken[out[k]] = 1;
+        out[kept++] = out[k];
+    }
+    free(taken);
+    return kept;
 }
 
 struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx, unsigned n_q,

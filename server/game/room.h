@@ -156,8 +156,9 @@ struct cq_player {
 
 /* Picks the game's questions from a bank: those carrying any of `tags`
  * (none: all), in bank order or shuffled with `seed`, at most `count`
- * (0: all). Writes bank indexes to `out` (room for bank->n_questions).
- * Returns how many, 0 when nothing matched. */
+ * (0: all), never two that exclude each other (a question's `excludes`:
+ * the earlier one in that order is kept). Writes bank indexes to `out`
+ * (room for bank->n_questions). Returns how many, 0 when nothing matched. */
 unsigned cq_room_select(const struct cq_bank *bank, const char *const *tags, unsigned n_tags,
                         unsigned count, bool shuffle, uint64_t seed, unsigned *out);
 

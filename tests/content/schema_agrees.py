@@ -35,6 +35,8 @@ LOADER_ONLY = {
     "multi-all-correct": "at least one wrong option in multi",
     "options-repeat-folded": "options distinct after folding",
     "accepted-repeat-folded": "accepted distinct after folding",
+    "excludes-unknown": "excludes names questions of the bank",
+    "excludes-self": "a question does not exclude itself",
     "time-limit-not-integer": "integers written without a fraction (30.0 is an integer to JSON Schema)",
 }
 

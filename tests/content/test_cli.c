@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "support.h"
 
@@ -109,11 +110,48 @@ Test(cli, import_export_and_stats)
                                    "ordering 1, poll 1\n"),
                        "%s", out);
     cr_expect_not_null(strstr(out, "difficulty: easy 5, medium 1, hard 0\n"), "%s", out);
+    cr_expect_not_null(strstr(out, "lengths:    single: right option strictly longest in 0 of 1 "
+                                   "(0%; by chance 25%); multi: right options "),
+                       "%s", out);
     free(out);
     static const char *const files[] = {"g.json", "e.json", "g.gift", "g.csv"};
     for (size_t i = 0; i < 4; i++) {
         snprintf(args, sizeof args, "%s/%s", dir, files[i]);
         remove(args);
     }
+    remove(dir);
+}
+
+/* `-o` naming the input itself (by any path: here a hard link) is refused
+ * before anything is written, and the input is left as it was. */
+Test(cli, output_onto_the_input_is_refused)
+{
+    char dir[] = "/tmp/cq-cli-XXXXXX", in[64], link_path[64], args[1024];
+    size_t len, len2;
+    cr_assert_not_null(mkdtemp(dir));
+    snprintf(in, sizeof in, "%s/in.gift", dir);
+    snprintf(link_path, sizeof link_path, "%s/same.gift", dir);
+    char *want = t_read(FIXTURES "/import/gift-constructs.gift", &len);
+    FILE *f = fopen(in, "wb");
+    cr_assert_not_null(f);
+    fwrite(want, 1, len, f);
+    fclose(f);
+    cr_assert_eq(link(in, link_path), 0);
+    snprintf(args, sizeof args, "import --from gift %s -o %s", in, in);
+    cr_expect_eq(run(args), 2);
+    snprintf(args, sizeof args, "import --from gift %s -o %s", in, link_path);
+    char *out = output(args);
+    cr_expect_not_null(strstr(out, "is the input file"), "%s", out);
+    free(out);
+    cr_expect_eq(run(args), 2);
+    char *got = t_read(in, &len2);
+    cr_expect(len2 == len && !memcmp(got, want, len), "the input was changed");
+    free(got);
+    /* export reads a bank: the same rule. */
+    snprintf(args, sizeof args, "export --to gift %s -o %s", link_path, in);
+    cr_expect_eq(run(args), 2);
+    free(want);
+    remove(link_path);
+    remove(in);
     remove(dir);
 }

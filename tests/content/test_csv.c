@@ -132,3 +132,61 @@ Test(csv, export_quotes_and_reports_what_it_cannot_express)
     cq_bank_free(b);
     cq_content_errors_free(&errs);
 }
+
+/* A prompt or option that starts like a formula (=, +, -, @) is exported
+ * defused, as the results CSV does it: quoted, with a leading '. Importing
+ * the file gives the text back as it was. */
+Test(csv, export_defuses_formulas_and_import_restores_them)
+{
+    struct cq_content_errors errs;
+    struct cq_content_buf out;
+    size_t skipped, len;
+    cq_content_errors_init(&errs, 10);
+    cq_content_buf_init(&out, CQ_EXPORT_MAX);
+    struct cq_bank *b =
+        cq_content_load_file(FIXTURES "/import/csv-export-formulas.json", &errs, NULL);
+    cr_assert_not_null(b, "%s", errs.n ? errs.lines[0] : "");
+    cr_assert_eq(cq_csv_export(b, "f.json", &out, &errs, &skipped), 0);
+    cr_expect_eq(skipped, 0);
+    char *want = t_read(FIXTURES "/import/csv-export-formulas.csv", &len);
+    cr_assert_eq(out.len, len);
+    cr_expect_eq(memcmp(out.p, want, len), 0, "%.*s", (int)out.len, out.p);
+    free(want);
+
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_CSV, "csv-export-formulas.csv");
+    cr_expect_eq(t.status, 0, "%s", t.errs.n ? t.errs.lines[0] : "");
+    json_t *qs = json_object_get(t.r.bank, "questions");
+    cr_assert_eq(json_array_size(qs), 2);
+    json_t *q = json_array_get(qs, 0);
+    cr_expect_str_eq(STR(q, "prompt"), b->questions[0].prompt);
+    t_strings(json_object_get(q, "options"),
+              (const char *[]){"+1", "-1", "@SUM(A1)", "a - b = c", NULL});
+    cr_expect_str_eq(STR(json_array_get(qs, 1), "prompt"), "-2 is negative.");
+    t_import_free(&t);
+    cq_bank_free(b);
+    cq_content_buf_free(&out);
+    cq_content_errors_free(&errs);
+}
+
+/* An input of more questions than a bank may hold: the first
+ * CQ_BANK_QUESTIONS_MAX are imported (a bank check accepts), the rest are
+ * reported in one line and counted. */
+Test(csv, import_stops_at_the_bank_limit_with_one_line)
+{
+    struct cq_content_buf in;
+    cq_content_buf_init(&in, 1u << 20);
+    for (unsigned i = 1; i <= CQ_BANK_QUESTIONS_MAX + 2; i++)
+        cq_content_buf_printf(&in, "Q%u,yes,no,,,,1\r\n", i);
+    cr_assert(!in.failed);
+    struct t_import t;
+    t_import_text(&t, CQ_IMPORT_CSV, "many.csv", in.p);
+    cr_expect_eq(t.status, 1);
+    cr_expect_eq(t.r.imported, CQ_BANK_QUESTIONS_MAX);
+    cr_expect_eq(t.r.skipped, 2);
+    cr_assert_eq(t.errs.n, 1);
+    cr_expect_str_eq(t.errs.lines[0], "many.csv:10001: a bank holds at most 10000 questions: this "
+                                      "one and the rest are not imported");
+    t_import_free(&t);
+    cq_content_buf_free(&in);
+}

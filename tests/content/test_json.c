@@ -83,3 +83,48 @@ Test(json, bank_level_problems_write_nothing)
     cr_expect_str_eq(t.errs.lines[0], "in.json: line 1 column 21: unexpected token near ']'");
     t_import_free(&t);
 }
+
+/* A kept question that excludes a question left out keeps the rest of its
+ * list; the entry is reported and dropped, so the bank stays valid. */
+Test(json, excludes_of_a_question_left_out_are_dropped)
+{
+    struct t_import t;
+    t_import_text(
+        &t, CQ_IMPORT_JSON, "in.json",
+        "{\"format\":\"chainquiz-bank/1\",\"id\":\"b\",\"title\":\"T\",\"description\":\"D.\","
+        "\"language\":\"en\",\"version\":\"1.0.0\",\"licence\":\"CC0-1.0\","
+        "\"sources\":[{\"file\":\"f.txt\",\"title\":\"F\"}],\"questions\":["
+        "{\"id\":\"q1\",\"type\":\"truefalse\",\"prompt\":\"P\",\"correct\":true,"
+        "\"explanation\":\"E\",\"source\":{\"file\":\"f.txt\",\"section\":\"S\"},"
+        "\"tags\":[\"t\"],\"difficulty\":\"easy\",\"excludes\":[\"q2\",\"q3\"]},"
+        "{\"id\":\"q2\",\"type\":\"truefalse\",\"prompt\":\"P\",\"correct\":\"yes\","
+        "\"explanation\":\"E\",\"source\":{\"file\":\"f.txt\",\"section\":\"S\"},"
+        "\"tags\":[\"t\"],\"difficulty\":\"easy\"},"
+        "{\"id\":\"q3\",\"type\":\"truefalse\",\"prompt\":\"Q\",\"correct\":false,"
+        "\"explanation\":\"E\",\"source\":{\"file\":\"f.txt\",\"section\":\"S\"},"
+        "\"tags\":[\"t\"],\"difficulty\":\"easy\",\"excludes\":[\"q2\"]}]}");
+    cr_expect_eq(t.status, 1);
+    cr_assert_eq(t.errs.n, 3, "%s", t.errs.n ? t.errs.lines[t.errs.n - 1] : "");
+    cr_expect_str_eq(
+        t.errs.lines[1],
+        "in.json: question q1: excludes: \"q2\" is not imported, so it is dropped here");
+    cr_expect_str_eq(
+        t.errs.lines[2],
+        "in.json: question q3: excludes: \"q2\" is not imported, so it is dropped here");
+    cr_assert_not_null(t.r.bank);
+    static const char *const want[] = {"q3", NULL};
+    t_strings(json_object_get(t_question(t.r.bank, "q1"), "excludes"), want);
+    cr_expect_null(json_object_get(t_question(t.r.bank, "q3"), "excludes"));
+    t_import_free(&t);
+}
+
+/* jansson's message names its flag JSON_ALLOW_NUL; ours says it in words. */
+Test(json, a_nul_escape_is_reported_in_words)
+{
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_JSON, "json-nul.json");
+    cr_expect_eq(t.status, 1);
+    cr_expect_null(t.r.bank);
+    t_expect_errors(&t.errs, FIXTURES "/import/json-nul.errors");
+    t_import_free(&t);
+}

@@ -58,7 +58,7 @@ Test(loader, builtin_bank_loads_with_its_sources)
     cq_content_errors_init(&errs, 20);
     struct cq_bank *b = cq_content_load_file(BUILTIN, &errs, &s);
     cr_assert_not_null(b, "%s", errs.n ? errs.lines[0] : "?");
-    cr_expect_eq(b->n_questions, 173);
+    cr_expect_eq(b->n_questions, 175);
     cr_expect_str_eq(b->id, "itil4-value-chain");
     cr_expect_not_null(b->description);
     cr_assert_eq(s.n, 2);
@@ -178,5 +178,45 @@ Test(loader, one_question_is_checked_like_in_a_bank)
     cr_expect_str_eq(errs.lines[1], "in.gift:7: question x1: source.file: \"notes.txt\" is not "
                                     "listed in the bank's sources");
     json_decref(q);
+    cq_content_errors_free(&errs);
+}
+
+/* One limit on the number of questions, CQ_BANK_QUESTIONS_MAX, for the
+ * loader (so check and the server) and import alike. */
+static char *bank_of(size_t n)
+{
+    struct cq_content_buf b;
+    cq_content_buf_init(&b, 8u << 20);
+    cq_content_buf_str(&b, "{\"format\":\"chainquiz-bank/1\",\"id\":\"b\",\"title\":\"T\","
+                           "\"description\":\"d\",\"language\":\"en\",\"version\":\"1.0.0\","
+                           "\"licence\":\"x\",\"sources\":[{\"file\":\"f\",\"title\":\"t\"}],"
+                           "\"questions\":[");
+    for (size_t i = 0; i < n; i++)
+        cq_content_buf_printf(&b,
+                              "%s{\"id\":\"q%zu\",\"type\":\"truefalse\",\"prompt\":\"p\","
+                              "\"correct\":true,\"explanation\":\"e\",\"source\":{\"file\":"
+                              "\"f\",\"section\":\"s\"},\"tags\":[\"t\"],\"difficulty\":\"easy\"}",
+                              i ? "," : "", i);
+    cq_content_buf_str(&b, "]}");
+    cr_assert(!b.failed);
+    return b.p;
+}
+
+Test(loader, at_most_ten_thousand_questions)
+{
+    struct cq_content_errors errs;
+    cq_content_errors_init(&errs, 4);
+    char *text = bank_of(CQ_BANK_QUESTIONS_MAX);
+    struct cq_bank *b = cq_bank_parse(text, strlen(text), "b.json", &errs);
+    cr_expect_not_null(b, "%s", errs.n ? errs.lines[0] : "");
+    cq_bank_free(b);
+    free(text);
+    text = bank_of(CQ_BANK_QUESTIONS_MAX + 1);
+    b = cq_bank_parse(text, strlen(text), "b.json", &errs);
+    cr_expect_null(b);
+    cr_assert_eq(errs.n, 1);
+    cr_expect_str_eq(errs.lines[0],
+                     "b.json: questions: at most 10000 questions in one bank (has 10001)");
+    free(text);
     cq_content_errors_free(&errs);
 }

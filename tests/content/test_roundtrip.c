@@ -55,9 +55,9 @@ static void expect_same(json_t *want, json_t *got, const char *id, const char *k
 
 Test(roundtrip, gift_keeps_every_expressible_question_of_the_builtin_bank)
 {
-    static const char *const keys[] = {"type",       "prompt",      "options", "correct",
-                                       "accepted",   "explanation", "tags",    "source",
-                                       "difficulty", "time_limit",  "points",  "image"};
+    static const char *const keys[] = {
+        "type",   "prompt",     "options",    "correct", "accepted", "explanation", "tags",
+        "source", "difficulty", "time_limit", "points",  "image",    "excludes"};
     struct builtin b;
     struct cq_content_errors errs;
     struct cq_content_buf out;
@@ -71,7 +71,7 @@ Test(roundtrip, gift_keeps_every_expressible_question_of_the_builtin_bank)
         expressible +=
             t == CQ_Q_SINGLE || t == CQ_Q_MULTI || t == CQ_Q_TRUEFALSE || t == CQ_Q_TYPEANSWER;
     }
-    cr_expect_eq(expressible, 162);
+    cr_expect_eq(expressible, 164);
     cr_expect_eq(skipped, b.bank->n_questions - expressible);
     cr_expect_eq(errs.n, skipped);
 

@@ -553,6 +553,47 @@ Test(room, select_by_tag_count_shuffle)
     cr_assert_eq(seen, 7u);
 }
 
+Test(room, select_never_pairs_questions_that_exclude_each_other)
+{
+    /* 0 and 1 give each other away; the loader lists the pair both ways. */
+    static unsigned ex0[] = {1}, ex1[] = {0};
+    static char *tb[] = {"b"};
+    unsigned out[3];
+    setup_bank();
+    questions[0].excludes = ex0;
+    questions[0].n_excludes = 1;
+    questions[1].excludes = ex1;
+    questions[1].n_excludes = 1;
+    /* In bank order the first of the pair stays; a count is filled from the rest. */
+    cr_assert_eq(cq_room_select(&bank, NULL, 0, 0, false, 1, out), 2);
+    cr_expect_eq(out[0], 0);
+    cr_expect_eq(out[1], 2);
+    cr_assert_eq(cq_room_select(&bank, NULL, 0, 2, false, 1, out), 2);
+    cr_expect_eq(out[1], 2);
+    cr_assert_eq(cq_room_select(&bank, NULL, 0, 1, false, 1, out), 1);
+    cr_expect_eq(out[0], 0);
+    /* Shuffled: never both, always two, and either one can be the one kept. */
+    unsigned kept0 = 0, kept1 = 0;
+    for (uint64_t seed = 1; seed <= 64; seed++) {
+        cr_assert_eq(cq_room_select(&bank, NULL, 0, 0, true, seed, out), 2);
+        bool has0 = out[0] == 0 || out[1] == 0, has1 = out[0] == 1 || out[1] == 1;
+        cr_expect(has0 != has1, "seed %llu: %u %u", (unsigned long long)seed, out[0], out[1]);
+        cr_expect(out[0] == 2 || out[1] == 2);
+        kept0 += has0;
+        kept1 += has1;
+    }
+    cr_expect(kept0 > 0 && kept1 > 0);
+    /* Only what the tags select counts: without 0, 1 is free to play. */
+    questions[1].tags[0] = tb[0];
+    questions[1].n_tags = 1;
+    questions[2].tags[0] = tb[0];
+    questions[2].n_tags = 1;
+    const char *want[] = {"b"};
+    cr_assert_eq(cq_room_select(&bank, want, 1, 0, false, 1, out), 2);
+    cr_expect_eq(out[0], 1);
+    cr_expect_eq(out[1], 2);
+}
+
 Test(room, idle_game_ends)
 {
     join("a", "t1");
