@@ -362,18 +362,20 @@ static void parse_accepted(struct ctx *c, json_t *jq, struct cq_question *q)
         return;
     }
     for (size_t i = 0; i < json_array_size(v); i++) {
-        char field[48], fold[4 * CQ_ACCEPTED_TEXT_MAX + 1];
+        char field[48], fold[5 * 4 * CQ_ACCEPTED_TEXT_MAX + 1]; /* cq_text_answer_key */
         snprintf(field, sizeof field, "accepted[%zu]", i);
         const char *s = check_str(c, json_array_get(v, i), field, CQ_ACCEPTED_TEXT_MAX, 0);
         if (!s)
             continue;
-        if (!cq_text_fold(s, fold, sizeof fold) || !*fold) {
+        if (!cq_text_answer_key(s, fold, sizeof fold) || !*fold) {
             BAD(c, field, "is empty once folded");
             continue;
         }
         for (unsigned j = 0; j < CQ_ACCEPTED_MAX && j < i; j++)
             if (q->accepted_fold[j] && !strcmp(q->accepted_fold[j], fold))
-                BAD(c, field, "repeats accepted[%u] (case, accents and white space are ignored)",
+                BAD(c, field,
+                    "repeats accepted[%u] (case, accents, white space, punctuation and a leading "
+                    "article are ignored)",
                     j);
         q->accepted[i] = strdup(s);
         q->accepted_fold[i] = strdup(fold);

@@ -78,8 +78,9 @@ int cq_score_check(const struct cq_question *q, const unsigned char *order,
         *correct = a->value == q->truth;
         break;
     case CQ_Q_TYPEANSWER: {
-        char folded[4 * CQ_ANSWER_TEXT_HARD_MAX + 1]; /* UTF-8: 4 bytes a character */
-        if (a->kind != CQ_ANSWER_TEXT || !cq_text_fold(a->text, folded, sizeof folded))
+        /* UTF-8: 4 bytes a character; the key: up to 5 bytes a byte */
+        char folded[5 * 4 * CQ_ANSWER_TEXT_HARD_MAX + 1];
+        if (a->kind != CQ_ANSWER_TEXT || !cq_text_answer_key(a->text, folded, sizeof folded))
             return CQ_EBAD_ANSWER;
         for (unsigned i = 0; i < q->n_accepted; i++)
             if (!strcmp(folded, q->accepted_fold[i]))

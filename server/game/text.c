@@ -109,3 +109,73 @@ bool cq_text_trim(const char *in, char *out, size_t cap)
 {
     return text_copy(in, out, cap, false);
 }
+
+/* Separates words in a typed answer: ASCII punctuation (but for '&' and the
+ * apostrophe, handled apart) and the common Unicode marks. */
+static bool answer_separator(uint32_t cp)
+{
+    if (cp < 0x80)
+        return (cp >= 0x21 && cp <= 0x2f && cp != '&' && cp != '\'') ||
+               (cp >= 0x3a && cp <= 0x40) || (cp >= 0x5b && cp <= 0x60) ||
+               (cp >= 0x7b && cp <= 0x7e);
+    return cp == 0xa1 || cp == 0xab || cp == 0xb7 || cp == 0xbb || cp == 0xbf ||
+           (cp >= 0x2010 && cp <= 0x2015) || (cp >= 0x201a && cp <= 0x201f) ||
+           (cp >= 0x2026 && cp <= 0x2027) || cp == 0x2039 || cp == 0x203a || cp == 0x3001 ||
+           cp == 0x3002 || cp == 0xff01 || cp == 0xff0c || cp == 0xff0e || cp == 0xff1a ||
+           cp == 0xff1b || cp == 0xff1f;
+}
+
+static bool answer_apostrophe(uint32_t cp)
+{
+    return cp == '\'' || cp == 0x2018 || cp == 0x2019 || cp == 0x02bc;
+}
+
+bool cq_text_answer_key(const char *in, char *out, size_t cap)
+{
+    /* Folded first (at most as long as `in`), then rewritten into `out`. */
+    size_t flen = strlen(in) + 1;
+    char folded[1024];
+    if (flen > sizeof folded || !cap || !cq_text_fold(in, folded, sizeof folded))
+        return false;
+    const char *p = folded, *end = folded + strlen(folded);
+    size_t o = 0;
+    bool space = false;
+    while (p < end) {
+        uint32_t cp;
+        size_t n = cq_utf8_decode(p, (size_t)(end - p), &cp);
+        if (!n)
+            return false;
+        if (cp == ' ' || answer_separator(cp) || cp == '&') {
+            space = o > 0;
+            if (cp == '&') {
+                if (o + 5 >= cap)
+                    return false;
+                if (o)
+                    out[o++] = ' ';
+                memcpy(out + o, "and", 3);
+                o += 3;
+                space = true;
+            }
+        } else if (!answer_apostrophe(cp)) {
+            if (o + n + 1 >= cap)
+                return false;
+            if (space)
+                out[o++] = ' ';
+            space = false;
+            memcpy(out + o, p, n);
+            o += n;
+        }
+        p += n;
+    }
+    out[o] = '\0';
+    /* One leading article. */
+    static const char *const articles[] = {"a ", "an ", "the "};
+    for (size_t i = 0; i < sizeof articles / sizeof *articles; i++) {
+        size_t k = strlen(articles[i]);
+        if (!strncmp(out, articles[i], k)) {
+            memmove(out, out + k, o - k + 1);
+            break;
+        }
+    }
+    return true;
+}

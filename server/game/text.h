@@ -11,6 +11,18 @@
  * not valid UTF-8. */
 bool cq_text_fold(const char *in, char *out, size_t cap);
 
+/* The key a typed answer is compared by (and an accepted answer is stored
+ * as): cq_text_fold, then punctuation forgiven and a leading article
+ * dropped: "MTTR." = "mttr", "Obtain / build" = "obtain-build" = "obtain
+ * build", "design & transition" = "design and transition", "don't" =
+ * "dont", "an event" = "the event" = "event". Punctuation (ASCII and the
+ * common Unicode quotes, dashes, ellipsis, inverted marks, CJK and
+ * fullwidth stops) separates words; apostrophes join them; '&' is "and";
+ * one leading "a", "an" or "the" goes. Needs up to 5 bytes of `out` per
+ * byte of `in` ("&" -> " and "). Same contract as cq_text_fold; the key may
+ * be empty ("...", "the"). */
+bool cq_text_answer_key(const char *in, char *out, size_t cap);
+
 /* True when `s` is valid UTF-8 with no control characters. */
 bool cq_text_valid(const char *s);
 

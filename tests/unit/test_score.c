@@ -2,6 +2,7 @@
 #include <criterion/criterion.h>
 
 #include "score.h"
+#include "text.h"
 
 static struct cq_question single_q(int points)
 {
@@ -162,6 +163,60 @@ Test(score, typeanswer_folds_case_accents_space)
     a.text = "deliver support";
     cq_score_check(&q, NULL, &a, false, &ok, &credit);
     cr_assert(!ok);
+}
+
+/* Punctuation and a leading article are forgiven, on both sides (the loader
+ * stores accepted answers by the same key). */
+Test(score, typeanswer_forgives_punctuation_and_articles)
+{
+    static const struct {
+        const char *accepted, *typed;
+        bool right;
+    } cases[] = {
+        {"MTTR", "MTTR.", true},
+        {"deliver", "Deliver!", true},
+        {"deliver", "\"deliver\"", true},
+        {"deliver",
+         "\xe2\x80\x9c"
+         "Deliver"
+         "\xe2\x80\x9d\xe2\x80\xa6",
+         true}, /* curly, ellipsis */
+        {"event", "an event", true},
+        {"event", "The event.", true},
+        {"an error", "error", true},
+        {"error", "a n error", false},
+        {"obtain/build", "obtain build", true},
+        {"obtain/build", "Obtain - Build", true},
+        {"obtain/build", "obtain-build", true},
+        {"design and transition", "design & transition", true},
+        {"design and transition", "design&transition", true},
+        {"idea-to-live cycle time", "idea to live cycle time", true},
+        {"idea-to-live cycle time", "cycle time", false},
+        {"value streams", "value-streams", true},
+        {"dont", "don't", true},
+        {"theory", "ory", false}, /* "the" is an article only as a word */
+        {"a", "an", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char key[256];
+        cr_assert(cq_text_answer_key(cases[i].accepted, key, sizeof key));
+        struct cq_question q = {0};
+        q.type = CQ_Q_TYPEANSWER;
+        q.accepted_fold[0] = key;
+        q.n_accepted = 1;
+        q.points = 1;
+        bool ok = false;
+        double credit;
+        struct cq_answer a = {.kind = CQ_ANSWER_TEXT, .text = cases[i].typed};
+        cr_assert_eq(cq_score_check(&q, NULL, &a, false, &ok, &credit), 0);
+        cr_assert_eq(ok, cases[i].right, "accepted \"%s\", typed \"%s\"", cases[i].accepted,
+                     cases[i].typed);
+    }
+    char key[64];
+    cr_assert(cq_text_answer_key("...", key, sizeof key));
+    cr_assert_str_eq(key, "");
+    cr_assert(cq_text_answer_key("The", key, sizeof key));
+    cr_assert_str_eq(key, "the", "a lone article is the answer, not an article");
 }
 
 Test(score, ordering_uses_display_order)
