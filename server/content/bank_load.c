@@ -129,8 +129,13 @@ static const char *check_str(struct ctx *c, json_t *v, const char *field, size_t
         return NULL;
     }
     const char *s = json_string_value(v);
-    if (strlen(s) != json_string_length(v) || !cq_text_valid(s)) {
-        BAD(c, field, "contains control characters");
+    char why[160];
+    if (strlen(s) != json_string_length(v)) {
+        BAD(c, field, "contains a NUL character (\\u0000)");
+        return NULL;
+    }
+    if (!cq_text_check(s, why, sizeof why)) {
+        BAD(c, field, "%s", why);
         return NULL;
     }
     size_t n = cq_text_len(s);

@@ -187,11 +187,10 @@ static char *cell_text(struct cq_import *im, const struct record *r, int col_idx
     for (char *t = tmp; *t; t++)
         if (*t == '\n' || *t == '\r' || *t == '\t')
             *t = ' ';
-    if (!cq_text_valid(tmp) || !cq_text_trim(tmp, out, cap)) {
-        cq_import_error(im, r->line, qid,
-                        "%s: is not valid UTF-8 text or contains control "
-                        "characters",
-                        label);
+    char why[160] = "";
+    if (!cq_text_check(tmp, why, sizeof why) || !cq_text_trim(tmp, out, cap)) {
+        cq_import_error(im, r->line, qid, "%s: %s", label,
+                        why[0] ? why : "is too long once trimmed");
         free(out);
         out = NULL;
         *bad = true;

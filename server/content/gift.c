@@ -1023,15 +1023,21 @@ static bool blank_line(const char *p, size_t n)
 
 /* Checks raw input bytes of one line: valid UTF-8 without control bytes
  * (tabs and a final CR are fine). */
-static bool line_ok(const char *p, size_t n)
+static bool line_ok(const char *p, size_t n, char *why, size_t cap)
 {
     char *copy = malloc(n + 1);
-    if (!copy)
+    if (!copy) {
+        snprintf(why, cap, "out of memory");
         return false;
+    }
     for (size_t i = 0; i < n; i++)
         copy[i] = p[i] == '\t' || p[i] == '\r' ? ' ' : p[i];
     copy[n] = '\0';
-    bool ok = strlen(copy) == n && cq_text_valid(copy);
+    bool ok = false;
+    if (strlen(copy) != n)
+        snprintf(why, cap, "contains a NUL byte");
+    else
+        ok = cq_text_check(copy, why, cap);
     free(copy);
     return ok;
 }
@@ -1110,10 +1116,10 @@ void cq_gift_import(struct cq_import *im, const char *text, size_t len)
         if (!blank) {
             size_t tn;
             const char *t = cq_content_trim(p, n, &tn);
-            if (!line_ok(p, n)) {
+            char bad_why[160];
+            if (!line_ok(p, n, bad_why, sizeof bad_why)) {
                 if (!bad_bytes)
-                    cq_import_error(im, line, NULL,
-                                    "not valid UTF-8 text, or contains a control character");
+                    cq_import_error(im, line, NULL, "the line %s", bad_why);
                 bad_bytes = true;
                 if (!q_line)
                     q_line = line;

@@ -5,6 +5,7 @@
 #include "cq_utf8.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 /* Base letters for U+00C0..U+017F; '.' keeps the code point as it is. */
@@ -17,8 +18,16 @@ static const char latin_ext_a_fold[128] =
 
 static bool is_control(uint32_t cp)
 {
-    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029 ||
-           (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) || cp == 0xfeff;
+    return cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0x2028 || cp == 0x2029;
+}
+
+/* Invisible or direction-changing: hidden text in a question. The joiners
+ * U+200C and U+200D are not (emoji sequences such as 👩‍💻, Indic and
+ * Persian spelling need them). */
+static bool is_hidden(uint32_t cp)
+{
+    return cp == 0x200b || cp == 0x200e || cp == 0x200f || (cp >= 0x202a && cp <= 0x202e) ||
+           (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
 }
 
 bool cq_text_secret_equal(const char *want, const char *guess)
@@ -37,17 +46,39 @@ size_t cq_text_len(const char *s)
     return cq_utf8_len(s); /* the protocol's count: one rule for both */
 }
 
-bool cq_text_valid(const char *s)
+bool cq_text_check(const char *s, char *why, size_t cap)
 {
-    const char *end = s + strlen(s);
+    const char *start = s, *end = s + strlen(s);
     while (s < end) {
         uint32_t cp;
         size_t n = cq_utf8_decode(s, (size_t)(end - s), &cp);
-        if (!n || is_control(cp))
+        if (!n) {
+            if (cap)
+                snprintf(why, cap, "is not valid UTF-8 (byte %zu)", (size_t)(s - start) + 1);
             return false;
+        }
+        if (is_control(cp) || is_hidden(cp)) {
+            if (cap) {
+                /* Up to 24 bytes of what comes before, cut at a character. */
+                const char *from = s - start > 24 ? s - 24 : start;
+                while (from < s && ((unsigned char)*from & 0xc0) == 0x80)
+                    from++;
+                snprintf(why, cap, "contains U+%04X (%s)%s%.*s%s", (unsigned)cp,
+                         is_control(cp) ? "a control character"
+                                        : "an invisible or direction-control character",
+                         s > start ? " after \"" : " at the start", (int)(s - from), from,
+                         s > start ? "\"" : "");
+            }
+            return false;
+        }
         s += n;
     }
     return true;
+}
+
+bool cq_text_valid(const char *s)
+{
+    return cq_text_check(s, NULL, 0);
 }
 
 /* Shared walk: copy with white space collapsed, optionally folding letters. */

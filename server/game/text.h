@@ -23,8 +23,13 @@ bool cq_text_fold(const char *in, char *out, size_t cap);
  * be empty ("...", "the"). */
 bool cq_text_answer_key(const char *in, char *out, size_t cap);
 
-/* True when `s` is valid UTF-8 with no control characters. */
+/* True when `s` is valid UTF-8 with no control character and no invisible
+ * or direction-control one (U+200B, U+200E/F, U+202A-E, U+2066-9, U+FEFF;
+ * the joiners U+200C/D are fine). */
 bool cq_text_valid(const char *s);
+/* The same check, saying why when it fails (`why`, `cap` bytes): the code
+ * point and the text before it, or the byte that is not UTF-8. */
+bool cq_text_check(const char *s, char *why, size_t cap);
 
 /* Copies `in` without leading/trailing white space, inner runs collapsed to
  * one space. Same contract as cq_text_fold. */

@@ -64,6 +64,21 @@ Test(csv, kahoot_template)
     t_import_free(&t);
 }
 
+/* Emoji built with a zero-width joiner are visible text and are kept; an
+ * invisible character is refused by its code point, in its question. */
+Test(csv, joined_emoji_kept_invisible_characters_named)
+{
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_CSV, "csv-invisible.csv");
+    cr_expect_eq(t.status, 1);
+    t_expect_errors(&t.errs, FIXTURES "/import/csv-invisible.errors");
+    cr_expect_eq(t.r.imported, 1);
+    json_t *q = t_question(t.r.bank, "who-writes-the-code");
+    cr_expect_str_eq(json_string_value(json_object_get(q, "prompt")),
+                     "Who writes the code? \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb");
+    t_import_free(&t);
+}
+
 Test(csv, errors_name_the_line_and_why)
 {
     struct t_import t;

@@ -260,6 +260,20 @@ Test(gift, export_writes_moodle_syntax)
     cq_content_errors_free(&errs);
 }
 
+/* Emoji built with a zero-width joiner (👩‍💻, 🏳️‍🌈) are visible text: kept. */
+Test(gift, joined_emoji_are_kept)
+{
+    struct t_import t;
+    t_import(&t, CQ_IMPORT_GIFT, "gift-emoji-zwj.gift");
+    cr_expect_eq(t.status, 0, "%s", t.errs.n ? t.errs.lines[0] : "");
+    json_t *q = t_question(t.r.bank, "zwj1");
+    cr_expect_str_eq(json_string_value(json_object_get(q, "prompt")),
+                     "Who writes the code? \xf0\x9f\x91\xa9\xe2\x80\x8d\xf0\x9f\x92\xbb");
+    cr_expect_str_eq(json_string_value(json_array_get(json_object_get(q, "options"), 2)),
+                     "\xf0\x9f\x8f\xb3\xef\xb8\x8f\xe2\x80\x8d\xf0\x9f\x8c\x88 Cy");
+    t_import_free(&t);
+}
+
 /* A $CATEGORY path of any length (this one is 1,458 bytes) gives its deepest
  * six segments as tags, as docs/import.md says; it used to be cut at 1,024
  * bytes into tags made of whatever segments came before the cut. */
