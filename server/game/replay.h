@@ -29,6 +29,9 @@
 struct cq_replay_game {
     char game_id[CQ_GAME_ID_MAX + 1];
     long long created_unix;
+    /* What a projector or spectator shows to `watch` the game (given to the
+     * host only); empty in logs written before it existed. */
+    char watch_token[CQ_TOKEN_MAX + 1];
 };
 
 /* The first entry; `qidx` indexes `bank`. Returns malloc'd text or NULL. */

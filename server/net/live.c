@@ -246,7 +246,7 @@ static void store_final(struct cq_live_room *lr, const char *host_token)
     /* Everyone who played counts, also those who left early; not the kicked. */
     size_t k = 0;
     for (unsigned i = 0; i < n; i++)
-        if (!r[i]->kicked)
+        if (r[i] && !r[i]->kicked)
             e[k++] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
     const struct cq_room_settings *set = cq_room_settings(lr->game);
     cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, e, k, now);
@@ -602,7 +602,8 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     unsigned np;
     struct cq_player *const *players = cq_room_players(lr->game, &np);
     for (unsigned i = 0; i < np; i++)
-        cq_room_disconnect(lr->game, players[i], now);
+        if (players[i])
+            cq_room_disconnect(lr->game, players[i], now);
     live_room_link(lr);
     /* Writes the dead server may not have made are made again (idempotent). */
     enum cq_phase ph = cq_room_phase(lr->game);
