@@ -390,6 +390,8 @@ static void metrics(struct cq_net *net, struct text *t)
             "PIN or token attempts refused for too many misses from one address.", m->refused_pins);
     COUNTER("chainquiz_refused_joins_total", "Joins refused for too many from one address.",
             m->refused_joins);
+    COUNTER("chainquiz_refused_games_total",
+            "Games refused for too many live or created from one address.", m->refused_games);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
     COUNTER("chainquiz_idle_dropped_total",

@@ -10,6 +10,7 @@
 #include "net_priv.h"
 #include "rand.h"
 #include "replay.h"
+#include "text.h"
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
 #define LEADERBOARD_TOP 10
@@ -44,6 +45,8 @@ static int room_attach(struct cq_live_room *lr, struct cq_conn *c, unsigned role
     }
     c->room_slot = lr->n_conns;
     lr->conns[lr->n_conns++] = c;
+    if (role == CQ_ROLE_HOST)
+        lr->n_hosts++;
     c->room = lr;
     c->role = role;
     c->player = p;
@@ -62,6 +65,8 @@ static void room_detach(struct cq_conn *c)
     last->room_slot = c->room_slot;
     if (c->player && c->player->conn == c)
         c->player->conn = NULL;
+    if (c->role == CQ_ROLE_HOST)
+        lr->n_hosts--;
     c->room = NULL;
     c->player = NULL;
     c->role = CQ_ROLE_NONE;
@@ -144,6 +149,7 @@ static void room_free(struct cq_live_room *lr)
             break;
         }
     net->n_rooms--;
+    cq_addr_game_end(net->addrs, lr->owner);
     log_flush_room(lr);
     live_room_discard(lr);
 }
@@ -370,6 +376,10 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         broadcast(lr, ended, CQ_ROLE_ANY);
         send_summaries(lr);
         store_final(lr, cq_room_host_token(lr->game));
+        /* An ended game no longer counts against its address's live games:
+         * it only waits (--ended-ttl) for late readers of the results. */
+        cq_addr_game_end(lr->net->addrs, lr->owner);
+        lr->owner = NULL;
         break;
     }
     case CQ_EV_EXPIRED:
@@ -523,6 +533,16 @@ static void room_after(struct cq_live_room *lr)
 
 /* ---- handlers ---------------------------------------------------------------- */
 
+/* The game's log holds --max-log-entries entries: joins and the host's
+ * repeatable commands (pause, add_time, lock) are refused from then on.
+ * Answers never are, nor what takes the game to its end (start, next, skip,
+ * end, resume), kicks (one per player), or players' drops and rejoins: a
+ * log past the cap grows only by what the players already in can do. */
+static bool log_full(const struct cq_live_room *lr)
+{
+    return lr->log_seq > lr->net->deps.cfg->max_log_entries;
+}
+
 static void reply_ok(struct cq_conn *c, const struct cq_msg *m)
 {
     json_t *o = json_pack("{s:s, s:s}", "type", "ok", "of", cq_msg_name(m->type));
@@ -549,6 +569,7 @@ static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, cons
     if (!st)
         return;
     snprintf(g.game_id, sizeof g.game_id, "%s", lr->game_id);
+    snprintf(g.watch_token, sizeof g.watch_token, "%s", lr->watch_token);
     char *e =
         cq_replay_encode_create(&g, bank, qidx, n, set, pin, token, seed, lr->created_at, &len);
     if (!e) {
@@ -584,6 +605,15 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
         cq_room_free(r.room);
         return false;
     }
+    /* A lobby nobody joined whose time ran out while the server was down
+     * (by the wall clock: the downtime counts here) is not brought back. */
+    int64_t empty_us = cq_room_settings(r.room)->empty_lobby_us;
+    if (cq_room_never_joined(r.room) && empty_us &&
+        ((long long)time(NULL) - r.game.created_unix) * 1000000LL >= empty_us) {
+        cq_info("game %s: nobody joined within the empty-lobby timeout; not resumed", game_id);
+        cq_room_free(r.room);
+        return false;
+    }
     struct cq_live_room *lr = live_room_new(net);
     if (!lr) {
         cq_err_log("game %s cannot be resumed: out of memory", game_id);
@@ -594,6 +624,14 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     lr->log_seq = r.next_seq;
     lr->created_unix = r.game.created_unix;
     snprintf(lr->game_id, sizeof lr->game_id, "%s", r.game.game_id);
+    /* A log from before watch tokens: a new one, given to the host on rejoin. */
+    if (r.game.watch_token[0])
+        snprintf(lr->watch_token, sizeof lr->watch_token, "%s", r.game.watch_token);
+    else if (cq_rand_token(lr->watch_token, sizeof lr->watch_token)) {
+        cq_err_log("game %s cannot be resumed: no random source", game_id);
+        live_room_discard(lr);
+        return false;
+    }
     cq_room_set_hooks(lr->game, &room_hooks, lr);
     /* The time the server was down does not count: the clock goes on from
      * the last input, and everyone is away until they rejoin. */
@@ -627,6 +665,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     char pin[CQ_PIN_DIGITS + 1], token[CQ_TOKEN_MAX + 1];
     unsigned *qidx = NULL;
     struct cq_live_room *lr = NULL;
+    struct cq_addr *owner = NULL;
     int result;
 
     if (!bank) {
@@ -637,6 +676,16 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, net->stopping ? CQ_ESERVER_BUSY : CQ_ESERVER_FULL, NULL, NULL);
         return;
     }
+    /* One address cannot fill the server: its live games and its games per
+     * minute are bounded (--games-per-ip, --games-per-min). */
+    result = cq_addr_game_start(net->addrs, c->addr, cq_net_now_us());
+    if (result) {
+        net->m.refused_games++;
+        cq_info("ws: %s refused a new game: %s", c->peer, cq_err_code(result));
+        cq_conn_error(c, m->req_id, result, NULL, NULL);
+        return;
+    }
+    owner = c->addr;
     result = CQ_ENOMEM;
     qidx = malloc(bank->n_questions * sizeof *qidx);
     lr = live_room_new(net);
@@ -663,6 +712,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     set.max_show_delay_us = (int64_t)cfg->max_show_delay_ms * 1000;
     set.rejoin_grace_us = (int64_t)cfg->rejoin_grace_s * 1000000;
     set.ended_ttl_us = (int64_t)cfg->ended_ttl_s * 1000000;
+    set.empty_lobby_us = (int64_t)cfg->empty_lobby_timeout_s * 1000000;
     snprintf(set.group, sizeof set.group, "%s", m->group);
     do {
         if (cq_rand_pin(pin)) {
@@ -670,7 +720,8 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
             goto out;
         }
     } while (room_by_pin(net, pin));
-    if (cq_rand_token(token, sizeof token)) {
+    if (cq_rand_token(token, sizeof token) ||
+        cq_rand_token(lr->watch_token, sizeof lr->watch_token)) {
         result = CQ_EINTERNAL;
         goto out;
     }
@@ -684,18 +735,22 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     result = room_attach(lr, c, CQ_ROLE_HOST, NULL);
     if (result)
         goto out;
+    lr->owner = owner;
+    owner = NULL;
     live_room_link(lr);
     net->m.games_created++;
     log_create(lr, bank, qidx, n, &set, pin, token, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
-    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                      "pin", pin, "token", token, "game_id", lr->game_id),
+    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role",
+                                      "host", "pin", pin, "token", token, "game_id", lr->game_id,
+                                      "watch_token", lr->watch_token),
                             m));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
     room_after(lr);
     lr = NULL;
     result = 0;
 out:
+    cq_addr_game_end(net->addrs, owner); /* not created after all */
     live_room_discard(lr);
     free(qidx);
     if (result)
@@ -745,6 +800,10 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = room_for(c, m);
     if (!lr)
         return;
+    if (log_full(lr)) {
+        cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+        return;
+    }
     if (cq_rand_token(token, sizeof token)) {
         cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
         return;
@@ -771,6 +830,13 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = room_for(c, m);
     if (!lr)
         return;
+    /* The whole game (every name, the live counts) is for the host's
+     * screens only: the PIN every player knows is not enough. */
+    if (!cq_text_secret_equal(lr->watch_token, m->token)) {
+        cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us());
+        cq_conn_error(c, m->req_id, CQ_EBAD_TOKEN, "token", NULL);
+        return;
+    }
     if (room_attach(lr, c, CQ_ROLE_SPECTATOR, NULL)) {
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
@@ -788,14 +854,18 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
     if (!lr)
         return;
     if (cq_room_is_host_token(lr->game, m->token)) {
+        if (lr->n_hosts >= c->net->deps.cfg->max_hosts_per_game) {
+            cq_conn_error(c, m->req_id, CQ_ETOO_MANY_HOSTS, NULL, NULL);
+            return;
+        }
         if (room_attach(lr, c, CQ_ROLE_HOST, NULL)) {
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
         }
-        cq_conn_send(
-            c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                 "pin", m->pin, "token", m->token, "game_id", lr->game_id),
-                       m));
+        cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "joined",
+                                          "role", "host", "pin", m->pin, "token", m->token,
+                                          "game_id", lr->game_id, "watch_token", lr->watch_token),
+                                m));
         cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
@@ -854,6 +924,12 @@ static void handle_host(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = c->room;
     int64_t now = cq_net_now_us();
     int r;
+    /* At the log's cap, only what the game needs to go on to its end. */
+    if ((m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK) &&
+        log_full(lr)) {
+        cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+        return;
+    }
     switch (m->type) {
     case CQ_MSG_START:
         r = cq_room_start(lr->game, now);

@@ -151,7 +151,8 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     /* From here `net` is stopped (which closes this handle) before it is freed. */
     uv_check_init(deps->loop, &net->log_check);
     net->log_check.data = net;
-    struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min};
+    struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min,
+                                cfg->games_per_ip, cfg->games_per_min};
     net->addrs = cq_addr_table_new(&al);
     /* One descriptor per connection, and a margin for Redis, files, logs. */
     struct rlimit rl;

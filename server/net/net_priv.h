@@ -67,9 +67,13 @@ struct cq_live_room {
     struct cq_room *game;
     struct cq_conn **conns;
     unsigned n_conns, cap_conns;
-    lws_sorted_usec_list_t tick_sul;  /* the game's next deadline */
-    int64_t tick_at;                  /* when tick_sul fires; INT64_MAX: not armed */
-    lws_sorted_usec_list_t flush_sul; /* coalesced lobby and progress updates */
+    unsigned n_hosts;                   /* host connections, at most cfg->max_hosts_per_game */
+    struct cq_addr *owner;              /* the address that created it (its games quota); NULL
+                                           for a game resumed after a restart */
+    char watch_token[CQ_TOKEN_MAX + 1]; /* `watch` needs it: the host's link */
+    lws_sorted_usec_list_t tick_sul;    /* the game's next deadline */
+    int64_t tick_at;                    /* when tick_sul fires; INT64_MAX: not armed */
+    lws_sorted_usec_list_t flush_sul;   /* coalesced lobby and progress updates */
     bool flush_armed, progress_dirty, expired, in_tick;
     json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
     int64_t created_at;
@@ -91,7 +95,7 @@ extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
 
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
-    uint64_t refused_conns, refused_pins, refused_joins, idle_dropped;
+    uint64_t refused_conns, refused_pins, refused_joins, refused_games, idle_dropped;
     /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
     uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;

@@ -10,6 +10,8 @@
 #include "client.h"
 
 static struct cq_harness h;
+/* The watch token of the last game made with create(): for `watch`. */
+static char watch_token[80];
 
 struct player {
     struct cq_ws ws;
@@ -28,6 +30,8 @@ static inline json_t *create(struct cq_ws *host, json_t *settings, char *pin, ch
     cr_assert_str_eq(jstr(j, "role"), "host");
     snprintf(pin, 8, "%s", jstr(j, "pin"));
     snprintf(token, 80, "%s", jstr(j, "token"));
+    snprintf(watch_token, sizeof watch_token, "%s", jstr(j, "watch_token"));
+    cr_assert_geq(strlen(watch_token), 32);
     cr_assert_eq(strlen(pin), 6);
     cr_assert_geq(strlen(token), 32);
     json_decref(j);
