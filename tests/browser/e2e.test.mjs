@@ -124,7 +124,13 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   await joinAs(alice, pin, 'Alice');
   await joinAs(bob, pin, XSS);
   await joinAs(carol, pin, 'Carol');
+  // The PIN alone does not open the projector view; the host's projector link does.
   await spect.page.goto(`${env.base}/host.html?watch=${pin}`);
+  await viewIs(spect.page, 'gone');
+  const watchHref = await host.page.getAttribute('#watch-link', 'href');
+  assert.ok(watchHref.includes(`/host.html?watch=${pin}#key=`), watchHref);
+  await spect.page.goto(watchHref);
+  await spect.page.reload(); // a fragment-only change does not load the page
   await viewIs(spect.page, 'lobby');
   await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 3);
   const names = await host.page.locator('#lobby-players .player-name').allTextContents();
