@@ -99,6 +99,14 @@ static const struct opt opts[] = {
      "entries in one game's restart log before it takes no more joins, pauses, added time or "
      "locks (default 1000000; answers are never refused)",
      OPT_UINT, O(max_log_entries), 0, 100, 100000000},
+    {"work-per-sec", "CHAINQUIZ_WORK_PER_SEC",
+     "costly messages (list_banks, create_game, join, watch, rejoin) per client address per "
+     "second (default 200; a whole school behind one NAT shares it)",
+     OPT_UINT, O(work_per_sec), 0, 1, 1000000},
+    {"work-burst", "CHAINQUIZ_WORK_BURST",
+     "costly messages a client address may send at once before --work-per-sec applies "
+     "(default 1000: a class of 200 joining or reconnecting together, several times over)",
+     OPT_UINT, O(work_burst), 0, 1, 10000000},
     {"send-queue", "CHAINQUIZ_SEND_QUEUE",
      "messages queued per connection before it is cut off as too slow (default 64)", OPT_UINT,
      O(send_queue_max), 0, 4, 4096},
@@ -154,6 +162,8 @@ static void defaults(struct cq_config *c)
     c->empty_lobby_timeout_s = 600;
     c->max_hosts_per_game = 8;
     c->max_log_entries = 1000000;
+    c->work_per_sec = 200;
+    c->work_burst = 1000;
     c->send_queue_bytes = 1u << 20;
     c->rejoin_grace_s = 300;
     c->max_show_delay_ms = 1000;

@@ -49,6 +49,8 @@ struct cq_config {
     int empty_lobby_timeout_s;   /* a game nobody joined closes after this; 0: never */
     unsigned max_hosts_per_game; /* host connections of one game */
     unsigned max_log_entries;    /* a game's log: joins and repeatable host commands stop */
+    unsigned work_per_sec;       /* costly messages per address per second */
+    unsigned work_burst;         /* ... at once */
     unsigned send_queue_max;     /* messages queued per connection */
     unsigned send_queue_bytes;
     int rejoin_grace_s;

@@ -21,6 +21,11 @@ struct cq_addr_limits {
      * share one address, so several classes at once must fit. */
     unsigned games_live;
     unsigned games_min;
+    /* Messages that cost the server work (a whole state, the bank list, a
+     * new game), per second and at once, per address: so one address's
+     * many connections cannot take the loop from everyone else. */
+    unsigned work_per_sec;
+    unsigned work_burst;
 };
 
 struct cq_addr;
@@ -45,6 +50,9 @@ bool cq_addr_join(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
 /* Takes one game for the address: 0, CQ_ETOO_MANY_GAMES (as many live as
  * allowed) or CQ_ETOO_MANY_CREATES (created too often). The entry stays
  * while it has live games: the game holds `a` until cq_addr_game_end. */
+/* Takes one costly message; false when the address has spent its budget. */
+bool cq_addr_work(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
+
 int cq_addr_game_start(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
 void cq_addr_game_end(struct cq_addr_table *t, struct cq_addr *a);
 

@@ -116,6 +116,7 @@ static void live_room_discard(struct cq_live_room *lr)
     json_decref(lr->pending_joined);
     json_decref(lr->pending_left);
     json_decref(lr->pending_status);
+    cq_cache_state_drop(lr);
     cq_room_free(lr->game);
     for (size_t i = 0; i < lr->log_n; i++)
         free(lr->log_e[i]);
@@ -310,11 +311,25 @@ static json_t *state_msg(struct cq_live_room *lr, unsigned role, const struct cq
     return st;
 }
 
+/* The host's and spectators' full screen, encoded once per change of the
+ * game and shared by every screen that asks (cache.c). */
+static void send_screen_state(struct cq_conn *c, struct cq_live_room *lr)
+{
+    struct cq_buf *b = cq_cache_state_get(lr);
+    if (!b)
+        b = cq_cache_state_put(lr, state_msg(lr, CQ_ROLE_SPECTATOR, NULL));
+    if (b)
+        cq_conn_push(c, b);
+    else
+        cq_conn_error(c, NULL, CQ_ENOMEM, NULL, NULL);
+}
+
 static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
 {
     struct cq_live_room *lr = ud;
     struct cq_player *p = ev->player;
     (void)room;
+    cq_cache_state_drop(lr); /* the screens' state changed */
 
     switch (ev->type) {
     case CQ_EV_PLAYER_JOINED:
@@ -478,6 +493,7 @@ static void on_input(void *ud, struct cq_room *room, const struct cq_input *in)
     struct cq_live_room *lr = ud;
     size_t len;
     (void)room;
+    cq_cache_state_drop(lr);
     /* `shown` is carried by the answer it applies to (replay.h). */
     if (!lr->net->deps.store || in->type == CQ_IN_SHOWN)
         return;
@@ -844,7 +860,7 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
     cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s}", "type", "joined", "role", "spectator",
                                       "pin", m->pin),
                             m));
-    cq_conn_send(c, state_msg(lr, CQ_ROLE_SPECTATOR, NULL));
+    send_screen_state(c, lr);
 }
 
 static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
@@ -866,7 +882,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
                                           "role", "host", "pin", m->pin, "token", m->token,
                                           "game_id", lr->game_id, "watch_token", lr->watch_token),
                                 m));
-        cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
+        send_screen_state(c, lr);
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
@@ -976,7 +992,7 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
         cq_conn_send(c, with_id(json_pack("{s:s}", "type", "pong"), m));
         break;
     case CQ_MSG_LIST_BANKS:
-        cq_conn_send(c, with_id(cq_wire_banks(c->net->deps.banks), m));
+        cq_cache_send_banks(c, m->req_id);
         break;
     case CQ_MSG_CREATE_GAME:
         handle_create(c, m);

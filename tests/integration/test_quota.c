@@ -261,3 +261,91 @@ Test(quota, a_full_log_refuses_joins_but_keeps_every_answer, .fini = stop, .time
     cq_ws_free(&a.ws);
     cq_ws_free(&late.ws);
 }
+
+/* ---- work per address, and replies encoded once --------------------- */
+
+static double metric(const char *name)
+{
+    static char body[1 << 16];
+    cr_assert_eq(cq_http_get(h.http_port, "/metrics", body, sizeof body), 200);
+    size_t n = strlen(name);
+    for (const char *line = body; line && *line; line = strchr(line, '\n'), line += !!line)
+        if (!strncmp(line, name, n) && line[n] == ' ')
+            return strtod(line + n + 1, NULL);
+    cr_assert_fail("no sample %s", name);
+    return -1;
+}
+
+Test(quota, costly_messages_are_budgeted_per_address, .fini = stop, .timeout = 120)
+{
+    start_with((const char *const[]){"--trusted-proxies", "127.0.0.1", "--work-per-sec", "1",
+                                     "--work-burst", "3", NULL});
+    struct cq_ws a1, a2, b;
+    open_as(&a1, XFF("X-Forwarded-For: 203.0.113.1"));
+    open_as(&a2, XFF("X-Forwarded-For: 203.0.113.1"));
+    open_as(&b, XFF("X-Forwarded-For: 203.0.113.2"));
+    /* The budget is the address's, whichever of its connections asks. */
+    json_t *first =
+        client_req(&a1, json_pack("{s:s, s:i}", "type", "list_banks", "id", 7), "banks");
+    cr_assert_eq(jint(first, "id"), 7);
+    json_t *plain = client_req(&a1, json_pack("{s:s}", "type", "list_banks"), "banks");
+    cr_assert_null(json_object_get(plain, "id"));
+    /* The same list, from the cache, with and without the request's id. */
+    cr_assert(json_equal(json_object_get(first, "banks"), json_object_get(plain, "banks")));
+    json_decref(first);
+    json_decref(plain);
+    json_decref(client_req(&a2, json_pack("{s:s}", "type", "list_banks"), "banks"));
+    json_t *e = client_req(&a2, json_pack("{s:s, s:s}", "type", "list_banks", "id", "x"), "error");
+    cr_assert_str_eq(jstr(e, "code"), "rate_limited");
+    cr_assert_str_eq(jstr(e, "id"), "x");
+    json_decref(e);
+    /* Another address is not slowed down... */
+    json_decref(client_req(&b, json_pack("{s:s}", "type", "list_banks"), "banks"));
+    /* ...and cheap messages of the first still go through. */
+    json_decref(client_req(&a1, json_pack("{s:s}", "type", "ping"), "pong"));
+    cr_assert_eq(metric("chainquiz_refused_work_total"), 1);
+    cq_ws_free(&a1);
+    cq_ws_free(&a2);
+    cq_ws_free(&b);
+}
+
+Test(quota, screens_share_one_state_per_change, .fini = stop, .timeout = 120)
+{
+    start_with(NULL);
+    struct cq_ws host, spec[3];
+    struct player a;
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    json_t *watch = json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", pin, "token", watch_token);
+    double before = metric("chainquiz_state_encodes_total");
+    for (int i = 0; i < 2; i++) {
+        client_open(&spec[i], &h);
+        json_decref(client_req(&spec[i], json_deep_copy(watch), "joined"));
+        json_decref(client_expect(&spec[i], "state"));
+    }
+    cr_assert_eq(metric("chainquiz_state_encodes_total"), before + 1, "one encoding for both");
+    /* A change of the game: the next screen gets the new state. */
+    join(&a, pin, "Ann");
+    client_open(&spec[2], &h);
+    json_decref(client_req(&spec[2], json_deep_copy(watch), "joined"));
+    json_t *st = client_expect(&spec[2], "state");
+    cr_assert_eq(json_array_size(json_object_get(st, "list")), 1);
+    json_decref(st);
+    cr_assert_eq(metric("chainquiz_state_encodes_total"), before + 2);
+    /* The host's state after a rejoin is the same shared one. */
+    struct cq_ws host2;
+    client_open(&host2, &h);
+    json_decref(client_req(
+        &host2, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", token),
+        "joined"));
+    st = client_expect(&host2, "state");
+    cr_assert_eq(json_array_size(json_object_get(st, "list")), 1);
+    json_decref(st);
+    cr_assert_eq(metric("chainquiz_state_encodes_total"), before + 2);
+    json_decref(watch);
+    for (int i = 0; i < 3; i++)
+        cq_ws_free(&spec[i]);
+    cq_ws_free(&host);
+    cq_ws_free(&host2);
+    cq_ws_free(&a.ws);
+}
