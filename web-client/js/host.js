@@ -257,7 +257,9 @@ client.on('closed', () => {
   client.stop('closed');
   if (isHost()) sessions.clear('host');
   banner.update({ status: 'open' });
-  if (H.phase !== 'ended') gone('Game closed', 'This game has closed.');
+  if (H.phase === 'lobby' && H.players.size === 0)
+    gone('Game closed', 'Nobody joined this game in time, so it closed. Create a new one when your class is ready.');
+  else if (H.phase !== 'ended') gone('Game closed', 'This game has closed.');
 });
 
 // Server notices for the host (e.g. redis_down / redis_ok: results storage).
