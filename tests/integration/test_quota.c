@@ -135,7 +135,7 @@ Test(quota, a_game_nobody_joins_closes, .fini = stop, .timeout = 120)
  * out by the wall clock: the game is not brought back. */
 Test(quota, an_empty_game_past_its_time_is_not_resumed, .fini = stop, .timeout = 120)
 {
-    const char *const args[] = {"--empty-lobby-timeout", "2", NULL};
+    const char *const args[] = {"--empty-lobby-timeout", "3", NULL};
     start_with(args);
     struct cq_ws host;
     char pin[8], token[80], out[64] = "";
@@ -155,7 +155,7 @@ Test(quota, an_empty_game_past_its_time_is_not_resumed, .fini = stop, .timeout =
     /* The game id ends with its creation time: wait until the timeout has
      * passed by the wall clock (the condition, not a fixed delay). */
     long long created = atoll(strchr(game_id, '-') + 1);
-    while ((long long)time(NULL) < created + 3)
+    while ((long long)time(NULL) < created + 4)
         usleep(50000);
     cr_assert_eq(cq_harness_start_server(&h, args), 0, "no restart; see %s", h.log_path);
     cr_assert_eq(count_in_log("within the empty-lobby timeout; not resumed"), 1);
