@@ -129,9 +129,13 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   await viewIs(spect.page, 'gone');
   const watchHref = await host.page.getAttribute('#watch-link', 'href');
   assert.ok(watchHref.includes(`/host.html?watch=${pin}#key=`), watchHref);
-  await spect.page.goto(watchHref);
-  await spect.page.reload(); // a fragment-only change does not load the page
+  // The start page's Watch tab takes the PIN and the code from that link.
+  await spect.page.goto(`${env.base}/?watch`);
+  await spect.page.fill('#watch-pin', pin);
+  await spect.page.fill('#watch-key', watchHref);
+  await spect.page.click('#watch-form button[type="submit"]');
   await viewIs(spect.page, 'lobby');
+  assert.equal(new URL(spect.page.url()).hash, new URL(watchHref).hash);
   await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 3);
   const names = await host.page.locator('#lobby-players .player-name').allTextContents();
   assert.deepEqual(names, ['Alice', XSS, 'Carol']);

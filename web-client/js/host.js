@@ -155,7 +155,7 @@ async function onOpen() {
       }
       gone('Could not create the game', errorText(e));
     } else if (H.mode === 'watch') {
-      gone('Nothing to watch', errorText(e));
+      gone('Nothing to watch', e.code === 'bad_token' ? "This watch code does not open this game: use the projector link from the host's screen." : errorText(e));
     } else {
       sessions.clear('host');
       gone('This game is no longer running', errorText(e));

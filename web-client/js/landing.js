@@ -231,7 +231,7 @@ function initWatchForm() {
     }
     const key = document.getElementById('watch-key').value.trim().replace(/^.*#key=/, '');
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(key)) {
-      err.textContent = "Paste the watch code from the host's projector link.";
+      err.textContent = "Paste the projector link from the host's screen.";
       document.getElementById('watch-key').focus();
       return;
     }
