@@ -43,6 +43,7 @@ struct cq_room {
     int64_t last_activity;
     int64_t expire_at;
     int64_t created_at;
+    int64_t empty_since; /* the lobby has had no player since; INT64_MAX: it has one */
 
     unsigned answered, n_correct;
     unsigned counts[CQ_OPTIONS_MAX];
@@ -364,6 +365,7 @@ struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx,
     room->phase_until = INT64_MAX;
     room->last_activity = now;
     room->created_at = now;
+    room->empty_since = now;
     room->expire_at = INT64_MAX;
     return room;
 }
@@ -471,6 +473,7 @@ int cq_room_join(struct cq_room *room, const char *nickname, const char *token, 
     room->n_active++;
     room->n_connected++;
     room->last_activity = now;
+    room->empty_since = INT64_MAX;
     *out = p;
     p = NULL;
     emit(room, CQ_EV_PLAYER_JOINED, *out);
@@ -572,6 +575,8 @@ static void remove_player(struct cq_room *room, struct cq_player *p, int64_t now
     p->connected = false;
     p->disconnected_at = now;
     room->n_active--;
+    if (!room->n_active && room->phase == CQ_PHASE_LOBBY)
+        room->empty_since = now;
     pmap_del(&room->by_nick, p->fold); /* frees the name for others */
     if (room->phase == CQ_PHASE_QUESTION && p->answers[room->q].answered && p->kicked) {
         p->answers[room->q].answered = false;
@@ -1018,14 +1023,22 @@ static void release_seats(struct cq_room *room, int64_t now)
     }
 }
 
+/* A lobby with no player in it (none came, or all went) closes after
+ * empty_lobby_us: bulk-created junk games do not hold the server, and
+ * joining once and leaving does not keep one alive. */
+static bool lobby_empty(const struct cq_room *room)
+{
+    return room->phase == CQ_PHASE_LOBBY && room->n_active == 0 && room->set.empty_lobby_us;
+}
+
 int64_t cq_room_next_deadline(const struct cq_room *room)
 {
     int64_t idle = room->last_activity + room->set.idle_ttl_us;
     int64_t t = INT64_MAX;
     if (room->phase == CQ_PHASE_ENDED)
         return room->expire_at;
-    if (cq_room_never_joined(room) && room->set.empty_lobby_us) {
-        int64_t empty = room->created_at + room->set.empty_lobby_us;
+    if (lobby_empty(room)) {
+        int64_t empty = room->empty_since + room->set.empty_lobby_us;
         idle = empty < idle ? empty : idle;
     }
     if (room->drop_len) {
@@ -1050,8 +1063,7 @@ static void room_tick(struct cq_room *room, int64_t now)
         }
         return;
     }
-    if (cq_room_never_joined(room) && room->set.empty_lobby_us &&
-        now >= room->created_at + room->set.empty_lobby_us) {
+    if (lobby_empty(room) && now >= room->empty_since + room->set.empty_lobby_us) {
         /* Nobody came: gone without an end and without results. */
         room->phase = CQ_PHASE_ENDED;
         room->expire_at = INT64_MAX;
@@ -1092,6 +1104,7 @@ void cq_room_shift(struct cq_room *room, int64_t delta)
     room->paused_at += delta;
     room->last_activity += delta;
     room->created_at += delta;
+    shift_at(&room->empty_since, delta);
     shift_at(&room->expire_at, delta);
     for (size_t i = 0; i < room->drop_len; i++)
         room->drops[(room->drop_head + i) % room->drop_cap].at += delta;

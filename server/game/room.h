@@ -109,9 +109,9 @@ struct cq_room_settings {
     int64_t rejoin_grace_us;   /* a dropped player's seat is kept this long */
     int64_t ended_ttl_us;      /* an ended game stays this long for results */
     int64_t idle_ttl_us;       /* a game with no activity this long ends */
-    /* A game no player ever joined leaves the lobby this long after it was
-     * created, without results (junk games do not hold the server); 0:
-     * never. */
+    /* A game whose lobby has no player (none ever joined, or all left, were
+     * kicked or lost their seat) closes this long after it became empty,
+     * without results (junk games do not hold the server); 0: never. */
     int64_t empty_lobby_us;
     char group[4 * CQ_GROUP_MAX + 1];
 };

@@ -90,7 +90,8 @@ static const struct opt opts[] = {
      "games created per client address per minute (default 20)", OPT_UINT, O(games_per_min), 0, 1,
      100000},
     {"empty-lobby-timeout", "CHAINQUIZ_EMPTY_LOBBY_TIMEOUT",
-     "seconds a game nobody joins waits in the lobby before it closes (default 600; 0: no limit)",
+     "seconds a game's lobby may stay without a player (none joined, or all left) before the "
+     "game closes (default 600; 0: no limit)",
      OPT_INT, O(empty_lobby_timeout_s), 0, 0, 86400},
     {"max-hosts-per-game", "CHAINQUIZ_MAX_HOSTS_PER_GAME",
      "host connections (tabs, devices) of one game (default 8)", OPT_UINT, O(max_hosts_per_game), 0,

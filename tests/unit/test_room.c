@@ -557,15 +557,35 @@ Test(room, a_lobby_nobody_joins_expires_without_results)
     cr_assert(cq_room_expired(room));
 }
 
-Test(room, a_lobby_someone_joined_does_not_expire_as_empty)
+/* Joining once and leaving does not keep a junk game alive: the lobby
+ * closes that long after its last player went. */
+Test(room, a_lobby_everyone_left_expires_too)
 {
     struct cq_player *a = join("a", "t1");
+    cr_assert_eq(cq_room_next_deadline(room), set.idle_ttl_us, "a player is in: no empty deadline");
     cq_room_leave(room, a, S(1));
     cr_assert(!cq_room_never_joined(room));
-    cr_assert_eq(cq_room_next_deadline(room), set.idle_ttl_us); /* from the join */
-    cq_room_tick(room, set.empty_lobby_us);
+    cr_assert_eq(cq_room_next_deadline(room), S(1) + set.empty_lobby_us);
+    cq_room_tick(room, S(1) + set.empty_lobby_us);
+    cr_assert_eq(rec.n[CQ_EV_EXPIRED], 1);
+    cr_assert_eq(rec.n[CQ_EV_ENDED], 0);
+}
+
+/* A player who only lost the connection still holds the lobby until their
+ * seat is released. */
+Test(room, a_dropped_player_holds_the_lobby_until_the_seat_is_released)
+{
+    struct cq_player *a = join("a", "t1"), *p;
+    cq_room_disconnect(room, a, S(1));
+    cr_assert_eq(cq_room_next_deadline(room), S(1) + set.rejoin_grace_us);
+    cq_room_tick(room, S(1) + set.rejoin_grace_us);
     cr_assert_eq(rec.n[CQ_EV_EXPIRED], 0);
-    cr_assert(!cq_room_expired(room));
+    cr_assert_eq(cq_room_next_deadline(room), S(1) + set.rejoin_grace_us + set.empty_lobby_us);
+    /* Someone joining in time keeps it open. */
+    join("b", "t2");
+    cq_room_tick(room, S(1) + set.rejoin_grace_us + set.empty_lobby_us);
+    cr_assert_eq(rec.n[CQ_EV_EXPIRED], 0);
+    cr_assert_eq(cq_room_rejoin(room, "t1", S(2) + set.rejoin_grace_us, &p), CQ_ERESUME_EXPIRED);
 }
 
 static unsigned players_held(void)

@@ -258,7 +258,7 @@ client.on('closed', () => {
   if (isHost()) sessions.clear('host');
   banner.update({ status: 'open' });
   if (H.phase === 'lobby' && H.players.size === 0)
-    gone('Game closed', 'Nobody joined this game in time, so it closed. Create a new one when your class is ready.');
+    gone('Game closed', 'Nobody was in this game for a while, so it closed. Create a new one when your class is ready.');
   else if (H.phase !== 'ended') gone('Game closed', 'This game has closed.');
 });
 
