@@ -57,7 +57,16 @@
     XX(TOO_MANY_CONNECTIONS, "too_many_connections", "too many connections from your address")     \
     XX(TOO_MANY_ATTEMPTS, "too_many_attempts",                                                     \
        "too many wrong PINs or tokens from your address; wait a minute")                           \
-    XX(TOO_MANY_JOINS, "too_many_joins", "too many joins from your address; wait a minute")
+    XX(TOO_MANY_JOINS, "too_many_joins", "too many joins from your address; wait a minute")        \
+    XX(TOO_MANY_GAMES, "too_many_games",                                                           \
+       "too many live games from your address; end one, or wait for an empty one to close")        \
+    XX(TOO_MANY_CREATES, "too_many_creates",                                                       \
+       "too many games created from your address; wait a minute")                                  \
+    XX(TOO_MANY_HOSTS, "too_many_hosts",                                                           \
+       "this game has as many host connections as it may; close one first")                        \
+    XX(LOG_FULL, "log_full",                                                                       \
+       "this game has recorded as much as it may: no more joins, pauses, added time or locks; "    \
+       "answers, next, skip, kick and end still work")
 
 typedef enum {
     CQ_OK = 0,

@@ -37,7 +37,7 @@ static json_t *settings_json(const struct cq_room_settings *s)
 {
     return json_pack(
         "{s:i, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, "
-        "s:I, s:I, s:s}",
+        "s:I, s:I, s:s, s:I}",
         "scoring", (int)s->rules.preset, "streak", s->rules.streak, "partial_credit",
         s->rules.partial_credit, "auto_advance", s->auto_advance, "late_join", s->late_join,
         "change_answer", s->change_answer, "time_limit_s", s->time_limit_s, "lead_in_s",
@@ -45,7 +45,8 @@ static json_t *settings_json(const struct cq_room_settings *s)
         (json_int_t)s->nickname_max, "reveal_us", (json_int_t)s->reveal_us, "leaderboard_us",
         (json_int_t)s->leaderboard_us, "max_show_delay_us", (json_int_t)s->max_show_delay_us,
         "rejoin_grace_us", (json_int_t)s->rejoin_grace_us, "ended_ttl_us",
-        (json_int_t)s->ended_ttl_us, "idle_ttl_us", (json_int_t)s->idle_ttl_us, "group", s->group);
+        (json_int_t)s->ended_ttl_us, "idle_ttl_us", (json_int_t)s->idle_ttl_us, "group", s->group,
+        "empty_lobby_us", (json_int_t)s->empty_lobby_us);
 }
 
 char *cq_replay_encode_create(const struct cq_replay_game *g, const struct cq_bank *bank,
@@ -63,11 +64,11 @@ char *cq_replay_encode_create(const struct cq_replay_game *g, const struct cq_ba
     if (!ids)
         return NULL;
     snprintf(seed_hex, sizeof seed_hex, "%016" PRIx64, seed);
-    json_t *j =
-        json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "v", CQ_REPLAY_VERSION,
-                  "game_id", g->game_id, "created", (json_int_t)g->created_unix, "bank", bank->id,
-                  "questions", ids, "settings", settings_json(set), "pin", pin, "host_token",
-                  host_token, "seed", seed_hex, "now", (json_int_t)now);
+    json_t *j = json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I, s:s}", "v",
+                          CQ_REPLAY_VERSION, "game_id", g->game_id, "created",
+                          (json_int_t)g->created_unix, "bank", bank->id, "questions", ids,
+                          "settings", settings_json(set), "pin", pin, "host_token", host_token,
+                          "seed", seed_hex, "now", (json_int_t)now, "watch_token", g->watch_token);
     if (j && g->group_digest[0])
         json_object_set_new(j, "group_owner", json_string(g->group_digest));
     return dump(j, len);
@@ -173,17 +174,17 @@ static int settings_from(json_t *j, struct cq_room_settings *s)
 {
     int preset, time_limit, lead_in;
     int streak, partial, autoadv, late, change;
-    json_int_t maxp, nickmax, reveal, board, showd, grace, ended, idle;
+    json_int_t maxp, nickmax, reveal, board, showd, grace, ended, idle, empty = 0;
     const char *group;
     if (json_unpack(j,
                     "{s:i, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:I, s:I, s:I, s:I, s:I, s:I, "
-                    "s:I, s:I, s:s}",
+                    "s:I, s:I, s:s, s?I}",
                     "scoring", &preset, "streak", &streak, "partial_credit", &partial,
                     "auto_advance", &autoadv, "late_join", &late, "change_answer", &change,
                     "time_limit_s", &time_limit, "lead_in_s", &lead_in, "max_players", &maxp,
                     "nickname_max", &nickmax, "reveal_us", &reveal, "leaderboard_us", &board,
                     "max_show_delay_us", &showd, "rejoin_grace_us", &grace, "ended_ttl_us", &ended,
-                    "idle_ttl_us", &idle, "group", &group))
+                    "idle_ttl_us", &idle, "group", &group, "empty_lobby_us", &empty))
         return -1;
     if (preset != CQ_SCORING_SPEED && preset != CQ_SCORING_ACCURACY)
         return -1;
@@ -207,6 +208,7 @@ static int settings_from(json_t *j, struct cq_room_settings *s)
     s->rejoin_grace_us = grace;
     s->ended_ttl_us = ended;
     s->idle_ttl_us = idle;
+    s->empty_lobby_us = empty; /* logs written before it existed: never */
     snprintf(s->group, sizeof s->group, "%s", group);
     return 0;
 }
@@ -228,22 +230,24 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
     char key[CQ_SECRET_DIGEST_LEN + 1];
     int v;
     json_int_t created, now;
-    const char *game_id, *bank_id, *pin, *token, *seed_hex;
+    const char *game_id, *bank_id, *pin, *token, *seed_hex, *watch = "";
     json_t *ids, *settings;
     struct cq_room_settings set;
     unsigned *qidx = NULL;
     int result;
 
-    if (json_unpack(j, "{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "v", &v, "game_id",
-                    &game_id, "created", &created, "bank", &bank_id, "questions", &ids, "settings",
-                    &settings, "pin", &pin, "host_token", &token, "seed", &seed_hex, "now", &now))
+    if (json_unpack(j, "{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I, s?s}", "v", &v,
+                    "game_id", &game_id, "created", &created, "bank", &bank_id, "questions", &ids,
+                    "settings", &settings, "pin", &pin, "host_token", &token, "seed", &seed_hex,
+                    "now", &now, "watch_token", &watch))
         return fail(err, errlen, CQ_EBAD_VALUE, "the first entry does not describe a game");
     if (v != CQ_REPLAY_VERSION && v != 1)
         return fail(err, errlen, CQ_EBAD_VALUE, "log version %d, this server reads 1 to %d", v,
                     CQ_REPLAY_VERSION);
     *version = v;
     if (strlen(game_id) > CQ_GAME_ID_MAX || strlen(pin) != CQ_PIN_DIGITS ||
-        strlen(token) > CQ_TOKEN_MAX || !json_is_array(ids) || settings_from(settings, &set))
+        strlen(token) > CQ_TOKEN_MAX || strlen(watch) > CQ_TOKEN_MAX || !json_is_array(ids) ||
+        settings_from(settings, &set))
         return fail(err, errlen, CQ_EBAD_VALUE, "the game's settings are not valid");
     char *end;
     uint64_t seed = strtoull(seed_hex, &end, 16);
@@ -274,6 +278,7 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
         goto out;
     }
     snprintf(out->game.game_id, sizeof out->game.game_id, "%s", game_id);
+    snprintf(out->game.watch_token, sizeof out->game.watch_token, "%s", watch);
     out->game.created_unix = created;
     const char *owner = json_string_value(json_object_get(j, "group_owner"));
     if (owner && strlen(owner) == CQ_SECRET_DIGEST_LEN)

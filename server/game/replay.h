@@ -35,6 +35,9 @@ struct cq_replay_game {
     /* SHA-256 of the group secret the game was created with (secret.h);
      * "" without a group, or in a log from before groups had owners. */
     char group_digest[CQ_SECRET_DIGEST_LEN + 1];
+    /* What a projector or spectator shows to `watch` the game (given to the
+     * host only); empty in logs written before it existed. */
+    char watch_token[CQ_TOKEN_MAX + 1];
 };
 
 /* The first entry; `qidx` indexes `bank`. Returns malloc'd text or NULL. */

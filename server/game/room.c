@@ -43,6 +43,8 @@ struct cq_room {
     int64_t paused_at;
     int64_t last_activity;
     int64_t expire_at;
+    int64_t created_at;
+    int64_t empty_since; /* the lobby has had no player since; INT64_MAX: it has one */
 
     unsigned answered, n_correct;
     unsigned counts[CQ_OPTIONS_MAX];
@@ -61,7 +63,14 @@ struct cq_room {
     } * drops;
     size_t drop_head, drop_len, drop_cap;
     struct pmap by_nick, by_shape, by_token; /* nickname keys (nickname.h), tokens */
+    /* Tokens of players dropped from `players` (room.h): a hash whose two
+     * low bits say why (enum gone), open addressing, grown at half load.
+     * Eight bytes per dropped player instead of the whole player. */
+    uint64_t *gone;
+    size_t gone_cap, gone_n;
 };
+
+enum gone { GONE_LEFT = 1, GONE_EXPIRED = 2, GONE_KICKED = 3 };
 
 /* ---- small helpers ---------------------------------------------------- */
 
@@ -186,6 +195,87 @@ static void pmap_del(struct pmap *m, const char *key)
     }
 }
 
+/* ---- departed players who never answered ------------------------------- */
+
+static uint64_t gone_key(const char *token)
+{
+    return hash_str(token) & ~(uint64_t)3;
+}
+
+static int gone_add(struct cq_room *room, const char *token, enum gone why)
+{
+    if ((room->gone_n + 1) * 2 > room->gone_cap) {
+        size_t ncap = room->gone_cap ? room->gone_cap * 2 : 64;
+        uint64_t *ng = calloc(ncap, sizeof *ng);
+        if (!ng)
+            return CQ_ENOMEM;
+        for (size_t i = 0; i < room->gone_cap; i++)
+            if (room->gone[i]) {
+                size_t k = (size_t)(room->gone[i] >> 2) & (ncap - 1);
+                while (ng[k])
+                    k = (k + 1) & (ncap - 1);
+                ng[k] = room->gone[i];
+            }
+        free(room->gone);
+        room->gone = ng;
+        room->gone_cap = ncap;
+    }
+    uint64_t e = gone_key(token) | (uint64_t)why;
+    size_t k = (size_t)(e >> 2) & (room->gone_cap - 1);
+    while (room->gone[k])
+        k = (k + 1) & (room->gone_cap - 1);
+    room->gone[k] = e;
+    room->gone_n++;
+    return 0;
+}
+
+/* Why the holder of `token` was dropped; 0 when they were not. */
+static enum gone gone_find(const struct cq_room *room, const char *token)
+{
+    if (!room->gone_cap)
+        return 0;
+    uint64_t key = gone_key(token);
+    for (size_t k = (size_t)(key >> 2) & (room->gone_cap - 1); room->gone[k];
+         k = (k + 1) & (room->gone_cap - 1))
+        if ((room->gone[k] & ~(uint64_t)3) == key)
+            return (enum gone)(room->gone[k] & 3);
+    return 0;
+}
+
+static bool answered_any(const struct cq_room *room, const struct cq_player *p)
+{
+    for (unsigned k = 0; k < room->n_q; k++)
+        if (p->answers[k].answered)
+            return true;
+    return false;
+}
+
+static void player_free(struct cq_player *p, unsigned n_q);
+
+/* Frees a departed player; only once the ranking no longer points at them. */
+static void player_drop(struct cq_room *room, struct cq_player *p)
+{
+    enum gone why = p->kicked ? GONE_KICKED : p->expired ? GONE_EXPIRED : GONE_LEFT;
+    if (gone_add(room, p->token, why))
+        return; /* no memory for the tombstone: keep the whole player */
+    pmap_del(&room->by_token, p->token);
+    room->players[p->id - 1] = NULL;
+    player_free(p, room->n_q);
+}
+
+/* A player who departed (left, kicked, seat released) without ever
+ * answering has nothing for the record: dropped now, or at the next
+ * ranking when the current one holds them. */
+static void maybe_drop(struct cq_room *room, struct cq_player *p)
+{
+    if (answered_any(room, p))
+        return;
+    if (p->ranked)
+        p->drop_due = true;
+    else
+        player_drop(room, p);
+}
+
 /* ---- settings, selection, creation ------------------------------------ */
 
 void cq_room_settings_default(struct cq_room_settings *s)
@@ -203,6 +293,7 @@ void cq_room_settings_default(struct cq_room_settings *s)
     s->rejoin_grace_us = 300 * 1000000LL;
     s->ended_ttl_us = 1800 * 1000000LL;
     s->idle_ttl_us = 7200 * 1000000LL;
+    s->empty_lobby_us = 600 * 1000000LL;
 }
 
 static bool has_any_tag(const struct cq_question *q, const char *const *tags, unsigned n_tags)
@@ -312,6 +403,8 @@ struct cq_room *cq_room_create(const struct cq_bank *bank, const unsigned *qidx,
     room->q = -1;
     room->phase_until = INT64_MAX;
     room->last_activity = now;
+    room->created_at = now;
+    room->empty_since = now;
     room->expire_at = INT64_MAX;
     return room;
 }
@@ -336,13 +429,14 @@ void cq_room_free(struct cq_room *room)
     if (!room)
         return;
     for (unsigned i = 0; i < room->n_players; i++)
-        player_free(room->players[i], room->n_q);
+        player_free(room->players[i], room->n_q); /* NULL for the dropped */
     free(room->players);
     free(room->ranking);
     free(room->drops);
     free(room->by_nick.slots);
     free(room->by_shape.slots);
     free(room->by_token.slots);
+    free(room->gone);
     free(room->qidx);
     free(room->order);
     free(room->skipped);
@@ -441,6 +535,7 @@ int cq_room_join_why(struct cq_room *room, const char *nickname, const char *tok
     room->n_active++;
     room->n_connected++;
     room->last_activity = now;
+    room->empty_since = INT64_MAX;
     *out = p;
     p = NULL;
     emit(room, CQ_EV_PLAYER_JOINED, *out);
@@ -453,8 +548,12 @@ out:
 int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct cq_player **out)
 {
     struct cq_player *p = pmap_get(&room->by_token, token);
-    if (!p)
-        return CQ_EBAD_TOKEN;
+    if (!p) {
+        enum gone why = gone_find(room, token);
+        return why == GONE_KICKED    ? CQ_EKICKED
+               : why == GONE_EXPIRED ? CQ_ERESUME_EXPIRED
+                                     : CQ_EBAD_TOKEN;
+    }
     if (p->kicked)
         return CQ_EKICKED;
     if (p->expired)
@@ -464,16 +563,18 @@ int cq_room_rejoin(struct cq_room *room, const char *token, int64_t now, struct 
     if (!p->connected && room->phase != CQ_PHASE_ENDED &&
         now - p->disconnected_at > room->set.rejoin_grace_us)
         return CQ_ERESUME_EXPIRED;
-    room->last_activity = now;
     *out = p;
-    if (!p->connected) {
-        if (p->held)
-            room->n_held_away--;
-        p->connected = true;
-        room->n_connected++;
-        emit(room, CQ_EV_PLAYER_STATUS, p);
-    }
+    /* The same player on a new connection changes nothing in the game: not
+     * an input, so a player cannot fill the game's log by rejoining. */
+    if (p->connected)
+        return 0;
+    room->last_activity = now;
+    if (p->held)
+        room->n_held_away--;
     p->held = false;
+    p->connected = true;
+    room->n_connected++;
+    emit(room, CQ_EV_PLAYER_STATUS, p);
     record_player(room, CQ_IN_REJOIN, p, now);
     return 0;
 }
@@ -494,7 +595,8 @@ static void maybe_close_early(struct cq_room *room, int64_t now)
     unsigned waiting = 0;
     for (unsigned i = 0; i < room->n_players && !waiting; i++) {
         const struct cq_player *p = room->players[i];
-        if ((p->connected || p->held) && !p->kicked && !p->left && !p->answers[room->q].answered)
+        if (p && (p->connected || p->held) && !p->kicked && !p->left &&
+            !p->answers[room->q].answered)
             waiting++;
     }
     /* Closed at the next tick, not here: the answer that completed the set
@@ -545,6 +647,8 @@ static void remove_player(struct cq_room *room, struct cq_player *p, int64_t now
     p->connected = false;
     p->disconnected_at = now;
     room->n_active--;
+    if (!room->n_active && room->phase == CQ_PHASE_LOBBY)
+        room->empty_since = now;
     pmap_del(&room->by_nick, p->key); /* frees the name for others */
     pmap_del(&room->by_shape, p->shape);
     if (room->phase == CQ_PHASE_QUESTION && p->answers[room->q].answered && p->kicked) {
@@ -562,6 +666,7 @@ void cq_room_leave(struct cq_room *room, struct cq_player *p, int64_t now)
     p->left = true;
     remove_player(room, p, now);
     record_player(room, CQ_IN_LEAVE, p, now);
+    maybe_drop(room, p);
 }
 
 int cq_room_kick(struct cq_room *room, uint32_t player_id, int64_t now)
@@ -575,6 +680,7 @@ int cq_room_kick(struct cq_room *room, uint32_t player_id, int64_t now)
     room->last_activity = now;
     remove_player(room, p, now);
     record(room, (struct cq_input){.type = CQ_IN_KICK, .now = now, .player_id = player_id});
+    maybe_drop(room, p);
     return 0;
 }
 
@@ -582,11 +688,12 @@ int cq_room_lock(struct cq_room *room, bool locked, int64_t now)
 {
     if (room->phase == CQ_PHASE_ENDED)
         return CQ_EWRONG_PHASE;
+    /* Locking a locked game changes nothing: not an input, not logged. */
+    if (room->locked == locked)
+        return 0;
     room->last_activity = now;
-    if (room->locked != locked) {
-        room->locked = locked;
-        emit(room, CQ_EV_LOCKED, NULL);
-    }
+    room->locked = locked;
+    emit(room, CQ_EV_LOCKED, NULL);
     record(room, (struct cq_input){.type = CQ_IN_LOCK, .now = now, .locked = locked});
     return 0;
 }
@@ -662,9 +769,16 @@ static void rank_players(struct cq_room *room, bool new_round)
         return; /* keep the previous ranking; ranks just go stale */
     room->ranking = r;
     /* Players who left keep their points in the record, not a place. */
-    for (unsigned i = 0; i < room->n_players; i++)
-        if (!room->players[i]->kicked && !room->players[i]->left)
-            r[n++] = room->players[i];
+    for (unsigned i = 0; i < room->n_players; i++) {
+        struct cq_player *p = room->players[i];
+        if (!p)
+            continue;
+        p->ranked = !p->kicked && !p->left;
+        if (p->ranked)
+            r[n++] = p;
+        else if (p->drop_due)
+            player_drop(room, p); /* the ranking no longer points at them */
+    }
     qsort(r, n, sizeof *r, cmp_rank);
     for (unsigned i = 0; i < n; i++) {
         if (new_round)
@@ -683,10 +797,10 @@ static void close_question(struct cq_room *room, int64_t now)
     memset(room->counts, 0, sizeof room->counts);
     for (unsigned i = 0; i < room->n_players; i++) {
         struct cq_player *p = room->players[i];
+        if (!p || p->kicked)
+            continue;
         struct cq_answer_rec *rec = &p->answers[room->q];
         struct cq_score s;
-        if (p->kicked)
-            continue;
         bool ok = false;
         double credit = 0.0;
         if (rec->answered) {
@@ -886,6 +1000,8 @@ int cq_room_skip(struct cq_room *room, int64_t now)
     room->paused = false;
     /* Nothing is scored; answers given are dropped from the record. */
     for (unsigned i = 0; i < room->n_players; i++) {
+        if (!room->players[i])
+            continue;
         struct cq_answer_rec *rec = &room->players[i]->answers[room->q];
         free(rec->text);
         memset(rec, 0, sizeof *rec);
@@ -975,8 +1091,17 @@ static void release_seats(struct cq_room *room, int64_t now)
         if (p && !p->connected && !p->left && !p->kicked && p->disconnected_at == d.at) {
             p->left = p->expired = true;
             remove_player(room, p, now);
+            maybe_drop(room, p);
         }
     }
+}
+
+/* A lobby with no player in it (none came, or all went) closes after
+ * empty_lobby_us: bulk-created junk games do not hold the server, and
+ * joining once and leaving does not keep one alive. */
+static bool lobby_empty(const struct cq_room *room)
+{
+    return room->phase == CQ_PHASE_LOBBY && room->n_active == 0 && room->set.empty_lobby_us;
 }
 
 int64_t cq_room_next_deadline(const struct cq_room *room)
@@ -985,6 +1110,10 @@ int64_t cq_room_next_deadline(const struct cq_room *room)
     int64_t t = INT64_MAX;
     if (room->phase == CQ_PHASE_ENDED)
         return room->expire_at;
+    if (lobby_empty(room)) {
+        int64_t empty = room->empty_since + room->set.empty_lobby_us;
+        idle = empty < idle ? empty : idle;
+    }
     if (room->drop_len) {
         int64_t seat = room->drops[room->drop_head].at + room->set.rejoin_grace_us;
         idle = seat < idle ? seat : idle;
@@ -1005,6 +1134,13 @@ static void room_tick(struct cq_room *room, int64_t now)
             room->expire_at = INT64_MAX;
             emit(room, CQ_EV_EXPIRED, NULL);
         }
+        return;
+    }
+    if (lobby_empty(room) && now >= room->empty_since + room->set.empty_lobby_us) {
+        /* Nobody came: gone without an end and without results. */
+        room->phase = CQ_PHASE_ENDED;
+        room->expire_at = INT64_MAX;
+        emit(room, CQ_EV_EXPIRED, NULL);
         return;
     }
     if (now >= room->last_activity + room->set.idle_ttl_us) {
@@ -1040,11 +1176,15 @@ void cq_room_shift(struct cq_room *room, int64_t delta)
     shift_at(&room->phase_until, delta);
     room->paused_at += delta;
     room->last_activity += delta;
+    room->created_at += delta;
+    shift_at(&room->empty_since, delta);
     shift_at(&room->expire_at, delta);
     for (size_t i = 0; i < room->drop_len; i++)
         room->drops[(room->drop_head + i) % room->drop_cap].at += delta;
     for (unsigned i = 0; i < room->n_players; i++) {
         struct cq_player *p = room->players[i];
+        if (!p)
+            continue;
         p->disconnected_at += delta;
         /* Connected when the server stopped: the adapter marks them away
          * next, but they still count as expected (see cq_player.held). */
@@ -1063,6 +1203,16 @@ void cq_room_set_hooks(struct cq_room *room, const struct cq_room_hooks *hooks, 
 bool cq_room_expired(const struct cq_room *room)
 {
     return room->phase == CQ_PHASE_ENDED && room->expire_at == INT64_MAX;
+}
+
+bool cq_room_never_joined(const struct cq_room *room)
+{
+    return room->phase == CQ_PHASE_LOBBY && room->n_players == 0;
+}
+
+int64_t cq_room_created_at(const struct cq_room *room)
+{
+    return room->created_at;
 }
 
 /* ---- reading ------------------------------------------------------------- */

@@ -110,6 +110,10 @@ struct cq_room_settings {
     int64_t rejoin_grace_us;   /* a dropped player's seat is kept this long */
     int64_t ended_ttl_us;      /* an ended game stays this long for results */
     int64_t idle_ttl_us;       /* a game with no activity this long ends */
+    /* A game whose lobby has no player (none ever joined, or all left, were
+     * kicked or lost their seat) closes this long after it became empty,
+     * without results (junk games do not hold the server); 0: never. */
+    int64_t empty_lobby_us;
     char group[4 * CQ_GROUP_MAX + 1];
 };
 
@@ -141,7 +145,9 @@ struct cq_player {
     int streak;
     int rank, prev_rank; /* 0 until ranked */
     bool connected, kicked, left;
-    bool expired; /* seat released after the rejoin grace period (also `left`) */
+    bool expired;  /* seat released after the rejoin grace period (also `left`) */
+    bool ranked;   /* in the room's current ranking (it points at us) */
+    bool drop_due; /* departed without an answer: freed at the next ranking */
     /* Connected when the server stopped (set by cq_room_shift): while away
      * within the rejoin grace, still expected to answer, so a restored
      * question does not close on the first returning player's answer.
@@ -218,8 +224,13 @@ void cq_room_tick(struct cq_room *room, int64_t now);
 
 /* --- reading the state (for encoding) --------------------------------- */
 const char *cq_room_pin(const struct cq_room *room);
-/* Ended and past its time to stay: nothing more will happen. */
+/* Ended and past its time to stay (or an empty lobby past
+ * empty_lobby_us): nothing more will happen. */
 bool cq_room_expired(const struct cq_room *room);
+/* True when the game is still in the lobby and no player ever joined it. */
+bool cq_room_never_joined(const struct cq_room *room);
+/* When the room was created, in its clock. */
+int64_t cq_room_created_at(const struct cq_room *room);
 const struct cq_bank *cq_room_bank(const struct cq_room *room);
 const struct cq_room_settings *cq_room_settings(const struct cq_room *room);
 enum cq_phase cq_room_phase(const struct cq_room *room);
@@ -240,7 +251,11 @@ const unsigned *cq_room_counts(const struct cq_room *room);
 unsigned cq_room_n_correct(const struct cq_room *room);
 unsigned cq_room_n_players(const struct cq_room *room); /* not kicked or left */
 unsigned cq_room_n_connected(const struct cq_room *room);
-/* All players ever joined, by id - 1 (including kicked and left). */
+/* All players ever joined, by id - 1 (including kicked and left), except
+ * those who departed (left, kicked, seat released) without ever answering:
+ * their slot is NULL. They are dropped so that joining and leaving cannot
+ * grow a game's memory and record without bound; their token still gets
+ * the refusal it had (kicked, resume_expired, bad_token). */
 struct cq_player *const *cq_room_players(const struct cq_room *room, unsigned *n);
 /* Players ranked best first (not kicked, not left); valid after a reveal. */
 struct cq_player *const *cq_room_ranking(const struct cq_room *room, unsigned *n);

@@ -82,6 +82,32 @@ static const struct opt opts[] = {
     {"joins-per-min", "CHAINQUIZ_JOINS_PER_MIN",
      "joins per client address per minute (default 600)", OPT_UINT, O(joins_per_min), 0, 1,
      1000000},
+    {"games-per-ip", "CHAINQUIZ_GAMES_PER_IP",
+     "live games created from one client address (default 20; teachers behind one NAT share it; "
+     "0: no limit)",
+     OPT_UINT, O(games_per_ip), 0, 0, 100000},
+    {"games-per-min", "CHAINQUIZ_GAMES_PER_MIN",
+     "games created per client address per minute (default 20)", OPT_UINT, O(games_per_min), 0, 1,
+     100000},
+    {"empty-lobby-timeout", "CHAINQUIZ_EMPTY_LOBBY_TIMEOUT",
+     "seconds a game's lobby may stay without a player (none joined, or all left) before the "
+     "game closes (default 600; 0: no limit)",
+     OPT_INT, O(empty_lobby_timeout_s), 0, 0, 86400},
+    {"max-hosts-per-game", "CHAINQUIZ_MAX_HOSTS_PER_GAME",
+     "host connections (tabs, devices) of one game (default 8)", OPT_UINT, O(max_hosts_per_game), 0,
+     1, 1000},
+    {"max-log-entries", "CHAINQUIZ_MAX_LOG_ENTRIES",
+     "entries in one game's restart log before it takes no more joins, pauses, added time or "
+     "locks (default 1000000; answers are never refused)",
+     OPT_UINT, O(max_log_entries), 0, 100, 100000000},
+    {"work-per-sec", "CHAINQUIZ_WORK_PER_SEC",
+     "costly messages (list_banks, create_game, join, watch, rejoin) per client address per "
+     "second (default 200; a whole school behind one NAT shares it)",
+     OPT_UINT, O(work_per_sec), 0, 1, 1000000},
+    {"work-burst", "CHAINQUIZ_WORK_BURST",
+     "costly messages a client address may send at once before --work-per-sec applies "
+     "(default 1000: a class of 200 joining or reconnecting together, several times over)",
+     OPT_UINT, O(work_burst), 0, 1, 10000000},
     {"send-queue", "CHAINQUIZ_SEND_QUEUE",
      "messages queued per connection before it is cut off as too slow (default 64)", OPT_UINT,
      O(send_queue_max), 0, 4, 4096},
@@ -136,6 +162,13 @@ static void defaults(struct cq_config *c)
     c->max_conns_per_ip = 2000;
     c->pin_misses_per_min = 30;
     c->joins_per_min = 600;
+    c->games_per_ip = 20;
+    c->games_per_min = 20;
+    c->empty_lobby_timeout_s = 600;
+    c->max_hosts_per_game = 8;
+    c->max_log_entries = 1000000;
+    c->work_per_sec = 200;
+    c->work_burst = 1000;
     c->send_queue_bytes = 1u << 20;
     c->sndbuf = 1u << 16;
     c->rejoin_grace_s = 300;

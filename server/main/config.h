@@ -44,7 +44,14 @@ struct cq_config {
     unsigned max_conns_per_ip; /* 0: no limit */
     unsigned pin_misses_per_min;
     unsigned joins_per_min;
-    unsigned send_queue_max; /* messages queued per connection */
+    unsigned games_per_ip;       /* live games created from one address; 0: no limit */
+    unsigned games_per_min;      /* games created per address per minute */
+    int empty_lobby_timeout_s;   /* a game nobody joined closes after this; 0: never */
+    unsigned max_hosts_per_game; /* host connections of one game */
+    unsigned max_log_entries;    /* a game's log: joins and repeatable host commands stop */
+    unsigned work_per_sec;       /* costly messages per address per second */
+    unsigned work_burst;         /* ... at once */
+    unsigned send_queue_max;     /* messages queued per connection */
     unsigned send_queue_bytes;
     /* SO_SNDBUF of each accepted socket (the kernel doubles it); 0: the
      * kernel's autotuning, up to net.ipv4.tcp_wmem's maximum. */

@@ -5,13 +5,16 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cq_error.h"
+
 #define BUCKETS_MIN 256
 
 struct cq_addr {
     struct cq_addr *next;
     unsigned conns;
-    double pin_tokens, join_tokens;
-    int64_t pin_at, join_at;
+    unsigned games; /* live games created from here */
+    double pin_tokens, join_tokens, game_tokens, work_tokens;
+    int64_t pin_at, join_at, game_at, work_at;
     char ip[64];
 };
 
@@ -72,12 +75,23 @@ static void refill(double *tokens, int64_t *at, unsigned per_min, int64_t now)
     *at = now;
 }
 
+static void refill_work(const struct cq_addr_table *t, struct cq_addr *a, int64_t now)
+{
+    a->work_tokens += (double)(now - a->work_at) * t->lim.work_per_sec / 1e6;
+    if (a->work_tokens > t->lim.work_burst)
+        a->work_tokens = t->lim.work_burst;
+    a->work_at = now;
+}
+
 static bool idle(const struct cq_addr_table *t, struct cq_addr *a, int64_t now)
 {
     refill(&a->pin_tokens, &a->pin_at, t->lim.pin_misses_min, now);
     refill(&a->join_tokens, &a->join_at, t->lim.joins_min, now);
-    return !a->conns && a->pin_tokens >= t->lim.pin_misses_min &&
-           a->join_tokens >= t->lim.joins_min;
+    refill(&a->game_tokens, &a->game_at, t->lim.games_min, now);
+    refill_work(t, a, now);
+    return !a->conns && !a->games && a->work_tokens >= t->lim.work_burst &&
+           a->pin_tokens >= t->lim.pin_misses_min && a->join_tokens >= t->lim.joins_min &&
+           a->game_tokens >= t->lim.games_min;
 }
 
 /* Doubles the table when chains get long (average over 2). */
@@ -125,7 +139,9 @@ struct cq_addr *cq_addr_acquire(struct cq_addr_table *t, const char *ip, int64_t
         snprintf(a->ip, sizeof a->ip, "%s", ip);
         a->pin_tokens = t->lim.pin_misses_min;
         a->join_tokens = t->lim.joins_min;
-        a->pin_at = a->join_at = now;
+        a->game_tokens = t->lim.games_min;
+        a->work_tokens = t->lim.work_burst;
+        a->pin_at = a->join_at = a->game_at = a->work_at = now;
         a->next = t->slots[i];
         t->slots[i] = a;
         t->n++;
@@ -169,4 +185,36 @@ bool cq_addr_join(struct cq_addr_table *t, struct cq_addr *a, int64_t now)
         return false;
     a->join_tokens -= 1.0;
     return true;
+}
+
+bool cq_addr_work(struct cq_addr_table *t, struct cq_addr *a, int64_t now)
+{
+    if (!a)
+        return true;
+    refill_work(t, a, now);
+    if (a->work_tokens < 1.0)
+        return false;
+    a->work_tokens -= 1.0;
+    return true;
+}
+
+int cq_addr_game_start(struct cq_addr_table *t, struct cq_addr *a, int64_t now)
+{
+    if (!a)
+        return 0;
+    if (t->lim.games_live && a->games >= t->lim.games_live)
+        return CQ_ETOO_MANY_GAMES;
+    refill(&a->game_tokens, &a->game_at, t->lim.games_min, now);
+    if (a->game_tokens < 1.0)
+        return CQ_ETOO_MANY_CREATES;
+    a->game_tokens -= 1.0;
+    a->games++;
+    return 0;
+}
+
+void cq_addr_game_end(struct cq_addr_table *t, struct cq_addr *a)
+{
+    (void)t;
+    if (a && a->games)
+        a->games--;
 }

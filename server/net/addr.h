@@ -17,6 +17,15 @@ struct cq_addr_limits {
     unsigned max_conns;      /* open WebSockets per address; 0: no limit */
     unsigned pin_misses_min; /* wrong PINs or tokens per minute */
     unsigned joins_min;      /* joins per minute */
+    /* Games: live at once, and created per minute. A school's teachers may
+     * share one address, so several classes at once must fit. */
+    unsigned games_live;
+    unsigned games_min;
+    /* Messages that cost the server work (a whole state, the bank list, a
+     * new game), per second and at once, per address: so one address's
+     * many connections cannot take the loop from everyone else. */
+    unsigned work_per_sec;
+    unsigned work_burst;
 };
 
 struct cq_addr;
@@ -37,5 +46,14 @@ bool cq_addr_pin_ok(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
 void cq_addr_pin_miss(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
 /* Takes one join; false when the address joined too often. */
 bool cq_addr_join(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
+
+/* Takes one game for the address: 0, CQ_ETOO_MANY_GAMES (as many live as
+ * allowed) or CQ_ETOO_MANY_CREATES (created too often). The entry stays
+ * while it has live games: the game holds `a` until cq_addr_game_end. */
+/* Takes one costly message; false when the address has spent its budget. */
+bool cq_addr_work(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
+
+int cq_addr_game_start(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
+void cq_addr_game_end(struct cq_addr_table *t, struct cq_addr *a);
 
 #endif

@@ -448,6 +448,13 @@ void cq_conn_control(struct cq_conn *c)
         cq_conn_error(c, NULL, CQ_ERATE_LIMITED, NULL, NULL);
 }
 
+/* Messages whose reply costs the server more than a few microseconds. */
+static bool costly(enum cq_msg_type t)
+{
+    return t == CQ_MSG_LIST_BANKS || t == CQ_MSG_CREATE_GAME || t == CQ_MSG_JOIN ||
+           t == CQ_MSG_WATCH || t == CQ_MSG_REJOIN;
+}
+
 static void handle_message(struct cq_conn *c, const char *buf, size_t len)
 {
     struct cq_msg m;
@@ -478,6 +485,15 @@ static void handle_message(struct cq_conn *c, const char *buf, size_t len)
         return;
     }
     c->strikes = 0;
+    /* Work is budgeted per address, not only per connection: past its
+     * budget an address's costly messages are refused (no strike: its
+     * other users did nothing wrong), other addresses are not slowed. */
+    if (costly(m.type) && !cq_addr_work(c->net->addrs, c->addr, c->rx_at)) {
+        c->net->m.refused_work++;
+        cq_conn_error(c, m.req_id, CQ_ERATE_LIMITED, "type", NULL);
+        cq_msg_clear(&m);
+        return;
+    }
     cq_live_handle(c, &m);
     cq_msg_clear(&m);
 }

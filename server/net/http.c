@@ -397,6 +397,14 @@ static void metrics(struct cq_net *net, struct text *t)
             "PIN or token attempts refused for too many misses from one address.", m->refused_pins);
     COUNTER("chainquiz_refused_joins_total", "Joins refused for too many from one address.",
             m->refused_joins);
+    COUNTER("chainquiz_refused_work_total",
+            "Costly messages refused for their address's budget (--work-per-sec).",
+            m->refused_work);
+    COUNTER("chainquiz_state_encodes_total",
+            "Host and spectator states encoded (the others came from the cache).",
+            m->state_encodes);
+    COUNTER("chainquiz_refused_games_total",
+            "Games refused for too many live or created from one address.", m->refused_games);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
     COUNTER("chainquiz_refused_sockets_total",

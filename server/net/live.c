@@ -12,6 +12,7 @@
 #include "rand.h"
 #include "replay.h"
 #include "secret.h"
+#include "text.h"
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
 #define LEADERBOARD_TOP 10
@@ -46,6 +47,8 @@ static int room_attach(struct cq_live_room *lr, struct cq_conn *c, unsigned role
     }
     c->room_slot = lr->n_conns;
     lr->conns[lr->n_conns++] = c;
+    if (role == CQ_ROLE_HOST)
+        lr->n_hosts++;
     c->room = lr;
     c->role = role;
     c->player = p;
@@ -64,6 +67,8 @@ static void room_detach(struct cq_conn *c)
     last->room_slot = c->room_slot;
     if (c->player && c->player->conn == c)
         c->player->conn = NULL;
+    if (c->role == CQ_ROLE_HOST)
+        lr->n_hosts--;
     c->room = NULL;
     c->player = NULL;
     c->role = CQ_ROLE_NONE;
@@ -113,6 +118,7 @@ static void live_room_discard(struct cq_live_room *lr)
     json_decref(lr->pending_joined);
     json_decref(lr->pending_left);
     json_decref(lr->pending_status);
+    cq_cache_state_drop(lr);
     cq_room_free(lr->game);
     for (size_t i = 0; i < lr->log_n; i++)
         free(lr->log_e[i]);
@@ -146,6 +152,7 @@ static void room_free(struct cq_live_room *lr)
             break;
         }
     net->n_rooms--;
+    cq_addr_game_end(net->addrs, lr->owner);
     log_flush_room(lr);
     live_room_discard(lr);
 }
@@ -248,7 +255,7 @@ static void store_final(struct cq_live_room *lr, const char *host_token_key)
     /* Everyone who played counts, also those who left early; not the kicked. */
     size_t k = 0;
     for (unsigned i = 0; i < n; i++)
-        if (!r[i]->kicked)
+        if (r[i] && !r[i]->kicked)
             e[k++] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
     const struct cq_room_settings *set = cq_room_settings(lr->game);
     cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, lr->group_digest,
@@ -307,11 +314,25 @@ static json_t *state_msg(struct cq_live_room *lr, unsigned role, const struct cq
     return st;
 }
 
+/* The host's and spectators' full screen, encoded once per change of the
+ * game and shared by every screen that asks (cache.c). */
+static void send_screen_state(struct cq_conn *c, struct cq_live_room *lr)
+{
+    struct cq_buf *b = cq_cache_state_get(lr);
+    if (!b)
+        b = cq_cache_state_put(lr, state_msg(lr, CQ_ROLE_SPECTATOR, NULL));
+    if (b)
+        cq_conn_push(c, b);
+    else
+        cq_conn_error(c, NULL, CQ_ENOMEM, NULL, NULL);
+}
+
 static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
 {
     struct cq_live_room *lr = ud;
     struct cq_player *p = ev->player;
     (void)room;
+    cq_cache_state_drop(lr); /* the screens' state changed */
 
     switch (ev->type) {
     case CQ_EV_PLAYER_JOINED:
@@ -373,6 +394,10 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         broadcast(lr, ended, CQ_ROLE_ANY);
         send_summaries(lr);
         store_final(lr, cq_room_host_token(lr->game));
+        /* An ended game no longer counts against its address's live games:
+         * it only waits (--ended-ttl) for late readers of the results. */
+        cq_addr_game_end(lr->net->addrs, lr->owner);
+        lr->owner = NULL;
         break;
     }
     case CQ_EV_EXPIRED:
@@ -471,6 +496,7 @@ static void on_input(void *ud, struct cq_room *room, const struct cq_input *in)
     struct cq_live_room *lr = ud;
     size_t len;
     (void)room;
+    cq_cache_state_drop(lr);
     if (!lr->net->deps.store)
         return;
     char *e = cq_replay_encode(lr->log_seq++, in, &len);
@@ -525,6 +551,16 @@ static void room_after(struct cq_live_room *lr)
 
 /* ---- handlers ---------------------------------------------------------------- */
 
+/* The game's log holds --max-log-entries entries: joins and the host's
+ * repeatable commands (pause, add_time, lock) are refused from then on.
+ * Answers never are, nor what takes the game to its end (start, next, skip,
+ * end, resume), kicks (one per player), or players' drops and rejoins: a
+ * log past the cap grows only by what the players already in can do. */
+static bool log_full(const struct cq_live_room *lr)
+{
+    return lr->log_seq > lr->net->deps.cfg->max_log_entries;
+}
+
 static void reply_ok(struct cq_conn *c, const struct cq_msg *m)
 {
     json_t *o = json_pack("{s:s, s:s}", "type", "ok", "of", cq_msg_name(m->type));
@@ -552,6 +588,7 @@ static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, cons
         return;
     snprintf(g.game_id, sizeof g.game_id, "%s", lr->game_id);
     snprintf(g.group_digest, sizeof g.group_digest, "%s", lr->group_digest);
+    snprintf(g.watch_token, sizeof g.watch_token, "%s", lr->watch_token);
     char *e =
         cq_replay_encode_create(&g, bank, qidx, n, set, pin, token, seed, lr->created_at, &len);
     if (!e) {
@@ -587,6 +624,15 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
         cq_room_free(r.room);
         return false;
     }
+    /* A lobby nobody joined whose time ran out while the server was down
+     * (by the wall clock: the downtime counts here) is not brought back. */
+    int64_t empty_us = cq_room_settings(r.room)->empty_lobby_us;
+    if (cq_room_never_joined(r.room) && empty_us &&
+        ((long long)time(NULL) - r.game.created_unix) * 1000000LL >= empty_us) {
+        cq_info("game %s: nobody joined within the empty-lobby timeout; not resumed", game_id);
+        cq_room_free(r.room);
+        return false;
+    }
     struct cq_live_room *lr = live_room_new(net);
     if (!lr) {
         cq_err_log("game %s cannot be resumed: out of memory", game_id);
@@ -598,6 +644,14 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     lr->created_unix = r.game.created_unix;
     snprintf(lr->game_id, sizeof lr->game_id, "%s", r.game.game_id);
     snprintf(lr->group_digest, sizeof lr->group_digest, "%s", r.game.group_digest);
+    /* A log from before watch tokens: a new one, given to the host on rejoin. */
+    if (r.game.watch_token[0])
+        snprintf(lr->watch_token, sizeof lr->watch_token, "%s", r.game.watch_token);
+    else if (cq_rand_token(lr->watch_token, sizeof lr->watch_token)) {
+        cq_err_log("game %s cannot be resumed: no random source", game_id);
+        live_room_discard(lr);
+        return false;
+    }
     cq_room_set_hooks(lr->game, &room_hooks, lr);
     /* The time the server was down does not count: the clock goes on from
      * the last input, and everyone is away until they rejoin. */
@@ -606,7 +660,8 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     unsigned np;
     struct cq_player *const *players = cq_room_players(lr->game, &np);
     for (unsigned i = 0; i < np; i++)
-        cq_room_disconnect(lr->game, players[i], now);
+        if (players[i])
+            cq_room_disconnect(lr->game, players[i], now);
     live_room_link(lr);
     /* Writes the dead server may not have made are made again (idempotent). */
     enum cq_phase ph = cq_room_phase(lr->game);
@@ -631,6 +686,7 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     char pin[CQ_PIN_DIGITS + 1], token[CQ_TOKEN_MAX + 1], token_key[CQ_SECRET_DIGEST_LEN + 1];
     unsigned *qidx = NULL;
     struct cq_live_room *lr = NULL;
+    struct cq_addr *owner = NULL;
     int result;
 
     if (!bank) {
@@ -641,6 +697,16 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
         cq_conn_error(c, m->req_id, net->stopping ? CQ_ESERVER_BUSY : CQ_ESERVER_FULL, NULL, NULL);
         return;
     }
+    /* One address cannot fill the server: its live games and its games per
+     * minute are bounded (--games-per-ip, --games-per-min). */
+    result = cq_addr_game_start(net->addrs, c->addr, cq_net_now_us());
+    if (result) {
+        net->m.refused_games++;
+        cq_info("ws: %s refused a new game: %s", c->peer, cq_err_code(result));
+        cq_conn_error(c, m->req_id, result, NULL, NULL);
+        return;
+    }
+    owner = c->addr;
     result = CQ_ENOMEM;
     qidx = malloc(bank->n_questions * sizeof *qidx);
     lr = live_room_new(net);
@@ -667,6 +733,7 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     set.max_show_delay_us = (int64_t)cfg->max_show_delay_ms * 1000;
     set.rejoin_grace_us = (int64_t)cfg->rejoin_grace_s * 1000000;
     set.ended_ttl_us = (int64_t)cfg->ended_ttl_s * 1000000;
+    set.empty_lobby_us = (int64_t)cfg->empty_lobby_timeout_s * 1000000;
     snprintf(set.group, sizeof set.group, "%s", m->group);
     do {
         if (cq_rand_pin(pin)) {
@@ -674,7 +741,8 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
             goto out;
         }
     } while (room_by_pin(net, pin));
-    if (cq_rand_token(token, sizeof token)) {
+    if (cq_rand_token(token, sizeof token) ||
+        cq_rand_token(lr->watch_token, sizeof lr->watch_token)) {
         result = CQ_EINTERNAL;
         goto out;
     }
@@ -691,12 +759,15 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     result = room_attach(lr, c, CQ_ROLE_HOST, NULL);
     if (result)
         goto out;
+    lr->owner = owner;
+    owner = NULL;
     live_room_link(lr);
     net->m.games_created++;
     log_create(lr, bank, qidx, n, &set, pin, token_key, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
-    json_t *joined = json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host", "pin",
-                               pin, "token", token, "game_id", lr->game_id);
+    json_t *joined =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host", "pin", pin,
+                  "token", token, "game_id", lr->game_id, "watch_token", lr->watch_token);
     if (joined && group_secret)
         json_object_set_new(joined, "group_secret", json_string(group_secret));
     cq_conn_send(c, with_id(joined, m));
@@ -705,6 +776,7 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     lr = NULL;
     result = 0;
 out:
+    cq_addr_game_end(net->addrs, owner); /* not created after all */
     live_room_discard(lr);
     free(qidx);
     if (result)
@@ -757,6 +829,10 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = room_for(c, m);
     if (!lr)
         return;
+    if (log_full(lr)) {
+        cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+        return;
+    }
     if (cq_rand_token(token, sizeof token)) {
         cq_conn_error(c, m->req_id, CQ_EINTERNAL, NULL, NULL);
         return;
@@ -786,6 +862,13 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = room_for(c, m);
     if (!lr)
         return;
+    /* The whole game (every name, the live counts) is for the host's
+     * screens only: the PIN every player knows is not enough. */
+    if (!cq_text_secret_equal(lr->watch_token, m->token)) {
+        cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us());
+        cq_conn_error(c, m->req_id, CQ_EBAD_TOKEN, "token", NULL);
+        return;
+    }
     if (room_attach(lr, c, CQ_ROLE_SPECTATOR, NULL)) {
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
@@ -793,7 +876,7 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
     cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s}", "type", "joined", "role", "spectator",
                                       "pin", m->pin),
                             m));
-    cq_conn_send(c, state_msg(lr, CQ_ROLE_SPECTATOR, NULL));
+    send_screen_state(c, lr);
 }
 
 static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
@@ -805,15 +888,19 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         return;
     cq_secret_digest(m->token, key);
     if (cq_room_is_host_token(lr->game, key)) {
+        if (lr->n_hosts >= c->net->deps.cfg->max_hosts_per_game) {
+            cq_conn_error(c, m->req_id, CQ_ETOO_MANY_HOSTS, NULL, NULL);
+            return;
+        }
         if (room_attach(lr, c, CQ_ROLE_HOST, NULL)) {
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
         }
-        cq_conn_send(
-            c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                 "pin", m->pin, "token", m->token, "game_id", lr->game_id),
-                       m));
-        cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
+        cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "joined",
+                                          "role", "host", "pin", m->pin, "token", m->token,
+                                          "game_id", lr->game_id, "watch_token", lr->watch_token),
+                                m));
+        send_screen_state(c, lr);
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
@@ -871,6 +958,12 @@ static void handle_host(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = c->room;
     int64_t now = cq_net_now_us();
     int r;
+    /* At the log's cap, only what the game needs to go on to its end. */
+    if ((m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK) &&
+        log_full(lr)) {
+        cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+        return;
+    }
     switch (m->type) {
     case CQ_MSG_START:
         r = cq_room_start(lr->game, now);
@@ -917,7 +1010,7 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
         cq_conn_send(c, with_id(json_pack("{s:s}", "type", "pong"), m));
         break;
     case CQ_MSG_LIST_BANKS:
-        cq_conn_send(c, with_id(cq_wire_banks(c->net->deps.banks), m));
+        cq_cache_send_banks(c, m->req_id);
         break;
     case CQ_MSG_CREATE_GAME:
         cq_group_create(c, m);

@@ -158,7 +158,9 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     /* From here `net` is stopped (which closes this handle) before it is freed. */
     uv_check_init(deps->loop, &net->log_check);
     net->log_check.data = net;
-    struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min};
+    struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min,
+                                cfg->games_per_ip,     cfg->games_per_min,      cfg->work_per_sec,
+                                cfg->work_burst};
     net->addrs = cq_addr_table_new(&al);
     /* One descriptor per connection: sockets stop at the open-file limit
      * less CQ_FD_RESERVE (listen.c), WebSockets CQ_HTTP_MARGIN below that,
@@ -225,5 +227,6 @@ void cq_net_free(struct cq_net *net)
     if (net->ctx)
         lws_context_destroy(net->ctx);
     cq_addr_table_free(net->addrs);
+    cq_cache_free(net);
     free(net);
 }

@@ -71,9 +71,15 @@ struct cq_live_room {
     struct cq_room *game;
     struct cq_conn **conns;
     unsigned n_conns, cap_conns;
-    lws_sorted_usec_list_t tick_sul;  /* the game's next deadline */
-    int64_t tick_at;                  /* when tick_sul fires; INT64_MAX: not armed */
-    lws_sorted_usec_list_t flush_sul; /* coalesced lobby and progress updates */
+    unsigned n_hosts;                   /* host connections, at most cfg->max_hosts_per_game */
+    struct cq_addr *owner;              /* the address that created it (its games quota); NULL
+                                           for a game resumed after a restart */
+    char watch_token[CQ_TOKEN_MAX + 1]; /* `watch` needs it: the host's link */
+    struct cq_buf *state_buf;           /* the host's and spectators' `state` (cache.c) */
+    int64_t state_at;                   /* when state_buf was encoded */
+    lws_sorted_usec_list_t tick_sul;    /* the game's next deadline */
+    int64_t tick_at;                    /* when tick_sul fires; INT64_MAX: not armed */
+    lws_sorted_usec_list_t flush_sul;   /* coalesced lobby and progress updates */
     bool flush_armed, progress_dirty, expired, in_tick;
     json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
     int64_t created_at;
@@ -96,8 +102,10 @@ extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
 
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
-    uint64_t refused_conns, refused_pins, refused_joins, idle_dropped;
+    uint64_t refused_conns, refused_pins, refused_joins, refused_games, idle_dropped;
     uint64_t accept_refused, accept_failed; /* listen.c: over the fd ceiling; EMFILE and such */
+    uint64_t refused_work;                  /* costly messages over their address's budget */
+    uint64_t state_encodes; /* host/spectator `state` encoded (not from the cache) */
     /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
     uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;
@@ -158,6 +166,7 @@ struct cq_net {
     int64_t sweep_due;                /* when sweep_sul should fire */
     uv_check_t log_check;             /* after each loop iteration: send the games' logs */
     struct cq_live_room *log_dirty;
+    struct cq_buf *banks_buf; /* the `banks` reply, encoded once (cache.c) */
 };
 
 int64_t cq_net_now_us(void);
@@ -241,6 +250,18 @@ json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now
  * it is served. */
 json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
                        long long ended, const char *host_token_key);
+
+/* cache.c: replies encoded once and shared. */
+struct cq_buf *cq_buf_from_bytes(const void *data, size_t len); /* refs = 0 */
+/* The `banks` reply, with the request's id when it has one. */
+void cq_cache_send_banks(struct cq_conn *c, const json_t *req_id);
+/* The game's host/spectator `state` while it is current, else NULL. */
+struct cq_buf *cq_cache_state_get(struct cq_live_room *lr);
+/* Encodes `state` (stolen) as the current one; NULL when out of memory. */
+struct cq_buf *cq_cache_state_put(struct cq_live_room *lr, json_t *state);
+/* The game changed: the next screen that asks gets a new encoding. */
+void cq_cache_state_drop(struct cq_live_room *lr);
+void cq_cache_free(struct cq_net *net);
 
 /* http.c */
 int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

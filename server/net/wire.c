@@ -229,14 +229,14 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
         /* The projector's full player list. */
         json_t *list = json_array();
         for (unsigned i = 0; i < n; i++)
-            if (!all[i]->kicked && !all[i]->left)
+            if (all[i] && !all[i]->kicked && !all[i]->left)
                 json_array_append_new(list, cq_wire_player(all[i]));
         json_object_set_new(o, "list", list);
     } else if (ph == CQ_PHASE_LOBBY) {
         /* A phone's lobby screen: who joined last (players get no `lobby`). */
         json_t *recent = json_array();
         for (unsigned i = n; i-- > 0 && json_array_size(recent) < RECENT_NAMES;)
-            if (!all[i]->kicked && !all[i]->left && all[i] != p)
+            if (all[i] && !all[i]->kicked && !all[i]->left && all[i] != p)
                 json_array_insert_new(recent, 0, json_string(all[i]->nickname));
         json_object_set_new(o, "recent", recent);
     }
@@ -310,6 +310,8 @@ json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long lon
     struct cq_player *const *all = cq_room_players(room, &n);
     for (unsigned i = 0; i < n; i++) {
         const struct cq_player *p = all[i];
+        if (!p)
+            continue; /* departed without an answer (room.h) */
         json_t *answers = json_array();
         for (unsigned k = 0; k < n_q; k++) {
             const struct cq_answer_rec *r = &p->answers[k];

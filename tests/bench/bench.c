@@ -1995,6 +1995,14 @@ static int spawn_server(void)
     argv[n++] = "0";
     argv[n++] = "--joins-per-min";
     argv[n++] = "1000000";
+    argv[n++] = "--games-per-ip";
+    argv[n++] = "0";
+    argv[n++] = "--games-per-min";
+    argv[n++] = "100000";
+    argv[n++] = "--work-per-sec";
+    argv[n++] = "1000000";
+    argv[n++] = "--work-burst";
+    argv[n++] = "10000000";
     argv[n++] = "--log-level";
     argv[n++] = "warn";
     for (unsigned i = 0; i < B.o.n_server_args && n < 62; i++)

@@ -124,8 +124,18 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   await joinAs(alice, pin, 'Alice');
   await joinAs(bob, pin, XSS);
   await joinAs(carol, pin, 'Carol');
+  // The PIN alone does not open the projector view; the host's projector link does.
   await spect.page.goto(`${env.base}/host.html?watch=${pin}`);
+  await viewIs(spect.page, 'gone');
+  const watchHref = await host.page.getAttribute('#watch-link', 'href');
+  assert.ok(watchHref.includes(`/host.html?watch=${pin}#key=`), watchHref);
+  // The start page's Watch tab takes the PIN and the code from that link.
+  await spect.page.goto(`${env.base}/?watch`);
+  await spect.page.fill('#watch-pin', pin);
+  await spect.page.fill('#watch-key', watchHref);
+  await spect.page.click('#watch-form button[type="submit"]');
   await viewIs(spect.page, 'lobby');
+  assert.equal(new URL(spect.page.url()).hash, new URL(watchHref).hash);
   await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 3);
   const names = await host.page.locator('#lobby-players .player-name').allTextContents();
   assert.deepEqual(names, ['Alice', XSS, 'Carol']);

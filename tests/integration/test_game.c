@@ -246,7 +246,13 @@ Test(game, join_errors_and_roles)
     /* A spectator sees the game without playing. */
     struct cq_ws spec;
     client_open(&spec, &h);
-    j = client_req(&spec, json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "joined");
+    /* The PIN alone is not enough: the host's watch token is. */
+    client_err(&spec, json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "missing_field");
+    client_err(&spec, json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", pin, "token", token),
+               "bad_token");
+    j = client_req(&spec,
+                   json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", pin, "token", watch_token),
+                   "joined");
     cr_assert_str_eq(jstr(j, "role"), "spectator");
     json_decref(j);
     client_err(&spec, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),

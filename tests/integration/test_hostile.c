@@ -211,7 +211,9 @@ Test(hostile, pin_guessing_is_cut_off_per_address)
         char guess[8];
         /* Never the real PIN: walk away from it. */
         snprintf(guess, sizeof guess, "%06d", 100000 + (atoi(pin) - 100000 + 1 + i) % 900000);
-        json_t *e = client_req(&x, json_pack("{s:s, s:s}", "type", "watch", "pin", guess), "error");
+        json_t *e = client_req(
+            &x, json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", guess, "token", "guess"),
+            "error");
         const char *code = jstr(e, "code");
         if (!strcmp(code, "no_game"))
             misses++;
@@ -224,7 +226,8 @@ Test(hostile, pin_guessing_is_cut_off_per_address)
     /* Even the right PIN is refused from that address for now (after a
      * pause, so the per-connection message rate is not what refuses it). */
     usleep(200000);
-    client_err(&x, json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "too_many_attempts");
+    client_err(&x, json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", pin, "token", "guess"),
+               "too_many_attempts");
     cq_ws_free(&x);
 }
 

@@ -323,8 +323,9 @@ Test(listen, clients_that_never_read_are_cut_off, .fini = stop, .timeout = 240)
         &host,
         json_pack("{s:s, s:s, s:i}", "type", "create_game", "bank", "mini", "time_limit", 240),
         "joined");
-    char pin[8];
+    char pin[8], watch[80];
     snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
+    snprintf(watch, sizeof watch, "%s", jstr(j, "watch_token"));
     json_decref(j);
     client_open(&reader, &h);
     json_decref(client_req(
@@ -332,8 +333,9 @@ Test(listen, clients_that_never_read_are_cut_off, .fini = stop, .timeout = 240)
         "joined"));
     for (int i = 0; i < DEAF; i++) {
         client_open(&deaf[i], &h);
-        json_decref(
-            client_req(&deaf[i], json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "state"));
+        json_decref(client_req(
+            &deaf[i], json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", pin, "token", watch),
+            "state"));
     }
     json_decref(client_req(&host, json_pack("{s:s}", "type", "start"), "ok"));
     /* Broadcasts (pause, resume) until the server has cut all of them off,

@@ -223,8 +223,9 @@ Test(server, slow_consumer_is_cut_off_not_waited_for, .fini = stop, .timeout = 6
         &host,
         json_pack("{s:s, s:s, s:i}", "type", "create_game", "bank", "mini", "time_limit", 240),
         "joined");
-    char pin[8];
+    char pin[8], watch[80];
     snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
+    snprintf(watch, sizeof watch, "%s", jstr(j, "watch_token"));
     json_decref(j);
     client_open(&player, &h);
     json_decref(client_req(
@@ -232,7 +233,9 @@ Test(server, slow_consumer_is_cut_off_not_waited_for, .fini = stop, .timeout = 6
         "joined"));
     /* The slow one watches with a tiny receive window and never reads. */
     cr_assert_eq(cq_ws_connect_slow(&slow, h.http_port, 2048), 0);
-    cr_assert_eq(cq_ws_send_json(&slow, json_pack("{s:s, s:s}", "type", "watch", "pin", pin)), 0);
+    cr_assert_eq(cq_ws_send_json(&slow, json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", pin,
+                                                  "token", watch)),
+                 0);
     json_decref(client_req(&host, json_pack("{s:s}", "type", "start"), "ok"));
     /* Many broadcasts, more than the kernel's socket buffers hold (4 MiB
      * here): pause and resume, thousands of times. The reader keeps reading,

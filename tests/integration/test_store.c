@@ -445,7 +445,12 @@ Test(store, a_game_ended_early_records_only_what_was_asked)
     join(&b, pin, "Bob");
     host_cmd(&host, "start");
     json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
     answer(&a, 0, json_integer(0));
+    answer(&b, 0, json_integer(1));
+    json_decref(client_expect(&b.ws, "result"));
+    /* Kicked after answering: kept in the record, without a rank (a player
+     * who departs without any answer is dropped from it). */
     json_decref(client_req(&host, json_pack("{s:s, s:I}", "type", "kick", "player", b.id), "ok"));
     cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "end")), 0);
     json_t *end = client_expect(&host, "ended");

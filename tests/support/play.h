@@ -10,6 +10,8 @@
 #include "client.h"
 
 static struct cq_harness h;
+/* The watch token of the last game made with create(): for `watch`. */
+static char watch_token[80];
 
 struct player {
     struct cq_ws ws;
@@ -34,6 +36,8 @@ static inline json_t *create(struct cq_ws *host, json_t *settings, char *pin, ch
     json_t *gs = json_object_get(j, "group_secret");
     snprintf(created_group_secret, sizeof created_group_secret, "%s",
              gs ? json_string_value(gs) : "");
+    snprintf(watch_token, sizeof watch_token, "%s", jstr(j, "watch_token"));
+    cr_assert_geq(strlen(watch_token), 32);
     cr_assert_eq(strlen(pin), 6);
     cr_assert_geq(strlen(token), 32);
     json_decref(j);

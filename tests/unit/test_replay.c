@@ -86,8 +86,10 @@ static void make_room(void)
 {
     unsigned q[5] = {0, 1, 2, 3, 4};
     struct cq_room_settings set;
-    struct cq_replay_game g = {"123456-1700000000", 1700000000,
-                               "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1"};
+    struct cq_replay_game g = {
+        .game_id = "123456-1700000000",
+        .created_unix = 1700000000,
+        .group_digest = "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1"};
     setup_bank();
     memset(&lg, 0, sizeof lg);
     cq_room_settings_default(&set);
@@ -197,6 +199,10 @@ static void assert_same(const struct cq_room *a, const struct cq_room *b, int64_
     }
     cr_assert_eq(na, nb);
     for (unsigned i = 0; i < na; i++) {
+        /* Both dropped (departed without an answer), or both there. */
+        cr_assert_eq(!pa[i], !pb[i], "player %u", i + 1);
+        if (!pa[i])
+            continue;
         cr_assert_str_eq(pa[i]->nickname, pb[i]->nickname);
         cr_assert_str_eq(pa[i]->token, pb[i]->token);
         cr_assert_eq(pa[i]->score, pb[i]->score, "%s", pa[i]->nickname);
@@ -264,7 +270,8 @@ Test(replay, shift_moves_the_clock_and_is_replayed)
     unsigned n;
     struct cq_player *const *p = cq_room_players(r.room, &n);
     for (unsigned i = 0; i < n; i++)
-        cq_room_disconnect(r.room, p[i], S(5000));
+        if (p[i])
+            cq_room_disconnect(r.room, p[i], S(5000));
     struct cq_player *back;
     cr_assert_eq(cq_room_rejoin(r.room, "tok-cy", S(5001), &back), 0);
     cr_assert_eq(back->score, p[2]->score);
@@ -370,5 +377,67 @@ Test(replay, a_version_1_log_with_clear_tokens_is_read_hashed)
     cq_secret_digest("tok-ana", key);
     cr_assert_eq(cq_room_rejoin(r.room, key, S(102), &p), 0);
     cr_assert_str_eq(p->nickname, "Ana");
+}
+
+/* ---- a log that cannot be grown for nothing ---------------------------- */
+
+Test(replay, inputs_that_change_nothing_are_not_logged)
+{
+    struct cq_player *a = join("Ana", "tok-ana", S(101)), *p;
+    size_t n = lg.n;
+    cr_assert_eq(cq_room_lock(room, false, S(102)), 0); /* unlocked already */
+    cr_assert_eq(cq_room_lock(room, true, S(103)), 0);
+    cr_assert_eq(lg.n, n + 1);
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(cq_room_lock(room, true, S(104)), 0);
+        cr_assert_eq(cq_room_rejoin(room, "tok-ana", S(104), &p), 0); /* a new tab */
+        cr_assert_eq(p, a);
+    }
+    cr_assert_eq(cq_room_start(room, S(105)), 0);
+    for (int i = 0; i < 10; i++) {
+        cq_room_pause(room, S(106)); /* refused after the first: not logged */
+        cq_room_resume(room, S(107));
+        cq_room_resume(room, S(107));
+    }
+    cr_assert_eq(lg.n, n + 1 + 1 + 20, "%zu entries", lg.n);
+}
+
+Test(replay, an_empty_lobby_that_expired_is_not_resumed)
+{
+    struct cq_replay_result r;
+    char err[200];
+    run_until(S(100) + S(600)); /* the default empty-lobby timeout */
+    cr_assert(cq_room_expired(room));
+    cr_assert_eq(cq_replay_room((const char *const *)lg.e, lg.len, lg.n, find_bank, NULL, &r, err,
+                                sizeof err),
+                 0, "%s", err);
+    cr_assert(cq_room_expired(r.room), "the replayed game is over too");
+    cq_room_free(r.room);
+}
+
+Test(replay, players_dropped_for_leaving_replay_the_same)
+{
+    struct cq_replay_result r;
+    char err[200], nick[16], tok[16];
+    struct cq_player *ana = join("Ana", "tok-ana", S(101));
+    for (int i = 0; i < 20; i++) {
+        snprintf(nick, sizeof nick, "n%d", i);
+        snprintf(tok, sizeof tok, "t%d", i);
+        struct cq_player *p = join(nick, tok, S(102));
+        if (i % 2)
+            cq_room_leave(room, p, S(103));
+        else
+            cq_room_disconnect(room, p, S(103));
+    }
+    cr_assert_eq(cq_room_start(room, S(110)), 0);
+    answer(ana, (struct cq_answer){.kind = CQ_ANSWER_CHOICE, .choice = 0}, S(112));
+    run_until(S(200)); /* seats released after 30 s, after the first ranking */
+    cr_assert_null(cq_room_player(room, 3), "left in the lobby");
+    cr_assert_eq(cq_room_next(room, S(201)), 0); /* ranked again */
+    cr_assert_null(cq_room_player(room, 2), "released while ranked");
+    cr_assert_eq(cq_replay_room((const char *const *)lg.e, lg.len, lg.n, find_bank, NULL, &r, err,
+                                sizeof err),
+                 0, "%s", err);
+    assert_same(room, r.room, S(202));
     cq_room_free(r.room);
 }

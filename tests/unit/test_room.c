@@ -1,5 +1,6 @@
 /* The game's state machine, driven with a fake clock. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "nickname.h"
@@ -451,10 +452,12 @@ Test(room, kick_during_a_question)
     cq_room_start(room, 0);
     cq_room_answer(room, b, 0, &pick0, 0, &t);
     cr_assert_eq(cq_room_answered(room), 1);
-    cr_assert_eq(cq_room_kick(room, b->id, S(1)), 0);
+    uint32_t bid = b->id;
+    cr_assert_eq(cq_room_kick(room, bid, S(1)), 0);
     cr_assert_eq(cq_room_answered(room), 0);
-    cr_assert(b->kicked);
-    cr_assert_eq(cq_room_kick(room, b->id, S(1)), CQ_ENO_PLAYER);
+    /* Kicked with no answer left: dropped from the game (room.h). */
+    cr_assert_null(cq_room_player(room, bid));
+    cr_assert_eq(cq_room_kick(room, bid, S(1)), CQ_ENO_PLAYER);
     cr_assert_eq(cq_room_kick(room, 99, S(1)), CQ_ENO_PLAYER);
     cr_assert_eq(cq_room_rejoin(room, "t2", S(2), &p), CQ_EKICKED);
     /* The name is free again. */
@@ -609,7 +612,9 @@ Test(room, seats_are_released_after_the_grace_period)
     cq_room_disconnect(room, a, S(1));
     cr_assert_eq(cq_room_next_deadline(room), S(1) + set.rejoin_grace_us);
     cq_room_tick(room, S(1) + set.rejoin_grace_us);
-    cr_assert(a->left && a->expired);
+    /* Never answered: dropped from the game, not only from the board. */
+    (void)a;
+    cr_assert_null(cq_room_player(room, 1));
     cr_assert_eq(cq_room_n_players(room), 1);
     cr_assert_eq(rec.n[CQ_EV_PLAYER_LEFT], 1);
     cr_assert_eq(cq_room_rejoin(room, "t1", S(2) + set.rejoin_grace_us, &p), CQ_ERESUME_EXPIRED);
@@ -664,4 +669,113 @@ Test(room, an_ended_game_takes_no_new_players)
     join("a", "t1");
     cq_room_end(room, 0);
     cr_assert_eq(cq_room_join(room, "b", "t2", 0, &p), CQ_EGAME_OVER);
+}
+
+/* ---- bounds: empty lobbies, departed players -------------------------- */
+
+Test(room, a_lobby_nobody_joins_expires_without_results)
+{
+    cr_assert(cq_room_never_joined(room));
+    cr_assert_eq(cq_room_next_deadline(room), set.empty_lobby_us);
+    cq_room_tick(room, set.empty_lobby_us - 1);
+    cr_assert_eq(rec.n[CQ_EV_EXPIRED], 0);
+    cq_room_tick(room, set.empty_lobby_us);
+    cr_assert_eq(rec.n[CQ_EV_EXPIRED], 1);
+    cr_assert_eq(rec.n[CQ_EV_ENDED], 0, "an empty game has no results");
+    cr_assert(cq_room_expired(room));
+}
+
+/* Joining once and leaving does not keep a junk game alive: the lobby
+ * closes that long after its last player went. */
+Test(room, a_lobby_everyone_left_expires_too)
+{
+    struct cq_player *a = join("a", "t1");
+    cr_assert_eq(cq_room_next_deadline(room), set.idle_ttl_us, "a player is in: no empty deadline");
+    cq_room_leave(room, a, S(1));
+    cr_assert(!cq_room_never_joined(room));
+    cr_assert_eq(cq_room_next_deadline(room), S(1) + set.empty_lobby_us);
+    cq_room_tick(room, S(1) + set.empty_lobby_us);
+    cr_assert_eq(rec.n[CQ_EV_EXPIRED], 1);
+    cr_assert_eq(rec.n[CQ_EV_ENDED], 0);
+}
+
+/* A player who only lost the connection still holds the lobby until their
+ * seat is released. */
+Test(room, a_dropped_player_holds_the_lobby_until_the_seat_is_released)
+{
+    struct cq_player *a = join("a", "t1"), *p;
+    cq_room_disconnect(room, a, S(1));
+    cr_assert_eq(cq_room_next_deadline(room), S(1) + set.rejoin_grace_us);
+    cq_room_tick(room, S(1) + set.rejoin_grace_us);
+    cr_assert_eq(rec.n[CQ_EV_EXPIRED], 0);
+    cr_assert_eq(cq_room_next_deadline(room), S(1) + set.rejoin_grace_us + set.empty_lobby_us);
+    /* Someone joining in time keeps it open. */
+    join("b", "t2");
+    cq_room_tick(room, S(1) + set.rejoin_grace_us + set.empty_lobby_us);
+    cr_assert_eq(rec.n[CQ_EV_EXPIRED], 0);
+    cr_assert_eq(cq_room_rejoin(room, "t1", S(2) + set.rejoin_grace_us, &p), CQ_ERESUME_EXPIRED);
+}
+
+static unsigned players_held(void)
+{
+    unsigned n, held = 0;
+    struct cq_player *const *all = cq_room_players(room, &n);
+    for (unsigned i = 0; i < n; i++)
+        held += all[i] != NULL;
+    return held;
+}
+
+/* Joining and leaving over and over (the attack that made one `end` take a
+ * second and a 22 MB record) leaves nothing behind; a player who answered
+ * stays in the record after leaving. */
+Test(room, departed_players_who_never_answered_are_dropped)
+{
+    char nick[16], tok[16];
+    struct cq_player *a = join("a", "ta"), *p;
+    int64_t t;
+    for (int i = 0; i < 1000; i++) {
+        snprintf(nick, sizeof nick, "n%d", i);
+        snprintf(tok, sizeof tok, "tok%d", i);
+        cq_room_leave(room, join(nick, tok), S(1));
+    }
+    cr_assert_eq(players_held(), 1);
+    cr_assert_eq(cq_room_rejoin(room, "tok5", S(2), &p), CQ_EBAD_TOKEN);
+    /* During the game: who answered is kept, who did not is dropped once
+     * the ranking that held them is replaced. */
+    struct cq_player *b = join("b", "tb"), *c = join("c", "tc");
+    uint32_t cid = c->id;
+    cr_assert_eq(cq_room_start(room, S(3)), 0);
+    cq_room_answer(room, a, 0, &pick0, S(3), &t);
+    cq_room_answer(room, b, 0, &pick0, S(3), &t);
+    cq_room_tick(room, S(14)); /* closed: a, b and c ranked */
+    cq_room_leave(room, b, S(15));
+    cq_room_leave(room, c, S(15));
+    cr_assert_not_null(cq_room_player(room, cid), "the ranking still points at c");
+    cr_assert_eq(cq_room_next(room, S(16)), 0); /* leaderboard: ranked again */
+    cr_assert_null(cq_room_player(room, cid));
+    cr_assert_not_null(cq_room_player(room, b->id));
+    cr_assert_eq(b->score, 1000);
+    unsigned n;
+    struct cq_player *const *r = cq_room_ranking(room, &n);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(r[0], a);
+    cr_assert_eq(players_held(), 2);
+    cr_assert_eq(cq_room_end(room, S(17)), 0);
+}
+
+Test(room, dropped_players_tokens_keep_their_refusal)
+{
+    struct cq_player *p;
+    join("a", "ta");
+    struct cq_player *k = join("k", "tk"), *e = join("e", "te");
+    cq_room_kick(room, k->id, S(1));
+    cq_room_disconnect(room, e, S(1));
+    cq_room_tick(room, S(1) + set.rejoin_grace_us);
+    cr_assert_eq(players_held(), 1);
+    cr_assert_eq(cq_room_rejoin(room, "tk", S(400), &p), CQ_EKICKED);
+    cr_assert_eq(cq_room_rejoin(room, "te", S(400), &p), CQ_ERESUME_EXPIRED);
+    cr_assert_eq(cq_room_rejoin(room, "tx", S(400), &p), CQ_EBAD_TOKEN);
+    /* Their names are free. */
+    join("k", "tk2");
+    join("e", "te2");
 }

@@ -38,6 +38,12 @@ function takePendingCreate() {
 }
 
 const watchPin = /^[0-9]{6}$/.test(params.get('watch') || '') ? params.get('watch') : null;
+// The game's watch token travels in the fragment (#key=...) of the host's
+// projector link: never sent in a request line, a log or a Referer.
+const watchKey = (() => {
+  const k = new URLSearchParams(window.location.hash.slice(1)).get('key') || '';
+  return /^[A-Za-z0-9_-]{1,64}$/.test(k) ? k : null;
+})();
 const H = {
   mode: watchPin ? 'watch' : null, // watch | create | rejoin
   role: watchPin ? 'spectator' : 'host',
@@ -56,6 +62,7 @@ const H = {
   progress: null,
   endArmed: null,
   gameId: null, // the stored result's id (host's `joined`, and `ended`)
+  watchToken: null, // host only: what the projector link carries
   results: null, // the results download: see renderResults()
 };
 // A host seat kept in this tab (sessionStorage: a reload) is taken back at
@@ -123,7 +130,13 @@ function gone(title, text) {
 async function onOpen() {
   try {
     if (H.mode === 'watch') {
-      await client.request('watch', { pin: H.pin });
+      if (!watchKey) {
+        client.stop('failed');
+        banner.update({ status: 'open' });
+        gone('Nothing to watch', "Open the projector link from the host's screen: the PIN alone is not enough.");
+        return;
+      }
+      await client.request('watch', { pin: H.pin, token: watchKey });
     } else if (H.mode === 'create') {
       const reply = await client.request('create_game', H.pendingCreate);
       const group = H.pendingCreate.group;
@@ -154,7 +167,7 @@ async function onOpen() {
       }
       gone('Could not create the game', errorText(e));
     } else if (H.mode === 'watch') {
-      gone('Nothing to watch', errorText(e));
+      gone('Nothing to watch', e.code === 'bad_token' ? "This watch code does not open this game: use the projector link from the host's screen." : errorText(e));
     } else {
       sessions.clear('host');
       gone('This game is no longer running', errorText(e));
@@ -170,6 +183,7 @@ client.on('joined', (m) => {
   document.body.classList.toggle('is-spectator', m.role === 'spectator');
   $('role-tag').hidden = m.role !== 'spectator';
   if (typeof m.game_id === 'string' && m.game_id) H.gameId = m.game_id;
+  if (typeof m.watch_token === 'string' && m.watch_token) H.watchToken = m.watch_token;
   if (m.role === 'host') {
     H.session = { pin: m.pin, token: m.token, game_id: H.gameId };
     sessions.save('host', H.session);
@@ -255,7 +269,9 @@ client.on('closed', () => {
   client.stop('closed');
   if (isHost()) sessions.clear('host');
   banner.update({ status: 'open' });
-  if (H.phase !== 'ended') gone('Game closed', 'This game has closed.');
+  if (H.phase === 'lobby' && H.players.size === 0)
+    gone('Game closed', 'Nobody was in this game for a while, so it closed. Create a new one when your class is ready.');
+  else if (H.phase !== 'ended') gone('Game closed', 'This game has closed.');
 });
 
 // Server notices for the host (e.g. redis_down / redis_ok: results storage).
@@ -336,6 +352,10 @@ function joinUrl() {
   return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}`;
 }
 
+function watchUrl() {
+  return `${window.location.protocol}//${window.location.host}/host.html?watch=${H.pin}#key=${encodeURIComponent(H.watchToken)}`;
+}
+
 function renderJoinPanel() {
   if (!H.pin) return;
   $('join-host').textContent = window.location.host;
@@ -347,6 +367,9 @@ function renderJoinPanel() {
   const link = $('join-link');
   link.href = joinUrl();
   link.textContent = joinUrl();
+  const watch = $('watch-link');
+  watch.hidden = !H.watchToken;
+  if (H.watchToken) watch.href = watchUrl();
 }
 
 // ---- players ---------------------------------------------------------------------

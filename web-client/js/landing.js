@@ -237,7 +237,13 @@ function initWatchForm() {
       pin.focus();
       return;
     }
-    window.location.href = `host.html?watch=${encodeURIComponent(pin.value)}`;
+    const key = document.getElementById('watch-key').value.trim().replace(/^.*#key=/, '');
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(key)) {
+      err.textContent = "Paste the projector link from the host's screen.";
+      document.getElementById('watch-key').focus();
+      return;
+    }
+    window.location.href = `host.html?watch=${encodeURIComponent(pin.value)}#key=${encodeURIComponent(key)}`;
   });
 }
 
