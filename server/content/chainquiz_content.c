@@ -104,7 +104,8 @@ static const char usage_stats[] =
     "Loads the banks (as check does) and prints, for each and in total, the number\n"
     "of questions by type, by difficulty and by tag, and whether option lengths\n"
     "give answers away: how often the right option of a single-choice question is\n"
-    "the strictly longest (and how often it would be by chance), and how long the\n"
+    "the strictly longest (and how often it would be by chance), how often it is\n"
+    "the longest, second longest, third longest and shortest, and how long the\n"
     "right options of multi-select questions are against the wrong ones.\n"
     "\n"
     "  -h, --help  this text\n";
@@ -568,6 +569,10 @@ static void tally_add(struct tally *t, const struct cq_bank *b)
     t->len.single += l.single;
     t->len.single_longest += l.single_longest;
     t->len.single_chance += l.single_chance;
+    for (int r = 0; r < CQ_LENGTH__RANKS; r++) {
+        t->len.single_rank[r] += l.single_rank[r];
+        t->len.single_rank_chance[r] += l.single_rank_chance[r];
+    }
     t->len.multi += l.multi;
     t->len.multi_ratio += l.multi_ratio * (double)l.multi;
     for (size_t i = 0; i < b->n_questions; i++) {
@@ -631,6 +636,20 @@ static void tally_print(struct tally *t, const char *title)
                100.0 * t->len.single_chance / (double)t->len.single);
     printf("; multi: right options %.2fx the length of wrong ones (%zu questions)\n",
            t->len.multi ? t->len.multi_ratio / (double)t->len.multi : 0.0, t->len.multi);
+    /* The right option's length rank: each figure against its chance. */
+    printf("  rank:       single: right option");
+    for (int r = 0; r < CQ_LENGTH__RANKS; r++) {
+        printf("%s %s %zu", r ? "," : "", cq_content_length_rank_name((enum cq_length_rank)r),
+               t->len.single_rank[r]);
+        if (t->len.single)
+            printf(" (%.0f%%; by chance %.0f%%)",
+                   100.0 * (double)t->len.single_rank[r] / (double)t->len.single,
+                   100.0 * t->len.single_rank_chance[r] / (double)t->len.single);
+    }
+    size_t ranked = 0;
+    for (int r = 0; r < CQ_LENGTH__RANKS; r++)
+        ranked += t->len.single_rank[r];
+    printf(" of %zu; tied or in the middle %zu\n", t->len.single, t->len.single - ranked);
 }
 
 static void tally_free(struct tally *t)

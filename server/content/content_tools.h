@@ -130,19 +130,39 @@ bool cq_csv_formula_start(const char *s);
 
 /* Option lengths against correctness (lengths.c). A single-choice question
  * "gives itself away" when its right option is strictly longer than every
- * other; by chance that happens in 1 of n_options questions at most. */
+ * other; by chance that happens in 1 of n_options questions at most.
+ *
+ * More generally, the right option's length rank: it is the longest, the
+ * second or third longest, or the shortest, when no other option is as long
+ * as it is and 0, 1, 2 or n_options - 1 others are longer (a tie, or a
+ * middle place of 5 or 6 options, counts in no rank). Players who learn
+ * that "the second longest is right" win as surely as with the longest. */
+enum cq_length_rank {
+    CQ_LENGTH_LONGEST,
+    CQ_LENGTH_SECOND,
+    CQ_LENGTH_THIRD,
+    CQ_LENGTH_SHORTEST,
+    CQ_LENGTH__RANKS
+};
 struct cq_content_lengths {
     size_t single;         /* single-choice questions */
     size_t single_longest; /* ... whose right option is the strictly longest */
     double single_chance;  /* sum of 1/n_options: the count if length said nothing */
-    size_t multi;          /* multi-select questions */
-    double multi_ratio;    /* mean over them of mean right / mean wrong length */
+    /* single_rank[r]: questions whose right option has rank r;
+     * single_rank_chance[r]: the sum of 1/n_options over the questions that
+     * have a rank r (every one has a longest and a shortest; the second
+     * needs 3 options, the third 4), the count if length said nothing.
+     * [CQ_LENGTH_LONGEST] equals single_longest and single_chance. */
+    size_t single_rank[CQ_LENGTH__RANKS];
+    double single_rank_chance[CQ_LENGTH__RANKS];
+    size_t multi;       /* multi-select questions */
+    double multi_ratio; /* mean over them of mean right / mean wrong length */
 };
 /* `check` warns (docs/import.md) when there are at least
  * CQ_LENGTH_SINGLE_MIN single-choice questions and the right option is the
- * strictly longest more than CQ_LENGTH_SINGLE_FACTOR times as often as
- * chance; or at least CQ_LENGTH_MULTI_MIN multi-select questions whose right
- * options average more than CQ_LENGTH_MULTI_RATIO times the wrong ones'
+ * strictly longest (or has any other one length rank) more than
+ * CQ_LENGTH_SINGLE_FACTOR times as often as chance; or at least CQ_LENGTH_MULTI_MIN multi-select
+ * questions whose right options average more than CQ_LENGTH_MULTI_RATIO times the wrong ones'
  * length. Below the minimum counts a few questions would decide it. */
 #define CQ_LENGTH_SINGLE_MIN    20
 #define CQ_LENGTH_SINGLE_FACTOR 1.5
@@ -150,6 +170,8 @@ struct cq_content_lengths {
 #define CQ_LENGTH_MULTI_RATIO   1.25
 
 void cq_content_lengths(const struct cq_bank *b, struct cq_content_lengths *out);
+/* "longest", "second longest", "third longest", "shortest". */
+const char *cq_content_length_rank_name(enum cq_length_rank r);
 /* Adds "name: warning: ..." lines; returns how many. */
 size_t cq_content_check_lengths(const struct cq_bank *b, const char *name,
                                 struct cq_content_errors *warnings);

@@ -41,12 +41,24 @@ void cq_content_lengths(const struct cq_bank *b, struct cq_content_lengths *out)
             unsigned c = 0;
             while (c < q->n_options && !(q->correct_mask & (1u << c)))
                 c++;
-            bool longest = c < q->n_options;
-            for (unsigned k = 0; longest && k < q->n_options; k++)
-                longest = k == c || len[k] < len[c];
+            unsigned longer = 0, as_long = 0;
+            for (unsigned k = 0; c < q->n_options && k < q->n_options; k++) {
+                longer += k != c && len[k] > len[c];
+                as_long += k != c && len[k] == len[c];
+            }
+            double p = 1.0 / q->n_options;
             out->single++;
-            out->single_longest += longest;
-            out->single_chance += 1.0 / q->n_options;
+            out->single_chance += p;
+            for (unsigned r = 0; r < CQ_LENGTH__RANKS; r++) {
+                /* Where `r` sits among the n_options places, from the longest. */
+                unsigned place = r == CQ_LENGTH_SHORTEST ? q->n_options - 1 : r;
+                if (r != CQ_LENGTH_SHORTEST && place >= q->n_options - 1)
+                    continue; /* that place is the shortest: counted once, there */
+                out->single_rank_chance[r] += p;
+                if (c < q->n_options && !as_long && longer == place)
+                    out->single_rank[r]++;
+            }
+            out->single_longest = out->single_rank[CQ_LENGTH_LONGEST];
         } else if (q->type == CQ_Q_MULTI && n_right && n_wrong && wrong) {
             out->multi++;
             ratio_sum += ((double)right / (double)n_right) / ((double)wrong / (double)n_wrong);
@@ -55,21 +67,34 @@ void cq_content_lengths(const struct cq_bank *b, struct cq_content_lengths *out)
     out->multi_ratio = out->multi ? ratio_sum / (double)out->multi : 0;
 }
 
+const char *cq_content_length_rank_name(enum cq_length_rank r)
+{
+    static const char *const names[CQ_LENGTH__RANKS] = {"longest", "second longest",
+                                                        "third longest", "shortest"};
+    return (unsigned)r < CQ_LENGTH__RANKS ? names[r] : "?";
+}
+
 size_t cq_content_check_lengths(const struct cq_bank *b, const char *name,
                                 struct cq_content_errors *warnings)
 {
     struct cq_content_lengths l;
     size_t n = 0;
     cq_content_lengths(b, &l);
-    if (l.single >= CQ_LENGTH_SINGLE_MIN &&
-        (double)l.single_longest > CQ_LENGTH_SINGLE_FACTOR * l.single_chance) {
+    /* One rule for every rank: the longest first, in the words it always had. */
+    for (unsigned r = 0; l.single >= CQ_LENGTH_SINGLE_MIN && r < CQ_LENGTH__RANKS; r++) {
+        if (!((double)l.single_rank[r] > CQ_LENGTH_SINGLE_FACTOR * l.single_rank_chance[r]))
+            continue;
+        static const char *const placed[CQ_LENGTH__RANKS] = {
+            "strictly longest", "second longest (no tie)", "third longest (no tie)",
+            "strictly shortest"};
+        const char *rank = cq_content_length_rank_name((enum cq_length_rank)r);
         cq_content_errors_add(warnings,
-                              "%s: warning: the right option is the strictly longest in %zu of "
+                              "%s: warning: the right option is the %s in %zu of "
                               "%zu single-choice questions (%.0f%%; by chance %.0f%%): picking "
-                              "the longest option pays",
-                              name, l.single_longest, l.single,
-                              100.0 * (double)l.single_longest / (double)l.single,
-                              100.0 * l.single_chance / (double)l.single);
+                              "the %s option pays",
+                              name, placed[r], l.single_rank[r], l.single,
+                              100.0 * (double)l.single_rank[r] / (double)l.single,
+                              100.0 * l.single_rank_chance[r] / (double)l.single, rank);
         n++;
     }
     if (l.multi >= CQ_LENGTH_MULTI_MIN && l.multi_ratio > CQ_LENGTH_MULTI_RATIO) {

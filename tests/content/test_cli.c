@@ -113,6 +113,10 @@ Test(cli, import_export_and_stats)
     cr_expect_not_null(strstr(out, "lengths:    single: right option strictly longest in 0 of 1 "
                                    "(0%; by chance 25%); multi: right options "),
                        "%s", out);
+    cr_expect_not_null(strstr(out,
+                              "rank:       single: right option longest 0 (0%; by chance 25%), "
+                              "second longest "),
+                       "%s", out);
     free(out);
     static const char *const files[] = {"g.json", "e.json", "g.gift", "g.csv"};
     for (size_t i = 0; i < 4; i++) {

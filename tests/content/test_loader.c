@@ -3,10 +3,12 @@
  * NAME.error; the banks the project ships must load. */
 #include <criterion/criterion.h>
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "room.h"
 #include "support.h"
 
 #define INVALID FIXTURES "/banks-invalid"
@@ -65,6 +67,45 @@ Test(loader, builtin_bank_loads_with_its_sources)
     cr_expect_str_eq(s.v[0].file, "000_b4145623ee49a2d2.txt");
     cr_expect_str_eq(s.v[1].title, "The Service Value Chain: Activities, Concepts, and Metrics");
     cq_content_sources_free(&s);
+    cq_bank_free(b);
+    cq_content_errors_free(&errs);
+}
+
+/* `excludes` drop questions from a game (cq_room_select keeps the first of
+ * each pair in shuffled order). The host picks topics by tag, so each tag
+ * must still make a game: whatever the shuffle, a tag keeps at least 40% of
+ * its questions and the whole bank at least 75%. A failure here means the
+ * bank excludes too much: reword a question rather than exclude it. */
+Test(loader, builtin_excludes_leave_every_topic_a_game)
+{
+    struct cq_content_errors errs;
+    cq_content_errors_init(&errs, 20);
+    struct cq_bank *b = cq_content_load_file(BUILTIN, &errs, NULL);
+    cr_assert_not_null(b, "%s", errs.n ? errs.lines[0] : "?");
+    unsigned *out = calloc(b->n_questions, sizeof *out);
+    cr_assert_not_null(out);
+    for (size_t i = 0; i <= b->n_questions; i++) {
+        /* i < n_questions: each tag of question i (repeats are harmless); then the whole bank. */
+        for (unsigned k = 0; k < (i < b->n_questions ? b->questions[i].n_tags : 1); k++) {
+            const char *tag = i < b->n_questions ? b->questions[i].tags[k] : NULL;
+            /* all: the questions with the tag, the game without excludes. */
+            unsigned fewest = UINT_MAX, all = 0;
+            for (size_t j = 0; j < b->n_questions; j++) {
+                bool has = !tag;
+                for (unsigned t = 0; t < b->questions[j].n_tags; t++)
+                    has |= !strcmp(b->questions[j].tags[t], tag ? tag : "");
+                all += has;
+            }
+            for (uint64_t seed = 1; seed <= 300; seed++) {
+                unsigned n = cq_room_select(b, &tag, tag ? 1 : 0, 0, true, seed, out);
+                fewest = n < fewest ? n : fewest;
+            }
+            cr_expect(tag ? fewest * 10 >= all * 4 : fewest * 4 >= all * 3,
+                      "%s: %u of %u questions in the smallest game", tag ? tag : "(all)", fewest,
+                      all);
+        }
+    }
+    free(out);
     cq_bank_free(b);
     cq_content_errors_free(&errs);
 }
