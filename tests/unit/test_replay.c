@@ -320,6 +320,30 @@ Test(replay, skips_an_entry_written_twice)
     cq_room_free(r.room);
 }
 
+/* The first entry written twice (in flight when Redis went away, replayed
+ * from the journal) is skipped like any entry written twice. */
+Test(replay, skips_the_first_entry_written_twice)
+{
+    struct cq_replay_result r;
+    char err[200];
+    play();
+    char *e[MAX_ENTRIES + 1];
+    size_t len[MAX_ENTRIES + 1], n = 0;
+    for (size_t i = 0; i < lg.n; i++) {
+        e[n] = lg.e[i];
+        len[n++] = lg.len[i];
+        if (i == 0 || i == 5) { /* again right after it, and later too */
+            e[n] = lg.e[0];
+            len[n++] = lg.len[0];
+        }
+    }
+    cr_assert_eq(
+        cq_replay_room((const char *const *)e, len, n, find_bank, NULL, &r, err, sizeof err), 0,
+        "%s", err);
+    assert_same(room, r.room, S(171));
+    cq_room_free(r.room);
+}
+
 Test(replay, refuses_a_changed_bank)
 {
     struct cq_replay_result r;
