@@ -113,6 +113,10 @@ static const struct opt opts[] = {
      "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the "
      "client, e.g. 127.0.0.1,10.0.0.0/8,::1 (default: none; the header is ignored)",
      OPT_STR, O(trusted_proxies), S(trusted_proxies), 0, 0},
+    {"metrics-allow", "CHAINQUIZ_METRICS_ALLOW",
+     "comma-separated addresses or networks that may read /metrics; others get 403 (default "
+     "127.0.0.0/8,::1: this machine only)",
+     OPT_STR, O(metrics_allow), S(metrics_allow), 0, 0},
 };
 
 static void defaults(struct cq_config *c)
@@ -141,6 +145,7 @@ static void defaults(struct cq_config *c)
     c->redis_timeout_ms = 2000;
     c->journal_max = 100000;
     c->results_ttl_s = 30 * 24 * 3600;
+    snprintf(c->metrics_allow, sizeof c->metrics_allow, "127.0.0.0/8,::1");
 }
 
 static int set_opt(struct cq_config *c, const struct opt *o, const char *val, const char *from,
@@ -265,6 +270,14 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
         char why[200];
         if (cq_proxy_list_parse(cfg->trusted_proxies, &pl, why, sizeof why)) {
             snprintf(err, errlen, "--trusted-proxies: %s", why);
+            return CQ_CONFIG_ERROR;
+        }
+    }
+    {
+        struct cq_proxy_list pl;
+        char why[200];
+        if (cq_proxy_list_parse(cfg->metrics_allow, &pl, why, sizeof why)) {
+            snprintf(err, errlen, "--metrics-allow: %s", why);
             return CQ_CONFIG_ERROR;
         }
     }

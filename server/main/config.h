@@ -57,6 +57,9 @@ struct cq_config {
     /* Reverse proxies whose X-Forwarded-For is believed (proxy.h); empty:
      * none, the header is ignored. */
     char trusted_proxies[CQ_PROXY_LIST_MAX];
+    /* Addresses or networks allowed to read /metrics (proxy.h syntax);
+     * empty: nobody. */
+    char metrics_allow[CQ_PROXY_LIST_MAX];
 };
 
 enum cq_config_result { CQ_CONFIG_RUN = 0, CQ_CONFIG_EXIT_OK = 1, CQ_CONFIG_ERROR = 2 };

@@ -1,5 +1,6 @@
 /* net.c: the lws context on our libuv loop, and the WebSocket callback,
  * which only dispatches. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,19 +55,6 @@ static void lws_log_emit(int level, const char *line)
         cq_debug("lws: %s", line);
 }
 
-static void mount(struct lws_http_mount *m, struct lws_http_mount *next, const char *point,
-                  const char *origin, int proto)
-{
-    memset(m, 0, sizeof *m);
-    m->mount_next = next;
-    m->mountpoint = point;
-    m->mountpoint_len = (unsigned char)strlen(point);
-    m->origin = origin;
-    m->origin_protocol = (unsigned char)proto;
-    if (proto == LWSMPRO_FILE)
-        m->def = "index.html";
-}
-
 struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen)
 {
     struct lws_context_creation_info info;
@@ -86,6 +74,16 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     if (net->proxies.n)
         cq_info("trusting X-Forwarded-For from %u proxy address(es): %s", net->proxies.n,
                 cfg->trusted_proxies);
+    /* Checked by cq_config_parse too. */
+    if (cq_proxy_list_parse(cfg->metrics_allow, &net->metrics_allow, err, errlen)) {
+        free(net);
+        return NULL;
+    }
+    /* Static files are served only from inside this real path (http.c). */
+    if (!realpath(cfg->web_root, net->web_root)) {
+        cq_warn("web root %s: %s; no static files will be served", cfg->web_root, strerror(errno));
+        net->web_root[0] = '\0';
+    }
 
     lws_set_log_level(LLL_ERR | LLL_WARN | (cq_log_enabled(CQ_LOG_DEBUG) ? LLL_NOTICE : 0),
                       lws_log_emit);
@@ -95,12 +93,9 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     net->protocols[1] = (struct lws_protocols){
         CQ_SUBPROTOCOL, ws_callback, sizeof(struct cq_conn), cfg->limits.frame_bytes, 0, NULL, 0};
 
-    /* Longest prefix wins: the API and health checks, then the files. */
-    mount(&net->mounts[0], NULL, "/", cfg->web_root, LWSMPRO_FILE);
-    mount(&net->mounts[1], &net->mounts[0], "/healthz", "http", LWSMPRO_CALLBACK);
-    mount(&net->mounts[2], &net->mounts[1], "/readyz", "http", LWSMPRO_CALLBACK);
-    mount(&net->mounts[3], &net->mounts[2], "/metrics", "http", LWSMPRO_CALLBACK);
-    mount(&net->mounts[4], &net->mounts[3], "/api", "http", LWSMPRO_CALLBACK);
+    /* No mounts: every HTTP request, static files included, comes to
+     * cq_http_callback (protocols[0]), which serves one request at a time
+     * per connection and keeps files inside the web root (http.c). */
 
     static const char *const hdr[][2] = {
         {"content-security-policy:",
@@ -120,7 +115,6 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     info.port = cfg->port;
     info.iface = cfg->bind;
     info.protocols = net->protocols;
-    info.mounts = &net->mounts[4];
     info.headers = &net->headers[0];
     info.user = net;
     info.pcontext = &net->ctx;

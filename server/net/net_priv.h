@@ -3,6 +3,7 @@
 #define CQ_NET_PRIV_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -113,7 +114,10 @@ struct cq_net {
     struct cq_proxy_list proxies; /* --trusted-proxies */
     bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
     unsigned max_conns;
-    struct lws_http_mount mounts[6];
+    /* The web root's real path (symlinks resolved; empty: none), and who
+     * may read /metrics (--metrics-allow). */
+    char web_root[PATH_MAX];
+    struct cq_proxy_list metrics_allow;
     struct lws_protocol_vhost_options headers[5];
     struct lws_protocols protocols[3];
     lws_retry_bo_t retry;             /* all zero: no lws validity timers (see conn.c) */
