@@ -545,16 +545,19 @@ static void qr_svg(const char *url, struct text *t)
 }
 
 /* The client's address, as conn.c takes it: the TCP peer, or what a
- * trusted proxy (--trusted-proxies) names in X-Forwarded-For. */
-static void client_addr(struct cq_net *net, struct lws *wsi, char *out, size_t outlen)
+ * trusted proxy (--trusted-proxies) names in X-Forwarded-For. False when a
+ * trusted proxy sent an unusable header: the client is unknown. */
+static bool client_addr(struct cq_net *net, struct lws *wsi, char *out, size_t outlen)
 {
     char peer[64], xff[CQ_PROXY_XFF_MAX];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
     lws_get_peer_simple(wsi, peer, sizeof peer);
     snprintf(out, outlen, "%s", peer);
-    if (!net->proxies.n || !cq_proxy_trusted(&net->proxies, peer))
-        return;
-    if (lws_hdr_custom_copy(wsi, xff, sizeof xff, "x-forwarded-for:", 16) > 0)
-        cq_proxy_client(&net->proxies, peer, xff, out, outlen);
+    if (n <= 0 || !cq_proxy_trusted(&net->proxies, peer))
+        return true;
+    return (size_t)n < sizeof xff &&
+           lws_hdr_copy(wsi, xff, (int)sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) >= 0 &&
+           cq_proxy_client(&net->proxies, peer, xff, out, outlen) != CQ_PROXY_GARBAGE;
 }
 
 static int not_found(struct lws *wsi, struct http_pss *pss)
@@ -675,8 +678,8 @@ static int serve(struct lws *wsi, struct http_pss *pss)
     }
     if (!strcmp(uri, "/metrics")) {
         char client[64];
-        client_addr(net, wsi, client, sizeof client);
-        if (!cq_proxy_trusted(&net->metrics_allow, client))
+        if (!client_addr(net, wsi, client, sizeof client) ||
+            !cq_proxy_trusted(&net->metrics_allow, client))
             return respond_json_error(wsi, pss, HTTP_STATUS_FORBIDDEN,
                                       "metrics are not served to this address (--metrics-allow)");
         metrics(net, &t);
