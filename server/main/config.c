@@ -76,6 +76,20 @@ static const struct opt opts[] = {
     {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
      "WebSocket connections per client address (default 2000; a class behind one NAT is many)",
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
+    {"max-http-conns-per-ip", "CHAINQUIZ_MAX_HTTP_CONNS_PER_IP",
+     "plain HTTP connections per client address; at the cap its oldest idle keep-alive is "
+     "closed, else the new one refused (default 256; 0: no cap; trusted proxies are not capped)",
+     OPT_UINT, O(max_http_conns_per_ip), 0, 0, 1000000},
+    {"http-header-timeout", "CHAINQUIZ_HTTP_HEADER_TIMEOUT",
+     "seconds a client has to send a request's headers (default 10)", OPT_INT,
+     O(http_header_timeout_s), 0, 1, 3600},
+    {"http-body-timeout", "CHAINQUIZ_HTTP_BODY_TIMEOUT",
+     "seconds from a request's headers to its answer, body included; also TLS and WebSocket "
+     "handshakes (default 10)",
+     OPT_INT, O(http_body_timeout_s), 0, 1, 3600},
+    {"http-idle-timeout", "CHAINQUIZ_HTTP_IDLE_TIMEOUT",
+     "seconds a kept-alive HTTP connection may idle between requests (default 5)", OPT_INT,
+     O(http_idle_timeout_s), 0, 1, 3600},
     {"pin-misses-per-min", "CHAINQUIZ_PIN_MISSES_PER_MIN",
      "wrong PINs or tokens per client address per minute (default 30)", OPT_UINT,
      O(pin_misses_per_min), 0, 1, 100000},
@@ -134,6 +148,10 @@ static void defaults(struct cq_config *c)
     c->max_games = 1000;
     c->send_queue_max = 64;
     c->max_conns_per_ip = 2000;
+    c->max_http_conns_per_ip = 256;
+    c->http_header_timeout_s = 10;
+    c->http_body_timeout_s = 10;
+    c->http_idle_timeout_s = 5;
     c->pin_misses_per_min = 30;
     c->joins_per_min = 600;
     c->send_queue_bytes = 1u << 20;

@@ -40,8 +40,12 @@ struct cq_config {
     bool log_json;
     struct cq_limits limits;
     unsigned max_games;
-    unsigned max_conns;        /* WebSockets in all; 0: from the open-file limit */
-    unsigned max_conns_per_ip; /* 0: no limit */
+    unsigned max_conns;             /* WebSockets in all; 0: from the open-file limit */
+    unsigned max_conns_per_ip;      /* 0: no limit */
+    unsigned max_http_conns_per_ip; /* plain HTTP (http_conns.h); 0: no limit */
+    int http_header_timeout_s;      /* a request's headers, from its first byte */
+    int http_body_timeout_s;        /* the rest of a request, to its answer */
+    int http_idle_timeout_s;        /* a kept-alive connection between requests */
     unsigned pin_misses_per_min;
     unsigned joins_per_min;
     unsigned send_queue_max; /* messages queued per connection */

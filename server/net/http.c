@@ -179,6 +179,7 @@ static int write_response(struct lws *wsi, struct http_pss *pss)
     }
     if (pss->close)
         return -1; /* lws sends what it still holds, then closes */
+    cq_http_conn_busy(wsi, false);
     /* Frees `pss` (HTTP_DROP_PROTOCOL) and reads the next request. */
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
@@ -479,6 +480,12 @@ static void metrics(struct cq_net *net, struct text *t)
             "PIN or token attempts refused for too many misses from one address.", m->refused_pins);
     COUNTER("chainquiz_refused_joins_total", "Joins refused for too many from one address.",
             m->refused_joins);
+    COUNTER("chainquiz_refused_http_connections_total",
+            "Plain HTTP connections refused at an address's cap, none of its own idle.",
+            m->refused_http);
+    COUNTER("chainquiz_http_idle_closed_total",
+            "Idle keep-alive HTTP connections closed to make room under an address's cap.",
+            m->http_idle_closed);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
     COUNTER("chainquiz_idle_dropped_total",
@@ -736,8 +743,18 @@ int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return -1; /* a WebSocket without our subprotocol */
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        return cq_http_conn_open(lws_context_user(lws_get_context(wsi)), wsi);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* From here a WebSocket, counted by conn.c. */
+        cq_http_conn_gone(lws_context_user(lws_get_context(wsi)), wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        cq_http_conn_gone(lws_context_user(lws_get_context(wsi)), wsi);
+        return 0;
     case LWS_CALLBACK_HTTP:
         pss->wsi = wsi;
+        cq_http_conn_busy(wsi, true);
         return serve(wsi, pss);
     case LWS_CALLBACK_HTTP_BODY:
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:

@@ -132,7 +132,14 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     }
     loops[0] = deps->loop;
     info.foreign_loops = loops;
-    info.timeout_secs = 10; /* handshakes and HTTP requests */
+    /* HTTP time-outs (named options, docs/deploy.md): headers from the
+     * first byte of a request (lws keeps a deadline while it holds the
+     * request's header table, not reset by more bytes); the rest of a request,
+     * from its headers to its answer (and TLS and WebSocket handshakes); and
+     * an idle kept-alive connection between requests. */
+    info.timeout_secs_ah_idle = (unsigned)cfg->http_header_timeout_s;
+    info.timeout_secs = (unsigned)cfg->http_body_timeout_s;
+    info.keepalive_timeout = cfg->http_idle_timeout_s;
     info.fd_limit_per_thread = 0;
 
     net->ctx = lws_create_context(&info);
@@ -147,13 +154,14 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     net->log_check.data = net;
     struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min};
     net->addrs = cq_addr_table_new(&al);
+    net->http_conns = cq_http_conns_new(cfg->max_http_conns_per_ip);
     /* One descriptor per connection, and a margin for Redis, files, logs. */
     struct rlimit rl;
     unsigned fd_room =
         !getrlimit(RLIMIT_NOFILE, &rl) && rl.rlim_cur > 128 ? (unsigned)(rl.rlim_cur - 64) : 1000;
     net->max_conns = cfg->max_conns && cfg->max_conns < fd_room ? cfg->max_conns : fd_room;
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
-    if (!net->addrs || !net->vhost) {
+    if (!net->addrs || !net->http_conns || !net->vhost) {
         /* With a foreign loop lws 4.1 returns a context even when the
          * listening vhost failed; its teardown needs the loop, so `net`
          * goes back to the caller to be stopped and freed like any other. */
@@ -204,5 +212,6 @@ void cq_net_free(struct cq_net *net)
     if (net->ctx)
         lws_context_destroy(net->ctx);
     cq_addr_table_free(net->addrs);
+    cq_http_conns_free(net->http_conns);
     free(net);
 }

@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "addr.h"
+#include "http_conns.h"
 #include "cq_proto.h"
 #include "net.h"
 #include "proxy.h"
@@ -93,6 +94,9 @@ extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
     uint64_t refused_conns, refused_pins, refused_joins, idle_dropped;
+    /* Plain HTTP (http_conns.c): refused at an address's cap, and idle
+     * keep-alives closed to make room under it. */
+    uint64_t refused_http, http_idle_closed;
     /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
     uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;
@@ -111,8 +115,9 @@ struct cq_net {
     bool stopping, failed; /* failed: did not start; stop and free it */
     struct cq_net_metrics m;
     struct cq_addr_table *addrs;
-    struct cq_proxy_list proxies; /* --trusted-proxies */
-    bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
+    struct cq_http_conns *http_conns; /* --max-http-conns-per-ip */
+    struct cq_proxy_list proxies;     /* --trusted-proxies */
+    bool xff_warned;                  /* an unusable X-Forwarded-For was logged at warn */
     unsigned max_conns;
     /* The web root's real path (symlinks resolved; empty: none), and who
      * may read /metrics (--metrics-allow). */

@@ -18,6 +18,7 @@
 
 static void start(void)
 {
+    signal(SIGPIPE, SIG_IGN); /* writes to connections the server closed */
     cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "server did not start; see %s", h.log_path);
 }
 
@@ -598,4 +599,122 @@ Test(http, results_answer_alike_for_an_unknown_game_and_a_wrong_token)
     snprintf(path, sizeof path, "/api/results?game=%s", gid);
     fetch(path, &notoken);
     cr_assert_eq(notoken.status, 403, "no token at all says so");
+}
+
+/* ---- 3. slow and idle clients ------------------------------------------------ */
+
+/* Sends one more header byte every 200 ms, as a slowloris does, until the
+ * server closes the connection; true when it did within `ms`. */
+static bool dripped_until_closed(struct raw *r, int ms)
+{
+    int64_t until = now_ms() + ms;
+    while (now_ms() < until) {
+        if (write(r->fd, "X", 1) != 1)
+            return true; /* reset by the server */
+        int n = raw_fill(r, 200);
+        if (n == 0)
+            return r->len == 0; /* closed, and nothing was answered */
+    }
+    return false;
+}
+
+static int get_from(const char *src, const char *path, struct resp *o)
+{
+    char req[512];
+    struct raw *r = raw_open_from(src, h.http_port);
+    raw_send(r, request(req, sizeof req, "GET", path, true));
+    int result = raw_response(r, o, false);
+    raw_close(r);
+    return result;
+}
+
+Test(http, a_slowloris_is_cut_off_while_its_address_is_still_served)
+{
+    const char *extra[] = {"--http-header-timeout", "2", "--max-http-conns-per-ip", "8", NULL};
+    restart_with(extra);
+    struct raw *slow[4];
+    for (int i = 0; i < 4; i++) {
+        slow[i] = raw_open_from("127.0.0.9", h.http_port);
+        raw_send(slow[i], "GET / HTTP/1.1\r\nX-Slow: ");
+    }
+    /* Honest requests from the same address while the slow ones are held. */
+    for (int i = 0; i < 5; i++) {
+        struct resp o;
+        cr_assert_eq(get_from("127.0.0.9", "/healthz", &o), 0);
+        cr_assert_eq(o.status, 200);
+    }
+    for (int i = 0; i < 4; i++) {
+        cr_assert(dripped_until_closed(slow[i], 8000), "slow client %d was not cut off", i);
+        raw_close(slow[i]);
+    }
+    /* A client that connects and sends nothing is cut off too. */
+    struct raw *mute = raw_open_from("127.0.0.9", h.http_port);
+    cr_assert(raw_closed(mute, 8000), "a silent client was not cut off");
+    raw_close(mute);
+}
+
+Test(http, an_idle_keep_alive_connection_is_closed)
+{
+    const char *extra[] = {"--http-idle-timeout", "1", NULL};
+    restart_with(extra);
+    struct raw *r = raw_open();
+    struct resp o;
+    char req[512];
+    raw_send(r, request(req, sizeof req, "GET", "/healthz", false));
+    cr_assert_eq(raw_response(r, &o, false), 0);
+    cr_assert_eq(o.status, 200);
+    cr_assert_not(o.close);
+    cr_assert(raw_closed(r, 6000), "an idle keep-alive was kept");
+    raw_close(r);
+}
+
+Test(http, at_the_address_cap_the_oldest_idle_connection_makes_room)
+{
+    const char *extra[] = {"--max-http-conns-per-ip", "4", "--http-header-timeout", "30", NULL};
+    restart_with(extra);
+    char req[512];
+    struct resp o;
+    /* Four kept-alive connections that were answered and now idle. */
+    struct raw *idle[4];
+    for (int i = 0; i < 4; i++) {
+        idle[i] = raw_open_from("127.0.0.20", h.http_port);
+        raw_send(idle[i], request(req, sizeof req, "GET", "/healthz", false));
+        cr_assert_eq(raw_response(idle[i], &o, false), 0);
+    }
+    /* A fifth is served: the oldest idle one is closed for it. */
+    cr_assert_eq(get_from("127.0.0.20", "/healthz", &o), 0);
+    cr_assert_eq(o.status, 200);
+    cr_assert(raw_closed(idle[0], WAIT_MS), "the oldest idle connection was kept");
+    for (int i = 1; i < 4; i++) {
+        raw_send(idle[i], request(req, sizeof req, "GET", "/healthz", false));
+        cr_assert_eq(raw_response(idle[i], &o, false), 0, "idle connection %d was closed", i);
+    }
+    for (int i = 0; i < 4; i++)
+        raw_close(idle[i]);
+
+    /* Four that never finish a request: nothing idle to close, so a fifth
+     * from that address is refused, and other addresses are served. */
+    struct raw *slow[4];
+    for (int i = 0; i < 4; i++) {
+        slow[i] = raw_open_from("127.0.0.21", h.http_port);
+        raw_send(slow[i], "GET / HTTP/1.1\r\n");
+    }
+    /* The slow ones are counted once the server has accepted them: wait
+     * until it answers a request made after them. */
+    cr_assert_eq(get_from("127.0.0.22", "/healthz", &o), 0);
+    struct raw *fifth = raw_open_from("127.0.0.21", h.http_port);
+    raw_send(fifth, request(req, sizeof req, "GET", "/healthz", true));
+    cr_assert(raw_closed(fifth, WAIT_MS), "a fifth connection over the cap was served");
+    raw_close(fifth);
+    cr_assert_eq(get_from("127.0.0.22", "/healthz", &o), 0);
+    cr_assert_eq(o.status, 200);
+    for (int i = 0; i < 4; i++)
+        raw_close(slow[i]);
+    /* Once they are gone, the address is served again. */
+    for (int i = 0; i < 50; i++) {
+        if (!get_from("127.0.0.21", "/healthz", &o) && o.status == 200)
+            break;
+        usleep(50000);
+    }
+    cr_assert_eq(o.status, 200);
 }
