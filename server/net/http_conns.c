@@ -29,8 +29,14 @@ struct http_conn {
 
 struct cq_http_conns {
     unsigned per_addr;
+    unsigned n; /* counted connections */
     struct http_addr *slots[SLOTS];
 };
+
+unsigned cq_http_conns_count(const struct cq_http_conns *t)
+{
+    return t ? t->n : 0;
+}
 
 static unsigned slot_of(const char *s)
 {
@@ -135,6 +141,7 @@ int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
     c->wsi = wsi;
     c->addr = a;
     lws_dll2_add_tail(&c->link, &a->conns);
+    t->n++;
     lws_set_opaque_user_data(wsi, c);
     return 0;
 }
@@ -158,6 +165,7 @@ void cq_http_conn_gone(struct cq_net *net, struct lws *wsi)
     if (c->doomed)
         c->addr->doomed--;
     lws_dll2_remove(&c->link);
+    net->http_conns->n--;
     addr_drop_if_empty(net->http_conns, c->addr);
     free(c);
 }

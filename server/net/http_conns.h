@@ -22,6 +22,9 @@ struct cq_http_conns;
 struct cq_http_conns *cq_http_conns_new(unsigned per_addr);
 void cq_http_conns_free(struct cq_http_conns *t);
 
+/* Connections counted now, all addresses (for the fuzzer and tests). */
+unsigned cq_http_conns_count(const struct cq_http_conns *t);
+
 /* A connection was accepted (SERVER_NEW_CLIENT_INSTANTIATED): 0 to keep it,
  * -1 to refuse it (the address is at its cap with nothing idle to close). */
 int cq_http_conn_open(struct cq_net *net, struct lws *wsi);
