@@ -746,6 +746,13 @@ int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
     case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
         return cq_http_conn_open(lws_context_user(lws_get_context(wsi)), wsi);
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* lws 4.1.6 answers an Upgrade other than websocket or h2c with 403,
+         * ends the transaction (which frees or resets the request's headers)
+         * and then still asks us, and reads the freed value again after we
+         * answer: a use-after-free found by fuzz_http. Such a request has no
+         * Upgrade header left: hang up, and lws stops there. */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0)
+            return -1;
         /* From here a WebSocket, counted by conn.c. */
         cq_http_conn_gone(lws_context_user(lws_get_context(wsi)), wsi);
         return 0;

@@ -169,8 +169,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sa.sin_port = htons((uint16_t)F.port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa))
-        abort(); /* loopback: the kernel accepts into the backlog at once */
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+        /* Loopback: the kernel accepts into the backlog at once. */
+        fprintf(stderr, "fuzz_http: connect: %s (server holds %u HTTP, %u WebSocket)\n",
+                strerror(errno), cq_http_conns_count(F.net->http_conns), F.net->m.conns);
+        abort();
+    }
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     bool closed = false;
     for (int seg = 0; size && !closed; seg++) {
