@@ -13,7 +13,6 @@
  * Every input is bounded in time (TURN_MS, *_TURNS) so a run cannot hang. */
 #include <arpa/inet.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -168,14 +167,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)F.port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa)) {
+    /* Non-blocking from the start: libFuzzer's SIGALRM (-timeout) would
+     * interrupt a blocking connect. */
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0), err = 0;
+    socklen_t elen = sizeof err;
+    if (fd < 0)
+        abort();
+    if (connect(fd, (struct sockaddr *)&sa, sizeof sa) && errno != EINPROGRESS && errno != EINTR)
+        err = errno;
+    for (int i = 0; !err && i < MAX_TURNS; i++) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        if (poll(&p, 1, TURN_MS) > 0) {
+            if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &elen))
+                err = errno;
+            break;
+        }
+        uv_run(&F.loop, UV_RUN_NOWAIT);
+    }
+    if (err) {
         /* Loopback: the kernel accepts into the backlog at once. */
         fprintf(stderr, "fuzz_http: connect: %s (server holds %u HTTP, %u WebSocket)\n",
-                strerror(errno), cq_http_conns_count(F.net->http_conns), F.net->m.conns);
+                strerror(err), cq_http_conns_count(F.net->http_conns), F.net->m.conns);
         abort();
     }
-    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     bool closed = false;
     for (int seg = 0; size && !closed; seg++) {
         const uint8_t *sep = seg < MAX_SEGMENTS - 1 ? memchr(data, SEP, size) : NULL;
