@@ -59,9 +59,8 @@ struct http_pss {
     const char *ctype;
     char disposition[96];
     bool ready, headers_sent;
-    bool head;  /* a HEAD request: headers only */
-    bool close; /* answer with Connection: close, then close */
-    bool held;  /* we stopped reading while Redis answers (see the top) */
+    bool head; /* a HEAD request: headers only */
+    bool held; /* we stopped reading while Redis answers (see the top) */
     struct http_req *pending;
 };
 
@@ -162,9 +161,6 @@ static int write_response(struct lws *wsi, struct http_pss *pss)
              lws_add_http_header_by_name(wsi, (const unsigned char *)"content-disposition:",
                                          (const unsigned char *)pss->disposition,
                                          (int)strlen(pss->disposition), &p, end)) ||
-            (pss->close &&
-             lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close",
-                                          5, &p, end)) ||
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         pss->headers_sent = true;
@@ -177,8 +173,6 @@ static int write_response(struct lws *wsi, struct http_pss *pss)
                          pss->len, LWS_WRITE_HTTP_FINAL) < 0) {
         return -1;
     }
-    if (pss->close)
-        return -1; /* lws sends what it still holds, then closes */
     cq_http_conn_busy(wsi, false);
     /* Frees `pss` (HTTP_DROP_PROTOCOL) and reads the next request. */
     return lws_http_transaction_completed(wsi) ? -1 : 0;
@@ -567,6 +561,34 @@ static bool client_addr(struct cq_net *net, struct lws *wsi, char *out, size_t o
            cq_proxy_client(&net->proxies, peer, xff, out, outlen) != CQ_PROXY_GARBAGE;
 }
 
+/* Answers a request we will not serve, headers and body in one write from
+ * LWS_CALLBACK_HTTP itself, and returns -1: lws closes the connection
+ * (after sending what the socket did not take) before it reads any body
+ * or a pipelined request. lws 4.1 would otherwise read the body and, with
+ * more bytes behind it, spin on them (found by fuzz_http). */
+static int refuse(struct lws *wsi, unsigned status, const char *msg)
+{
+    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+                                       *end = buf + sizeof buf - 128;
+    char body[128], clen[16];
+    int blen = snprintf(body, sizeof body, "{\"error\":\"%s\"}", msg);
+    int llen = snprintf(clen, sizeof clen, "%d", blen);
+    if (blen < 0 || (size_t)blen >= sizeof body ||
+        lws_add_http_header_status(wsi, status, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                     (const unsigned char *)"application/json", 16, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                     (const unsigned char *)clen, llen, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                     &p, end) ||
+        lws_finalize_http_header(wsi, &p, end))
+        return -1;
+    memcpy(p, body, (size_t)blen);
+    p += blen;
+    lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP);
+    return -1;
+}
+
 static int not_found(struct lws *wsi, struct http_pss *pss)
 {
     struct text t = {0};
@@ -652,25 +674,18 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_HEAD_URI);
         pss->head = true;
     }
-    if (n <= 0) {
-        /* Another method (its body is never read), or a path too long:
-         * answered, then the connection is closed. */
-        pss->close = true;
-        if (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 || pss->head)
-            return respond_json_error(wsi, pss, HTTP_STATUS_REQ_URI_TOO_LONG,
-                                      "the path is too long");
-        return respond_json_error(wsi, pss, HTTP_STATUS_METHOD_NOT_ALLOWED,
-                                  "only GET and HEAD are served");
-    }
-
-    /* A body is never read: rather than wait for it to pass, close after
-     * the answer. */
+    /* Another method, a path too long, or a body (no endpoint reads one):
+     * answered at once, then the connection is closed before lws reads on. */
     char clen[24];
+    if (n <= 0 && (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 || pss->head))
+        return refuse(wsi, HTTP_STATUS_REQ_URI_TOO_LONG, "the path is too long");
+    if (n <= 0)
+        return refuse(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD are served");
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) >= (int)sizeof clen ||
         (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
-         strspn(clen, "0") != strlen(clen)) ||
-        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) >= (int)sizeof clen)
-        pss->close = true;
+         strspn(clen, "0") != strlen(clen)))
+        return refuse(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request bodies are not accepted");
 
     if (!strcmp(uri, "/healthz")) {
         text_add(&t, "{\"status\":\"ok\"}");
@@ -765,7 +780,7 @@ int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
         return serve(wsi, pss);
     case LWS_CALLBACK_HTTP_BODY:
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return 0; /* no endpoint reads a body; such requests are closed after */
+        return -1; /* requests with a body are refused (refuse()); not reached */
     case LWS_CALLBACK_HTTP_WRITEABLE:
         return pss ? write_response(wsi, pss) : 0;
     case LWS_CALLBACK_HTTP_DROP_PROTOCOL:

@@ -754,3 +754,42 @@ Test(http, an_unknown_upgrade_is_refused_and_closed_without_a_use_after_free)
     }
     assert_clean_exit();
 }
+
+/* A request with a body and more bytes behind it made lws 4.1 spin forever
+ * on them once the body was read (the server stopped answering anyone).
+ * Now such requests are refused before lws reads the body. */
+Test(http, a_request_with_a_body_is_refused_and_the_server_keeps_serving)
+{
+    static const struct {
+        const char *stream;
+        int status;
+    } cases[] = {
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nabEXTRA", 413},
+        {"GET /api/banks HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello"
+         "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n",
+         413},
+        {"GET /healthz HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+         "5\r\nhello\r\n0\r\n\r\nGET /x",
+         413},
+        {"POST /api/results HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nabcdef", 405},
+        {"GET /api/r HTTP/1.0\r\nHost: x\r\n\r\nGET /api/results?game=0\r\nHost: x\r\n"
+         "Content-Length: 11\r\n\r\nhello1.1\r\n\r\nC gorl\r\n",
+         404},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        struct raw *r = raw_open();
+        struct resp o;
+        raw_send(r, cases[i].stream);
+        cr_assert_eq(raw_response(r, &o, false), 0, "case %zu: no answer", i);
+        cr_assert_eq(o.status, cases[i].status, "case %zu: %d", i, o.status);
+        if (o.status != 404) {
+            cr_assert(o.close, "case %zu: no Connection: close", i);
+            cr_assert_str_eq(o.ctype, "application/json");
+        }
+        shutdown(r->fd, SHUT_WR);
+        cr_assert(raw_closed(r, WAIT_MS), "case %zu: kept open", i);
+        raw_close(r);
+        fetch("/healthz", &o);
+        cr_assert_eq(o.status, 200, "case %zu: the server stopped answering", i);
+    }
+}
