@@ -76,6 +76,20 @@ static const struct opt opts[] = {
     {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
      "WebSocket connections per client address (default 2000; a class behind one NAT is many)",
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
+    {"max-http-conns-per-ip", "CHAINQUIZ_MAX_HTTP_CONNS_PER_IP",
+     "plain HTTP connections per client address; at the cap its oldest idle keep-alive is "
+     "closed, else the new one refused (default 256; 0: no cap; trusted proxies are not capped)",
+     OPT_UINT, O(max_http_conns_per_ip), 0, 0, 1000000},
+    {"http-header-timeout", "CHAINQUIZ_HTTP_HEADER_TIMEOUT",
+     "seconds a client has to send a request's headers (default 10)", OPT_INT,
+     O(http_header_timeout_s), 0, 1, 3600},
+    {"http-body-timeout", "CHAINQUIZ_HTTP_BODY_TIMEOUT",
+     "seconds from a request's headers to its answer, body included; also TLS and WebSocket "
+     "handshakes (default 10)",
+     OPT_INT, O(http_body_timeout_s), 0, 1, 3600},
+    {"http-idle-timeout", "CHAINQUIZ_HTTP_IDLE_TIMEOUT",
+     "seconds a kept-alive HTTP connection may idle between requests (default 5)", OPT_INT,
+     O(http_idle_timeout_s), 0, 1, 3600},
     {"pin-misses-per-min", "CHAINQUIZ_PIN_MISSES_PER_MIN",
      "wrong PINs or tokens per client address per minute (default 30)", OPT_UINT,
      O(pin_misses_per_min), 0, 1, 100000},
@@ -143,6 +157,10 @@ static const struct opt opts[] = {
      "comma-separated addresses or networks of reverse proxies whose X-Forwarded-For names the "
      "client, e.g. 127.0.0.1,10.0.0.0/8,::1 (default: none; the header is ignored)",
      OPT_STR, O(trusted_proxies), S(trusted_proxies), 0, 0},
+    {"metrics-allow", "CHAINQUIZ_METRICS_ALLOW",
+     "comma-separated addresses or networks that may read /metrics; others get 403 (default "
+     "127.0.0.0/8,::1: this machine only)",
+     OPT_STR, O(metrics_allow), S(metrics_allow), 0, 0},
 };
 
 static void defaults(struct cq_config *c)
@@ -160,6 +178,10 @@ static void defaults(struct cq_config *c)
     c->max_games = 1000;
     c->send_queue_max = 64;
     c->max_conns_per_ip = 2000;
+    c->max_http_conns_per_ip = 256;
+    c->http_header_timeout_s = 10;
+    c->http_body_timeout_s = 10;
+    c->http_idle_timeout_s = 5;
     c->pin_misses_per_min = 30;
     c->joins_per_min = 600;
     c->games_per_ip = 20;
@@ -179,6 +201,7 @@ static void defaults(struct cq_config *c)
     c->redis_timeout_ms = 2000;
     c->journal_max = 100000;
     c->results_ttl_s = 30 * 24 * 3600;
+    snprintf(c->metrics_allow, sizeof c->metrics_allow, "127.0.0.0/8,::1");
 }
 
 static int set_opt(struct cq_config *c, const struct opt *o, const char *val, const char *from,
@@ -312,6 +335,14 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
         char why[200];
         if (cq_proxy_list_parse(cfg->trusted_proxies, &pl, why, sizeof why)) {
             snprintf(err, errlen, "--trusted-proxies: %s", why);
+            return CQ_CONFIG_ERROR;
+        }
+    }
+    {
+        struct cq_proxy_list pl;
+        char why[200];
+        if (cq_proxy_list_parse(cfg->metrics_allow, &pl, why, sizeof why)) {
+            snprintf(err, errlen, "--metrics-allow: %s", why);
             return CQ_CONFIG_ERROR;
         }
     }

@@ -40,8 +40,12 @@ struct cq_config {
     bool log_json;
     struct cq_limits limits;
     unsigned max_games;
-    unsigned max_conns;        /* WebSockets in all; 0: from the open-file limit */
-    unsigned max_conns_per_ip; /* 0: no limit */
+    unsigned max_conns;             /* WebSockets in all; 0: from the open-file limit */
+    unsigned max_conns_per_ip;      /* 0: no limit */
+    unsigned max_http_conns_per_ip; /* plain HTTP (http_conns.h); 0: no limit */
+    int http_header_timeout_s;      /* a request's headers, from its first byte */
+    int http_body_timeout_s;        /* the rest of a request, to its answer */
+    int http_idle_timeout_s;        /* a kept-alive connection between requests */
     unsigned pin_misses_per_min;
     unsigned joins_per_min;
     unsigned games_per_ip;       /* live games created from one address; 0: no limit */
@@ -67,6 +71,9 @@ struct cq_config {
     /* Reverse proxies whose X-Forwarded-For is believed (proxy.h); empty:
      * none, the header is ignored. */
     char trusted_proxies[CQ_PROXY_LIST_MAX];
+    /* Addresses or networks allowed to read /metrics (proxy.h syntax);
+     * empty: nobody. */
+    char metrics_allow[CQ_PROXY_LIST_MAX];
 };
 
 enum cq_config_result { CQ_CONFIG_RUN = 0, CQ_CONFIG_EXIT_OK = 1, CQ_CONFIG_ERROR = 2 };

@@ -1,20 +1,46 @@
-/* http.c: the small dynamic HTTP endpoints: health, readiness, metrics,
- * the bank list and the join QR code. Static files are lws's mount. */
+/* http.c: every plain HTTP request: health, readiness, metrics, the bank
+ * list, the join QR code, leaderboards, results, and the static files of
+ * the browser client.
+ *
+ * One request at a time per connection. Without mounts, lws keeps a
+ * connection in LRS_DOING_TRANSACTION from LWS_CALLBACK_HTTP until we call
+ * lws_http_transaction_completed, and parses no further (pipelined) request
+ * meanwhile: those wait in lws's buffer and are answered in order. (With
+ * callback mounts, lws 4.1 parses the next request at once and frees the
+ * per-request state of the one still waiting for Redis.) While a request
+ * waits for Redis we also stop reading the socket (lws_rx_flow_control):
+ * unread pending input would otherwise wake the loop again and again. Not
+ * while a response is written: lws 4.1 sends no WRITEABLE to an h1
+ * connection whose reading is stopped.
+ *
+ * The per-request state (`struct http_pss`, lws's per_session_data) is
+ * freed when lws drops it (HTTP_DROP_PROTOCOL, at the transaction's end) or
+ * closes the connection (CLOSED_HTTP), whichever comes first; a Redis reply
+ * that comes later finds its request detached and only frees it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
 #include <qrencode.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "log.h"
 #include "net_priv.h"
 #include "text.h"
 
 #define BODY_MAX    (1u << 20)  /* a dynamic response's body, bytes */
 #define RESULTS_MAX (64u << 20) /* a game's results download, bytes */
+#define STATIC_MAX  (4u << 20)  /* a file of the web client, bytes */
 
 /* A request waiting for Redis. The store's callback may outlive the
- * connection: then `wsi` is NULL and the callback only frees this. */
+ * request (the connection closed, or lws dropped the request): then `wsi`
+ * is NULL and the callback only frees this. */
 struct http_req {
     struct lws *wsi;
     char format[8];
@@ -23,14 +49,18 @@ struct http_req {
     char board[200], period[16];
 };
 
-/* Per-request state: the response waiting for WRITEABLE. */
+/* Per-request state (lws allocates it zeroed for each request and frees
+ * it at the request's end): the response waiting for WRITEABLE. */
 struct http_pss {
+    struct lws *wsi;
     char *body; /* LWS_PRE headroom, then the body */
     size_t len;
     unsigned status;
     const char *ctype;
     char disposition[96];
     bool ready, headers_sent;
+    bool head; /* a HEAD request: headers only */
+    bool held; /* we stopped reading while Redis answers (see the top) */
     struct http_req *pending;
 };
 
@@ -100,6 +130,10 @@ static int respond(struct lws *wsi, struct http_pss *pss, unsigned status, const
     pss->status = status;
     pss->ctype = ctype;
     pss->ready = true;
+    if (pss->held) {
+        pss->held = false;
+        lws_rx_flow_control(wsi, 1); /* else no WRITEABLE comes */
+    }
     lws_callback_on_writable(wsi);
     return 0;
 }
@@ -117,7 +151,7 @@ static int write_response(struct lws *wsi, struct http_pss *pss)
     unsigned char hdr[LWS_PRE + 1024], *start = hdr + LWS_PRE, *p = start,
                                        *end = hdr + sizeof hdr - 1;
     if (!pss->ready)
-        return 0;
+        return 0; /* lws asks on its own, e.g. when it stops reading */
     if (!pss->headers_sent) {
         if (lws_add_http_common_headers(wsi, pss->status, pss->ctype, (lws_filepos_t)pss->len, &p,
                                         end) ||
@@ -130,19 +164,35 @@ static int write_response(struct lws *wsi, struct http_pss *pss)
             lws_finalize_write_http_header(wsi, start, &p, end))
             return -1;
         pss->headers_sent = true;
-        lws_callback_on_writable(wsi);
-        return 0;
-    }
-    int n = lws_write(wsi, pss->body ? (unsigned char *)pss->body + LWS_PRE : (unsigned char *)"",
-                      pss->len, LWS_WRITE_HTTP_FINAL);
-    free(pss->body);
-    memset(pss, 0, sizeof *pss);
-    if (n < 0)
+        if (!pss->head) {
+            lws_callback_on_writable(wsi);
+            return 0;
+        }
+    } else if (lws_write(wsi,
+                         pss->body ? (unsigned char *)pss->body + LWS_PRE : (unsigned char *)"",
+                         pss->len, LWS_WRITE_HTTP_FINAL) < 0) {
         return -1;
+    }
+    cq_http_conn_busy(wsi, false);
+    /* Frees `pss` (HTTP_DROP_PROTOCOL) and reads the next request. */
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
+/* The request is over (answered, dropped by lws, or its connection gone):
+ * its body is freed, a Redis call still out is detached from it, and the
+ * connection reads again. Runs more than once harmlessly. */
+static void request_end(struct http_pss *pss, bool closing)
+{
+    if (pss->pending)
+        pss->pending->wsi = NULL; /* its callback frees it */
+    free(pss->body);
+    if (pss->held && !closing)
+        lws_rx_flow_control(pss->wsi, 1);
+    memset(pss, 0, sizeof *pss);
+}
+
 #define URLARG_MAX 256
+#define URI_MAX    1024 /* a request's path, bytes; longer is answered 414 */
 
 /* lws copies each "name=value" in turn into `buf` and gives up at the first
  * that does not fit, so every buffer must hold any argument: one size. */
@@ -153,13 +203,20 @@ static const char *urlarg(struct lws *wsi, const char *name, char buf[URLARG_MAX
 
 /* ---- async endpoints: leaderboards and results from Redis ---------------- */
 
+/* Stops reading the connection while its request waits for Redis. */
+static void hold(struct lws *wsi, struct http_pss *pss)
+{
+    pss->held = true;
+    lws_rx_flow_control(wsi, 0);
+}
+
 static struct http_pss *req_pss(struct http_req *req)
 {
-    if (!req->wsi) {
-        free(req); /* the client went away while Redis answered */
+    struct http_pss *pss = req->wsi ? lws_wsi_user(req->wsi) : NULL;
+    if (!pss || pss->pending != req) {
+        free(req); /* the request ended while Redis answered */
         return NULL;
     }
-    struct http_pss *pss = lws_wsi_user(req->wsi);
     pss->pending = NULL;
     return pss;
 }
@@ -199,19 +256,41 @@ static void on_board(void *ud, const struct cq_board_page *page)
     free(req);
 }
 
-/* CSV field: quoted, and defused against spreadsheet formulas. */
+/* A cell starting with one of these is run as a formula by spreadsheets. */
+static bool csv_risky(char c)
+{
+    return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+/* Where a spreadsheet may start a new cell: it may split on any of these,
+ * whatever separator the file means, and ignore our quotes. */
+#define CSV_SPLITS ",;\t\r\n"
+
+/* Whether the cell starting at `p` would run as a formula: its first
+ * character, past quotes and spaces a lenient importer drops. */
+static bool csv_cell_risky(const char *p)
+{
+    p += strspn(p, "\" ");
+    return csv_risky(*p);
+}
+
+/* CSV field: quoted, and defused against spreadsheet formulas wherever a
+ * cell could start in it (its start and after every separator), so that
+ * splitting on ',' ';' or tab never yields a cell starting with = + - @,
+ * tab or CR: such a cell gets a leading '. */
 static void csv_field(struct text *t, const char *s, bool last)
 {
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    text_add(t, "\"%s", formula ? "'" : "");
+    text_add(t, "\"%s", csv_cell_risky(s) ? "'" : "");
     for (const char *p = s; *p;) {
-        size_t run = strcspn(p, "\"");
+        size_t run = strcspn(p, "\"" CSV_SPLITS);
         text_add(t, "%.*s", (int)run, p);
         p += run;
-        if (*p) {
+        if (*p == '"')
             text_add(t, "\"\"");
+        else if (*p)
+            text_add(t, "%c%s", *p, csv_cell_risky(p + 1) ? "'" : "");
+        if (*p)
             p++;
-        }
     }
     text_add(t, "\"%s", last ? "\r\n" : ",");
 }
@@ -251,6 +330,9 @@ static void results_csv(json_t *rec, struct text *t)
     }
 }
 
+#define RESULT_MISS                                                                                \
+    "no stored result for this game and token (expired, never finished, or the wrong token)"
+
 static void on_result(void *ud, const char *text, size_t len)
 {
     struct http_req *req = ud;
@@ -262,14 +344,13 @@ static void on_result(void *ud, const char *text, size_t len)
     if (!text) {
         /* "Redis away" and "no such game" both arrive as no text. */
         struct cq_net *net = lws_context_user(lws_get_context(req->wsi));
-        bool up = net->deps.store && cq_store_connected(net->deps.store);
-        respond_json_error(req->wsi, pss,
-                           up ? HTTP_STATUS_NOT_FOUND : HTTP_STATUS_SERVICE_UNAVAILABLE,
-                           up ? "no stored result for this game (expired or never finished)"
-                              : "result storage is unavailable; try again");
-        goto out;
+        if (!net->deps.store || !cq_store_connected(net->deps.store)) {
+            respond_json_error(req->wsi, pss, HTTP_STATUS_SERVICE_UNAVAILABLE,
+                               "result storage is unavailable; try again");
+            goto out;
+        }
     }
-    rec = json_loadb(text, len, 0, NULL);
+    rec = text ? json_loadb(text, len, 0, NULL) : NULL;
     /* The record keeps the host token's SHA-256 (secret.h); one written
      * before that keeps the token itself until it expires. */
     char key[CQ_SECRET_DIGEST_LEN + 1];
@@ -278,7 +359,8 @@ static void on_result(void *ud, const char *text, size_t len)
     cq_secret_digest(req->token, key);
     if (want ? !cq_text_secret_equal(want, key)
              : !legacy || !cq_text_secret_equal(legacy, req->token)) {
-        respond_json_error(req->wsi, pss, HTTP_STATUS_FORBIDDEN, "the host token does not match");
+        /* No game and a wrong token answer alike: no oracle for game ids. */
+        respond_json_error(req->wsi, pss, HTTP_STATUS_NOT_FOUND, RESULT_MISS);
         goto out;
     }
     json_object_del(rec, "host_token_sha256");
@@ -335,6 +417,7 @@ static int serve_leaderboard(struct lws *wsi, struct http_pss *pss, struct cq_ne
     if (!strcmp(req->period, "week"))
         cq_store_week_label(now, req->period);
     pss->pending = req; /* before the call: its callback may run at once */
+    hold(wsi, pss);
     cq_store_leaderboard(net->deps.store, board, period ? period : "all", (unsigned)n,
                          around ? fold : NULL, 3, now, on_board, req);
     return 0;
@@ -365,6 +448,7 @@ static int serve_results(struct lws *wsi, struct http_pss *pss, struct cq_net *n
     snprintf(req->token, sizeof req->token, "%s", token);
     snprintf(req->format, sizeof req->format, "%s", format ? format : "json");
     pss->pending = req;
+    hold(wsi, pss);
     cq_store_get_result(net->deps.store, game, on_result, req);
     return 0;
 }
@@ -405,6 +489,12 @@ static void metrics(struct cq_net *net, struct text *t)
             m->state_encodes);
     COUNTER("chainquiz_refused_games_total",
             "Games refused for too many live or created from one address.", m->refused_games);
+    COUNTER("chainquiz_refused_http_connections_total",
+            "Plain HTTP connections refused at an address's cap, none of its own idle.",
+            m->refused_http);
+    COUNTER("chainquiz_http_idle_closed_total",
+            "Idle keep-alive HTTP connections closed to make room under an address's cap.",
+            m->http_idle_closed);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
     COUNTER("chainquiz_refused_sockets_total",
@@ -480,13 +570,147 @@ static void qr_svg(const char *url, struct text *t)
     QRcode_free(qr);
 }
 
+/* The client's address, as conn.c takes it: the TCP peer, or what a
+ * trusted proxy (--trusted-proxies) names in X-Forwarded-For. False when a
+ * trusted proxy sent an unusable header: the client is unknown. */
+static bool client_addr(struct cq_net *net, struct lws *wsi, char *out, size_t outlen)
+{
+    char peer[64], xff[CQ_PROXY_XFF_MAX];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_X_FORWARDED_FOR);
+    lws_get_peer_simple(wsi, peer, sizeof peer);
+    snprintf(out, outlen, "%s", peer);
+    if (n <= 0 || !cq_proxy_trusted(&net->proxies, peer))
+        return true;
+    return (size_t)n < sizeof xff &&
+           lws_hdr_copy(wsi, xff, (int)sizeof xff, WSI_TOKEN_X_FORWARDED_FOR) >= 0 &&
+           cq_proxy_client(&net->proxies, peer, xff, out, outlen) != CQ_PROXY_GARBAGE;
+}
+
+/* Answers a request we will not serve, headers and body in one write from
+ * LWS_CALLBACK_HTTP itself, and returns -1: lws closes the connection
+ * (after sending what the socket did not take) before it reads any body
+ * or a pipelined request. lws 4.1 would otherwise read the body and, with
+ * more bytes behind it, spin on them (found by fuzz_http). */
+static int refuse(struct lws *wsi, unsigned status, const char *msg)
+{
+    unsigned char buf[LWS_PRE + 1024], *start = buf + LWS_PRE, *p = start,
+                                       *end = buf + sizeof buf - 128;
+    char body[128], clen[16];
+    int blen = snprintf(body, sizeof body, "{\"error\":\"%s\"}", msg);
+    int llen = snprintf(clen, sizeof clen, "%d", blen);
+    if (blen < 0 || (size_t)blen >= sizeof body ||
+        lws_add_http_header_status(wsi, status, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_TYPE,
+                                     (const unsigned char *)"application/json", 16, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH,
+                                     (const unsigned char *)clen, llen, &p, end) ||
+        lws_add_http_header_by_token(wsi, WSI_TOKEN_CONNECTION, (const unsigned char *)"close", 5,
+                                     &p, end) ||
+        lws_finalize_http_header(wsi, &p, end))
+        return -1;
+    memcpy(p, body, (size_t)blen);
+    p += blen;
+    lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP);
+    return -1;
+}
+
+static int not_found(struct lws *wsi, struct http_pss *pss)
+{
+    struct text t = {0};
+    text_add(&t, "<!doctype html><meta charset=utf-8><title>Not found</title><h1>Not found</h1>");
+    return respond(wsi, pss, HTTP_STATUS_NOT_FOUND, "text/html; charset=utf-8", &t);
+}
+
+/* Reads a whole file into `t` (LWS_PRE headroom, as respond() wants);
+ * false when it cannot be read or is over STATIC_MAX. */
+static bool read_file(const char *path, struct text *t)
+{
+    struct stat st;
+    bool ok = false;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    char *buf = NULL;
+    if (fd < 0 || fstat(fd, &st) || !S_ISREG(st.st_mode) || st.st_size < 0 ||
+        (unsigned long long)st.st_size > STATIC_MAX)
+        goto out;
+    size_t size = (size_t)st.st_size, got = 0;
+    buf = malloc(LWS_PRE + size + 1);
+    if (!buf)
+        goto out;
+    while (got < size) {
+        ssize_t n = read(fd, buf + LWS_PRE + got, size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            goto out;
+        got += (size_t)n;
+    }
+    *t = (struct text){.p = buf + LWS_PRE, .len = size, .cap = size + 1};
+    buf = NULL;
+    ok = true;
+out:
+    free(buf);
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+/* A file of the browser client. Only regular files whose real path (every
+ * symlink resolved) lies inside the real web root are served: a symlink that
+ * leads out of it is a missing file. The file is opened by that real path
+ * and sent like any other response (the client's files are small), so that
+ * HEAD, pipelining and errors behave as for every endpoint. */
+static int serve_static(struct lws *wsi, struct http_pss *pss, struct cq_net *net, const char *uri)
+{
+    char path[PATH_MAX + URI_MAX + 16], real[PATH_MAX];
+    size_t rootlen = strlen(net->web_root), urilen = strlen(uri);
+    struct stat st;
+    struct text t = {0};
+    /* lws has decoded %xx and folded "." and ".." already; refuse what is
+     * left of them rather than trust it. */
+    if (!rootlen || uri[0] != '/' || strstr(uri, "/../") || strchr(uri, '\\') ||
+        (urilen >= 3 && !strcmp(uri + urilen - 3, "/..")))
+        return not_found(wsi, pss);
+    int n = snprintf(path, sizeof path, "%s%s%s", net->web_root, uri,
+                     uri[urilen - 1] == '/' ? "index.html" : "");
+    if (n < 0 || (size_t)n >= sizeof path || !realpath(path, real) || stat(real, &st))
+        return not_found(wsi, pss);
+    if (S_ISDIR(st.st_mode)) {
+        n = snprintf(path, sizeof path, "%s/index.html", real);
+        if (n < 0 || (size_t)n >= sizeof path || !realpath(path, real) || stat(real, &st))
+            return not_found(wsi, pss);
+    }
+    if (strncmp(real, net->web_root, rootlen) || real[rootlen] != '/') {
+        cq_debug("http: %s leads out of the web root (to %s): not served", uri, real);
+        return not_found(wsi, pss);
+    }
+    const char *mime = lws_get_mimetype(real, NULL);
+    if (!mime || !read_file(real, &t))
+        return not_found(wsi, pss);
+    return respond(wsi, pss, HTTP_STATUS_OK, mime, &t);
+}
+
 static int serve(struct lws *wsi, struct http_pss *pss)
 {
     struct cq_net *net = lws_context_user(lws_get_context(wsi));
-    char uri[256];
+    char uri[URI_MAX];
     struct text t = {0};
-    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) <= 0)
-        return lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, NULL);
+    int n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI);
+    if (n <= 0 && lws_hdr_total_length(wsi, WSI_TOKEN_HEAD_URI) > 0) {
+        n = lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_HEAD_URI);
+        pss->head = true;
+    }
+    /* Another method, a path too long, or a body (no endpoint reads one):
+     * answered at once, then the connection is closed before lws reads on. */
+    char clen[24];
+    if (n <= 0 && (lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0 || pss->head))
+        return refuse(wsi, HTTP_STATUS_REQ_URI_TOO_LONG, "the path is too long");
+    if (n <= 0)
+        return refuse(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD are served");
+    if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
+        lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) >= (int)sizeof clen ||
+        (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
+         strspn(clen, "0") != strlen(clen)))
+        return refuse(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "request bodies are not accepted");
 
     if (!strcmp(uri, "/healthz")) {
         text_add(&t, "{\"status\":\"ok\"}");
@@ -500,6 +724,11 @@ static int serve(struct lws *wsi, struct http_pss *pss)
                        "application/json", &t);
     }
     if (!strcmp(uri, "/metrics")) {
+        char client[64];
+        if (!client_addr(net, wsi, client, sizeof client) ||
+            !cq_proxy_trusted(&net->metrics_allow, client))
+            return respond_json_error(wsi, pss, HTTP_STATUS_FORBIDDEN,
+                                      "metrics are not served to this address (--metrics-allow)");
         metrics(net, &t);
         return respond(wsi, pss, HTTP_STATUS_OK, "text/plain; version=0.0.4", &t);
     }
@@ -519,7 +748,7 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         const char *pin = urlarg(wsi, "pin=", arg);
         if (!pin || strspn(pin, "0123456789") != CQ_PIN_DIGITS || pin[CQ_PIN_DIGITS] ||
             lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0 || strpbrk(host, "\"<>'& "))
-            return lws_return_http_status(wsi, HTTP_STATUS_BAD_REQUEST, "pin=NNNNNN required");
+            return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST, "pin=NNNNNN is required");
         /* The operator's public URL, else what the browser asked for (https
          * when a proxy in front says so). */
         const char *base = net->deps.cfg->public_url;
@@ -542,29 +771,50 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return serve_leaderboard(wsi, pss, net);
     if (!strcmp(uri, "/api/results"))
         return serve_results(wsi, pss, net);
-    return lws_return_http_status(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+    if (!strcmp(uri, "/api") || !strncmp(uri, "/api/", 5))
+        return respond_json_error(wsi, pss, HTTP_STATUS_NOT_FOUND, "no such API endpoint");
+    return serve_static(wsi, pss, net, uri);
 }
 
 int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,
                      size_t len)
 {
     struct http_pss *pss = user;
-    (void)in;
-    (void)len;
     switch (reason) {
     case LWS_CALLBACK_FILTER_PROTOCOL_CONNECTION:
         return -1; /* a WebSocket without our subprotocol */
+    case LWS_CALLBACK_SERVER_NEW_CLIENT_INSTANTIATED:
+        return cq_http_conn_open(lws_context_user(lws_get_context(wsi)), wsi);
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        /* lws 4.1.6 answers an Upgrade other than websocket or h2c with 403,
+         * ends the transaction (which frees or resets the request's headers)
+         * and then still asks us, and reads the freed value again after we
+         * answer: a use-after-free found by fuzz_http. Such a request has no
+         * Upgrade header left: hang up, and lws stops there. */
+        if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0)
+            return -1;
+        /* From here a WebSocket, counted by conn.c. */
+        cq_http_conn_gone(lws_context_user(lws_get_context(wsi)), wsi);
+        return 0;
+    case LWS_CALLBACK_WSI_DESTROY:
+        cq_http_conn_gone(lws_context_user(lws_get_context(wsi)), wsi);
+        return 0;
     case LWS_CALLBACK_HTTP:
+        pss->wsi = wsi;
+        cq_http_conn_busy(wsi, true);
         return serve(wsi, pss);
+    case LWS_CALLBACK_HTTP_BODY:
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return -1; /* requests with a body are refused (refuse()); not reached */
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return write_response(wsi, pss);
+        return pss ? write_response(wsi, pss) : 0;
+    case LWS_CALLBACK_HTTP_DROP_PROTOCOL:
+        if (pss)
+            request_end(pss, false);
+        return 0;
     case LWS_CALLBACK_CLOSED_HTTP:
-        if (pss) {
-            if (pss->pending)
-                pss->pending->wsi = NULL; /* its callback frees it */
-            free(pss->body);
-            memset(pss, 0, sizeof *pss);
-        }
+        if (pss)
+            request_end(pss, true);
         return 0;
     default:
         return lws_callback_http_dummy(wsi, reason, user, in, len);

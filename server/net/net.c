@@ -1,5 +1,6 @@
 /* net.c: the lws context on our libuv loop, and the WebSocket callback,
  * which only dispatches. */
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,19 +56,6 @@ static void lws_log_emit(int level, const char *line)
         cq_debug("lws: %s", line);
 }
 
-static void mount(struct lws_http_mount *m, struct lws_http_mount *next, const char *point,
-                  const char *origin, int proto)
-{
-    memset(m, 0, sizeof *m);
-    m->mount_next = next;
-    m->mountpoint = point;
-    m->mountpoint_len = (unsigned char)strlen(point);
-    m->origin = origin;
-    m->origin_protocol = (unsigned char)proto;
-    if (proto == LWSMPRO_FILE)
-        m->def = "index.html";
-}
-
 struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t errlen)
 {
     struct lws_context_creation_info info;
@@ -93,6 +81,16 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     if (net->proxies.n)
         cq_info("trusting X-Forwarded-For from %u proxy address(es): %s", net->proxies.n,
                 cfg->trusted_proxies);
+    /* Checked by cq_config_parse too. */
+    if (cq_proxy_list_parse(cfg->metrics_allow, &net->metrics_allow, err, errlen)) {
+        free(net);
+        return NULL;
+    }
+    /* Static files are served only from inside this real path (http.c). */
+    if (!realpath(cfg->web_root, net->web_root)) {
+        cq_warn("web root %s: %s; no static files will be served", cfg->web_root, strerror(errno));
+        net->web_root[0] = '\0';
+    }
 
     lws_set_log_level(LLL_ERR | LLL_WARN | (cq_log_enabled(CQ_LOG_DEBUG) ? LLL_NOTICE : 0),
                       lws_log_emit);
@@ -102,12 +100,9 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     net->protocols[1] = (struct lws_protocols){
         CQ_SUBPROTOCOL, ws_callback, sizeof(struct cq_conn), cfg->limits.frame_bytes, 0, NULL, 0};
 
-    /* Longest prefix wins: the API and health checks, then the files. */
-    mount(&net->mounts[0], NULL, "/", cfg->web_root, LWSMPRO_FILE);
-    mount(&net->mounts[1], &net->mounts[0], "/healthz", "http", LWSMPRO_CALLBACK);
-    mount(&net->mounts[2], &net->mounts[1], "/readyz", "http", LWSMPRO_CALLBACK);
-    mount(&net->mounts[3], &net->mounts[2], "/metrics", "http", LWSMPRO_CALLBACK);
-    mount(&net->mounts[4], &net->mounts[3], "/api", "http", LWSMPRO_CALLBACK);
+    /* No mounts: every HTTP request, static files included, comes to
+     * cq_http_callback (protocols[0]), which serves one request at a time
+     * per connection and keeps files inside the web root (http.c). */
 
     static const char *const hdr[][2] = {
         {"content-security-policy:",
@@ -127,7 +122,6 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     /* A server vhost without lws' listener: ours hands it each connection. */
     info.port = CONTEXT_PORT_NO_LISTEN_SERVER;
     info.protocols = net->protocols;
-    info.mounts = &net->mounts[4];
     info.headers = &net->headers[0];
     info.user = net;
     info.pcontext = &net->ctx;
@@ -145,7 +139,14 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     }
     loops[0] = deps->loop;
     info.foreign_loops = loops;
-    info.timeout_secs = 10; /* handshakes and HTTP requests */
+    /* HTTP time-outs (named options, docs/deploy.md): headers from the
+     * first byte of a request (lws keeps a deadline while it holds the
+     * request's header table, not reset by more bytes); the rest of a request,
+     * from its headers to its answer (and TLS and WebSocket handshakes); and
+     * an idle kept-alive connection between requests. */
+    info.timeout_secs_ah_idle = (unsigned)cfg->http_header_timeout_s;
+    info.timeout_secs = (unsigned)cfg->http_body_timeout_s;
+    info.keepalive_timeout = cfg->http_idle_timeout_s;
     info.fd_limit_per_thread = 0;
 
     net->ctx = lws_create_context(&info);
@@ -162,6 +163,7 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
                                 cfg->games_per_ip,     cfg->games_per_min,      cfg->work_per_sec,
                                 cfg->work_burst};
     net->addrs = cq_addr_table_new(&al);
+    net->http_conns = cq_http_conns_new(cfg->max_http_conns_per_ip);
     /* One descriptor per connection: sockets stop at the open-file limit
      * less CQ_FD_RESERVE (listen.c), WebSockets CQ_HTTP_MARGIN below that,
      * so a full server still answers HTTP and tells newcomers it is full. */
@@ -176,7 +178,7 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         fd_ceiling > 2 * CQ_HTTP_MARGIN ? fd_ceiling - CQ_HTTP_MARGIN : fd_ceiling / 2;
     net->max_conns = cfg->max_conns && cfg->max_conns < fd_room ? cfg->max_conns : fd_room;
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
-    if (!net->addrs || !net->vhost) {
+    if (!net->addrs || !net->http_conns || !net->vhost) {
         /* With a foreign loop lws 4.1 returns a context even when the
          * listening vhost failed; its teardown needs the loop, so `net`
          * goes back to the caller to be stopped and freed like any other. */
@@ -228,5 +230,6 @@ void cq_net_free(struct cq_net *net)
         lws_context_destroy(net->ctx);
     cq_addr_table_free(net->addrs);
     cq_cache_free(net);
+    cq_http_conns_free(net->http_conns);
     free(net);
 }

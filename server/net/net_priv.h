@@ -3,12 +3,14 @@
 #define CQ_NET_PRIV_H
 
 #include <jansson.h>
+#include <limits.h>
 #include <libwebsockets.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "addr.h"
+#include "http_conns.h"
 #include "cq_proto.h"
 #include "net.h"
 #include "proxy.h"
@@ -106,6 +108,9 @@ struct cq_net_metrics {
     uint64_t accept_refused, accept_failed; /* listen.c: over the fd ceiling; EMFILE and such */
     uint64_t refused_work;                  /* costly messages over their address's budget */
     uint64_t state_encodes; /* host/spectator `state` encoded (not from the cache) */
+    /* Plain HTTP (http_conns.c): refused at an address's cap, and idle
+     * keep-alives closed to make room under it. */
+    uint64_t refused_http, http_idle_closed;
     /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
     uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;
@@ -154,10 +159,14 @@ struct cq_net {
     bool stopping, failed; /* failed: did not start; stop and free it */
     struct cq_net_metrics m;
     struct cq_addr_table *addrs;
-    struct cq_proxy_list proxies; /* --trusted-proxies */
-    bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
+    struct cq_http_conns *http_conns; /* --max-http-conns-per-ip */
+    struct cq_proxy_list proxies;     /* --trusted-proxies */
+    bool xff_warned;                  /* an unusable X-Forwarded-For was logged at warn */
     unsigned max_conns;
-    struct lws_http_mount mounts[6];
+    /* The web root's real path (symlinks resolved; empty: none), and who
+     * may read /metrics (--metrics-allow). */
+    char web_root[PATH_MAX];
+    struct cq_proxy_list metrics_allow;
     struct lws_protocol_vhost_options headers[5];
     struct lws_protocols protocols[3];
     lws_retry_bo_t retry;             /* all zero: no lws validity timers (see conn.c) */

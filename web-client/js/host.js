@@ -647,7 +647,8 @@ async function fetchResults(format) {
 /** Text for a failed fetch; `final` once the retries are over. */
 function resultsProblem(r, final) {
   if (r.status === 403) return 'This screen cannot download the results: the host key was not accepted.';
-  if (r.status === 404) return final ? 'The results are not saved yet. Try again in a moment.' : 'Saving the results…';
+  // The server answers a wrong host key like a game it does not know (404).
+  if (r.status === 404) return final ? 'The results are not saved yet (or this screen\'s host key was not accepted). Try again in a moment.' : 'Saving the results…';
   if (r.status === 503) return final ? 'Result storage is unavailable right now. Try again in a moment: nothing is lost.' : 'Result storage is unavailable; retrying…';
   if (r.status === 0) return final ? 'Could not reach the server. Try again in a moment.' : 'Could not reach the server; retrying…';
   return `The results could not be downloaded (${r.error}).`;

@@ -1,0 +1,171 @@
+/* http_conns.c: plain-HTTP connections per address (http_conns.h). */
+#include "http_conns.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "net_priv.h"
+
+#define SLOTS 1024 /* hash chains; entries exist only while connections do */
+
+struct http_addr {
+    struct http_addr *next;
+    lws_dll2_owner_t conns; /* oldest first */
+    unsigned doomed;        /* idle ones closed for room, not yet gone */
+    char ip[64];
+};
+
+/* One per counted connection, on the wsi as its opaque user data. */
+struct http_conn {
+    lws_dll2_t link; /* in addr->conns */
+    struct lws *wsi;
+    struct http_addr *addr;
+    bool served; /* answered at least one request */
+    bool busy;   /* a request is under way */
+    bool doomed; /* closed to make room */
+};
+
+struct cq_http_conns {
+    unsigned per_addr;
+    unsigned n; /* counted connections */
+    struct http_addr *slots[SLOTS];
+};
+
+unsigned cq_http_conns_count(const struct cq_http_conns *t)
+{
+    return t ? t->n : 0;
+}
+
+static unsigned slot_of(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return (unsigned)(h % SLOTS);
+}
+
+struct cq_http_conns *cq_http_conns_new(unsigned per_addr)
+{
+    struct cq_http_conns *t = calloc(1, sizeof *t);
+    if (t)
+        t->per_addr = per_addr;
+    return t;
+}
+
+void cq_http_conns_free(struct cq_http_conns *t)
+{
+    if (!t)
+        return;
+    /* Every connection is gone by now (the context is destroyed first);
+     * entries left are freed all the same. */
+    for (unsigned i = 0; i < SLOTS; i++)
+        while (t->slots[i]) {
+            struct http_addr *a = t->slots[i];
+            t->slots[i] = a->next;
+            free(a);
+        }
+    free(t);
+}
+
+static struct http_addr *addr_get(struct cq_http_conns *t, const char *ip, bool make)
+{
+    unsigned s = slot_of(ip);
+    for (struct http_addr *a = t->slots[s]; a; a = a->next)
+        if (!strcmp(a->ip, ip))
+            return a;
+    if (!make)
+        return NULL;
+    struct http_addr *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    snprintf(a->ip, sizeof a->ip, "%s", ip);
+    a->next = t->slots[s];
+    t->slots[s] = a;
+    return a;
+}
+
+static void addr_drop_if_empty(struct cq_http_conns *t, struct http_addr *a)
+{
+    if (a->conns.count)
+        return;
+    for (struct http_addr **pp = &t->slots[slot_of(a->ip)]; *pp; pp = &(*pp)->next)
+        if (*pp == a) {
+            *pp = a->next;
+            free(a);
+            return;
+        }
+}
+
+int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
+{
+    struct cq_http_conns *t = net->http_conns;
+    char ip[64];
+    if (!t || !t->per_addr)
+        return 0;
+    lws_get_peer_simple(wsi, ip, sizeof ip);
+    if (cq_proxy_trusted(&net->proxies, ip))
+        return 0;
+    struct http_addr *a = addr_get(t, ip, true);
+    if (!a)
+        return -1;
+    if (a->conns.count - a->doomed >= t->per_addr) {
+        struct http_conn *victim = NULL;
+        lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->conns))
+        {
+            struct http_conn *c = lws_container_of(d, struct http_conn, link);
+            if (!victim && c->served && !c->busy && !c->doomed)
+                victim = c;
+        }
+        lws_end_foreach_dll(d);
+        if (!victim) {
+            net->m.refused_http++;
+            cq_debug("http: refusing %s: %u plain HTTP connections, none idle (--max-http-conns-"
+                     "per-ip)",
+                     ip, t->per_addr);
+            addr_drop_if_empty(t, a);
+            return -1;
+        }
+        /* Closed from the loop, not from inside this callback. */
+        victim->doomed = true;
+        a->doomed++;
+        net->m.http_idle_closed++;
+        lws_set_timeout(victim->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+    }
+    struct http_conn *c = calloc(1, sizeof *c);
+    if (!c) {
+        addr_drop_if_empty(t, a);
+        return -1;
+    }
+    c->wsi = wsi;
+    c->addr = a;
+    lws_dll2_add_tail(&c->link, &a->conns);
+    t->n++;
+    lws_set_opaque_user_data(wsi, c);
+    return 0;
+}
+
+void cq_http_conn_busy(struct lws *wsi, bool busy)
+{
+    struct http_conn *c = lws_get_opaque_user_data(wsi);
+    if (!c)
+        return;
+    c->busy = busy;
+    if (!busy)
+        c->served = true;
+}
+
+void cq_http_conn_gone(struct cq_net *net, struct lws *wsi)
+{
+    struct http_conn *c = lws_get_opaque_user_data(wsi);
+    if (!c || !net->http_conns)
+        return;
+    lws_set_opaque_user_data(wsi, NULL);
+    if (c->doomed)
+        c->addr->doomed--;
+    lws_dll2_remove(&c->link);
+    net->http_conns->n--;
+    addr_drop_if_empty(net->http_conns, c->addr);
+    free(c);
+}
