@@ -63,11 +63,13 @@ char *cq_replay_encode_create(const struct cq_replay_game *g, const struct cq_ba
     if (!ids)
         return NULL;
     snprintf(seed_hex, sizeof seed_hex, "%016" PRIx64, seed);
-    return dump(json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I}", "v",
+    /* The join secret only when the game has one: older logs have none. */
+    return dump(json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I, s:s*}", "v",
                           CQ_REPLAY_VERSION, "game_id", g->game_id, "created",
                           (json_int_t)g->created_unix, "bank", bank->id, "questions", ids,
                           "settings", settings_json(set), "pin", pin, "host_token", host_token,
-                          "seed", seed_hex, "now", (json_int_t)now),
+                          "seed", seed_hex, "now", (json_int_t)now, "join_secret",
+                          g->join_secret[0] ? g->join_secret : NULL),
                 len);
 }
 
@@ -267,6 +269,14 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
     }
     snprintf(out->game.game_id, sizeof out->game.game_id, "%s", game_id);
     out->game.created_unix = created;
+    const char *secret = json_string_value(json_object_get(j, "join_secret"));
+    if (secret && strlen(secret) > CQ_TOKEN_MAX) {
+        result = fail(err, errlen, CQ_EBAD_VALUE, "the game's join secret is not valid");
+        cq_room_free(out->room);
+        out->room = NULL;
+        goto out;
+    }
+    snprintf(out->game.join_secret, sizeof out->game.join_secret, "%s", secret ? secret : "");
     out->last_now = now;
     result = 0;
 out:

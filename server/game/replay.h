@@ -29,6 +29,7 @@
 struct cq_replay_game {
     char game_id[CQ_GAME_ID_MAX + 1];
     long long created_unix;
+    char join_secret[CQ_TOKEN_MAX + 1]; /* "" when the game has none */
 };
 
 /* The first entry; `qidx` indexes `bank`. Returns malloc'd text or NULL. */

@@ -74,14 +74,25 @@ static const struct opt opts[] = {
      "WebSocket connections in all (default 0: the open-file limit less a margin)", OPT_UINT,
      O(max_conns), 0, 0, 1000000},
     {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
-     "WebSocket connections per client address (default 2000; a class behind one NAT is many)",
+     "WebSocket connections per client address (IPv6: per /64) that are in no game yet "
+     "(default 256; at the cap the address's oldest such connection is closed, never the new one; "
+     "0: no cap)",
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
+    {"join-deadline", "CHAINQUIZ_JOIN_DEADLINE",
+     "seconds a WebSocket may stay in no game (no create, join, watch or rejoin) before it is "
+     "closed (default 30; 0: no deadline)",
+     OPT_INT, O(join_deadline_s), 0, 0, 3600},
     {"pin-misses-per-min", "CHAINQUIZ_PIN_MISSES_PER_MIN",
-     "wrong PINs or tokens per client address per minute (default 30)", OPT_UINT,
-     O(pin_misses_per_min), 0, 1, 100000},
-    {"joins-per-min", "CHAINQUIZ_JOINS_PER_MIN",
-     "joins per client address per minute (default 600)", OPT_UINT, O(joins_per_min), 0, 1,
-     1000000},
+     "wrong PINs, join secrets or tokens per client address per minute answered at once; past "
+     "it each wrong answer is delayed (default 30)",
+     OPT_UINT, O(pin_misses_per_min), 0, 1, 100000},
+    {"server-pin-misses-per-min", "CHAINQUIZ_SERVER_PIN_MISSES_PER_MIN",
+     "wrong PINs, join secrets or tokens per minute over the whole server; past it every wrong "
+     "answer waits --tarpit-max (default 600; 0: no server-wide budget)",
+     OPT_UINT, O(server_pin_misses_per_min), 0, 0, 10000000},
+    {"tarpit-max", "CHAINQUIZ_TARPIT_MAX",
+     "longest delay, in seconds, of a wrong answer past the budgets (default 30)", OPT_INT,
+     O(tarpit_max_s), 0, 1, 3600},
     {"send-queue", "CHAINQUIZ_SEND_QUEUE",
      "messages queued per connection before it is cut off as too slow (default 64)", OPT_UINT,
      O(send_queue_max), 0, 4, 4096},
@@ -129,9 +140,11 @@ static void defaults(struct cq_config *c)
     cq_limits_default(&c->limits);
     c->max_games = 1000;
     c->send_queue_max = 64;
-    c->max_conns_per_ip = 2000;
+    c->max_conns_per_ip = 256;
+    c->join_deadline_s = 30;
     c->pin_misses_per_min = 30;
-    c->joins_per_min = 600;
+    c->server_pin_misses_per_min = 600;
+    c->tarpit_max_s = 30;
     c->send_queue_bytes = 1u << 20;
     c->rejoin_grace_s = 300;
     c->max_show_delay_ms = 1000;

@@ -40,11 +40,13 @@ struct cq_config {
     bool log_json;
     struct cq_limits limits;
     unsigned max_games;
-    unsigned max_conns;        /* WebSockets in all; 0: from the open-file limit */
-    unsigned max_conns_per_ip; /* 0: no limit */
-    unsigned pin_misses_per_min;
-    unsigned joins_per_min;
-    unsigned send_queue_max; /* messages queued per connection */
+    unsigned max_conns;                 /* WebSockets in all; 0: from the open-file limit */
+    unsigned max_conns_per_ip;          /* idle ones (in no game) per address; 0: no limit */
+    int join_deadline_s;                /* an idle connection is closed after this; 0: never */
+    unsigned pin_misses_per_min;        /* wrong guesses per address answered at once */
+    unsigned server_pin_misses_per_min; /* the same over the whole server; 0: none */
+    int tarpit_max_s;                   /* longest delay of a wrong answer */
+    unsigned send_queue_max;            /* messages queued per connection */
     unsigned send_queue_bytes;
     int rejoin_grace_s;
     int max_show_delay_ms;

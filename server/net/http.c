@@ -386,10 +386,16 @@ static void metrics(struct cq_net *net, struct text *t)
     COUNTER("chainquiz_answers_total", "Answers accepted.", m->answers);
     COUNTER("chainquiz_refused_connections_total",
             "Connections refused (server full, too many from one address).", m->refused_conns);
-    COUNTER("chainquiz_refused_pin_attempts_total",
-            "PIN or token attempts refused for too many misses from one address.", m->refused_pins);
-    COUNTER("chainquiz_refused_joins_total", "Joins refused for too many from one address.",
-            m->refused_joins);
+    COUNTER("chainquiz_wrong_guesses_total",
+            "Wrong PINs, join secrets and tokens (join, watch, rejoin).", m->wrong_guesses);
+    COUNTER("chainquiz_tarpitted_guesses_total",
+            "Wrong guesses answered late: past the per-address or server-wide budget.",
+            m->tarpitted);
+    COUNTER("chainquiz_idle_evicted_total",
+            "Connections in no game closed to make room for a newer one from their address.",
+            m->idle_evicted);
+    COUNTER("chainquiz_idle_expired_total",
+            "Connections closed for joining no game within --join-deadline.", m->idle_expired);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);
     COUNTER("chainquiz_idle_dropped_total",

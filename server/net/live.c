@@ -49,6 +49,7 @@ static int room_attach(struct cq_live_room *lr, struct cq_conn *c, unsigned role
     c->player = p;
     if (p)
         p->conn = c;
+    cq_conn_set_idle(c, false);
     return 0;
 }
 
@@ -65,6 +66,7 @@ static void room_detach(struct cq_conn *c)
     c->room = NULL;
     c->player = NULL;
     c->role = CQ_ROLE_NONE;
+    cq_conn_set_idle(c, true); /* unless it is closing */
 }
 
 /* Encodes once, queues for every connection whose role is in `roles`. */
@@ -320,10 +322,11 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
                                                           "kicked", p->kicked));
         if (p->kicked && p->conn) {
             struct cq_conn *c = p->conn;
+            /* Closing first: a closing connection is not idle (addr.h). */
+            cq_conn_close_after(c, LWS_CLOSE_STATUS_NORMAL, "kicked");
             room_detach(c);
             cq_conn_send(c, json_pack("{s:s, s:s, s:s}", "type", "kicked", "code", "kicked",
                                       "message", cq_err_message(CQ_EKICKED)));
-            cq_conn_close_after(c, LWS_CLOSE_STATUS_NORMAL, "kicked");
         }
         arm_flush(lr);
         break;
@@ -549,6 +552,7 @@ static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, cons
     if (!st)
         return;
     snprintf(g.game_id, sizeof g.game_id, "%s", lr->game_id);
+    snprintf(g.join_secret, sizeof g.join_secret, "%s", lr->join_secret);
     char *e =
         cq_replay_encode_create(&g, bank, qidx, n, set, pin, token, seed, lr->created_at, &len);
     if (!e) {
@@ -594,6 +598,7 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     lr->log_seq = r.next_seq;
     lr->created_unix = r.game.created_unix;
     snprintf(lr->game_id, sizeof lr->game_id, "%s", r.game.game_id);
+    snprintf(lr->join_secret, sizeof lr->join_secret, "%s", r.game.join_secret);
     cq_room_set_hooks(lr->game, &room_hooks, lr);
     /* The time the server was down does not count: the clock goes on from
      * the last input, and everyone is away until they rejoin. */
@@ -615,6 +620,15 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
             cq_room_n_players(lr->game));
     room_after(lr);
     return true;
+}
+
+/* `joined` for the host: the join secret too, for the link and QR code. */
+static json_t *host_joined(const struct cq_live_room *lr, const struct cq_msg *m, const char *token)
+{
+    return with_id(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s*}", "type", "joined", "role", "host",
+                             "pin", cq_room_pin(lr->game), "token", token, "game_id", lr->game_id,
+                             "secret", lr->join_secret[0] ? lr->join_secret : NULL),
+                   m);
 }
 
 static void handle_create(struct cq_conn *c, const struct cq_msg *m)
@@ -673,6 +687,15 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
         result = CQ_EINTERNAL;
         goto out;
     }
+    if (m->join_secret) {
+        /* 132 random bits, for the join link and QR code beside the PIN. */
+        char secret[CQ_TOKEN_MAX + 1];
+        if (cq_rand_token(secret, sizeof secret)) {
+            result = CQ_EINTERNAL;
+            goto out;
+        }
+        snprintf(lr->join_secret, sizeof lr->join_secret, "%.*s", CQ_JOIN_SECRET_LEN, secret);
+    }
     lr->created_unix = (long long)time(NULL);
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
     uint64_t seed = cq_rand_u64();
@@ -687,9 +710,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
     net->m.games_created++;
     log_create(lr, bank, qidx, n, &set, pin, token, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
-    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                      "pin", pin, "token", token, "game_id", lr->game_id),
-                            m));
+    cq_conn_send(c, host_joined(lr, m, token));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
     room_after(lr);
     lr = NULL;
@@ -712,36 +733,45 @@ static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_
     cq_conn_send(c, state_msg(lr, CQ_ROLE_PLAYER, p));
 }
 
-/* Finds the game for a PIN, counting wrong PINs against the address (PIN
- * guessing); NULL after the error has been sent. */
-static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m)
+/* Whether `m` carries the game's join secret (any message does when the
+ * game has none). Compared in constant time: the secret is what keeps a
+ * guessed PIN from being enough. */
+static bool secret_ok(const struct cq_live_room *lr, const struct cq_msg *m)
 {
-    struct cq_net *net = c->net;
-    int64_t now = cq_net_now_us();
-    if (!cq_addr_pin_ok(net->addrs, c->addr, now)) {
-        net->m.refused_pins++;
-        cq_conn_error(c, m->req_id, CQ_ETOO_MANY_ATTEMPTS, "pin", NULL);
-        return NULL;
-    }
-    struct cq_live_room *lr = room_by_pin(net, m->pin);
-    if (!lr) {
-        cq_addr_pin_miss(net->addrs, c->addr, now);
-        cq_info("ws: %s tried a PIN with no game", c->peer);
-        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
-    }
-    return lr;
+    if (!lr->join_secret[0])
+        return true;
+    const char *s = m->secret ? m->secret : "";
+    size_t n = strlen(lr->join_secret);
+    unsigned char diff = (unsigned char)(strlen(s) != n);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(lr->join_secret[i] ^ (s[i] ? s[i] : 0));
+    return !diff;
+}
+
+/* Finds the live game for a PIN (and its join secret when `need_secret`);
+ * NULL after the answer has been sent. Every attempt is checked: a correct
+ * one is served at once, whatever others from the same address did, and
+ * takes nothing from any budget. A wrong one (no game, or the secret missing
+ * or wrong, answered alike so that it says nothing about the PIN) goes
+ * through cq_conn_wrong_guess: counted, and delayed past the budgets. */
+static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m, bool need_secret)
+{
+    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
+    if (lr && (!need_secret || secret_ok(lr, m)))
+        return lr;
+    cq_info("ws: %s tried a PIN with no game%s", c->peer, lr ? " (wrong join secret)" : "");
+    cq_conn_wrong_guess(c, cq_proto_error_msg(m->req_id, CQ_ENO_GAME, "pin", NULL));
+    return NULL;
 }
 
 static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 {
     char token[CQ_TOKEN_MAX + 1];
     struct cq_player *p;
-    if (!cq_addr_join(c->net->addrs, c->addr, cq_net_now_us())) {
-        c->net->m.refused_joins++;
-        cq_conn_error(c, m->req_id, CQ_ETOO_MANY_JOINS, NULL, NULL);
-        return;
-    }
-    struct cq_live_room *lr = room_for(c, m);
+    /* No per-address join limit: it would refuse a class behind one NAT
+     * address. Bots that have the PIN are bounded by the game's max_players,
+     * the host's lock and kick, and the per-connection message rate. */
+    struct cq_live_room *lr = room_for(c, m, true);
     if (!lr)
         return;
     if (cq_rand_token(token, sizeof token)) {
@@ -767,7 +797,7 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = room_for(c, m);
+    struct cq_live_room *lr = room_for(c, m, true);
     if (!lr)
         return;
     if (room_attach(lr, c, CQ_ROLE_SPECTATOR, NULL)) {
@@ -782,7 +812,8 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = room_for(c, m);
+    /* The token (128 random bits) is the proof: no join secret needed. */
+    struct cq_live_room *lr = room_for(c, m, false);
     struct cq_player *p;
     if (!lr)
         return;
@@ -791,18 +822,18 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
         }
-        cq_conn_send(
-            c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host",
-                                 "pin", m->pin, "token", m->token, "game_id", lr->game_id),
-                       m));
+        cq_conn_send(c, host_joined(lr, m, m->token));
         cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
     }
     int r = cq_room_rejoin(lr->game, m->token, cq_net_now_us(), &p);
-    if (r == CQ_EBAD_TOKEN)
-        cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us()); /* token guessing */
+    if (r == CQ_EBAD_TOKEN) {
+        /* Token guessing: a wrong guess like a wrong PIN. */
+        cq_conn_wrong_guess(c, cq_proto_error_msg(m->req_id, r, "token", NULL));
+        return;
+    }
     if (r) {
         cq_conn_error(c, m->req_id, r, "token", NULL);
         return;
@@ -810,9 +841,9 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
     if (p->conn) {
         /* The same player from a new tab or network: the old link goes. */
         struct cq_conn *old = p->conn;
+        cq_conn_close_after(old, LWS_CLOSE_STATUS_NORMAL, "replaced by a newer connection");
         room_detach(old);
         cq_conn_send(old, json_pack("{s:s}", "type", "replaced"));
-        cq_conn_close_after(old, LWS_CLOSE_STATUS_NORMAL, "replaced by a newer connection");
     }
     if (room_attach(lr, c, CQ_ROLE_PLAYER, p)) {
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);

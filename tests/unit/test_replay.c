@@ -88,7 +88,7 @@ static void make_room(void)
 {
     unsigned q[5] = {0, 1, 2, 3, 4};
     struct cq_room_settings set;
-    struct cq_replay_game g = {"123456-1700000000", 1700000000};
+    struct cq_replay_game g = {"123456-1700000000", 1700000000, "Jx8y_secret-0123456789"};
     setup_bank();
     memset(&lg, 0, sizeof lg);
     cq_room_settings_default(&set);
@@ -227,6 +227,7 @@ Test(replay, rebuilds_every_input)
                  0, "%s", err);
     cr_assert_str_eq(r.game.game_id, "123456-1700000000");
     cr_assert_eq(r.game.created_unix, 1700000000);
+    cr_assert_str_eq(r.game.join_secret, "Jx8y_secret-0123456789", "the join secret survives");
     cr_assert_eq(r.next_seq, lg.n);
     cr_assert_eq(r.last_now, lg.last_now);
     assert_same(room, r.room, S(171));
@@ -237,6 +238,26 @@ Test(replay, rebuilds_every_input)
     cr_assert_gt(p[2]->score, 0);
     cr_assert_lt(p[2]->score, p[0]->score);
     cq_room_free(r.room);
+}
+
+/* A log written before join secrets (or of a game without one) has none. */
+Test(replay, a_game_without_join_secret)
+{
+    struct cq_replay_game g = {"654321-1700000000", 1700000000, ""};
+    struct cq_room_settings set;
+    struct cq_replay_result r;
+    unsigned q[1] = {0};
+    char err[200];
+    size_t len;
+    cq_room_settings_default(&set);
+    char *e = cq_replay_encode_create(&g, &bank, q, 1, &set, "654321", "tok", 1, S(1), &len);
+    cr_assert_null(strstr(e, "join_secret"));
+    const char *const entries[] = {e};
+    cr_assert_eq(cq_replay_room(entries, &len, 1, find_bank, NULL, &r, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_str_eq(r.game.join_secret, "");
+    cq_room_free(r.room);
+    free(e);
 }
 
 Test(replay, shift_moves_the_clock_and_is_replayed)
