@@ -348,3 +348,81 @@ Test(fair, idle_connections_must_join_in_time, .fini = stop, .timeout = 60)
     cq_ws_free(&idle);
     cq_ws_free(&in_game);
 }
+
+/* ---- the join secret -------------------------------------------------------- */
+
+/* A game created with join_secret: the PIN alone is a wrong guess, answered
+ * exactly like a PIN with no game; the link's secret joins and watches; a
+ * token rejoins without it; the host gets it back on rejoin. */
+Test(fair, join_secret_makes_a_guessed_pin_not_enough, .fini = stop, .timeout = 60)
+{
+    struct cq_ws ws, sh;
+    char secret[80], token[80], body[65536], body_k[65536], path[200];
+    start_with(NULL);
+    /* A second game, with a secret. */
+    cr_assert_eq(cq_ws_connect_from(&sh, h.http_port, HOST_ADDR), 0);
+    json_decref(client_expect(&sh, "welcome"));
+    json_t *j = client_req(
+        &sh, json_pack("{s:s, s:s, s:b}", "type", "create_game", "bank", "mini", "join_secret", 1),
+        "joined");
+    char spin[8], stoken[80];
+    snprintf(spin, sizeof spin, "%s", jstr(j, "pin"));
+    snprintf(stoken, sizeof stoken, "%s", jstr(j, "token"));
+    snprintf(secret, sizeof secret, "%s", jstr(j, "secret"));
+    json_decref(j);
+    cr_assert_eq(strlen(secret), 22, "secret %s", secret);
+
+    nat_open(&ws);
+    long long wrong0 = metric("chainquiz_wrong_guesses_total");
+    client_err(&ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", spin, "nickname", "eve"),
+               "no_game");
+    client_err(&ws,
+               json_pack("{s:s, s:s, s:s, s:s}", "type", "join", "pin", spin, "nickname", "eve",
+                         "secret", "AAAAAAAAAAAAAAAAAAAAAA"),
+               "no_game");
+    client_err(&ws, json_pack("{s:s, s:s}", "type", "watch", "pin", spin), "no_game");
+    cr_assert_eq(metric("chainquiz_wrong_guesses_total"), wrong0 + 3, "each counts as wrong");
+    /* The link's secret. */
+    j = client_req(&ws,
+                   json_pack("{s:s, s:s, s:s, s:s}", "type", "join", "pin", spin, "nickname", "ann",
+                             "secret", secret),
+                   "joined");
+    snprintf(token, sizeof token, "%s", jstr(j, "token"));
+    json_decref(j);
+    cq_ws_free(&ws);
+    nat_open(&ws);
+    json_decref(
+        client_req(&ws, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", spin, "token", token),
+                   "joined"));
+    cq_ws_free(&ws);
+    nat_open(&ws);
+    json_decref(client_req(
+        &ws, json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", spin, "secret", secret),
+        "joined"));
+    cq_ws_free(&ws);
+    /* The host, rejoining, is given the secret again (for the link). */
+    nat_open(&ws);
+    j = client_req(&ws,
+                   json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", spin, "token", stoken),
+                   "joined");
+    cr_assert_str_eq(jstr(j, "secret"), secret);
+    json_decref(j);
+    cq_ws_free(&ws);
+    /* A game without one takes the PIN alone, and says nothing of secrets. */
+    nat_open(&ws);
+    j = client_req(&ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "ben"),
+                   "joined");
+    cr_assert_null(json_object_get(j, "secret"));
+    json_decref(j);
+    cq_ws_free(&ws);
+    cq_ws_free(&sh);
+
+    /* The QR code carries it: a different code, and a malformed one is refused. */
+    snprintf(path, sizeof path, "/api/qr.svg?pin=%s", spin);
+    cr_assert_eq(cq_http_get(h.http_port, path, body, sizeof body), 200);
+    snprintf(path, sizeof path, "/api/qr.svg?pin=%s&k=%s", spin, secret);
+    cr_assert_eq(cq_http_get(h.http_port, path, body_k, sizeof body_k), 200);
+    cr_assert(strcmp(body, body_k), "the secret is not in the QR code");
+    snprintf(path, sizeof path, "/api/qr.svg?pin=%s&k=a%%20b", spin);
+    cr_assert_eq(cq_http_get(h.http_port, path, body_k, sizeof body_k), 400);
+}
