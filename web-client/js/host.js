@@ -38,10 +38,13 @@ function takePendingCreate() {
 }
 
 const watchPin = /^[0-9]{6}$/.test(params.get('watch') || '') ? params.get('watch') : null;
+// A game's join secret: from a watch link's `k`, or the host's `joined`.
+const watchSecret = /^[A-Za-z0-9_-]{1,64}$/.test(params.get('k') || '') ? params.get('k') : null;
 const H = {
   mode: watchPin ? 'watch' : null, // watch | create | rejoin
   role: watchPin ? 'spectator' : 'host',
   pin: watchPin,
+  secret: watchSecret, // the join link and QR code carry it beside the PIN
   pendingCreate: watchPin ? null : takePendingCreate(),
   session: null,
   players: new Map(), // id -> {id, nickname, connected, score}
@@ -115,7 +118,7 @@ function gone(title, text) {
 async function onOpen() {
   try {
     if (H.mode === 'watch') {
-      await client.request('watch', { pin: H.pin });
+      await client.request('watch', H.secret ? { pin: H.pin, secret: H.secret } : { pin: H.pin });
     } else if (H.mode === 'create') {
       const reply = await client.request('create_game', H.pendingCreate);
       H.pendingCreate = null;
@@ -159,6 +162,7 @@ client.on('joined', (m) => {
   $('role-tag').hidden = m.role !== 'spectator';
   if (typeof m.game_id === 'string' && m.game_id) H.gameId = m.game_id;
   if (m.role === 'host') {
+    H.secret = typeof m.secret === 'string' ? m.secret : null;
     H.session = { pin: m.pin, token: m.token, game_id: H.gameId };
     sessions.save('host', H.session);
   }
@@ -315,8 +319,13 @@ function renderState(st) {
   }
 }
 
+/** `&k=SECRET` when the game has a join secret, else nothing. */
+function secretArg() {
+  return H.secret ? `&k=${encodeURIComponent(H.secret)}` : '';
+}
+
 function joinUrl() {
-  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}`;
+  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}${secretArg()}`;
 }
 
 function renderJoinPanel() {
@@ -325,7 +334,7 @@ function renderJoinPanel() {
   $('pin-big').textContent = fmtPin(H.pin);
   $('pin-big').setAttribute('aria-label', `Game PIN ${H.pin.split('').join(' ')}`);
   const qr = $('qr');
-  const src = `/api/qr.svg?pin=${encodeURIComponent(H.pin)}`;
+  const src = `/api/qr.svg?pin=${encodeURIComponent(H.pin)}${secretArg()}`;
   if (qr.getAttribute('src') !== src) qr.src = src;
   const link = $('join-link');
   link.href = joinUrl();

@@ -143,10 +143,11 @@ function startClient() {
 }
 
 async function doJoin() {
-  const { pin, nickname } = S.pendingJoin;
+  const { pin, nickname, secret } = S.pendingJoin;
   setJoinBusy(true);
   try {
-    await client.request('join', { pin, nickname });
+    // The join link's secret (`k`), when the game has one.
+    await client.request('join', secret ? { pin, nickname, secret } : { pin, nickname });
     client.markHealthy();
   } catch (e) {
     if (!(e instanceof ProtocolError)) return; // reconnection will send it again
@@ -167,8 +168,8 @@ function setJoinBusy(busy) {
   b.textContent = busy ? 'Joining…' : 'Enter';
 }
 
-function onJoinRequest(pin, nickname) {
-  S.pendingJoin = { pin, nickname };
+function onJoinRequest(pin, nickname, secret) {
+  S.pendingJoin = { pin, nickname, secret };
   setJoinBusy(true);
   startClient();
 }
