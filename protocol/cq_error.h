@@ -51,10 +51,7 @@
     XX(NO_QUESTIONS, "no_questions", "the selection matched no questions")                         \
     XX(SERVER_FULL, "server_full", "the server has reached its live-game limit")                   \
     XX(SERVER_BUSY, "server_busy", "the server is shutting down or overloaded")                    \
-    XX(TOO_MANY_CONNECTIONS, "too_many_connections", "too many connections from your address")     \
-    XX(TOO_MANY_ATTEMPTS, "too_many_attempts",                                                     \
-       "too many wrong PINs or tokens from your address; wait a minute")                           \
-    XX(TOO_MANY_JOINS, "too_many_joins", "too many joins from your address; wait a minute")
+    XX(TOO_MANY_CONNECTIONS, "too_many_connections", "too many connections from your address")
 
 typedef enum {
     CQ_OK = 0,
