@@ -244,18 +244,29 @@ static bool server_take(struct cq_addr_table *t, int64_t now)
     return true;
 }
 
+/* Whether the server-wide budget is used up (without taking from it). */
+static bool server_over(struct cq_addr_table *t, int64_t now)
+{
+    if (!t->lim.server_misses_min)
+        return false;
+    refill(&t->server_tokens, &t->server_at, t->lim.server_misses_min, now);
+    return t->server_tokens < 1.0;
+}
+
 int64_t cq_addr_miss(struct cq_addr_table *t, struct cq_addr *a, int64_t now)
 {
     const struct cq_addr_limits *l = &t->lim;
-    /* Guessing spread over many addresses: every wrong answer waits the
-     * longest, for as long as the server as a whole is over its budget. */
-    bool server_ok = server_take(t, now);
+    /* Guessing spread over many addresses, each within its own budget: the
+     * server-wide budget counts the wrong guesses that would be answered at
+     * once, and past it they all wait the longest. (Those already delayed
+     * by their address's budget do not count: one address alone cannot use
+     * the server's budget up and slow everyone's typos.) */
     if (!a)
-        return server_ok ? 0 : l->tarpit_max_us;
+        return server_take(t, now) ? 0 : l->tarpit_max_us;
     refill(&a->tokens, &a->tokens_at, l->misses_min, now);
     if (a->tokens >= 1.0) {
         a->tokens -= 1.0;
-        return server_ok ? 0 : l->tarpit_max_us;
+        return server_take(t, now) ? 0 : l->tarpit_max_us;
     }
     /* Past the budget: into debt, which the refill pays off at the budget's
      * rate. The deeper the debt, the longer the wait: first, then doubling. */
@@ -265,7 +276,7 @@ int64_t cq_addr_miss(struct cq_addr_table *t, struct cq_addr *a, int64_t now)
     int64_t d = l->tarpit_first_us;
     for (double k = 1.0; k < depth && d < l->tarpit_max_us; k += 1.0)
         d *= 2;
-    if (d > l->tarpit_max_us || !server_ok)
+    if (d > l->tarpit_max_us || server_over(t, now))
         d = l->tarpit_max_us;
     return d;
 }

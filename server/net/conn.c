@@ -223,6 +223,10 @@ static void tarpit_cb(lws_sorted_usec_list_t *sul)
     struct cq_conn *c = lws_container_of(sul, struct cq_conn, tarpit_sul);
     json_t *msg = c->held;
     c->held = NULL;
+    if (c->culled || c->close_after_flush) {
+        json_decref(msg); /* closed meanwhile (made room for a newer one): nobody to tell */
+        return;
+    }
     cq_conn_send(c, msg);
     if (c->held_n >= TARPIT_CLOSE_AFTER) {
         cq_info("ws: closing %s after %u delayed wrong guesses", c->peer, c->held_n);
@@ -605,8 +609,9 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
     {
         struct cq_conn *c = lws_container_of(d, struct cq_conn, live);
         int64_t silent = now - c->heard_at;
-        if (c->culled || c->close_sent) {
-            /* on its way out (lws' own timeout) */
+        if (c->culled || c->close_sent || c->held) {
+            /* on its way out (lws' own timeout), or held by the tarpit: it
+             * reads nothing, pongs included, until the tarpit ends */
         } else if (join_deadline && c->idle.linked && !c->held && !c->close_after_flush &&
                    now - c->idle_since >= join_deadline) {
             /* In no game for too long: idle connections are what the

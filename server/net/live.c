@@ -741,10 +741,10 @@ static bool secret_ok(const struct cq_live_room *lr, const struct cq_msg *m)
     if (!lr->join_secret[0])
         return true;
     const char *s = m->secret ? m->secret : "";
-    size_t n = strlen(lr->join_secret);
-    unsigned char diff = (unsigned char)(strlen(s) != n);
+    size_t n = strlen(lr->join_secret), sl = strlen(s);
+    unsigned char diff = (unsigned char)(sl != n);
     for (size_t i = 0; i < n; i++)
-        diff |= (unsigned char)(lr->join_secret[i] ^ (s[i] ? s[i] : 0));
+        diff |= (unsigned char)(lr->join_secret[i] ^ (i < sl ? s[i] : 0));
     return !diff;
 }
 

@@ -182,6 +182,21 @@ Test(addr, server_wide_budget_lengthens_wrong_answers)
     cq_addr_table_free(t);
 }
 
+/* One address alone cannot use the server-wide budget up: only the wrong
+ * guesses its own budget lets through at once count there. */
+Test(addr, one_address_does_not_use_the_server_budget_up)
+{
+    struct cq_addr_limits lim = guess_lim;
+    lim.server_misses_min = 35;
+    struct cq_addr_table *t = cq_addr_table_new(&lim);
+    struct cq_addr *a = cq_addr_acquire(t, "198.51.100.1", 0);
+    for (int i = 0; i < 100; i++)
+        cq_addr_miss(t, a, 0);
+    struct cq_addr *b = cq_addr_acquire(t, "198.51.100.2", 0);
+    cr_assert_eq(cq_addr_miss(t, b, 0), 0, "another address is answered at once");
+    cq_addr_table_free(t);
+}
+
 /* Entries go when no connection holds them and their budget is full. */
 Test(addr, forgotten_entries_are_freed)
 {
