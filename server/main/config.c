@@ -90,6 +90,10 @@ static const struct opt opts[] = {
      "wrong PINs, join secrets or tokens per minute over the whole server; past it every wrong "
      "answer waits --tarpit-max (default 600; 0: no server-wide budget)",
      OPT_UINT, O(server_pin_misses_per_min), 0, 0, 10000000},
+    {"require-join-secret", "CHAINQUIZ_REQUIRE_JOIN_SECRET",
+     "every game gets a join secret, as if its host had asked for one: players need the join "
+     "link or QR code, the PIN alone is not enough (1/0; default 0)",
+     OPT_BOOL, O(require_join_secret), 0, 0, 1},
     {"tarpit-max", "CHAINQUIZ_TARPIT_MAX",
      "longest delay, in seconds, of a wrong answer past the budgets (default 30)", OPT_INT,
      O(tarpit_max_s), 0, 1, 3600},

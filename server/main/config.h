@@ -46,6 +46,7 @@ struct cq_config {
     unsigned pin_misses_per_min;        /* wrong guesses per address answered at once */
     unsigned server_pin_misses_per_min; /* the same over the whole server; 0: none */
     int tarpit_max_s;                   /* longest delay of a wrong answer */
+    bool require_join_secret;           /* every game gets a join secret */
     unsigned send_queue_max;            /* messages queued per connection */
     unsigned send_queue_bytes;
     int rejoin_grace_s;

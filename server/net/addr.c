@@ -244,8 +244,7 @@ static bool server_take(struct cq_addr_table *t, int64_t now)
     return true;
 }
 
-/* Whether the server-wide budget is used up (without taking from it). */
-static bool server_over(struct cq_addr_table *t, int64_t now)
+bool cq_addr_server_over(struct cq_addr_table *t, int64_t now)
 {
     if (!t->lim.server_misses_min)
         return false;
@@ -276,7 +275,7 @@ int64_t cq_addr_miss(struct cq_addr_table *t, struct cq_addr *a, int64_t now)
     int64_t d = l->tarpit_first_us;
     for (double k = 1.0; k < depth && d < l->tarpit_max_us; k += 1.0)
         d *= 2;
-    if (d > l->tarpit_max_us || server_over(t, now))
+    if (d > l->tarpit_max_us || cq_addr_server_over(t, now))
         d = l->tarpit_max_us;
     return d;
 }

@@ -84,5 +84,7 @@ unsigned cq_addr_idle_count(const struct cq_addr *a);
 /* A wrong guess from `a` (may be NULL: counted server-wide only). Returns
  * how long its answer must wait, in microseconds: 0 within the budget. */
 int64_t cq_addr_miss(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
+/* Whether the server-wide budget is used up now (for the operator's log). */
+bool cq_addr_server_over(struct cq_addr_table *t, int64_t now_us);
 
 #endif

@@ -239,8 +239,17 @@ static void tarpit_cb(lws_sorted_usec_list_t *sul)
 void cq_conn_wrong_guess(struct cq_conn *c, json_t *msg)
 {
     struct cq_net *net = c->net;
+    int64_t now = cq_net_now_us();
     net->m.wrong_guesses++;
-    int64_t delay = cq_addr_miss(net->addrs, c->addr, cq_net_now_us());
+    int64_t delay = cq_addr_miss(net->addrs, c->addr, now);
+    /* Guessing spread over many addresses: the operator should know, and
+     * what stops it for good (once a minute at most). */
+    if (delay && now - net->guessing_warned_at > 60000000 && cq_addr_server_over(net->addrs, now)) {
+        net->guessing_warned_at = now;
+        cq_warn("ws: over %u wrong PINs/tokens a minute from all addresses (%llu so far): someone "
+                "may be guessing PINs; games with a join secret (--require-join-secret) are safe",
+                net->deps.cfg->server_pin_misses_per_min, (unsigned long long)net->m.wrong_guesses);
+    }
     if (!delay || c->held) {
         cq_conn_send(c, msg);
         return;

@@ -687,7 +687,7 @@ static void handle_create(struct cq_conn *c, const struct cq_msg *m)
         result = CQ_EINTERNAL;
         goto out;
     }
-    if (m->join_secret) {
+    if (m->join_secret || cfg->require_join_secret) {
         /* 132 random bits, for the join link and QR code beside the PIN. */
         char secret[CQ_TOKEN_MAX + 1];
         if (cq_rand_token(secret, sizeof secret)) {

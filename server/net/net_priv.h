@@ -128,6 +128,7 @@ struct cq_net {
     struct cq_addr_table *addrs;
     struct cq_proxy_list proxies; /* --trusted-proxies */
     bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
+    int64_t guessing_warned_at;   /* the last warning of PIN guessing server-wide */
     unsigned max_conns;
     struct lws_http_mount mounts[6];
     struct lws_protocol_vhost_options headers[5];

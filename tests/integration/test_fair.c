@@ -426,3 +426,67 @@ Test(fair, join_secret_makes_a_guessed_pin_not_enough, .fini = stop, .timeout = 
     snprintf(path, sizeof path, "/api/qr.svg?pin=%s&k=a%%20b", spin);
     cr_assert_eq(cq_http_get(h.http_port, path, body_k, sizeof body_k), 400);
 }
+
+/* --require-join-secret: every game has a secret, asked for or not. */
+Test(fair, require_join_secret_gives_every_game_one, .fini = stop, .timeout = 60)
+{
+    const char *args[] = {"--require-join-secret", NULL};
+    struct cq_ws ws;
+    start_with(args); /* its game did not ask for a secret */
+    nat_open(&ws);
+    client_err(&ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "eve"),
+               "no_game");
+    json_t *j = client_req(
+        &ws, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", host_token),
+        "joined");
+    cr_assert_eq(strlen(jstr(j, "secret")), 22);
+    json_decref(j);
+    cq_ws_free(&ws);
+}
+
+static int log_count(const char *needle)
+{
+    static char log[1 << 20];
+    FILE *f = fopen(h.log_path, "r");
+    cr_assert_not_null(f);
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    int count = 0;
+    for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
+        count++;
+    return count;
+}
+
+/* Guessing spread over many addresses, each within its own budget: past the
+ * server-wide budget every wrong answer waits the longest, the operator is
+ * told, and a right PIN is still served at once. */
+Test(fair, server_wide_budget_slows_spread_guessing, .fini = stop, .timeout = 60)
+{
+    const char *args[] = {"--server-pin-misses-per-min", "5", "--tarpit-max", "2", NULL};
+    start_with(args);
+    for (int i = 0; i < 6; i++) {
+        char from[32], guess[8];
+        struct cq_ws ws;
+        snprintf(from, sizeof from, "127.0.0.%d", 20 + i);
+        snprintf(guess, sizeof guess, "%06d", 100000 + (atoi(pin) - 100000 + 1 + i) % 900000);
+        cr_assert_eq(cq_ws_connect_from(&ws, h.http_port, from), 0);
+        json_decref(client_expect(&ws, "welcome"));
+        int64_t t0 = now_ms();
+        client_err(&ws, json_pack("{s:s, s:s}", "type", "watch", "pin", guess), "no_game");
+        int64_t took = now_ms() - t0;
+        if (i < 5)
+            cr_assert_lt(took, 900, "guess %d within the budgets took %lld ms", i, (long long)took);
+        else
+            cr_assert_geq(took, 1900, "past the server's budget: %lld ms", (long long)took);
+        cq_ws_free(&ws);
+    }
+    cr_assert_eq(log_count("someone may be guessing PINs"), 1);
+    struct cq_ws ws;
+    cr_assert_eq(cq_ws_connect_from(&ws, h.http_port, "127.0.0.40"), 0);
+    json_decref(client_expect(&ws, "welcome"));
+    int64_t t0 = now_ms();
+    json_decref(client_req(&ws, json_pack("{s:s, s:s}", "type", "watch", "pin", pin), "joined"));
+    cr_assert_lt(now_ms() - t0, 900);
+    cq_ws_free(&ws);
+}
