@@ -192,7 +192,7 @@ void cq_conn_set_idle(struct cq_conn *c, bool idle)
     struct cq_net *net = c->net;
     if (!c->addr)
         return;
-    if (!idle) {
+    if (!idle || net->stopping) {
         cq_addr_idle_remove(c->addr, &c->idle);
         return;
     }
@@ -208,8 +208,12 @@ void cq_conn_set_idle(struct cq_conn *c, bool idle)
      * honest client at most a reconnect (the web client resends its join). */
     struct cq_conn *old = lws_container_of(oldest, struct cq_conn, idle);
     net->m.idle_evicted++;
-    cq_info("ws: closing %s, idle longest of the %u idle connections from %s", old->peer,
-            cq_addr_idle_count(c->addr), cq_addr_name(c->addr));
+    if (!net->evicted_since_sweep++)
+        cq_info("ws: closing %s, idle longest of the %u idle connections from %s", old->peer,
+                cq_addr_idle_count(c->addr), cq_addr_name(c->addr));
+    else
+        cq_debug("ws: closing %s, idle longest of the %u idle connections from %s", old->peer,
+                 cq_addr_idle_count(c->addr), cq_addr_name(c->addr));
     cq_conn_error(old, NULL, CQ_ETOO_MANY_CONNECTIONS, NULL, NULL);
     cq_conn_close_after(old, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections");
 }
@@ -236,7 +240,7 @@ static void tarpit_cb(lws_sorted_usec_list_t *sul)
     lws_rx_flow_control(c->wsi, 1);
 }
 
-void cq_conn_wrong_guess(struct cq_conn *c, json_t *msg)
+void cq_conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg)
 {
     struct cq_net *net = c->net;
     int64_t now = cq_net_now_us();
@@ -251,6 +255,7 @@ void cq_conn_wrong_guess(struct cq_conn *c, json_t *msg)
                 net->deps.cfg->server_pin_misses_per_min, (unsigned long long)net->m.wrong_guesses);
     }
     if (!delay || c->held) {
+        cq_info("ws: %s tried %s", c->peer, what);
         cq_conn_send(c, msg);
         return;
     }
@@ -261,7 +266,7 @@ void cq_conn_wrong_guess(struct cq_conn *c, json_t *msg)
     net->m.tarpitted++;
     c->held = msg;
     c->held_n++;
-    cq_debug("ws: %s: wrong guess answered in %lld ms (%s past its budget)", c->peer,
+    cq_debug("ws: %s tried %s: answered in %lld ms (%s past its budget)", c->peer, what,
              (long long)(delay / 1000), c->addr ? cq_addr_name(c->addr) : "the server");
     lws_rx_flow_control(c->wsi, 0);
     lws_sul_schedule(net->ctx, 0, &c->tarpit_sul, tarpit_cb, delay);
@@ -626,7 +631,7 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
             /* In no game for too long: idle connections are what the
              * per-address cap counts, so they must not last. */
             net->m.idle_expired++;
-            cq_info("ws: closing %s: no game joined within %d s", c->peer, cfg->join_deadline_s);
+            cq_debug("ws: closing %s: no game joined within %d s", c->peer, cfg->join_deadline_s);
             cq_conn_close_after(c, LWS_CLOSE_STATUS_NORMAL, "no game joined in time");
         } else if (silent < ping_after) {
             /* recently heard */
@@ -649,6 +654,11 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
     if (closed)
         cq_warn("ws: closed %u silent connection(s): no answer to a ping within %d s", closed,
                 cfg->idle_grace_s);
+    if (net->evicted_since_sweep > 1)
+        cq_warn("ws: closed %u idle connection(s) to make room for newer ones from the same "
+                "address (--max-conns-per-ip %u): a flood of connections?",
+                net->evicted_since_sweep, cfg->max_conns_per_ip);
+    net->evicted_since_sweep = 0;
     sweep_arm(net, late ? SWEEP_RECHECK_US : SWEEP_US);
 }
 

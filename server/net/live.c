@@ -759,8 +759,8 @@ static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m, 
     struct cq_live_room *lr = room_by_pin(c->net, m->pin);
     if (lr && (!need_secret || secret_ok(lr, m)))
         return lr;
-    cq_info("ws: %s tried a PIN with no game%s", c->peer, lr ? " (wrong join secret)" : "");
-    cq_conn_wrong_guess(c, cq_proto_error_msg(m->req_id, CQ_ENO_GAME, "pin", NULL));
+    cq_conn_wrong_guess(c, lr ? "a wrong join secret" : "a PIN with no game",
+                        cq_proto_error_msg(m->req_id, CQ_ENO_GAME, "pin", NULL));
     return NULL;
 }
 
@@ -831,7 +831,8 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
     int r = cq_room_rejoin(lr->game, m->token, cq_net_now_us(), &p);
     if (r == CQ_EBAD_TOKEN) {
         /* Token guessing: a wrong guess like a wrong PIN. */
-        cq_conn_wrong_guess(c, cq_proto_error_msg(m->req_id, r, "token", NULL));
+        cq_conn_wrong_guess(c, "a token that is no seat",
+                            cq_proto_error_msg(m->req_id, r, "token", NULL));
         return;
     }
     if (r) {

@@ -129,6 +129,10 @@ struct cq_net {
     struct cq_proxy_list proxies; /* --trusted-proxies */
     bool xff_warned;              /* an unusable X-Forwarded-For was logged at warn */
     int64_t guessing_warned_at;   /* the last warning of PIN guessing server-wide */
+    /* Idle connections closed for newer ones since the last sweep: the
+     * first is logged at info, the rest counted and logged by the sweep
+     * (a flood would otherwise be a line per connection). */
+    unsigned evicted_since_sweep;
     unsigned max_conns;
     struct lws_http_mount mounts[6];
     struct lws_protocol_vhost_options headers[5];
@@ -169,7 +173,7 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
 /* The answer to a wrong guess (steals msg): counts it against the address
  * and the server, and sends it at once within their budgets; past them it
  * is held, and the connection reads nothing, for the delay addr.c sets. */
-void cq_conn_wrong_guess(struct cq_conn *c, json_t *msg);
+void cq_conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg);
 /* The connection is in a game now (false), or in none again (true). */
 void cq_conn_set_idle(struct cq_conn *c, bool idle);
 
