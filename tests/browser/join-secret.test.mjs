@@ -63,6 +63,17 @@ test('a game with a join secret: the link joins, the PIN alone does not', { time
   await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 1);
   assert.deepEqual(await host.page.locator('#lobby-players .player-name').allTextContents(), ['Linked']);
 
+  // The guesser gets the link: a refused join (nickname taken) closes its
+  // socket, and the retry on the same page opens one again and gets in.
+  await guesser.page.goto(href);
+  await guesser.page.fill('#join-nick', 'Linked');
+  await guesser.page.click('#join-btn');
+  await guesser.page.waitForFunction(() => /nickname/i.test(document.getElementById('join-error').textContent));
+  await guesser.page.waitForFunction(() => document.body.dataset.conn === 'stopped');
+  await guesser.page.fill('#join-nick', 'Second');
+  await guesser.page.click('#join-btn');
+  await viewIs(guesser.page, 'lobby');
+
   // A spectator with the secret in its watch link, from the start page's watch tab.
   await spect.page.goto(`${env.base}/?pin=${pin}&k=${secret}&watch`);
   await spect.page.click('#watch-form button[type="submit"]');

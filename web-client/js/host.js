@@ -265,7 +265,8 @@ client.on('warning', (m) => {
 });
 
 client.on('error', (m, { handled }) => {
-  if (!handled && m.code !== 'rate_limited') toast(errorText(m), 'error');
+  // too_many_connections: closed before it got in; the reconnection retries.
+  if (!handled && m.code !== 'rate_limited' && m.code !== 'too_many_connections') toast(errorText(m), 'error');
 });
 
 // ---- state -----------------------------------------------------------------------
