@@ -385,7 +385,7 @@ static void metrics(struct cq_net *net, struct text *t)
             m->bad_msgs);
     COUNTER("chainquiz_answers_total", "Answers accepted.", m->answers);
     COUNTER("chainquiz_refused_connections_total",
-            "Connections refused (server full, too many from one address).", m->refused_conns);
+            "Connections refused because the server is full.", m->refused_conns);
     COUNTER("chainquiz_wrong_guesses_total",
             "Wrong PINs, join secrets and tokens (join, watch, rejoin).", m->wrong_guesses);
     COUNTER("chainquiz_tarpitted_guesses_total",
