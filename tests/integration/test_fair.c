@@ -490,3 +490,31 @@ Test(fair, server_wide_budget_slows_spread_guessing, .fini = stop, .timeout = 60
     cr_assert_eq(metric("chainquiz_wrong_guesses_total"), 6, "nor counted");
     cq_ws_free(&ws);
 }
+
+/* While a wrong answer is held, the connection reads nothing: what it sent
+ * meanwhile (pipelined) is handled after the delay, in order, not lost. */
+Test(fair, messages_behind_a_held_answer_wait_and_are_handled, .fini = stop, .timeout = 60)
+{
+    const char *args[] = {"--pin-misses-per-min", "1", "--tarpit-max", "1", NULL};
+    struct cq_ws ws;
+    char wrong1[8], wrong2[8];
+    start_with(args);
+    snprintf(wrong1, sizeof wrong1, "%06d", 100000 + (atoi(pin) - 100000 + 1) % 900000);
+    snprintf(wrong2, sizeof wrong2, "%06d", 100000 + (atoi(pin) - 100000 + 2) % 900000);
+    nat_open(&ws);
+    int64_t t0 = now_ms();
+    cq_ws_send_json(&ws, json_pack("{s:s, s:s, s:i}", "type", "watch", "pin", wrong1, "id", 1));
+    cq_ws_send_json(&ws, json_pack("{s:s, s:s, s:i}", "type", "watch", "pin", wrong2, "id", 2));
+    cq_ws_send_json(&ws, json_pack("{s:s, s:s, s:i}", "type", "watch", "pin", pin, "id", 3));
+    static const char *const want[] = {"error", "error", "joined"};
+    for (int i = 0; i < 3; i++) {
+        json_t *r = client_expect(&ws, want[i]);
+        cr_assert_eq(jint(r, "id"), i + 1, "answers in order");
+        json_decref(r);
+    }
+    int64_t took = now_ms() - t0;
+    cr_assert_geq(took, 900, "the right PIN behind a held answer waited for it (%lld ms)",
+                  (long long)took);
+    cr_assert_eq(metric("chainquiz_bad_messages_total"), 0, "nothing was dropped");
+    cq_ws_free(&ws);
+}
