@@ -75,7 +75,7 @@ static const struct opt opts[] = {
      O(max_conns), 0, 0, 1000000},
     {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
      "WebSocket connections per client address (IPv6: per /64) that are in no game yet "
-     "(default 256; at the cap the address's oldest such connection is closed, never the new one; "
+     "(default 1024; at the cap the address's oldest such connection is closed, never the new one; "
      "0: no cap)",
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
     {"join-deadline", "CHAINQUIZ_JOIN_DEADLINE",
@@ -144,7 +144,7 @@ static void defaults(struct cq_config *c)
     cq_limits_default(&c->limits);
     c->max_games = 1000;
     c->send_queue_max = 64;
-    c->max_conns_per_ip = 256;
+    c->max_conns_per_ip = 1024;
     c->join_deadline_s = 30;
     c->pin_misses_per_min = 30;
     c->server_pin_misses_per_min = 600;

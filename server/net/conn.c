@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/ioctl.h>
 #include <time.h>
 
 #include "log.h"
@@ -187,6 +188,18 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
 
 /* ---- idle connections and the tarpit ---------------------------------------- */
 
+/* Idle connections with unread input passed over per eviction, at most: a
+ * flood that sends something cannot make the walk long. */
+#define EVICT_SKIP_MAX 8
+
+static bool has_input(struct cq_addr_link *l)
+{
+    struct cq_conn *c = lws_container_of(l, struct cq_conn, idle);
+    int n = 0;
+    lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
+    return fd >= 0 && !ioctl(fd, FIONREAD, &n) && n > 0;
+}
+
 void cq_conn_set_idle(struct cq_conn *c, bool idle)
 {
     struct cq_net *net = c->net;
@@ -200,6 +213,10 @@ void cq_conn_set_idle(struct cq_conn *c, bool idle)
         return; /* on its way out: it takes nobody's room */
     c->idle_since = cq_net_now_us();
     struct cq_addr_link *oldest = cq_addr_idle_add(net->addrs, c->addr, &c->idle);
+    /* One whose request has arrived but is not read yet (the loop is busy
+     * accepting a flood) is about to join: it goes to the back instead. */
+    for (int i = 0; oldest && i < EVICT_SKIP_MAX && has_input(oldest); i++)
+        oldest = cq_addr_idle_add(net->addrs, c->addr, oldest);
     if (!oldest)
         return;
     /* The address is at its cap of idle connections: the oldest makes room.

@@ -55,7 +55,16 @@ static void wait_metric(const char *name, long long at_least, int timeout_ms)
 /* The server, and a game hosted from another address. */
 static void start_with(const char *const *args)
 {
-    cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
+    /* The harness picks a free port, then the server binds it: on a machine
+     * busy with other tests' connections the port is sometimes taken in
+     * between ("address in use"). Another port is tried then, twice. */
+    int started = -1;
+    for (int i = 0; i < 3 && started; i++) {
+        if (i)
+            cq_harness_stop(&h);
+        started = cq_harness_start(&h, false, args);
+    }
+    cr_assert_eq(started, 0, "server did not start; see %s", h.log_path);
     cr_assert_eq(cq_ws_connect_from(&host, h.http_port, HOST_ADDR), 0);
     json_decref(client_expect(&host, "welcome"));
     json_t *j = client_req(
@@ -294,10 +303,10 @@ Test(fair, idle_socket_flood_from_the_class_address_locks_nobody_out, .fini = st
     start_with(NULL); /* the default cap of idle connections per address */
     memset(&fl, 0, sizeof fl);
     pthread_create(&th, NULL, flood_loop, NULL);
-    /* 2,000 idle sockets opened: the address is at its cap and the oldest
-     * ones are being closed for the newer. */
+    /* 3,000 idle sockets opened (the default cap is 1,024): the address is
+     * at its cap and the oldest ones are being closed for the newer. */
     int64_t t0 = now_ms();
-    while (atomic_load(&fl.opened) < 2000) {
+    while (atomic_load(&fl.opened) < 3000) {
         cr_assert_lt(now_ms() - t0, 120000, "the flood opened only %d", atomic_load(&fl.opened));
         usleep(20000);
     }
@@ -308,7 +317,7 @@ Test(fair, idle_socket_flood_from_the_class_address_locks_nobody_out, .fini = st
     long long evicted = metric("chainquiz_idle_evicted_total");
     fprintf(stderr, "test_fair: idle flood opened %d sockets in %.1f s; %lld closed for newer\n",
             atomic_load(&fl.opened), (double)(now_ms() - t0) / 1000.0, evicted);
-    cr_assert_gt(evicted, 1000);
+    cr_assert_gt(evicted, 1500);
 }
 
 /* 600 bots join from the class's address, then the class joins. */
