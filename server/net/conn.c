@@ -271,7 +271,11 @@ void cq_conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg)
                 "may be guessing PINs; games with a join secret (--require-join-secret) are safe",
                 net->deps.cfg->server_pin_misses_per_min, (unsigned long long)net->m.wrong_guesses);
     }
-    if (!delay || c->held) {
+    if (c->held) {
+        json_decref(msg); /* not reached: a held connection reads nothing */
+        return;
+    }
+    if (!delay) {
         cq_info("ws: %s tried %s", c->peer, what);
         cq_conn_send(c, msg);
         return;
