@@ -55,9 +55,6 @@
     XX(SERVER_FULL, "server_full", "the server has reached its live-game limit")                   \
     XX(SERVER_BUSY, "server_busy", "the server is shutting down or overloaded")                    \
     XX(TOO_MANY_CONNECTIONS, "too_many_connections", "too many connections from your address")     \
-    XX(TOO_MANY_ATTEMPTS, "too_many_attempts",                                                     \
-       "too many wrong PINs or tokens from your address; wait a minute")                           \
-    XX(TOO_MANY_JOINS, "too_many_joins", "too many joins from your address; wait a minute")        \
     XX(TOO_MANY_GAMES, "too_many_games",                                                           \
        "too many live games from your address; end one, or wait for an empty one to close")        \
     XX(TOO_MANY_CREATES, "too_many_creates",                                                       \

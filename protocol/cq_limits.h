@@ -17,6 +17,7 @@
 /* Fixed by the protocol (not configurable). */
 #define CQ_PIN_DIGITS       6
 #define CQ_TOKEN_MAX        64 /* host and resume tokens, characters */
+#define CQ_JOIN_SECRET_LEN  22 /* a game's join secret: 16 random bytes, base64url */
 #define CQ_REQ_ID_MAX       64 /* client correlation id, characters */
 #define CQ_OPTIONS_MAX      6  /* options per question */
 #define CQ_TAGS_MAX         8  /* tags in one create_game filter */

@@ -70,7 +70,8 @@ struct msg_spec {
 #define HOST_FIELDS                                                                                \
     (CQ_F(BANK) | CQ_F(TAGS) | CQ_F(COUNT) | CQ_F(SHUFFLE) | CQ_F(SCORING) | CQ_F(STREAK) |        \
      CQ_F(PARTIAL_CREDIT) | CQ_F(TIME_LIMIT) | CQ_F(LEAD_IN) | CQ_F(AUTO_ADVANCE) |                \
-     CQ_F(LATE_JOIN) | CQ_F(CHANGE_ANSWER) | CQ_F(GROUP) | CQ_F(MAX_PLAYERS) | CQ_F(GROUP_SECRET))
+     CQ_F(LATE_JOIN) | CQ_F(CHANGE_ANSWER) | CQ_F(GROUP) | CQ_F(MAX_PLAYERS) |                     \
+     CQ_F(GROUP_SECRET) | CQ_F(JOIN_SECRET))
 
 static const uint32_t msg_required[CQ_MSG__COUNT] = {
     [CQ_MSG_CREATE_GAME] = CQ_F(BANK),
@@ -86,6 +87,8 @@ static const uint32_t msg_required[CQ_MSG__COUNT] = {
 
 static const uint32_t msg_optional[CQ_MSG__COUNT] = {
     [CQ_MSG_CREATE_GAME] = HOST_FIELDS,
+    [CQ_MSG_JOIN] = CQ_F(SECRET),
+    [CQ_MSG_WATCH] = CQ_F(SECRET),
 };
 
 static const struct msg_spec msg_specs[CQ_MSG__COUNT] = {
@@ -269,6 +272,17 @@ static int decode_field(enum cq_field f, json_t *v, const struct cq_limits *lim,
                 return fail(err, CQ_EBAD_VALUE, n, "%s has characters outside [A-Za-z0-9_-]", n);
         return 0;
     }
+    case CQ_FIELD_SECRET: {
+        int r = want_str(v, n, 1, CQ_TOKEN_MAX, &m->secret, err);
+        if (r)
+            return r;
+        for (const char *p = m->secret; *p; p++)
+            if (!is_token_char(*p))
+                return fail(err, CQ_EBAD_VALUE, n, "secret has characters outside [A-Za-z0-9_-]");
+        return 0;
+    }
+    case CQ_FIELD_JOIN_SECRET:
+        return want_bool(v, n, &m->join_secret, err);
     case CQ_FIELD_BANK:
         return want_str(v, n, 1, CQ_BANK_ID_MAX, &m->bank, err);
     case CQ_FIELD_GROUP:

@@ -114,11 +114,13 @@ struct cq_msg {
     uint32_t present;
 
     const char *pin, *nickname, *token, *bank, *group, *group_secret;
+    const char *secret; /* join/watch: the game's join secret; NULL when absent */
     const char *tags[CQ_TAGS_MAX];
     unsigned n_tags;
     enum cq_scoring scoring;
     int count, time_limit, lead_in, seconds, question, player, max_players;
     bool shuffle, streak, partial_credit, auto_advance, late_join, change_answer, locked;
+    bool join_secret; /* create_game: joining needs the secret beside the PIN */
     struct cq_answer answer;
 };
 
@@ -147,7 +149,9 @@ struct cq_msg {
     XX(CHANGE_ANSWER, "change_answer")                                                             \
     XX(LOCKED, "locked")                                                                           \
     XX(ANSWER, "answer")                                                                           \
-    XX(GROUP_SECRET, "group_secret")
+    XX(GROUP_SECRET, "group_secret")                                                               \
+    XX(SECRET, "secret")                                                                           \
+    XX(JOIN_SECRET, "join_secret")
 
 enum cq_field {
 #define CQ_FIELD_ENUM_(e, name) CQ_FIELD_##e,

@@ -64,11 +64,13 @@ char *cq_replay_encode_create(const struct cq_replay_game *g, const struct cq_ba
     if (!ids)
         return NULL;
     snprintf(seed_hex, sizeof seed_hex, "%016" PRIx64, seed);
-    json_t *j = json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I, s:s}", "v",
-                          CQ_REPLAY_VERSION, "game_id", g->game_id, "created",
-                          (json_int_t)g->created_unix, "bank", bank->id, "questions", ids,
-                          "settings", settings_json(set), "pin", pin, "host_token", host_token,
-                          "seed", seed_hex, "now", (json_int_t)now, "watch_token", g->watch_token);
+    /* The join secret only when the game has one: older logs have none. */
+    json_t *j =
+        json_pack("{s:i, s:s, s:I, s:s, s:o, s:o, s:s, s:s, s:s, s:I, s:s, s:s*}", "v",
+                  CQ_REPLAY_VERSION, "game_id", g->game_id, "created", (json_int_t)g->created_unix,
+                  "bank", bank->id, "questions", ids, "settings", settings_json(set), "pin", pin,
+                  "host_token", host_token, "seed", seed_hex, "now", (json_int_t)now, "watch_token",
+                  g->watch_token, "join_secret", g->join_secret[0] ? g->join_secret : NULL);
     if (j && g->group_digest[0])
         json_object_set_new(j, "group_owner", json_string(g->group_digest));
     return dump(j, len);
@@ -283,6 +285,14 @@ static int create_from(json_t *j, cq_replay_find_bank_fn find, void *ud,
     const char *owner = json_string_value(json_object_get(j, "group_owner"));
     if (owner && strlen(owner) == CQ_SECRET_DIGEST_LEN)
         snprintf(out->game.group_digest, sizeof out->game.group_digest, "%s", owner);
+    const char *secret = json_string_value(json_object_get(j, "join_secret"));
+    if (secret && strlen(secret) > CQ_TOKEN_MAX) {
+        result = fail(err, errlen, CQ_EBAD_VALUE, "the game's join secret is not valid");
+        cq_room_free(out->room);
+        out->room = NULL;
+        goto out;
+    }
+    snprintf(out->game.join_secret, sizeof out->game.join_secret, "%s", secret ? secret : "");
     out->last_now = now;
     result = 0;
 out:

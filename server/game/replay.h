@@ -38,6 +38,7 @@ struct cq_replay_game {
     /* What a projector or spectator shows to `watch` the game (given to the
      * host only); empty in logs written before it existed. */
     char watch_token[CQ_TOKEN_MAX + 1];
+    char join_secret[CQ_TOKEN_MAX + 1]; /* "" when the game has none */
 };
 
 /* The first entry; `qidx` indexes `bank`. Returns malloc'd text or NULL. */

@@ -74,7 +74,9 @@ static const struct opt opts[] = {
      "WebSocket connections in all (default 0: the open-file limit less a margin)", OPT_UINT,
      O(max_conns), 0, 0, 1000000},
     {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
-     "WebSocket connections per client address (default 2000; a class behind one NAT is many)",
+     "WebSocket connections per client address (IPv6: per /64) that are in no game yet "
+     "(default 1024; at the cap the address's oldest such connection is closed, never the new one; "
+     "0: no cap)",
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
     {"max-http-conns-per-ip", "CHAINQUIZ_MAX_HTTP_CONNS_PER_IP",
      "plain HTTP connections per client address; at the cap its oldest idle keep-alive is "
@@ -90,12 +92,6 @@ static const struct opt opts[] = {
     {"http-idle-timeout", "CHAINQUIZ_HTTP_IDLE_TIMEOUT",
      "seconds a kept-alive HTTP connection may idle between requests (default 5)", OPT_INT,
      O(http_idle_timeout_s), 0, 1, 3600},
-    {"pin-misses-per-min", "CHAINQUIZ_PIN_MISSES_PER_MIN",
-     "wrong PINs or tokens per client address per minute (default 30)", OPT_UINT,
-     O(pin_misses_per_min), 0, 1, 100000},
-    {"joins-per-min", "CHAINQUIZ_JOINS_PER_MIN",
-     "joins per client address per minute (default 600)", OPT_UINT, O(joins_per_min), 0, 1,
-     1000000},
     {"games-per-ip", "CHAINQUIZ_GAMES_PER_IP",
      "live games created from one client address (default 20; teachers behind one NAT share it; "
      "0: no limit)",
@@ -122,6 +118,25 @@ static const struct opt opts[] = {
      "costly messages a client address may send at once before --work-per-sec applies "
      "(default 1000: a class of 200 joining or reconnecting together, several times over)",
      OPT_UINT, O(work_burst), 0, 1, 10000000},
+    {"join-deadline", "CHAINQUIZ_JOIN_DEADLINE",
+     "seconds a WebSocket may stay in no game (no create, join, watch or rejoin) before it is "
+     "closed (default 30; 0: no deadline)",
+     OPT_INT, O(join_deadline_s), 0, 0, 3600},
+    {"pin-misses-per-min", "CHAINQUIZ_PIN_MISSES_PER_MIN",
+     "wrong PINs, join secrets or tokens per client address per minute answered at once; past "
+     "it each wrong answer is delayed (default 30)",
+     OPT_UINT, O(pin_misses_per_min), 0, 1, 100000},
+    {"server-pin-misses-per-min", "CHAINQUIZ_SERVER_PIN_MISSES_PER_MIN",
+     "wrong PINs, join secrets or tokens per minute over the whole server; past it every wrong "
+     "answer waits --tarpit-max (default 600; 0: no server-wide budget)",
+     OPT_UINT, O(server_pin_misses_per_min), 0, 0, 10000000},
+    {"require-join-secret", "CHAINQUIZ_REQUIRE_JOIN_SECRET",
+     "every game gets a join secret, as if its host had asked for one: players need the join "
+     "link or QR code, the PIN alone is not enough (1/0; default 0)",
+     OPT_BOOL, O(require_join_secret), 0, 0, 1},
+    {"tarpit-max", "CHAINQUIZ_TARPIT_MAX",
+     "longest delay, in seconds, of a wrong answer past the budgets (default 30)", OPT_INT,
+     O(tarpit_max_s), 0, 1, 3600},
     {"send-queue", "CHAINQUIZ_SEND_QUEUE",
      "messages queued per connection before it is cut off as too slow (default 64)", OPT_UINT,
      O(send_queue_max), 0, 4, 4096},
@@ -177,13 +192,15 @@ static void defaults(struct cq_config *c)
     cq_limits_default(&c->limits);
     c->max_games = 1000;
     c->send_queue_max = 64;
-    c->max_conns_per_ip = 2000;
+    c->max_conns_per_ip = 1024;
+    c->join_deadline_s = 30;
+    c->pin_misses_per_min = 30;
+    c->server_pin_misses_per_min = 600;
+    c->tarpit_max_s = 30;
     c->max_http_conns_per_ip = 256;
     c->http_header_timeout_s = 10;
     c->http_body_timeout_s = 10;
     c->http_idle_timeout_s = 5;
-    c->pin_misses_per_min = 30;
-    c->joins_per_min = 600;
     c->games_per_ip = 20;
     c->games_per_min = 20;
     c->empty_lobby_timeout_s = 600;

@@ -40,22 +40,25 @@ struct cq_config {
     bool log_json;
     struct cq_limits limits;
     unsigned max_games;
-    unsigned max_conns;             /* WebSockets in all; 0: from the open-file limit */
-    unsigned max_conns_per_ip;      /* 0: no limit */
-    unsigned max_http_conns_per_ip; /* plain HTTP (http_conns.h); 0: no limit */
-    int http_header_timeout_s;      /* a request's headers, from its first byte */
-    int http_body_timeout_s;        /* the rest of a request, to its answer */
-    int http_idle_timeout_s;        /* a kept-alive connection between requests */
-    unsigned pin_misses_per_min;
-    unsigned joins_per_min;
-    unsigned games_per_ip;       /* live games created from one address; 0: no limit */
-    unsigned games_per_min;      /* games created per address per minute */
-    int empty_lobby_timeout_s;   /* a game nobody joined closes after this; 0: never */
-    unsigned max_hosts_per_game; /* host connections of one game */
-    unsigned max_log_entries;    /* a game's log: joins and repeatable host commands stop */
-    unsigned work_per_sec;       /* costly messages per address per second */
-    unsigned work_burst;         /* ... at once */
-    unsigned send_queue_max;     /* messages queued per connection */
+    unsigned max_conns;                 /* WebSockets in all; 0: from the open-file limit */
+    unsigned max_conns_per_ip;          /* idle ones (in no game) per address; 0: no limit */
+    int join_deadline_s;                /* an idle connection is closed after this; 0: never */
+    unsigned pin_misses_per_min;        /* wrong guesses per address answered at once */
+    unsigned server_pin_misses_per_min; /* the same over the whole server; 0: none */
+    int tarpit_max_s;                   /* longest delay of a wrong answer */
+    bool require_join_secret;           /* every game gets a join secret */
+    unsigned max_http_conns_per_ip;     /* plain HTTP (http_conns.h); 0: no limit */
+    int http_header_timeout_s;          /* a request's headers, from its first byte */
+    int http_body_timeout_s;            /* the rest of a request, to its answer */
+    int http_idle_timeout_s;            /* a kept-alive connection between requests */
+    unsigned games_per_ip;              /* live games created from one address; 0: no limit */
+    unsigned games_per_min;             /* games created per address per minute */
+    int empty_lobby_timeout_s;          /* a game nobody joined closes after this; 0: never */
+    unsigned max_hosts_per_game;        /* host connections of one game */
+    unsigned max_log_entries;           /* a game's log: joins and repeatable host commands stop */
+    unsigned work_per_sec;              /* costly messages per address per second */
+    unsigned work_burst;                /* ... at once */
+    unsigned send_queue_max;            /* messages queued per connection */
     unsigned send_queue_bytes;
     /* SO_SNDBUF of each accepted socket (the kernel doubles it); 0: the
      * kernel's autotuning, up to net.ipv4.tcp_wmem's maximum. */

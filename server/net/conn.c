@@ -187,16 +187,119 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
         cq_conn_close_after(c, CQ_CLOSE_TRY_AGAIN_LATER, "server full");
         return 0;
     }
-    c->addr = cq_addr_acquire(net->addrs, c->peer, cq_net_now_us());
-    if (!c->addr) {
-        net->m.refused_conns++;
-        cq_warn("ws: refusing %s: too many connections from that address", c->peer);
-        cq_conn_error(c, NULL, CQ_ETOO_MANY_CONNECTIONS, NULL, NULL);
-        cq_conn_close_after(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections");
-        return 0;
-    }
+    /* NULL only when out of memory: then this one connection is not
+     * counted, which is better than refusing it. */
+    c->addr = cq_addr_acquire(net->addrs, c->peer, c->tokens_at);
     cq_conn_send(c, cq_wire_welcome(net->deps.cfg));
+    cq_conn_set_idle(c, true);
     return 0;
+}
+
+/* ---- idle connections and the tarpit ---------------------------------------- */
+
+/* Idle connections with unread input passed over per eviction, at most: a
+ * flood that sends something cannot make the walk long. */
+#define EVICT_SKIP_MAX 8
+
+static bool has_input(struct cq_addr_link *l)
+{
+    struct cq_conn *c = lws_container_of(l, struct cq_conn, idle);
+    int n = 0;
+    lws_sockfd_type fd = lws_get_socket_fd(c->wsi);
+    return fd >= 0 && !ioctl(fd, FIONREAD, &n) && n > 0;
+}
+
+void cq_conn_set_idle(struct cq_conn *c, bool idle)
+{
+    struct cq_net *net = c->net;
+    if (!c->addr)
+        return;
+    if (!idle || net->stopping) {
+        cq_addr_idle_remove(c->addr, &c->idle);
+        return;
+    }
+    if (c->culled || c->close_after_flush)
+        return; /* on its way out: it takes nobody's room */
+    c->idle_since = cq_net_now_us();
+    struct cq_addr_link *oldest = cq_addr_idle_add(net->addrs, c->addr, &c->idle);
+    /* One whose request has arrived but is not read yet (the loop is busy
+     * accepting a flood) is about to join: it goes to the back instead. */
+    for (int i = 0; oldest && i < EVICT_SKIP_MAX && has_input(oldest); i++)
+        oldest = cq_addr_idle_add(net->addrs, c->addr, oldest);
+    if (!oldest)
+        return;
+    /* The address is at its cap of idle connections: the oldest makes room.
+     * Refusing the new one instead would let a flood of idle sockets lock
+     * out everyone behind the same address; closing the oldest costs an
+     * honest client at most a reconnect (the web client resends its join). */
+    struct cq_conn *old = lws_container_of(oldest, struct cq_conn, idle);
+    net->m.idle_evicted++;
+    if (!net->evicted_since_sweep++)
+        cq_info("ws: closing %s, idle longest of the %u idle connections from %s", old->peer,
+                cq_addr_idle_count(c->addr), cq_addr_name(c->addr));
+    else
+        cq_debug("ws: closing %s, idle longest of the %u idle connections from %s", old->peer,
+                 cq_addr_idle_count(c->addr), cq_addr_name(c->addr));
+    cq_conn_error(old, NULL, CQ_ETOO_MANY_CONNECTIONS, NULL, NULL);
+    cq_conn_close_after(old, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many connections");
+}
+
+/* Wrong answers held past this many close the connection once sent: a
+ * guesser must reconnect (and is an idle connection again) to go on. */
+#define TARPIT_CLOSE_AFTER 10
+
+static void tarpit_cb(lws_sorted_usec_list_t *sul)
+{
+    struct cq_conn *c = lws_container_of(sul, struct cq_conn, tarpit_sul);
+    json_t *msg = c->held;
+    c->held = NULL;
+    if (c->culled || c->close_after_flush) {
+        json_decref(msg); /* closed meanwhile (made room for a newer one): nobody to tell */
+        return;
+    }
+    cq_conn_send(c, msg);
+    if (c->held_n >= TARPIT_CLOSE_AFTER) {
+        cq_info("ws: closing %s after %u delayed wrong guesses", c->peer, c->held_n);
+        cq_conn_close_after(c, LWS_CLOSE_STATUS_POLICY_VIOLATION, "too many wrong guesses");
+        return;
+    }
+    lws_rx_flow_control(c->wsi, 1);
+}
+
+void cq_conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg)
+{
+    struct cq_net *net = c->net;
+    int64_t now = cq_net_now_us();
+    net->m.wrong_guesses++;
+    int64_t delay = cq_addr_miss(net->addrs, c->addr, now);
+    /* Guessing spread over many addresses: the operator should know, and
+     * what stops it for good (once a minute at most). */
+    if (delay && now - net->guessing_warned_at > 60000000 && cq_addr_server_over(net->addrs, now)) {
+        net->guessing_warned_at = now;
+        cq_warn("ws: over %u wrong PINs/tokens a minute from all addresses (%llu so far): someone "
+                "may be guessing PINs; games with a join secret (--require-join-secret) are safe",
+                net->deps.cfg->server_pin_misses_per_min, (unsigned long long)net->m.wrong_guesses);
+    }
+    if (c->held) {
+        json_decref(msg); /* not reached: a held connection reads nothing */
+        return;
+    }
+    if (!delay) {
+        cq_info("ws: %s tried %s", c->peer, what);
+        cq_conn_send(c, msg);
+        return;
+    }
+    /* The answer waits, and so does everything else the connection sends:
+     * lws stops reading the socket (what it has read already stays in its
+     * buffer), so a guesser gets one check per delay per connection. A
+     * correct PIN or token never comes here: it was answered at once. */
+    net->m.tarpitted++;
+    c->held = msg;
+    c->held_n++;
+    cq_debug("ws: %s tried %s: answered in %lld ms (%s past its budget)", c->peer, what,
+             (long long)(delay / 1000), c->addr ? cq_addr_name(c->addr) : "the server");
+    lws_rx_flow_control(c->wsi, 0);
+    lws_sul_schedule(net->ctx, 0, &c->tarpit_sul, tarpit_cb, delay);
 }
 
 /* ---- sending ------------------------------------------------------------ */
@@ -506,6 +609,11 @@ int cq_conn_receive(struct cq_conn *c, const void *in, size_t len)
     cq_conn_heard(c);
     if (c->culled || c->close_after_flush)
         return 0; /* on its way out: what it still sends is dropped */
+    if (c->held) {
+        /* Flow control stops reading; this is a frame lws had read before. */
+        c->net->m.bad_msgs++;
+        return 0;
+    }
     if (lws_frame_is_binary(c->wsi)) {
         if (final && !strike(c))
             cq_conn_error(c, NULL, CQ_EBINARY_FRAME, NULL, NULL);
@@ -553,7 +661,12 @@ void cq_conn_closed(struct cq_conn *c)
     if (!c->net)
         return; /* never opened */
     lws_dll2_remove(&c->live);
+    c->culled = true; /* leaving its game does not make it idle */
+    lws_sul_cancel(&c->tarpit_sul);
+    json_decref(c->held);
+    c->held = NULL;
     cq_live_conn_gone(c);
+    cq_addr_idle_remove(c->addr, &c->idle);
     cq_addr_release(c->net->addrs, c->addr, cq_net_now_us());
     c->addr = NULL;
     drop_queue(c);
@@ -593,6 +706,7 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
     int64_t now = cq_net_now_us();
     int64_t ping_after = (int64_t)cfg->idle_timeout_s * 1000000;
     int64_t grace = (int64_t)cfg->idle_grace_s * 1000000;
+    int64_t join_deadline = (int64_t)cfg->join_deadline_s * 1000000;
     bool late = now - net->sweep_due > SWEEP_LATE_US;
     unsigned closed = 0;
 
@@ -602,8 +716,18 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
     {
         struct cq_conn *c = lws_container_of(d, struct cq_conn, live);
         int64_t silent = now - c->heard_at;
-        if (c->culled || c->close_sent || silent < ping_after) {
-            /* on its way out (lws' own timeout), or recently heard */
+        if (c->culled || c->close_sent || c->held) {
+            /* on its way out (lws' own timeout), or held by the tarpit: it
+             * reads nothing, pongs included, until the tarpit ends */
+        } else if (join_deadline && c->idle.linked && !c->held && !c->close_after_flush &&
+                   now - c->idle_since >= join_deadline) {
+            /* In no game for too long: idle connections are what the
+             * per-address cap counts, so they must not last. */
+            net->m.idle_expired++;
+            cq_debug("ws: closing %s: no game joined within %d s", c->peer, cfg->join_deadline_s);
+            cq_conn_close_after(c, LWS_CLOSE_STATUS_NORMAL, "no game joined in time");
+        } else if (silent < ping_after) {
+            /* recently heard */
         } else if (c->ping_at && now - c->ping_at >= grace && !late) {
             /* Cut off like a slow consumer: asynchronously, at a safe point. */
             cq_info("ws: %s silent for %lld s, no answer to a ping: closing", c->peer,
@@ -623,6 +747,11 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
     if (closed)
         cq_warn("ws: closed %u silent connection(s): no answer to a ping within %d s", closed,
                 cfg->idle_grace_s);
+    if (net->evicted_since_sweep > 1)
+        cq_warn("ws: closed %u idle connection(s) to make room for newer ones from the same "
+                "address (--max-conns-per-ip %u): a flood of connections?",
+                net->evicted_since_sweep, cfg->max_conns_per_ip);
+    net->evicted_since_sweep = 0;
     sweep_arm(net, late ? SWEEP_RECHECK_US : SWEEP_US);
 }
 

@@ -476,11 +476,17 @@ static void metrics(struct cq_net *net, struct text *t)
             m->bad_msgs);
     COUNTER("chainquiz_answers_total", "Answers accepted.", m->answers);
     COUNTER("chainquiz_refused_connections_total",
-            "Connections refused (server full, too many from one address).", m->refused_conns);
-    COUNTER("chainquiz_refused_pin_attempts_total",
-            "PIN or token attempts refused for too many misses from one address.", m->refused_pins);
-    COUNTER("chainquiz_refused_joins_total", "Joins refused for too many from one address.",
-            m->refused_joins);
+            "Connections refused because the server is full.", m->refused_conns);
+    COUNTER("chainquiz_wrong_guesses_total",
+            "Wrong PINs, join secrets and tokens (join, watch, rejoin).", m->wrong_guesses);
+    COUNTER("chainquiz_tarpitted_guesses_total",
+            "Wrong guesses answered late: past the per-address or server-wide budget.",
+            m->tarpitted);
+    COUNTER("chainquiz_idle_evicted_total",
+            "Connections in no game closed to make room for a newer one from their address.",
+            m->idle_evicted);
+    COUNTER("chainquiz_idle_expired_total",
+            "Connections closed for joining no game within --join-deadline.", m->idle_expired);
     COUNTER("chainquiz_refused_work_total",
             "Costly messages refused for their address's budget (--work-per-sec).",
             m->refused_work);
@@ -744,22 +750,31 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return respond(wsi, pss, HTTP_STATUS_OK, "application/json", &t);
     }
     if (!strcmp(uri, "/api/qr.svg")) {
-        char arg[URLARG_MAX] = "", host[200] = "", url[300];
+        char arg[URLARG_MAX] = "", karg[URLARG_MAX] = "", host[200] = "", url[400], q[120];
         const char *pin = urlarg(wsi, "pin=", arg);
+        /* The game's join secret, when it has one: in the link beside the
+         * PIN, so that a scanned code joins and a guessed PIN does not. */
+        const char *k = urlarg(wsi, "k=", karg);
         if (!pin || strspn(pin, "0123456789") != CQ_PIN_DIGITS || pin[CQ_PIN_DIGITS] ||
             lws_hdr_copy(wsi, host, sizeof host, WSI_TOKEN_HOST) <= 0 || strpbrk(host, "\"<>'& "))
             return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST, "pin=NNNNNN is required");
+        if (k && (!*k || strlen(k) > CQ_TOKEN_MAX ||
+                  strspn(k, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_") !=
+                      strlen(k)))
+            return respond_json_error(wsi, pss, HTTP_STATUS_BAD_REQUEST,
+                                      "k must be 1-64 characters of A-Z a-z 0-9 - _");
+        snprintf(q, sizeof q, "?pin=%s%s%s", pin, k ? "&k=" : "", k ? k : "");
         /* The operator's public URL, else what the browser asked for (https
          * when a proxy in front says so). */
         const char *base = net->deps.cfg->public_url;
         char proto[16] = "";
         if (base[0])
-            snprintf(url, sizeof url, "%.*s/?pin=%s", (int)strcspn(base, "?#"), base, pin);
+            snprintf(url, sizeof url, "%.*s/%s", (int)strcspn(base, "?#"), base, q);
         else if (lws_hdr_custom_copy(wsi, proto, sizeof proto, "x-forwarded-proto:", 18) > 0 &&
                  !strcmp(proto, "https"))
-            snprintf(url, sizeof url, "https://%s/?pin=%s", host, pin);
+            snprintf(url, sizeof url, "https://%s/%s", host, q);
         else
-            snprintf(url, sizeof url, "http://%s/?pin=%s", host, pin);
+            snprintf(url, sizeof url, "http://%s/%s", host, q);
         /* No double slash when the public URL ends with one. */
         char *dbl = strstr(url + 8, "//?pin=");
         if (dbl)

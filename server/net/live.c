@@ -54,6 +54,7 @@ static int room_attach(struct cq_live_room *lr, struct cq_conn *c, unsigned role
     c->player = p;
     if (p)
         p->conn = c;
+    cq_conn_set_idle(c, false);
     return 0;
 }
 
@@ -72,6 +73,7 @@ static void room_detach(struct cq_conn *c)
     c->room = NULL;
     c->player = NULL;
     c->role = CQ_ROLE_NONE;
+    cq_conn_set_idle(c, true); /* unless it is closing */
 }
 
 /* Encodes once, queues for every connection whose role is in `roles`. */
@@ -344,10 +346,11 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
                                                           "kicked", p->kicked));
         if (p->kicked && p->conn) {
             struct cq_conn *c = p->conn;
+            /* Closing first: a closing connection is not idle (addr.h). */
+            cq_conn_close_after(c, LWS_CLOSE_STATUS_NORMAL, "kicked");
             room_detach(c);
             cq_conn_send(c, json_pack("{s:s, s:s, s:s}", "type", "kicked", "code", "kicked",
                                       "message", cq_err_message(CQ_EKICKED)));
-            cq_conn_close_after(c, LWS_CLOSE_STATUS_NORMAL, "kicked");
         }
         arm_flush(lr);
         break;
@@ -589,6 +592,7 @@ static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, cons
     snprintf(g.game_id, sizeof g.game_id, "%s", lr->game_id);
     snprintf(g.group_digest, sizeof g.group_digest, "%s", lr->group_digest);
     snprintf(g.watch_token, sizeof g.watch_token, "%s", lr->watch_token);
+    snprintf(g.join_secret, sizeof g.join_secret, "%s", lr->join_secret);
     char *e =
         cq_replay_encode_create(&g, bank, qidx, n, set, pin, token, seed, lr->created_at, &len);
     if (!e) {
@@ -652,6 +656,7 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
         live_room_discard(lr);
         return false;
     }
+    snprintf(lr->join_secret, sizeof lr->join_secret, "%s", r.game.join_secret);
     cq_room_set_hooks(lr->game, &room_hooks, lr);
     /* The time the server was down does not count: the clock goes on from
      * the last input, and everyone is away until they rejoin. */
@@ -674,6 +679,21 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
             cq_room_n_players(lr->game));
     room_after(lr);
     return true;
+}
+
+/* `joined` for the host: the watch token for the projector link, the join
+ * secret (for the link and QR code) when the game has one, and the group
+ * secret when this game created its group. */
+static json_t *host_joined(const struct cq_live_room *lr, const struct cq_msg *m, const char *token,
+                           const char *group_secret)
+{
+    json_t *j =
+        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*}", "type", "joined", "role", "host", "pin",
+                  cq_room_pin(lr->game), "token", token, "game_id", lr->game_id, "watch_token",
+                  lr->watch_token, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
+    if (j && group_secret)
+        json_object_set_new(j, "group_secret", json_string(group_secret));
+    return with_id(j, m);
 }
 
 void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
@@ -748,6 +768,15 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     }
     /* The room, its log and its record keep the token's digest only. */
     cq_secret_digest(token, token_key);
+    if (m->join_secret || cfg->require_join_secret) {
+        /* 132 random bits, for the join link and QR code beside the PIN. */
+        char secret[CQ_TOKEN_MAX + 1];
+        if (cq_rand_token(secret, sizeof secret)) {
+            result = CQ_EINTERNAL;
+            goto out;
+        }
+        snprintf(lr->join_secret, sizeof lr->join_secret, "%.*s", CQ_JOIN_SECRET_LEN, secret);
+    }
     lr->created_unix = (long long)time(NULL);
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
     snprintf(lr->group_digest, sizeof lr->group_digest, "%s", group_digest);
@@ -765,12 +794,7 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     net->m.games_created++;
     log_create(lr, bank, qidx, n, &set, pin, token_key, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
-    json_t *joined =
-        json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "joined", "role", "host", "pin", pin,
-                  "token", token, "game_id", lr->game_id, "watch_token", lr->watch_token);
-    if (joined && group_secret)
-        json_object_set_new(joined, "group_secret", json_string(group_secret));
-    cq_conn_send(c, with_id(joined, m));
+    cq_conn_send(c, host_joined(lr, m, token, group_secret));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
     room_after(lr);
     lr = NULL;
@@ -797,36 +821,45 @@ static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_
     cq_conn_send(c, state_msg(lr, CQ_ROLE_PLAYER, p));
 }
 
-/* Finds the game for a PIN, counting wrong PINs against the address (PIN
- * guessing); NULL after the error has been sent. */
-static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m)
+/* Whether `m` carries the game's join secret (any message does when the
+ * game has none). Compared in constant time: the secret is what keeps a
+ * guessed PIN from being enough. */
+static bool secret_ok(const struct cq_live_room *lr, const struct cq_msg *m)
 {
-    struct cq_net *net = c->net;
-    int64_t now = cq_net_now_us();
-    if (!cq_addr_pin_ok(net->addrs, c->addr, now)) {
-        net->m.refused_pins++;
-        cq_conn_error(c, m->req_id, CQ_ETOO_MANY_ATTEMPTS, "pin", NULL);
-        return NULL;
-    }
-    struct cq_live_room *lr = room_by_pin(net, m->pin);
-    if (!lr) {
-        cq_addr_pin_miss(net->addrs, c->addr, now);
-        cq_info("ws: %s tried a PIN with no game", c->peer);
-        cq_conn_error(c, m->req_id, CQ_ENO_GAME, "pin", NULL);
-    }
-    return lr;
+    if (!lr->join_secret[0])
+        return true;
+    const char *s = m->secret ? m->secret : "";
+    size_t n = strlen(lr->join_secret), sl = strlen(s);
+    unsigned char diff = (unsigned char)(sl != n);
+    for (size_t i = 0; i < n; i++)
+        diff |= (unsigned char)(lr->join_secret[i] ^ (i < sl ? s[i] : 0));
+    return !diff;
+}
+
+/* Finds the live game for a PIN (and its join secret when `need_secret`);
+ * NULL after the answer has been sent. Every attempt is checked: a correct
+ * one is served at once, whatever others from the same address did, and
+ * takes nothing from any budget. A wrong one (no game, or the secret missing
+ * or wrong, answered alike so that it says nothing about the PIN) goes
+ * through cq_conn_wrong_guess: counted, and delayed past the budgets. */
+static struct cq_live_room *room_for(struct cq_conn *c, const struct cq_msg *m, bool need_secret)
+{
+    struct cq_live_room *lr = room_by_pin(c->net, m->pin);
+    if (lr && (!need_secret || secret_ok(lr, m)))
+        return lr;
+    cq_conn_wrong_guess(c, lr ? "a wrong join secret" : "a PIN with no game",
+                        cq_proto_error_msg(m->req_id, CQ_ENO_GAME, "pin", NULL));
+    return NULL;
 }
 
 static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 {
     char token[CQ_TOKEN_MAX + 1], token_key[CQ_SECRET_DIGEST_LEN + 1];
     struct cq_player *p;
-    if (!cq_addr_join(c->net->addrs, c->addr, cq_net_now_us())) {
-        c->net->m.refused_joins++;
-        cq_conn_error(c, m->req_id, CQ_ETOO_MANY_JOINS, NULL, NULL);
-        return;
-    }
-    struct cq_live_room *lr = room_for(c, m);
+    /* No per-address join limit: it would refuse a class behind one NAT
+     * address. Bots that have the PIN are bounded by the game's max_players,
+     * the host's lock and kick, and the per-connection message rate. */
+    struct cq_live_room *lr = room_for(c, m, true);
     if (!lr)
         return;
     if (log_full(lr)) {
@@ -859,29 +892,34 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = room_for(c, m);
+    /* The watch token (192 random bits, the host's link only) is the proof:
+     * no join secret needed, as for rejoin. */
+    struct cq_live_room *lr = room_for(c, m, false);
     if (!lr)
         return;
     /* The whole game (every name, the live counts) is for the host's
      * screens only: the PIN every player knows is not enough. */
     if (!cq_text_secret_equal(lr->watch_token, m->token)) {
-        cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us());
-        cq_conn_error(c, m->req_id, CQ_EBAD_TOKEN, "token", NULL);
+        cq_conn_wrong_guess(c, "a wrong watch token",
+                            cq_proto_error_msg(m->req_id, CQ_EBAD_TOKEN, "token", NULL));
         return;
     }
     if (room_attach(lr, c, CQ_ROLE_SPECTATOR, NULL)) {
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
     }
-    cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s}", "type", "joined", "role", "spectator",
-                                      "pin", m->pin),
-                            m));
+    /* The projector shows the join link and QR code: with the secret. */
+    cq_conn_send(
+        c, with_id(json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
+                             m->pin, "secret", lr->join_secret[0] ? lr->join_secret : NULL),
+                   m));
     send_screen_state(c, lr);
 }
 
 static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = room_for(c, m);
+    /* The token (128 random bits) is the proof: no join secret needed. */
+    struct cq_live_room *lr = room_for(c, m, false);
     struct cq_player *p;
     char key[CQ_SECRET_DIGEST_LEN + 1];
     if (!lr)
@@ -896,18 +934,19 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
             cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
         }
-        cq_conn_send(c, with_id(json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "type", "joined",
-                                          "role", "host", "pin", m->pin, "token", m->token,
-                                          "game_id", lr->game_id, "watch_token", lr->watch_token),
-                                m));
+        cq_conn_send(c, host_joined(lr, m, m->token, NULL));
         send_screen_state(c, lr);
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
     }
     int r = cq_room_rejoin(lr->game, key, cq_net_now_us(), &p);
-    if (r == CQ_EBAD_TOKEN)
-        cq_addr_pin_miss(c->net->addrs, c->addr, cq_net_now_us()); /* token guessing */
+    if (r == CQ_EBAD_TOKEN) {
+        /* Token guessing: a wrong guess like a wrong PIN. */
+        cq_conn_wrong_guess(c, "a token that is no seat",
+                            cq_proto_error_msg(m->req_id, r, "token", NULL));
+        return;
+    }
     if (r) {
         cq_conn_error(c, m->req_id, r, "token", NULL);
         return;
@@ -915,9 +954,9 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
     if (p->conn) {
         /* The same player from a new tab or network: the old link goes. */
         struct cq_conn *old = p->conn;
+        cq_conn_close_after(old, LWS_CLOSE_STATUS_NORMAL, "replaced by a newer connection");
         room_detach(old);
         cq_conn_send(old, json_pack("{s:s}", "type", "replaced"));
-        cq_conn_close_after(old, LWS_CLOSE_STATUS_NORMAL, "replaced by a newer connection");
     }
     if (room_attach(lr, c, CQ_ROLE_PLAYER, p)) {
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);

@@ -159,9 +159,19 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     /* From here `net` is stopped (which closes this handle) before it is freed. */
     uv_check_init(deps->loop, &net->log_check);
     net->log_check.data = net;
-    struct cq_addr_limits al = {cfg->max_conns_per_ip, cfg->pin_misses_per_min, cfg->joins_per_min,
-                                cfg->games_per_ip,     cfg->games_per_min,      cfg->work_per_sec,
-                                cfg->work_burst};
+    /* The first delayed wrong answer waits a second, each next one twice
+     * as long (addr.h), up to --tarpit-max. */
+    struct cq_addr_limits al = {
+        .max_idle = cfg->max_conns_per_ip,
+        .misses_min = cfg->pin_misses_per_min,
+        .server_misses_min = cfg->server_pin_misses_per_min,
+        .tarpit_first_us = 1000000,
+        .tarpit_max_us = (int64_t)cfg->tarpit_max_s * 1000000,
+        .games_live = cfg->games_per_ip,
+        .games_min = cfg->games_per_min,
+        .work_per_sec = cfg->work_per_sec,
+        .work_burst = cfg->work_burst,
+    };
     net->addrs = cq_addr_table_new(&al);
     net->http_conns = cq_http_conns_new(cfg->max_http_conns_per_ip);
     /* One descriptor per connection: sockets stop at the open-file limit

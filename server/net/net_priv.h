@@ -57,7 +57,16 @@ struct cq_conn {
     uint16_t close_code;
     char close_reason[64];
     char peer[64];
-    struct cq_addr *addr; /* per-address accounting, NULL when refused */
+    struct cq_addr *addr; /* per-address accounting; NULL when out of memory */
+    /* On the address's idle list while in no game (addr.h): capped per
+     * address, oldest closed first, and closed after --join-deadline. */
+    struct cq_addr_link idle;
+    int64_t idle_since;
+    /* The tarpit (cq_conn_hold): a wrong guess's answer waits in `held`
+     * while the connection reads nothing, until tarpit_sul fires. */
+    lws_sorted_usec_list_t tarpit_sul;
+    json_t *held;
+    unsigned held_n; /* answers held so far; the connection closes at TARPIT_CLOSE_AFTER */
 
     /* Keep-alive (see cq_conn_sweep): one list and one timer for all, not a
      * timer per connection, whose re-arming on every frame costs O(timers). */
@@ -88,6 +97,9 @@ struct cq_live_room {
     long long created_unix;
     char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
     char group_digest[CQ_SECRET_DIGEST_LEN + 1]; /* of its group secret (secret.h), or "" */
+    /* The game's join secret ("" when the host did not ask for one): `join`
+     * and `watch` must carry it beside the PIN (the join link's `k`). */
+    char join_secret[CQ_TOKEN_MAX + 1];
     uint64_t log_seq; /* number of the game's next log entry (replay.h) */
     /* Log entries made in this loop iteration, sent in one RPUSH after it. */
     char **log_e;
@@ -104,13 +116,17 @@ extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
 
 struct cq_net_metrics {
     uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
-    uint64_t refused_conns, refused_pins, refused_joins, refused_games, idle_dropped;
+    uint64_t refused_conns, refused_games, idle_dropped;
     uint64_t accept_refused, accept_failed; /* listen.c: over the fd ceiling; EMFILE and such */
     uint64_t refused_work;                  /* costly messages over their address's budget */
     uint64_t state_encodes; /* host/spectator `state` encoded (not from the cache) */
     /* Plain HTTP (http_conns.c): refused at an address's cap, and idle
      * keep-alives closed to make room under it. */
     uint64_t refused_http, http_idle_closed;
+    /* Wrong PINs, secrets and tokens; those whose answer was delayed; idle
+     * connections closed to make room for a newer one from their address,
+     * or for not joining a game in time. */
+    uint64_t wrong_guesses, tarpitted, idle_evicted, idle_expired;
     /* Per bucket, not cumulative (http.c sums them); the last is over 10 s. */
     uint64_t answer_hist[CQ_ANSWER_BUCKETS + 1];
     uint64_t answer_time_sum_us;
@@ -162,6 +178,11 @@ struct cq_net {
     struct cq_http_conns *http_conns; /* --max-http-conns-per-ip */
     struct cq_proxy_list proxies;     /* --trusted-proxies */
     bool xff_warned;                  /* an unusable X-Forwarded-For was logged at warn */
+    int64_t guessing_warned_at;       /* the last warning of PIN guessing server-wide */
+    /* Idle connections closed for newer ones since the last sweep: the
+     * first is logged at info, the rest counted and logged by the sweep
+     * (a flood would otherwise be a line per connection). */
+    unsigned evicted_since_sweep;
     unsigned max_conns;
     /* The web root's real path (symlinks resolved; empty: none), and who
      * may read /metrics (--metrics-allow). */
@@ -206,6 +227,12 @@ void cq_conn_error(struct cq_conn *c, const json_t *req_id, int code, const char
                    const char *detail);
 /* Sends what is queued, then closes with `code` and `reason`. */
 void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
+/* The answer to a wrong guess (steals msg): counts it against the address
+ * and the server, and sends it at once within their budgets; past them it
+ * is held, and the connection reads nothing, for the delay addr.c sets. */
+void cq_conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg);
+/* The connection is in a game now (false), or in none again (true). */
+void cq_conn_set_idle(struct cq_conn *c, bool idle);
 
 /* listen.c */
 /* Resolves `bind_to` and listens on each of its addresses, before lws

@@ -1993,8 +1993,6 @@ static int spawn_server(void)
     /* every player comes from 127.0.0.1: the per-address limits are for the internet */
     argv[n++] = "--max-conns-per-ip";
     argv[n++] = "0";
-    argv[n++] = "--joins-per-min";
-    argv[n++] = "1000000";
     argv[n++] = "--games-per-ip";
     argv[n++] = "0";
     argv[n++] = "--games-per-min";
@@ -2003,6 +2001,8 @@ static int spawn_server(void)
     argv[n++] = "1000000";
     argv[n++] = "--work-burst";
     argv[n++] = "10000000";
+    argv[n++] = "--join-deadline";
+    argv[n++] = "0";
     argv[n++] = "--log-level";
     argv[n++] = "warn";
     for (unsigned i = 0; i < B.o.n_server_args && n < 62; i++)

@@ -188,26 +188,34 @@ Test(server, every_origin_header_present_is_checked, .fini = stop)
     cq_ws_free(&ws);
 }
 
-Test(server, per_address_connection_limit, .fini = stop)
+/* At the cap of idle connections (in no game) from one address, the oldest
+ * idle one is closed to make room: the new one is never refused, and one in
+ * a game is never closed for room. */
+Test(server, per_address_idle_cap_closes_the_oldest, .fini = stop)
 {
     const char *args[] = {"--max-conns-per-ip", "3", NULL};
-    struct cq_ws ws[4];
+    struct cq_ws ws[6];
     cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
     for (int i = 0; i < 3; i++)
         client_open(&ws[i], &h);
-    cr_assert_eq(cq_ws_connect(&ws[3], h.http_port, "/ws", "chainquiz.v1", NULL, NULL), 0);
-    json_t *e = cq_ws_expect(&ws[3], "error", WAIT_MS);
+    /* ws[0] hosts a game: no longer idle. */
+    json_decref(client_req(&ws[0], json_pack("{s:s, s:s}", "type", "create_game", "bank", "mini"),
+                           "joined"));
+    client_open(&ws[3], &h);
+    client_open(&ws[4], &h); /* 4 idle now: ws[1], the oldest idle, goes */
+    json_t *e = cq_ws_expect(&ws[1], "error", WAIT_MS);
     cr_assert_not_null(e);
     cr_assert_str_eq(jstr(e, "code"), "too_many_connections");
     json_decref(e);
-    cr_assert(cq_ws_wait_closed(&ws[3], WAIT_MS));
-    cr_assert_eq(ws[3].close_code, 1008);
-    /* A slot frees when a connection ends. */
-    cq_ws_free(&ws[0]);
-    cq_ws_free(&ws[3]);
-    usleep(200000);
-    client_open(&ws[0], &h);
-    for (int i = 0; i < 3; i++)
+    cr_assert(cq_ws_wait_closed(&ws[1], WAIT_MS));
+    cr_assert_eq(ws[1].close_code, 1008);
+    client_open(&ws[5], &h); /* then ws[2] */
+    cr_assert(cq_ws_wait_closed(&ws[2], WAIT_MS));
+    /* The host and the newest are still served. */
+    json_decref(client_req(&ws[0], json_pack("{s:s}", "type", "ping"), "pong"));
+    for (int i = 3; i < 6; i++)
+        json_decref(client_req(&ws[i], json_pack("{s:s}", "type", "ping"), "pong"));
+    for (int i = 0; i < 6; i++)
         cq_ws_free(&ws[i]);
 }
 

@@ -150,7 +150,7 @@ export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=1
 # Every player comes from 127.0.0.1: the per-address limits are for the internet.
 "$server_bin" --port "$port" --bind 127.0.0.1 --content "$content" --web-root "$root/web-client" \
   --data-dir "$dir/data" --redis "unix:$dir/redis.sock" --ended-ttl "$ended_ttl" \
-  --max-conns-per-ip 0 --joins-per-min 1000000 --games-per-ip 0 --games-per-min 100000 \
+  --max-conns-per-ip 0 --join-deadline 0 --games-per-ip 0 --games-per-min 100000 \
   --work-per-sec 1000000 --work-burst 10000000 --log-level warn >"$dir/server.log" 2>&1 &
 server_pid=$!
 ready=

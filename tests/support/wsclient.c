@@ -63,7 +63,8 @@ static int fill(struct cq_ws *ws, int timeout_ms)
 }
 
 static int ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
-                      const char *origin, int *status, int rcvbuf, const char *const *headers)
+                      const char *origin, int *status, int rcvbuf, const char *const *headers,
+                      const char *from)
 {
     struct sockaddr_in sa = {0};
     char req[4096];
@@ -77,6 +78,13 @@ static int ws_connect(struct cq_ws *ws, int port, const char *path, const char *
         setsockopt(ws->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
     int one = 1;
     setsockopt(ws->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    if (from) {
+        /* A chosen loopback source address: many clients behind one NAT. */
+        struct sockaddr_in src = {.sin_family = AF_INET};
+        if (inet_pton(AF_INET, from, &src.sin_addr) != 1 ||
+            bind(ws->fd, (struct sockaddr *)&src, sizeof src))
+            goto fail;
+    }
     sa.sin_family = AF_INET;
     sa.sin_port = htons((uint16_t)port);
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -125,17 +133,22 @@ fail:
 int cq_ws_connect(struct cq_ws *ws, int port, const char *path, const char *subprotocol,
                   const char *origin, int *status)
 {
-    return ws_connect(ws, port, path, subprotocol, origin, status, 0, NULL);
+    return ws_connect(ws, port, path, subprotocol, origin, status, 0, NULL, NULL);
+}
+
+int cq_ws_connect_from(struct cq_ws *ws, int port, const char *from)
+{
+    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, NULL, 0, NULL, from);
 }
 
 int cq_ws_connect_slow(struct cq_ws *ws, int port, int rcvbuf)
 {
-    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, NULL, rcvbuf, NULL);
+    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, NULL, rcvbuf, NULL, NULL);
 }
 
 int cq_ws_connect_headers(struct cq_ws *ws, int port, const char *const *headers, int *status)
 {
-    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, status, 0, headers);
+    return ws_connect(ws, port, "/ws", "chainquiz.v1", NULL, status, 0, headers, NULL);
 }
 
 void cq_ws_free(struct cq_ws *ws)

@@ -30,6 +30,9 @@ int cq_ws_connect_slow(struct cq_ws *ws, int port, int rcvbuf);
  * "Name: value" without CRLF, NULL-terminated: what a reverse proxy adds
  * (X-Forwarded-For). */
 int cq_ws_connect_headers(struct cq_ws *ws, int port, const char *const *headers, int *status);
+/* The game's path and subprotocol from the loopback source address `from`
+ * (e.g. "127.0.0.9"): clients that share one address, as behind a NAT. */
+int cq_ws_connect_from(struct cq_ws *ws, int port, const char *from);
 void cq_ws_free(struct cq_ws *ws);
 
 int cq_ws_send_frame(struct cq_ws *ws, int opcode, bool fin, const void *payload, size_t n);

@@ -89,7 +89,8 @@ static void make_room(void)
     struct cq_replay_game g = {
         .game_id = "123456-1700000000",
         .created_unix = 1700000000,
-        .group_digest = "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1"};
+        .group_digest = "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1",
+        .join_secret = "Jx8y_secret-0123456789"};
     setup_bank();
     memset(&lg, 0, sizeof lg);
     cq_room_settings_default(&set);
@@ -240,6 +241,7 @@ Test(replay, rebuilds_every_input)
     /* The group's owner digest comes back, so the counting checks it. */
     cr_assert_str_eq(r.game.group_digest,
                      "ad6f1e2d11f2b0d7a4a7b1bd96d3ad5c3f0c3fd1ec9c1bfb1e8f9b6ed2e2c0a1");
+    cr_assert_str_eq(r.game.join_secret, "Jx8y_secret-0123456789", "the join secret survives");
     cr_assert_eq(r.next_seq, lg.n);
     cr_assert_eq(r.last_now, lg.last_now);
     assert_same(room, r.room, S(171));
@@ -250,6 +252,26 @@ Test(replay, rebuilds_every_input)
     cr_assert_gt(p[2]->score, 0);
     cr_assert_lt(p[2]->score, p[0]->score);
     cq_room_free(r.room);
+}
+
+/* A log written before join secrets (or of a game without one) has none. */
+Test(replay, a_game_without_join_secret)
+{
+    struct cq_replay_game g = {.game_id = "654321-1700000000", .created_unix = 1700000000};
+    struct cq_room_settings set;
+    struct cq_replay_result r;
+    unsigned q[1] = {0};
+    char err[200];
+    size_t len;
+    cq_room_settings_default(&set);
+    char *e = cq_replay_encode_create(&g, &bank, q, 1, &set, "654321", "tok", 1, S(1), &len);
+    cr_assert_null(strstr(e, "join_secret"));
+    const char *const entries[] = {e};
+    cr_assert_eq(cq_replay_room(entries, &len, 1, find_bank, NULL, &r, err, sizeof err), 0, "%s",
+                 err);
+    cr_assert_str_eq(r.game.join_secret, "");
+    cq_room_free(r.room);
+    free(e);
 }
 
 Test(replay, shift_moves_the_clock_and_is_replayed)

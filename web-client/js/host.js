@@ -44,10 +44,13 @@ const watchKey = (() => {
   const k = new URLSearchParams(window.location.hash.slice(1)).get('key') || '';
   return /^[A-Za-z0-9_-]{1,64}$/.test(k) ? k : null;
 })();
+// A game's join secret: from a watch link's `k`, or the host's `joined`.
+const watchSecret = /^[A-Za-z0-9_-]{1,64}$/.test(params.get('k') || '') ? params.get('k') : null;
 const H = {
   mode: watchPin ? 'watch' : null, // watch | create | rejoin
   role: watchPin ? 'spectator' : 'host',
   pin: watchPin,
+  secret: watchSecret, // the join link and QR code carry it beside the PIN
   pendingCreate: watchPin ? null : takePendingCreate(),
   session: null,
   players: new Map(), // id -> {id, nickname, connected, score}
@@ -136,7 +139,7 @@ async function onOpen() {
         gone('Nothing to watch', "Open the projector link from the host's screen: the PIN alone is not enough.");
         return;
       }
-      await client.request('watch', { pin: H.pin, token: watchKey });
+      await client.request('watch', H.secret ? { pin: H.pin, token: watchKey, secret: H.secret } : { pin: H.pin, token: watchKey });
     } else if (H.mode === 'create') {
       const reply = await client.request('create_game', H.pendingCreate);
       const group = H.pendingCreate.group;
@@ -184,6 +187,10 @@ client.on('joined', (m) => {
   $('role-tag').hidden = m.role !== 'spectator';
   if (typeof m.game_id === 'string' && m.game_id) H.gameId = m.game_id;
   if (typeof m.watch_token === 'string' && m.watch_token) H.watchToken = m.watch_token;
+  // The game's join secret, for the join link and QR code this screen shows:
+  // the host and a spectator (who proved the watch token) are both given it.
+  if (typeof m.secret === 'string') H.secret = m.secret;
+  else if (m.role === 'host') H.secret = null;
   if (m.role === 'host') {
     H.session = { pin: m.pin, token: m.token, game_id: H.gameId };
     sessions.save('host', H.session);
@@ -289,7 +296,8 @@ client.on('warning', (m) => {
 });
 
 client.on('error', (m, { handled }) => {
-  if (!handled && m.code !== 'rate_limited') toast(errorText(m), 'error');
+  // too_many_connections: closed before it got in; the reconnection retries.
+  if (!handled && m.code !== 'rate_limited' && m.code !== 'too_many_connections') toast(errorText(m), 'error');
 });
 
 // ---- state -----------------------------------------------------------------------
@@ -348,8 +356,13 @@ function renderState(st) {
   }
 }
 
+/** `&k=SECRET` when the game has a join secret, else nothing. */
+function secretArg() {
+  return H.secret ? `&k=${encodeURIComponent(H.secret)}` : '';
+}
+
 function joinUrl() {
-  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}`;
+  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}${secretArg()}`;
 }
 
 function watchUrl() {
@@ -362,7 +375,7 @@ function renderJoinPanel() {
   $('pin-big').textContent = fmtPin(H.pin);
   $('pin-big').setAttribute('aria-label', `Game PIN ${H.pin.split('').join(' ')}`);
   const qr = $('qr');
-  const src = `/api/qr.svg?pin=${encodeURIComponent(H.pin)}`;
+  const src = `/api/qr.svg?pin=${encodeURIComponent(H.pin)}${secretArg()}`;
   if (qr.getAttribute('src') !== src) qr.src = src;
   const link = $('join-link');
   link.href = joinUrl();

@@ -173,6 +173,9 @@ function readHostForm() {
   msg.auto_advance = document.getElementById('opt-auto').checked;
   msg.late_join = document.getElementById('opt-late').checked;
   msg.change_answer = document.getElementById('opt-change').checked;
+  // The server makes a secret that the join link and QR code carry beside
+  // the PIN: a PIN guessed or read off the projector is not enough.
+  if (document.getElementById('opt-secret').checked) msg.join_secret = true;
   const group = document.getElementById('opt-group').value.trim();
   if (group) {
     msg.group = group;
@@ -225,7 +228,14 @@ function initHostForm() {
   loadBanks();
 }
 
-function initWatchForm() {
+/** The join secret of a link `/?pin=NNNNNN&k=SECRET`, for its own PIN only. */
+const SECRET_RE = /^[A-Za-z0-9_-]{1,64}$/;
+function linkSecret(params, pin) {
+  const k = params.get('k') || '';
+  return SECRET_RE.test(k) && (params.get('pin') || '').replace(/\D+/g, '') === pin ? k : null;
+}
+
+function initWatchForm(params) {
   const form = document.getElementById('watch-form');
   const pin = document.getElementById('watch-pin');
   digitsOnly(pin);
@@ -250,7 +260,7 @@ function initWatchForm() {
 /**
  * Sets the start page up.
  * @param {object} o
- * @param {(pin: string, nickname: string) => void} o.onJoin
+ * @param {(pin: string, nickname: string, secret: string | null) => void} o.onJoin
  */
 export function initLanding({ onJoin }) {
   const tabs = initTabs();
@@ -282,10 +292,10 @@ export function initLanding({ onJoin }) {
       return;
     }
     err.textContent = '';
-    onJoin(pin, nick);
+    onJoin(pin, nick, linkSecret(params, pin));
   });
   initHostForm();
-  initWatchForm();
+  initWatchForm(params);
   return {
     focus() {
       const first = pinInput.value ? nickInput : pinInput;

@@ -124,7 +124,7 @@ function seatLost(err) {
   const pin = S.session?.pin;
   sessions.clear('player');
   S.session = null;
-  client.stop('seat lost');
+  stopClient('seat lost');
   banner.update({ status: 'open' });
   if (err.code === 'kicked') {
     goneView('You were removed', errorText(err), false);
@@ -133,6 +133,13 @@ function seatLost(err) {
   view('landing');
   if (pin) $('join-pin').value = pin;
   $('join-error').textContent = errorText(err);
+}
+
+/** No game to be in: no socket either (the server closes sockets that stay
+ * in no game, --join-deadline); the next join opens one again. */
+function stopClient(reason) {
+  client.stop(reason);
+  S.started = false;
 }
 
 function startClient() {
@@ -145,14 +152,16 @@ function startClient() {
 }
 
 async function doJoin() {
-  const { pin, nickname } = S.pendingJoin;
+  const { pin, nickname, secret } = S.pendingJoin;
   setJoinBusy(true);
   try {
-    await client.request('join', { pin, nickname });
+    // The join link's secret (`k`), when the game has one.
+    await client.request('join', secret ? { pin, nickname, secret } : { pin, nickname });
     client.markHealthy();
   } catch (e) {
     if (!(e instanceof ProtocolError)) return; // reconnection will send it again
     S.pendingJoin = null;
+    stopClient('join refused');
     setJoinBusy(false);
     banner.update({ status: 'open' });
     view('landing');
@@ -169,8 +178,8 @@ function setJoinBusy(busy) {
   b.textContent = busy ? 'Joining…' : 'Enter';
 }
 
-function onJoinRequest(pin, nickname) {
-  S.pendingJoin = { pin, nickname };
+function onJoinRequest(pin, nickname, secret) {
+  S.pendingJoin = { pin, nickname, secret };
   setJoinBusy(true);
   startClient();
 }
@@ -293,7 +302,9 @@ client.on('closed', () => {
 
 client.on('error', (m, { handled }) => {
   if (handled) return;
-  if (m.code === 'rate_limited') return;
+  // too_many_connections: this socket made room for a newer one from the same
+  // address before it joined; the reconnection that follows sends the join again.
+  if (m.code === 'rate_limited' || m.code === 'too_many_connections') return;
   toast(errorText(m), 'error');
 });
 

@@ -328,7 +328,7 @@ export const sessions = {
 
 /** Human text for an error code (the server's message is the fallback). */
 const ERROR_TEXT = {
-  no_game: 'No live game has this PIN. Check the number on the big screen.',
+  no_game: 'No live game has this PIN. Check the number on the big screen, or open the join link.',
   game_locked: 'The host has locked this game.',
   game_full: 'This game is full.',
   game_started: 'This game has already started.',
