@@ -423,6 +423,7 @@ Test(replay, a_version_1_log_with_clear_tokens_is_read_hashed)
     cq_secret_digest("tok-ana", key);
     cr_assert_eq(cq_room_rejoin(r.room, key, S(102), &p), 0);
     cr_assert_str_eq(p->nickname, "Ana");
+    cq_room_free(r.room);
 }
 
 /* ---- a log that cannot be grown for nothing ---------------------------- */
