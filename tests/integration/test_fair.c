@@ -466,20 +466,6 @@ Test(fair, require_join_secret_gives_every_game_one, .fini = stop, .timeout = 60
     cq_ws_free(&ws);
 }
 
-static int log_count(const char *needle)
-{
-    static char log[1 << 20];
-    FILE *f = fopen(h.log_path, "r");
-    cr_assert_not_null(f);
-    size_t n = fread(log, 1, sizeof log - 1, f);
-    log[n] = '\0';
-    fclose(f);
-    int count = 0;
-    for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
-        count++;
-    return count;
-}
-
 /* Guessing spread over many addresses, each within its own budget: past the
  * server-wide budget every wrong answer waits the longest, the operator is
  * told, and a right PIN is still served at once. */
@@ -505,7 +491,7 @@ Test(fair, server_wide_budget_slows_spread_guessing, .fini = stop, .timeout = 60
             cr_assert_geq(took, 1900, "past the server's budget: %lld ms", (long long)took);
         cq_ws_free(&ws);
     }
-    cr_assert_eq(log_count("someone may be guessing PINs"), 1);
+    cr_assert_eq(cq_log_count(&h, "someone may be guessing PINs"), 1);
     struct cq_ws ws;
     cr_assert_eq(cq_ws_connect_from(&ws, h.http_port, "127.0.0.40"), 0);
     json_decref(client_expect(&ws, "welcome"));

@@ -177,20 +177,6 @@ static void crowds_out(struct cq_ws *victim, const char *const *xff)
     *victim = fresh;
 }
 
-static int count_in_log(const char *needle)
-{
-    static char log[1 << 16];
-    FILE *f = fopen(h.log_path, "r");
-    cr_assert_not_null(f);
-    size_t n = fread(log, 1, sizeof log - 1, f);
-    log[n] = '\0';
-    fclose(f);
-    int count = 0;
-    for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
-        count++;
-    return count;
-}
-
 #define XFF(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 Test(ops, forwarded_for_from_trusted_proxy, .fini = stop, .timeout = 120)
@@ -232,8 +218,8 @@ Test(ops, forwarded_for_from_trusted_proxy, .fini = stop, .timeout = 120)
     snprintf(long_xff + len, sizeof long_xff - len, "203.0.113.4");
     crowds_out(&p1, XFF(long_xff));
     open_as(&e1, XFF("X-Forwarded-For: 203.0.113.4"));
-    cr_assert_eq(count_in_log("(further ones are logged at debug)"), 1, "logged at warn once");
-    cr_assert_geq(count_in_log("idle connections from 203.0.113."), 1, "logs name the client");
+    cr_assert_eq(cq_log_count(&h, "(further ones are logged at debug)"), 1, "logged at warn once");
+    cr_assert_geq(cq_log_count(&h, "idle connections from 203.0.113."), 1, "logs name the client");
 
     /* A slot frees when a connection ends, under the client's address. */
     cq_ws_free(&a1);
@@ -282,5 +268,5 @@ Test(ops, bad_trusted_proxies_are_refused_at_start, .fini = stop)
         cr_assert_eq(cq_harness_wait(cq_harness_spawn(&h, args), 5000), 2, "%s", bad[i]);
     }
     h.server_pid = -1;
-    cr_assert_eq(count_in_log("chainquiz: --trusted-proxies: "), 4);
+    cr_assert_eq(cq_log_count(&h, "chainquiz: --trusted-proxies: "), 4);
 }

@@ -36,20 +36,6 @@ static json_t *create_msg(void)
     return json_pack("{s:s, s:s}", "type", "create_game", "bank", "mini");
 }
 
-static int count_in_log(const char *needle)
-{
-    static char log[1 << 16];
-    FILE *f = fopen(h.log_path, "r");
-    cr_assert_not_null(f);
-    size_t n = fread(log, 1, sizeof log - 1, f);
-    log[n] = '\0';
-    fclose(f);
-    int count = 0;
-    for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
-        count++;
-    return count;
-}
-
 /* ---- games per address ------------------------------------------------ */
 
 Test(quota, live_games_per_address, .fini = stop, .timeout = 120)
@@ -118,7 +104,7 @@ Test(quota, a_game_nobody_joins_closes, .fini = stop, .timeout = 120)
     json_decref(client_expect(&host, "closed"));
     char needle[64];
     snprintf(needle, sizeof needle, "game %s closed", pin);
-    cr_assert_eq(count_in_log(needle), 1);
+    cr_assert_eq(cq_log_count(&h, needle), 1);
     client_err(&host, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", token),
                "no_game");
     /* Its place for the address is free again, and it is not listed for a
@@ -158,7 +144,7 @@ Test(quota, an_empty_game_past_its_time_is_not_resumed, .fini = stop, .timeout =
     while ((long long)time(NULL) < created + 4)
         usleep(50000);
     cr_assert_eq(cq_harness_start_server(&h, args), 0, "no restart; see %s", h.log_path);
-    cr_assert_eq(count_in_log("within the empty-lobby timeout; not resumed"), 1);
+    cr_assert_eq(cq_log_count(&h, "within the empty-lobby timeout; not resumed"), 1);
     client_open(&host, &h);
     client_err(&host, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", token),
                "no_game");

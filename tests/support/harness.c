@@ -332,3 +332,18 @@ pid_t cq_child_named(pid_t parent, const char *comm)
         closedir(d);
     return found;
 }
+
+int cq_log_count(const struct cq_harness *h, const char *needle)
+{
+    static char log[1 << 20];
+    FILE *f = fopen(h->log_path, "r");
+    if (!f)
+        return 0;
+    size_t n = fread(log, 1, sizeof log - 1, f);
+    log[n] = '\0';
+    fclose(f);
+    int count = 0;
+    for (const char *p = strstr(log, needle); p; p = strstr(p + 1, needle))
+        count++;
+    return count;
+}

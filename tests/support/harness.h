@@ -35,6 +35,9 @@ void cq_harness_stop(struct cq_harness *h);
 /* Waits for a child to exit; its exit status (or -1 on timeout). */
 int cq_harness_wait(pid_t pid, int timeout_ms);
 
+/* How many times `needle` stands in the server's log (its first MiB). */
+int cq_log_count(const struct cq_harness *h, const char *needle);
+
 /* A child of `parent` whose command name is `comm`; 0 when none. */
 pid_t cq_child_named(pid_t parent, const char *comm);
 
