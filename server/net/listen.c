@@ -26,6 +26,7 @@
 #include <netinet/tcp.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -114,10 +115,46 @@ static unsigned interface_addrs(const char *name, int port, struct addrinfo *ai,
     return n;
 }
 
+/* Listens on each address of `res` (`found` of them in all). A name
+ * listens on each of its addresses ("localhost": ::1 and 127.0.0.1). One
+ * this machine does not have (EADDRNOTAVAIL; IPv6 turned off) is skipped
+ * when another one works; a busy port or a refused address is an error: the
+ * operator asked for it. */
+static int listen_each(struct cq_listen *L, const struct addrinfo *res, unsigned found,
+                       const char *bind_to, int port, char *err, size_t errlen)
+{
+    char one[80];
+    for (const struct addrinfo *ai = res; ai && L->n < CQ_LISTEN_MAX; ai = ai->ai_next) {
+        bool any6 = ai->ai_family == AF_INET6 &&
+                    !memcmp(&((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr,
+                            &in6addr_any, sizeof in6addr_any);
+        addr_text(ai->ai_addr, port, one, sizeof one);
+        if (listed(L->where, one))
+            continue; /* /etc/hosts may name an address twice */
+        int fd = listen_on(ai, any6 && found == 1);
+        if (fd < 0) {
+            int e = errno;
+            bool missing = e == EADDRNOTAVAIL || e == EAFNOSUPPORT;
+            if (missing && found > 1) {
+                cq_warn("--bind %s: skipping %s: %s", bind_to, one, strerror(e));
+                continue;
+            }
+            snprintf(err, errlen, "cannot listen on %s (--bind %s): %s%s", one, bind_to,
+                     strerror(e), missing ? "; this machine has no such address" : "");
+            return -1;
+        }
+        struct cq_listener *l = &L->l[L->n++];
+        l->fd = fd;
+        size_t w = strlen(L->where);
+        snprintf(L->where + w, sizeof L->where - w, "%s%s", w ? ", " : "", one);
+    }
+    return 0;
+}
+
 int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err, size_t errlen)
 {
-    struct addrinfo hints, *res = NULL;
-    char host[256], service[16], one[80];
+    struct addrinfo hints, *res = NULL, *res2 = NULL;
+    char host[256], service[16];
     size_t n = strlen(bind_to);
     int result = -1, rc;
     unsigned found = 0;
@@ -147,7 +184,17 @@ int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err
     struct sockaddr_storage ifsa[CQ_LISTEN_MAX];
     unsigned nifs = interface_addrs(host, port, ifs, ifsa);
     bool by_interface = nifs > 0;
-    rc = by_interface ? 0 : getaddrinfo(host, service, &hints, &res);
+    /* "localhost" is the loopback addresses (RFC 6761), whatever /etc/hosts
+     * or a resolver says (a minimal system may have neither). */
+    bool loopback = !by_interface && !strcasecmp(host, "localhost");
+    if (loopback) {
+        hints.ai_flags |= AI_NUMERICHOST;
+        rc = getaddrinfo("127.0.0.1", service, &hints, &res);
+        if (!rc && getaddrinfo("::1", service, &hints, &res2))
+            res2 = NULL; /* no IPv6 here: IPv4 loopback alone */
+    } else {
+        rc = by_interface ? 0 : getaddrinfo(host, service, &hints, &res);
+    }
     if (by_interface)
         res = ifs;
     if (rc) {
@@ -157,34 +204,11 @@ int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err
     }
     for (const struct addrinfo *ai = res; ai; ai = ai->ai_next)
         found++;
-    /* A name listens on each of its addresses ("localhost": ::1 and
-     * 127.0.0.1). One this machine does not have (EADDRNOTAVAIL; IPv6
-     * turned off) is skipped when another one works; a busy port or a
-     * refused address is an error: the operator asked for it. */
-    for (const struct addrinfo *ai = res; ai && L->n < CQ_LISTEN_MAX; ai = ai->ai_next) {
-        bool any6 = ai->ai_family == AF_INET6 &&
-                    !memcmp(&((const struct sockaddr_in6 *)(const void *)ai->ai_addr)->sin6_addr,
-                            &in6addr_any, sizeof in6addr_any);
-        addr_text(ai->ai_addr, port, one, sizeof one);
-        if (listed(L->where, one))
-            continue; /* /etc/hosts may name an address twice */
-        int fd = listen_on(ai, any6 && found == 1);
-        if (fd < 0) {
-            int e = errno;
-            bool missing = e == EADDRNOTAVAIL || e == EAFNOSUPPORT;
-            if (missing && found > 1) {
-                cq_warn("--bind %s: skipping %s: %s", bind_to, one, strerror(e));
-                continue;
-            }
-            snprintf(err, errlen, "cannot listen on %s (--bind %s): %s%s", one, bind_to,
-                     strerror(e), missing ? "; this machine has no such address" : "");
-            goto out;
-        }
-        struct cq_listener *l = &L->l[L->n++];
-        l->fd = fd;
-        size_t w = strlen(L->where);
-        snprintf(L->where + w, sizeof L->where - w, "%s%s", w ? ", " : "", one);
-    }
+    if (res2)
+        found++;
+    if (listen_each(L, res, found, bind_to, port, err, errlen) ||
+        (res2 && listen_each(L, res2, found, bind_to, port, err, errlen)))
+        goto out;
     if (!L->n) {
         snprintf(err, errlen, "--bind %s: no address of it can be listened on", bind_to);
         goto out;
@@ -193,6 +217,8 @@ int cq_listen_open(struct cq_listen *L, const char *bind_to, int port, char *err
 out:
     if (!by_interface)
         freeaddrinfo(res);
+    if (res2)
+        freeaddrinfo(res2);
     if (result)
         cq_listen_close(L);
     return result;
