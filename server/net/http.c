@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -807,6 +808,12 @@ int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *us
          * answer: a use-after-free found by fuzz_http. Such a request has no
          * Upgrade header left: hang up, and lws stops there. */
         if (lws_hdr_total_length(wsi, WSI_TOKEN_UPGRADE) <= 0)
+            return -1;
+        /* Only WebSocket: lws would take `Upgrade: h2c` to an HTTP/2
+         * connection that no time-out of ours covers, so one address could
+         * hold every descriptor with upgrades that never send the preface
+         * (found by an attack from the documents). */
+        if (!in || strcasecmp((const char *)in, "websocket"))
             return -1;
         /* From here a WebSocket, counted by conn.c. */
         cq_http_conn_gone(lws_context_user(lws_get_context(wsi)), wsi);

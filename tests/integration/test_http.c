@@ -755,6 +755,32 @@ Test(http, an_unknown_upgrade_is_refused_and_closed_without_a_use_after_free)
     assert_clean_exit();
 }
 
+/* `Upgrade: h2c` took the connection to HTTP/2, where none of our time-outs
+ * applies: a client that never sends the HTTP/2 preface held its socket for
+ * good, and one address could hold every descriptor (found by an attack
+ * from the documents). Only WebSocket upgrades are taken now: h2c is hung
+ * up on at once, never switched to. */
+Test(http, an_h2c_upgrade_is_hung_up_on_not_switched_to)
+{
+    for (int i = 0; i < 2; i++) {
+        struct raw *r = raw_open();
+        raw_send(
+            r,
+            i ? "GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: H2C\r\n"
+                "Connection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n"
+              : "GET /healthz HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n"
+                "Connection: Upgrade, HTTP2-Settings\r\nHTTP2-Settings: AAMAAABkAAQAAP__\r\n\r\n");
+        cr_assert(raw_closed(r, WAIT_MS), "case %d: the h2c upgrade was held open", i);
+        r->buf[r->len < sizeof r->buf ? r->len : sizeof r->buf - 1] = '\0';
+        cr_assert_null(strstr(r->buf, " 101 "), "case %d: switched protocols: %s", i, r->buf);
+        raw_close(r);
+    }
+    struct resp o;
+    fetch("/healthz", &o);
+    cr_assert_eq(o.status, 200);
+    assert_clean_exit();
+}
+
 /* A request with a body and more bytes behind it made lws 4.1 spin forever
  * on them once the body was read (the server stopped answering anyone).
  * Now such requests are refused before lws reads the body. */
