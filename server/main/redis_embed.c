@@ -64,20 +64,28 @@ static void log_tail(const char *path, char *out, size_t cap)
 #define LOCK_KILL_MS   8000
 #define LOCK_FILE      "chainquiz.lock"
 
-/* Whether `pid` is alive and its command name starts with `name`. */
+/* Whether `pid` is alive and its command name starts with `name`. A zombie
+ * (dead, not yet reaped by its parent: a server killed with kill -9 from a
+ * shell that has not waited for it) is not alive. */
 static bool proc_is(pid_t pid, const char *name)
 {
-    char path[64], comm[32] = "";
+    char path[64], stat[512] = "";
     if (pid <= 0 || (kill(pid, 0) && errno != EPERM))
         return false;
-    snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
     FILE *f = fopen(path, "r");
     if (!f)
         return false;
-    if (!fgets(comm, sizeof comm, f))
-        comm[0] = '\0';
+    size_t n = fread(stat, 1, sizeof stat - 1, f);
     fclose(f);
-    return !strncmp(comm, name, strlen(name));
+    stat[n] = '\0';
+    /* "PID (COMM) STATE ...": COMM may hold spaces and parentheses. */
+    char *open = strchr(stat, '('), *close = strrchr(stat, ')');
+    if (!open || !close || close < open || close[1] != ' ')
+        return false;
+    size_t clen = (size_t)(close - open - 1), nlen = strlen(name);
+    char state = close[2];
+    return state != 'Z' && state != 'X' && clen >= nlen && !strncmp(open + 1, name, nlen);
 }
 
 /* The lock file holds "SERVER_PID REDIS_PID\n" of the run holding it. */

@@ -1,4 +1,5 @@
 /* The process: options, the embedded Redis, HTTP endpoints, admission. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <signal.h>
 #include <stdio.h>
@@ -330,6 +331,46 @@ Test(server, restarts_at_once_after_sigkill_with_its_own_redis, .fini = stop)
         }
         cr_assert_eq(status, 200, "round %d: /readyz %s", round, body);
     }
+}
+
+/* Whether `pid` is a zombie (dead, not reaped). */
+static bool zombie(pid_t pid)
+{
+    char path[64], buf[512] = "";
+    snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    size_t n = fread(buf, 1, sizeof buf - 1, f);
+    fclose(f);
+    buf[n] = '\0';
+    const char *close = strrchr(buf, ')');
+    return close && close[1] == ' ' && close[2] == 'Z';
+}
+
+/* kill -9 from a shell that has not reaped the server yet: the dead server
+ * is a zombie, its pid still in the lock file and /proc; a restart at once
+ * must not take it for a live server on the same folder. */
+Test(server, a_restart_beside_an_unreaped_killed_server_starts, .fini = stop)
+{
+    char body[256];
+    cr_assert_eq(cq_harness_start(&h, true, NULL), 0, "server did not start; see %s", h.log_path);
+    pid_t old = h.server_pid;
+    cr_assert_eq(kill(old, SIGKILL), 0);
+    for (int i = 0; i < 250 && !zombie(old); i++)
+        usleep(20000);
+    cr_assert(zombie(old), "the killed server did not become a zombie");
+    h.server_pid = -1;
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart beside the zombie; see %s",
+                 h.log_path);
+    cr_assert_neq(cq_harness_wait(old, 5000), -1); /* reaped only now */
+    int status = 0;
+    for (int i = 0; i < 250 && status != 200; i++) {
+        status = cq_http_get(h.http_port, "/readyz", body, sizeof body);
+        if (status != 200)
+            usleep(20000);
+    }
+    cr_assert_eq(status, 200, "/readyz %s", body);
 }
 
 /* One server per data folder: a second is refused with a clear error, and
