@@ -981,6 +981,14 @@ static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
 {
     struct cq_live_room *lr = c->room;
     int64_t t = 0;
+    /* At the log's cap a first answer is still taken (no answer is ever
+     * lost), a changed one is not: with change_answer on, changes could
+     * otherwise grow the log without bound. */
+    if (log_full(lr) && m->question >= 0 && (unsigned)m->question < cq_room_n_questions(lr->game) &&
+        c->player->answers[m->question].answered) {
+        cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+        return;
+    }
     int r = cq_room_answer(lr->game, c->player, m->question, &m->answer, cq_net_now_us(), &t);
     if (r)
         cq_conn_error(c, m->req_id, r, r == CQ_EBAD_ANSWER ? "answer" : "question", NULL);

@@ -187,6 +187,54 @@ Test(quota, host_connections_per_game, .fini = stop, .timeout = 120)
     cq_ws_free(&third);
 }
 
+/* With change_answer on, changed answers could grow a full log without
+ * bound: at the cap a first answer is still taken, a change is not. */
+Test(quota, a_full_log_takes_first_answers_but_no_changes, .fini = stop, .timeout = 120)
+{
+    start_with((const char *const[]){"--max-log-entries", "100", "--msgs-per-sec", "10000",
+                                     "--msgs-burst", "100000", NULL});
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80];
+    json_decref(create(&host,
+                       json_pack("{s:s, s:s, s:i, s:b, s:[s]}", "bank", "mini", "scoring",
+                                 "accuracy", "count", 1, "change_answer", 1, "tags", "single"),
+                       pin, token));
+    join(&a, pin, "Ann");
+    join(&b, pin, "Bob");
+    /* Fill the log to its cap with real changes (lock, unlock, ...). */
+    for (int n = 0;; n++) {
+        cr_assert_lt(n, 200, "the log never filled");
+        cr_assert_eq(
+            cq_ws_send_json(&host, json_pack("{s:s, s:b}", "type", "lock", "locked", !(n % 2))), 0);
+        bool full = false, replied = false;
+        while (!replied) { /* the lock's reply, past the screens' updates */
+            json_t *r = cq_ws_recv(&host, WAIT_MS);
+            cr_assert_not_null(r, "no reply to lock");
+            replied = !strcmp(jstr(r, "type"), "ok") || !strcmp(jstr(r, "type"), "error");
+            full = !strcmp(jstr(r, "type"), "error");
+            if (full)
+                cr_assert_str_eq(jstr(r, "code"), "log_full");
+            json_decref(r);
+        }
+        if (full)
+            break;
+    }
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(1)); /* a first answer: taken */
+    client_err(&a.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),
+               "log_full");
+    answer(&b, 0, json_integer(0));
+    json_t *r = client_expect(&a.ws, "result");
+    cr_assert(json_is_false(json_object_get(r, "correct")), "the first answer stands");
+    json_decref(r);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+}
+
 /* At the log's cap: joins and repeatable host commands are refused, the
  * game is still played to its end and no answer is lost. */
 Test(quota, a_full_log_refuses_joins_but_keeps_every_answer, .fini = stop, .timeout = 120)
