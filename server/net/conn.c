@@ -26,6 +26,7 @@
 #include "net_priv.h"
 
 #define STRIKES_MAX              10 /* bad or throttled messages in a row before we close */
+#define WORK_SHARE_US            1000000 /* a connection's own costly message, past its address's budget */
 #define CQ_LWS_WRITE_CLOSE       ((enum lws_write_protocol)4)
 #define CLOSE_LINGER_S           3    /* after our close frame, how long we wait for the client's */
 #define CQ_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry; not in lws 4.1's enum */
@@ -590,12 +591,21 @@ static void handle_message(struct cq_conn *c, const char *buf, size_t len)
     c->strikes = 0;
     /* Work is budgeted per address, not only per connection: past its
      * budget an address's costly messages are refused (no strike: its
-     * other users did nothing wrong), other addresses are not slowed. */
-    if (costly(m.type) && !cq_addr_work(c->net->addrs, c->addr, c->rx_at)) {
-        c->net->m.refused_work++;
-        cq_conn_error(c, m.req_id, CQ_ERATE_LIMITED, "type", NULL);
-        cq_msg_clear(&m);
-        return;
+     * other users did nothing wrong), other addresses are not slowed. But
+     * every connection keeps its own share, one costly message per
+     * WORK_SHARE_US whatever its address spent: a pupil flooding from the
+     * class's address cannot refuse a classmate's join or the teacher's
+     * bank list (found by an attack from the documents). */
+    if (costly(m.type)) {
+        bool own_share = c->rx_at - c->costly_at >= WORK_SHARE_US;
+        bool budget = cq_addr_work(c->net->addrs, c->addr, c->rx_at);
+        if (!budget && !own_share) {
+            c->net->m.refused_work++;
+            cq_conn_error(c, m.req_id, CQ_ERATE_LIMITED, "type", NULL);
+            cq_msg_clear(&m);
+            return;
+        }
+        c->costly_at = c->rx_at;
     }
     cq_live_handle(c, &m);
     cq_msg_clear(&m);

@@ -46,8 +46,9 @@ struct cq_conn {
 
     char *rx; /* fragments of the message being received */
     size_t rx_len;
-    bool rx_discard; /* the current message is over the limit */
-    int64_t rx_at;   /* when the message being handled was received */
+    bool rx_discard;   /* the current message is over the limit */
+    int64_t rx_at;     /* when the message being handled was received */
+    int64_t costly_at; /* its last costly message (list_banks, join...); see conn.c */
 
     double tokens; /* rate limit bucket */
     int64_t tokens_at;

@@ -343,6 +343,46 @@ Test(quota, costly_messages_are_budgeted_per_address, .fini = stop, .timeout = 1
     cq_ws_free(&b);
 }
 
+/* A pupil flooding costly messages from the class's address spends the
+ * address's budget, but a classmate's join on a new connection is still
+ * served: every connection keeps one costly message a second of its own
+ * (an attack from the documents locked a class out this way). */
+Test(quota, a_flood_from_the_address_does_not_refuse_a_classmates_join, .fini = stop,
+     .timeout = 120)
+{
+    start_with((const char *const[]){"--work-per-sec", "1", "--work-burst", "3", "--msgs-per-sec",
+                                     "10000", "--msgs-burst", "100000", NULL});
+    struct cq_ws host, flood, mate[3];
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    client_open(&flood, &h);
+    for (int i = 0; i < 20; i++)
+        cr_assert_eq(cq_ws_send_json(&flood, json_pack("{s:s}", "type", "list_banks")), 0);
+    int refused = 0;
+    for (int i = 0; i < 20; i++) {
+        json_t *r = cq_ws_recv(&flood, WAIT_MS);
+        cr_assert_not_null(r, "reply %d", i);
+        if (!strcmp(jstr(r, "type"), "error")) {
+            cr_assert_str_eq(jstr(r, "code"), "rate_limited");
+            refused++;
+        }
+        json_decref(r);
+    }
+    cr_assert_geq(refused, 15, "the flood was not refused (%d)", refused);
+    for (int i = 0; i < 3; i++) {
+        char nick[16];
+        snprintf(nick, sizeof nick, "mate%d", i);
+        client_open(&mate[i], &h);
+        json_decref(client_req(
+            &mate[i], json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", nick),
+            "joined"));
+    }
+    cq_ws_free(&host);
+    cq_ws_free(&flood);
+    for (int i = 0; i < 3; i++)
+        cq_ws_free(&mate[i]);
+}
+
 Test(quota, screens_share_one_state_per_change, .fini = stop, .timeout = 120)
 {
     start_with(NULL);
