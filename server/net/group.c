@@ -20,6 +20,7 @@ struct cq_group_check {
     char given[CQ_SECRET_DIGEST_LEN + 1];      /* digest of the secret sent, or "" */
     char secret[CQ_TOKEN_MAX + 1];             /* the secret if the group is new */
     char new_digest[CQ_SECRET_DIGEST_LEN + 1]; /* and its digest */
+    struct cq_store *store;                    /* to give the claim back (it outlives `c`) */
 };
 
 static void create_checked(struct cq_conn *c, struct cq_group_check *pc, enum cq_group_claim r)
@@ -55,6 +56,11 @@ static void on_group_claim(void *ud, enum cq_group_claim r)
 {
     struct cq_group_check *pc = ud;
     struct cq_conn *c = pc->c;
+    /* The label was claimed for a host that went away before its game was
+     * made (a phone that lost its network): nobody got the secret, so the
+     * claim is given back, or the class's label would be lost. */
+    if (r == CQ_GROUP_NEW && (!c || c->net->stopping) && pc->store)
+        cq_store_group_release(pc->store, pc->m.group, pc->new_digest);
     /* At shutdown the store fails its reads while lws tears the
      * connections down: nothing more is sent on them. */
     if (c && c->net->stopping) {
@@ -105,6 +111,7 @@ void cq_group_create(struct cq_conn *c, const struct cq_msg *m)
         return;
     }
     pc->c = c;
+    pc->store = st;
     c->creating = pc; /* before the call: its callback may run at once */
     cq_store_group_claim(st, m->group, pc->given[0] ? pc->given : NULL, pc->new_digest,
                          on_group_claim, pc);

@@ -807,6 +807,23 @@ int cq_store_group_claim(struct cq_store *s, const char *group, const char *dige
     return store_query(s, p, 6, argv, lens);
 }
 
+/* Releases a claim made for a create_game that was never answered: only if
+ * the owner is still that digest (compare and delete, one script). */
+static const char release_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "return 0";
+
+int cq_store_group_release(struct cq_store *s, const char *group, const char *digest)
+{
+    char key[256];
+    snprintf(key, sizeof key, "%sboard:group:%s:owner", s->prefix, group);
+    const char *argv[] = {"EVAL", release_script, "1", key, digest};
+    size_t lens[5];
+    for (int i = 0; i < 5; i++)
+        lens[i] = strlen(argv[i]);
+    return cq_store_write(s, 5, argv, lens);
+}
+
 /* ---- live games' logs ------------------------------------------------------ */
 
 static int live_set(struct cq_store *s, const char *cmd, const char *game_id)

@@ -91,6 +91,10 @@ typedef void (*cq_store_claim_cb)(void *ud, enum cq_group_claim outcome);
  * may run before this returns (Redis away). */
 int cq_store_group_claim(struct cq_store *s, const char *group, const char *digest,
                          const char *new_digest, cq_store_claim_cb cb, void *ud);
+/* Gives up a claim made with `new_digest` (CQ_GROUP_NEW) whose game was
+ * never created (its host went away first): the label is free again, unless
+ * someone else owns it by now. A journaled write. */
+int cq_store_group_release(struct cq_store *s, const char *group, const char *digest);
 /* Keeps a finished game's full result (JSON) for `ttl_s` seconds. */
 int cq_store_put_result(struct cq_store *s, const char *game_id, const char *json, size_t len,
                         unsigned ttl_s);

@@ -226,6 +226,50 @@ static void create_refused(const char *group, const char *secret, const char *co
     cq_ws_free(&ws);
 }
 
+/* A teacher's phone sends create_game for a new group label and loses its
+ * network before the answer: the label was claimed with a secret nobody
+ * received. The claim is given back, so the label can still be used. */
+static void start_patient_redis(void)
+{
+    const char *args[] = {"--redis-timeout", "20000", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
+}
+
+Test(store, a_group_claimed_for_a_host_gone_before_its_answer_is_given_back,
+     .init = start_patient_redis)
+{
+    char body[65536], out[128];
+    struct cq_ws ws;
+    /* Redis holds the claim's answer until the phone is gone. */
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    client_open(&ws, &h);
+    cr_assert_eq(cq_ws_send_json(&ws, json_pack("{s:s, s:s, s:s}", "type", "create_game", "bank",
+                                                "mini", "group", "lost-phone")),
+                 0);
+    cq_ws_free(&ws); /* hung up before any answer */
+    cr_assert(wait_status("/metrics", 200, "\nchainquiz_connections 0\n", body, sizeof body),
+              "the server did not see the hang-up");
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    /* The claim is answered, nobody is there, and it is given back. */
+    for (int i = 0; i < 250; i++) {
+        out[0] = '\0';
+        cq_redis_cmd(&h, out, sizeof out, "EXISTS cq:board:group:lost-phone:owner");
+        if (!strcmp(out, "0"))
+            break;
+        usleep(20000);
+    }
+    cr_assert_str_eq(out, "0", "the label stayed claimed");
+    /* The teacher tries again: the group is new, and its secret comes back. */
+    client_open(&ws, &h);
+    json_t *j = client_req(
+        &ws,
+        json_pack("{s:s, s:s, s:s}", "type", "create_game", "bank", "mini", "group", "lost-phone"),
+        "joined");
+    cr_assert_not_null(json_object_get(j, "group_secret"), "no group secret for a new group");
+    json_decref(j);
+    cq_ws_free(&ws);
+}
+
 Test(store, a_group_board_takes_games_only_from_its_creator)
 {
     char gid[40], token[80], out[128], digest[CQ_SECRET_DIGEST_LEN + 1];
