@@ -546,6 +546,18 @@ static void read_log(bool own_redis, const char *game_id, char *out, size_t cap)
         redisFree(c);
 }
 
+/* kill -9 of the server, then a restart at once; the clients' sockets
+ * (NULL-terminated) are closed, to come back with their tokens. */
+static void sigkill_and_restart(struct cq_ws *const *clients)
+{
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    for (size_t i = 0; clients[i]; i++)
+        cq_ws_free(clients[i]);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+}
+
 /* Plays into question 1, kills the server (SIGKILL) right after an answer,
  * starts it again and finishes the game. `boards`: check the boards in the
  * harness's Redis (not with the embedded one). */
@@ -595,14 +607,7 @@ static void kill_mid_question_and_resume(bool boards)
     }
     cr_assert(strstr(log, want), "the log: %s", log);
     cr_assert(found, "no shown entry for Bob: %s", log);
-    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
-    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
-    h.server_pid = -1;
-    cq_ws_free(&host);
-    cq_ws_free(&a.ws);
-    cq_ws_free(&b.ws);
-
-    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    sigkill_and_restart((struct cq_ws *[]){&host, &a.ws, &b.ws, NULL});
     /* Ada finds her score, the current question and her answer to it. */
     st = rejoin(&a.ws, pin, a.token, "player");
     cr_assert_str_eq(jstr(st, "phase"), "question");
@@ -721,13 +726,7 @@ Test(store, tokens_and_group_secrets_are_not_kept_in_clear)
 
     /* Killed and restarted: the game is rebuilt from the log, the same
      * tokens get the same seats back. */
-    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
-    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
-    h.server_pid = -1;
-    cq_ws_free(&host);
-    cq_ws_free(&a.ws);
-    cq_ws_free(&b.ws);
-    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    sigkill_and_restart((struct cq_ws *[]){&host, &a.ws, &b.ws, NULL});
     st = rejoin(&a.ws, pin, a.token, "player");
     cr_assert_eq(jint(json_object_get(st, "you"), "id"), a.id);
     json_decref(st);
@@ -820,12 +819,7 @@ Test(store, its_own_redis_killed_is_restarted_and_loses_nothing, .init = start_e
     cr_assert(strstr(log, want), "the log: %s", log);
 
     /* And the game, with both scores, survives the server too. */
-    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
-    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
-    h.server_pid = -1;
-    cq_ws_free(&a.ws);
-    cq_ws_free(&b.ws);
-    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    sigkill_and_restart((struct cq_ws *[]){&a.ws, &b.ws, NULL});
     st = rejoin(&b.ws, pin, b.token, "player");
     cr_assert_eq(jint(json_object_get(st, "you"), "score"), 1000, "Bob's answer was lost");
     json_decref(st);
