@@ -10,6 +10,7 @@
 
 #include "config.h"
 #include "content.h"
+#include "jfile.h"
 #include "log.h"
 #include "net.h"
 #include "redis_embed.h"
@@ -28,6 +29,7 @@ struct app {
     uv_loop_t loop;
     uv_signal_t sigint, sigterm;
     struct cq_store *store;
+    struct cq_jfile jfile; /* the store's writes while Redis is away (jfile.h) */
     struct cq_net *net;
     int stopping;
 };
@@ -94,6 +96,29 @@ static bool restore_game(void *ud, const char *game_id, const char *const *entri
     return cq_net_restore_game(ud, game_id, entries, lens, n);
 }
 
+/* The journal file: what a previous run could not give Redis goes first, so
+ * that the logs read next are whole. */
+static int setup_journal_file(struct app *a)
+{
+    char err[512];
+    size_t sent;
+    if (cq_jfile_open(&a->jfile, a->cfg.data_dir, err, sizeof err)) {
+        fprintf(stderr, "chainquiz: %s\n", err);
+        return -1;
+    }
+    if (cq_store_replay_journal_file(&a->target, &a->jfile, a->cfg.redis_timeout_ms, &sent, err,
+                                     sizeof err)) {
+        fprintf(stderr,
+                "chainquiz: cannot send the journal file %s to Redis: %s (the file is kept; "
+                "start again once Redis takes writes)\n",
+                a->jfile.path, err);
+        return -1;
+    }
+    if (sent)
+        cq_info("sent %zu writes a previous run kept in %s to Redis", sent, a->jfile.path);
+    return 0;
+}
+
 static int setup_redis(struct app *a)
 {
     char err[512];
@@ -127,6 +152,7 @@ int main(int argc, char **argv)
         return 1;
     a->redis.pid = -1;
     a->redis.lock_fd = -1;
+    a->jfile.fd = a->jfile.dir_fd = -1;
 
     switch (cq_config_parse(&a->cfg, argc, argv, err, sizeof err)) {
     case CQ_CONFIG_EXIT_OK:
@@ -148,7 +174,7 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 
-    if (load_content(a) || setup_redis(a))
+    if (load_content(a) || setup_redis(a) || setup_journal_file(a))
         goto out;
 
     uv_loop_init(&a->loop);
@@ -164,6 +190,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "chainquiz: out of memory\n");
         goto loop_out;
     }
+    cq_store_set_journal_file(a->store, &a->jfile);
     cq_store_start(a->store);
     cq_redis_embed_supervise(&a->redis, &a->loop, on_redis_restart, a);
 
@@ -200,6 +227,7 @@ loop_out:
     if (uv_loop_close(&a->loop))
         cq_warn("event loop closed with handles still open");
 out:
+    cq_jfile_close(&a->jfile);
     cq_redis_embed_stop(&a->redis);
     cq_bankset_free(&a->banks);
     cq_wordlist_free(&a->blocked);

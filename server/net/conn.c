@@ -331,6 +331,7 @@ static void drop_queue(struct cq_conn *c)
         cq_buf_unref(c->q[c->qhead]);
         c->qhead = (c->qhead + 1) % cap;
         c->qlen--;
+        c->qout++;
     }
     c->qbytes = 0;
 }
@@ -387,7 +388,7 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
      * a fan-out's cost; docs/performance.md). Only when the socket is not
      * choked, so a slow reader still fills our bounded queue and not lws'
      * unbounded one; not over TLS, where a retried write wants its buffer. */
-    if (!c->qlen && !c->ping_due && !c->close_after_flush && !lws_is_ssl(c->wsi) &&
+    if (!c->qlen && !c->gate_need && !c->ping_due && !c->close_after_flush && !lws_is_ssl(c->wsi) &&
         !lws_send_pipe_choked(c->wsi)) {
         if (write_buf(c, b) < 0) {
             c->culled = true; /* no more writes; lws closes it at a safe point */
@@ -411,6 +412,23 @@ static void send_own(struct cq_conn *c, struct cq_buf *b)
     cq_conn_push(c, b);
     if (!b->refs)
         free(b);
+}
+
+void cq_conn_hold_until(struct cq_conn *c, uint64_t need)
+{
+    /* A gate already set keeps its place: what came since waits for the
+     * later entry too (coarser, never out of order). */
+    if (!c->gate_need)
+        c->gate_pos = c->qout + c->qlen;
+    if (need > c->gate_need)
+        c->gate_need = need;
+}
+
+void cq_conn_release(struct cq_conn *c)
+{
+    c->gate_need = 0;
+    if (c->qlen && !c->culled)
+        want_writable(c);
 }
 
 void cq_conn_send(struct cq_conn *c, json_t *msg)
@@ -482,9 +500,12 @@ int cq_conn_writable(struct cq_conn *c)
     /* As many as the socket takes without blocking: one write per callback
      * would let a burst of broadcasts outrun a perfectly healthy reader. */
     while (c->qlen) {
+        if (c->gate_need && c->qout >= c->gate_pos)
+            return 0; /* the rest waits for the game's log (cq_conn_release) */
         struct cq_buf *b = c->q[c->qhead];
         c->qhead = (c->qhead + 1) % cap;
         c->qlen--;
+        c->qout++;
         c->qbytes -= b->len;
         c->net->m.queued_msgs--;
         c->net->m.queued_bytes -= b->len;

@@ -89,6 +89,59 @@ static void broadcast(struct cq_live_room *lr, json_t *msg, unsigned roles)
     cq_buf_unref(b);
 }
 
+/* ---- held until stored ------------------------------------------------------ */
+
+/* What is sent to `c` from here on waits until every log entry made so far
+ * is stored (cq_live_stored): in Redis, or in the journal file while Redis
+ * is away. Nothing to wait for without a store. */
+static void hold(struct cq_live_room *lr, struct cq_conn *c)
+{
+    if (!lr->net->deps.store || lr->log_stored >= lr->log_seq)
+        return;
+    if (c->gate_room && c->gate_room != lr) {
+        lws_dll2_remove(&c->gate_link);
+        c->gate_room = NULL;
+        cq_conn_release(c);
+    }
+    cq_conn_hold_until(c, lr->log_seq);
+    if (!c->gate_room) {
+        c->gate_room = lr;
+        lws_dll2_add_tail(&c->gate_link, &lr->gated);
+    }
+}
+
+static void unhold(struct cq_conn *c)
+{
+    if (!c->gate_room)
+        return;
+    lws_dll2_remove(&c->gate_link);
+    c->gate_room = NULL;
+    cq_conn_release(c);
+}
+
+static void release_stored(struct cq_live_room *lr, bool all)
+{
+    lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&lr->gated))
+    {
+        struct cq_conn *c = lws_container_of(d, struct cq_conn, gate_link);
+        if (all || c->gate_need <= lr->log_stored)
+            unhold(c);
+    }
+    lws_end_foreach_dll_safe(d, d1);
+}
+
+void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq)
+{
+    for (struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
+        if (!strcmp(lr->game_id, game_id)) {
+            if (seq + 1 > lr->log_stored) {
+                lr->log_stored = seq + 1;
+                release_stored(lr, false);
+            }
+            return;
+        }
+}
+
 /* A live room without a game yet; NULL when out of memory. */
 static struct cq_live_room *live_room_new(struct cq_net *net)
 {
@@ -120,6 +173,8 @@ static void live_room_discard(struct cq_live_room *lr)
     json_decref(lr->pending_joined);
     json_decref(lr->pending_left);
     json_decref(lr->pending_status);
+    json_decref(lr->ended_msg);
+    release_stored(lr, true);
     cq_cache_state_drop(lr);
     cq_room_free(lr->game);
     for (size_t i = 0; i < lr->log_n; i++)
@@ -392,10 +447,12 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         break;
     case CQ_EV_ENDED: {
         flush_updates(lr);
-        json_t *ended = cq_wire_ended(lr->game);
-        json_object_set_new(ended, "game_id", json_string(lr->game_id));
-        broadcast(lr, ended, CQ_ROLE_ANY);
-        send_summaries(lr);
+        /* Announced by room_after, once the input that ended the game is
+         * logged (inputs are told after their events), and held until
+         * stored: a podium seen is a podium kept. */
+        json_decref(lr->ended_msg);
+        lr->ended_msg = cq_wire_ended(lr->game);
+        json_object_set_new(lr->ended_msg, "game_id", json_string(lr->game_id));
         store_final(lr, cq_room_host_token(lr->game));
         /* An ended game no longer counts against its address's live games:
          * it only waits (--ended-ttl) for late readers of the results. */
@@ -433,7 +490,8 @@ static void log_send(struct cq_live_room *lr)
     struct cq_store *st = lr->net->deps.store;
     if (lr->log_n && st)
         cq_store_log_append(st, lr->game_id, (const char *const *)lr->log_e, lr->log_len, lr->log_n,
-                            lr->log_ttl ? (unsigned)lr->net->deps.cfg->results_ttl_s : 0);
+                            lr->log_ttl ? (unsigned)lr->net->deps.cfg->results_ttl_s : 0,
+                            lr->log_seq - 1);
     for (size_t i = 0; i < lr->log_n; i++)
         free(lr->log_e[i]);
     lr->log_n = 0;
@@ -527,9 +585,18 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
     room_after(lr);
 }
 
-/* After any call into the game: follow its next deadline, or free it. */
+/* After any call into the game: announce its end, follow its next deadline,
+ * or free it. */
 static void room_after(struct cq_live_room *lr)
 {
+    if (lr->ended_msg) {
+        json_t *ended = lr->ended_msg;
+        lr->ended_msg = NULL;
+        for (unsigned i = 0; i < lr->n_conns; i++)
+            hold(lr, lr->conns[i]);
+        broadcast(lr, ended, CQ_ROLE_ANY);
+        send_summaries(lr);
+    }
     if (lr->expired) {
         cq_info("game %s closed", cq_room_pin(lr->game));
         log_flush_room(lr);
@@ -602,7 +669,7 @@ static void log_create(struct cq_live_room *lr, const struct cq_bank *bank, cons
     const char *entries[] = {e};
     cq_store_live_add(st, lr->game_id);
     cq_store_log_append(st, lr->game_id, entries, &len, 1,
-                        (unsigned)lr->net->deps.cfg->results_ttl_s);
+                        (unsigned)lr->net->deps.cfg->results_ttl_s, 0);
     free(e);
 }
 
@@ -645,6 +712,7 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     }
     lr->game = r.room;
     lr->log_seq = r.next_seq;
+    lr->log_stored = r.next_seq; /* read back from Redis */
     lr->created_unix = r.game.created_unix;
     snprintf(lr->game_id, sizeof lr->game_id, "%s", r.game.game_id);
     snprintf(lr->group_digest, sizeof lr->group_digest, "%s", r.game.group_digest);
@@ -794,6 +862,7 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     net->m.games_created++;
     log_create(lr, bank, qidx, n, &set, pin, token_key, seed);
     cq_info("game %s created from bank %s (%u questions)", pin, bank->id, n);
+    hold(lr, c); /* a PIN given out is a game that survives a restart */
     cq_conn_send(c, host_joined(lr, m, token, group_secret));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_HOST, NULL));
     room_after(lr);
@@ -886,6 +955,7 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
         room_after(lr);
         return;
     }
+    hold(lr, c);
     welcome_player(c, m, p, token);
     room_after(lr);
 }
@@ -962,6 +1032,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
     }
+    hold(lr, c);
     welcome_player(c, m, p, m->token);
     room_after(lr);
 }
@@ -990,13 +1061,15 @@ static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
         return;
     }
     int r = cq_room_answer(lr->game, c->player, m->question, &m->answer, cq_net_now_us(), &t);
-    if (r)
+    if (r) {
         cq_conn_error(c, m->req_id, r, r == CQ_EBAD_ANSWER ? "answer" : "question", NULL);
-    else
+    } else {
+        hold(lr, c); /* acknowledged once stored: no answer is ever lost */
         cq_conn_send_answer_ack(c,
                                 with_id(json_pack("{s:s, s:i, s:I}", "type", "answer_ack", "index",
                                                   m->question, "time_ms", (json_int_t)(t / 1000)),
                                         m));
+    }
     room_after(lr);
 }
 
@@ -1043,10 +1116,12 @@ static void handle_host(struct cq_conn *c, const struct cq_msg *m)
         r = CQ_EINTERNAL;
         break;
     }
-    if (r)
+    if (r) {
         cq_conn_error(c, m->req_id, r, m->type == CQ_MSG_KICK ? "player" : NULL, NULL);
-    else
+    } else {
+        hold(lr, c); /* confirmed once stored */
         reply_ok(c, m);
+    }
     room_after(lr);
 }
 
@@ -1093,6 +1168,10 @@ void cq_live_conn_gone(struct cq_conn *c)
 {
     struct cq_live_room *lr = c->room;
     struct cq_player *p = c->player;
+    if (c->gate_room) {
+        lws_dll2_remove(&c->gate_link);
+        c->gate_room = NULL;
+    }
     cq_group_conn_gone(c);
     if (!lr)
         return;

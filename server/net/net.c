@@ -45,6 +45,12 @@ static void on_store_state(void *ud, bool connected)
         cq_live_redis_state(net, connected);
 }
 
+/* A game's log entries are stored: held acknowledgements go out. */
+static void on_store_stored(void *ud, const char *game_id, uint64_t seq)
+{
+    cq_live_stored(ud, game_id, seq);
+}
+
 /* lws logs go through ours, a level lower: lws is chatty about clients. */
 static void lws_log_emit(int level, const char *line)
 {
@@ -198,8 +204,10 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         net->failed = true;
         return net;
     }
-    if (deps->store)
+    if (deps->store) {
         cq_store_on_state(deps->store, on_store_state, net);
+        cq_store_on_stored(deps->store, on_store_stored, net);
+    }
     cq_listen_start(net, fd_ceiling);
     cq_conn_sweep_start(net);
     return net;
@@ -222,8 +230,10 @@ void cq_net_stop(struct cq_net *net)
         return;
     net->stopping = true;
     cq_listen_stop(net);
-    if (net->deps.store)
+    if (net->deps.store) {
         cq_store_on_state(net->deps.store, NULL, NULL);
+        cq_store_on_stored(net->deps.store, NULL, NULL);
+    }
     cq_live_stop(net);
     uv_close((uv_handle_t *)&net->log_check, NULL);
     lws_sul_cancel(&net->sweep_sul);

@@ -55,6 +55,13 @@ struct cq_conn {
     unsigned strikes; /* bad messages in a row */
     bool culled, close_after_flush, close_sent;
     bool write_asked; /* we asked lws for the next WRITEABLE (conn.c) */
+    /* Held until the game's log is stored (cq_conn_hold_until): the
+     * messages queued from the `gate_pos`th on (counting every message ever
+     * queued, `qout` of them written or dropped) wait until the log of
+     * `gate_room` holds its entries below `gate_need`. 0: no gate. */
+    uint64_t qout, gate_pos, gate_need;
+    struct cq_live_room *gate_room;
+    lws_dll2_t gate_link; /* in gate_room->gated */
     uint16_t close_code;
     char close_reason[64];
     char peer[64];
@@ -102,6 +109,12 @@ struct cq_live_room {
      * and `watch` must carry it beside the PIN (the join link's `k`). */
     char join_secret[CQ_TOKEN_MAX + 1];
     uint64_t log_seq; /* number of the game's next log entry (replay.h) */
+    /* Entries below this number are stored (cq_live_stored): an answer is
+     * acknowledged, a host command confirmed, a join welcomed and the end
+     * announced only once the entries they depend on are. */
+    uint64_t log_stored;
+    lws_dll2_owner_t gated; /* connections held for it (struct cq_conn.gate_link) */
+    json_t *ended_msg;      /* `ended`, sent once its input is logged (room_after) */
     /* Log entries made in this loop iteration, sent in one RPUSH after it. */
     char **log_e;
     size_t *log_len;
@@ -219,6 +232,10 @@ struct cq_buf *cq_buf_from_json(json_t *msg); /* steals msg; refs = 0 */
 void cq_buf_unref(struct cq_buf *b);
 /* Queues `b` (takes a ref); culls the connection when its queue is full. */
 void cq_conn_push(struct cq_conn *c, struct cq_buf *b);
+/* What is queued for `c` from now on waits until cq_conn_release: until the
+ * game's log entries below `need` are stored (live.c). */
+void cq_conn_hold_until(struct cq_conn *c, uint64_t need);
+void cq_conn_release(struct cq_conn *c);
 /* Sends one personal message (steals msg). */
 void cq_conn_send(struct cq_conn *c, json_t *msg);
 /* Sends the answer_ack for the message being handled (steals msg): the
@@ -259,6 +276,9 @@ void cq_live_log_flush(struct cq_net *net);
 bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const *entries,
                      const size_t *lens, size_t n);
 void cq_live_redis_state(struct cq_net *net, bool connected);
+/* The store has game `game_id`'s log entries up to `seq`: what waited for
+ * them goes out. */
+void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq);
 json_t *cq_live_redis_warning(bool connected);
 unsigned cq_live_players(const struct cq_net *net);
 

@@ -1,6 +1,7 @@
 /* store.c: hiredis async on libuv, reconnect, journal of writes. */
 #include "store.h"
 
+#include <errno.h>
 #include <hiredis/async.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
@@ -9,6 +10,7 @@
 #include <time.h>
 #include <uv.h>
 
+#include "jfile.h"
 #include "log.h"
 
 enum conn_state { ST_CLOSED, ST_CONNECTING, ST_READY };
@@ -17,6 +19,10 @@ enum conn_state { ST_CLOSED, ST_CONNECTING, ST_READY };
 struct journal_entry {
     struct journal_entry *next;
     uint64_t sent_ms; /* loop time it was last sent (the watchdog reads it) */
+    /* A game log's RPUSH reports its last entry stored (cq_store_on_stored):
+     * `seq` of game `game` ("" for any other write). */
+    char game[32];
+    uint64_t seq;
     size_t len;
     char cmd[];
 };
@@ -57,6 +63,21 @@ struct cq_store {
     uint64_t errors, reconnects, dropped, server_restarts, recycles;
     cq_store_state_cb on_state;
     void *on_state_ud;
+    cq_store_stored_cb on_stored;
+    void *on_stored_ud;
+
+    /* The journal file (jfile.h), NULL without one. While Redis is not
+     * ready, what the journal gets is appended to it and synced at the end
+     * of the loop iteration (the prepare handle runs after every check
+     * handle, so after the games' logs left), and only then reported
+     * stored. The entries in the file are always a prefix of the journal:
+     * `unspilled` is the first that is not (NULL: all are). */
+    struct cq_jfile *jf;
+    struct journal_entry *unspilled;
+    uv_prepare_t spill_prep;
+    bool spill_armed;
+    uint64_t spill_errors;
+    int64_t spill_warned_ms;
 };
 
 static void store_connect(struct cq_store *s);
@@ -174,21 +195,44 @@ void cq_store_server_restarted(struct cq_store *s)
         uv_timer_start(&s->retry, on_retry, 0, 0);
 }
 
-static void journal_push(struct cq_store *s, const char *cmd, size_t len)
+static void report_stored(struct cq_store *s, const struct journal_entry *e)
 {
+    if (e->game[0] && s->on_stored)
+        s->on_stored(s->on_stored_ud, e->game, e->seq);
+}
+
+static void on_spill_prep(uv_prepare_t *h);
+
+static void spill_arm(struct cq_store *s)
+{
+    if (!s->jf || !s->unspilled || s->spill_armed || s->freeing)
+        return;
+    s->spill_armed = true;
+    uv_prepare_start(&s->spill_prep, on_spill_prep);
+}
+
+/* `game`: the game whose log entries up to `seq` this write holds (reported
+ * stored once it is), or NULL for any other write. */
+static void journal_push(struct cq_store *s, const char *cmd, size_t len, const char *game,
+                         uint64_t seq)
+{
+    struct journal_entry *e = NULL;
     if (s->jdepth >= s->journal_max) {
         s->dropped++;
         cq_err_log("redis journal full (%u writes): dropping a write; %llu dropped so far",
                    s->journal_max, (unsigned long long)s->dropped);
-        return;
+        goto dropped;
     }
-    struct journal_entry *e = malloc(sizeof *e + len);
+    e = malloc(sizeof *e + len);
     if (!e) {
         s->dropped++;
         cq_err_log("redis journal: out of memory, dropping a write");
-        return;
+        goto dropped;
     }
     e->next = NULL;
+    e->sent_ms = 0;
+    snprintf(e->game, sizeof e->game, "%s", game ? game : "");
+    e->seq = seq;
     e->len = len;
     memcpy(e->cmd, cmd, len);
     if (s->jtail)
@@ -197,6 +241,66 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len)
         s->jhead = e;
     s->jtail = e;
     s->jdepth++;
+    if (!s->unspilled)
+        s->unspilled = e;
+    if (s->state != ST_READY)
+        spill_arm(s);
+    return;
+dropped:
+    /* A dropped log write leaves a gap, so that game cannot be resumed any
+     * more (logged at start-up); holding its acknowledgements would only
+     * freeze it. */
+    if (game && s->on_stored)
+        s->on_stored(s->on_stored_ud, game, seq);
+}
+
+/* Appends (or, when the file holds nothing the journal still needs, writes
+ * anew) the journal's unspilled entries to the journal file, syncs, and
+ * reports them stored. On failure they stay unspilled: tried again with the
+ * next write, and stored by Redis once it is back. */
+static void spill(struct cq_store *s)
+{
+    size_t n = 0;
+    if (!s->jf || !s->unspilled)
+        return;
+    bool anew = s->unspilled == s->jhead && s->jf->bytes > 0;
+    for (struct journal_entry *e = s->unspilled; e; e = e->next)
+        n++;
+    struct iovec *iov = malloc(n * sizeof *iov);
+    int r = -1;
+    if (iov) {
+        size_t i = 0;
+        for (struct journal_entry *e = s->unspilled; e; e = e->next, i++)
+            iov[i] = (struct iovec){e->cmd, e->len};
+        r = anew ? cq_jfile_rewrite(s->jf, iov, n) : cq_jfile_append(s->jf, iov, n);
+    } else {
+        errno = ENOMEM;
+    }
+    free(iov);
+    if (r) {
+        s->spill_errors++;
+        int64_t now = (int64_t)uv_now(s->loop);
+        if (!s->spill_warned_ms || now - s->spill_warned_ms >= 10000) {
+            s->spill_warned_ms = now;
+            cq_err_log("journal file %s: %s; what Redis has not stored waits in memory "
+                       "(%llu failures so far)",
+                       s->jf->path, strerror(errno), (unsigned long long)s->spill_errors);
+        }
+        return;
+    }
+    struct journal_entry *e = s->unspilled;
+    s->unspilled = NULL;
+    for (; e; e = e->next)
+        report_stored(s, e);
+}
+
+static void on_spill_prep(uv_prepare_t *h)
+{
+    struct cq_store *s = h->data;
+    s->spill_armed = false;
+    uv_prepare_stop(h);
+    if (s->state != ST_READY)
+        spill(s);
 }
 
 static void store_recycle(struct cq_store *s, const char *why);
@@ -242,9 +346,15 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
         s->jhead = e->next;
         if (!s->jhead)
             s->jtail = NULL;
+        if (s->unspilled == e)
+            s->unspilled = e->next;
         s->jdepth--;
+        report_stored(s, e); /* also after an error reply: holding would not help */
         free(e);
     }
+    /* All in Redis: the journal file holds nothing needed any more. */
+    if (!s->jdepth && s->jf && s->jf->bytes && cq_jfile_clear(s->jf))
+        cq_warn("journal file %s: cannot empty it: %s", s->jf->path, strerror(errno));
 }
 
 static void journal_flush(struct cq_store *s)
@@ -352,6 +462,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     }
     if (was_ready && s->on_state)
         s->on_state(s->on_state_ud, false);
+    spill_arm(s); /* what was in flight is not stored yet */
     cq_warn("redis: connection lost (%s); retrying", ac->errstr[0] ? ac->errstr : "closed");
     schedule_retry(s);
 }
@@ -422,8 +533,9 @@ struct cq_store *cq_store_new(struct uv_loop_s *loop, const struct cq_redis_targ
     s->journal_max = journal_max;
     uv_timer_init(loop, &s->retry);
     uv_timer_init(loop, &s->watchdog);
-    s->retry.data = s->watchdog.data = s;
-    s->handles_open = 2;
+    uv_prepare_init(loop, &s->spill_prep);
+    s->retry.data = s->watchdog.data = s->spill_prep.data = s;
+    s->handles_open = 3;
     uint64_t every = s->timeout_ms / 4 > 25 ? (uint64_t)s->timeout_ms / 4 : 25;
     uv_timer_start(&s->watchdog, on_watchdog, every, every);
     return s;
@@ -443,18 +555,26 @@ static void handle_closed(uv_handle_t *h)
 
 static void store_finish_free(struct cq_store *s)
 {
-    if (s->jdepth)
+    if (s->jdepth && s->jf) {
+        spill(s); /* the next start sends them */
+        cq_warn("redis: %zu journaled writes not delivered at shutdown%s", s->jdepth,
+                s->unspilled ? "" : "; kept in the journal file for the next start");
+    } else if (s->jdepth) {
         cq_warn("redis: %zu journaled writes not delivered at shutdown", s->jdepth);
+    }
     while (s->jhead) {
         struct journal_entry *e = s->jhead;
         s->jhead = e->next;
         free(e);
     }
     s->jtail = NULL;
+    s->unspilled = NULL;
     s->jdepth = 0;
     uv_timer_stop(&s->retry);
+    uv_prepare_stop(&s->spill_prep);
     uv_close((uv_handle_t *)&s->retry, handle_closed);
     uv_close((uv_handle_t *)&s->watchdog, handle_closed);
+    uv_close((uv_handle_t *)&s->spill_prep, handle_closed);
 }
 
 /* Shutdown took longer than a command may: drop what is left. */
@@ -510,6 +630,8 @@ void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out)
     out->journal_depth = s->jdepth;
     out->server_restarts = s->server_restarts;
     out->recycles = s->recycles;
+    out->journal_file_errors = s->spill_errors;
+    out->journal_file_bytes = s->jf ? s->jf->bytes : 0;
     out->connected = s->state == ST_READY;
 }
 
@@ -517,6 +639,17 @@ void cq_store_on_state(struct cq_store *s, cq_store_state_cb cb, void *ud)
 {
     s->on_state = cb;
     s->on_state_ud = ud;
+}
+
+void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud)
+{
+    s->on_stored = cb;
+    s->on_stored_ud = ud;
+}
+
+void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf)
+{
+    s->jf = jf;
 }
 
 static void pending_release(struct pending *p)
@@ -584,17 +717,23 @@ static int store_query(struct cq_store *s, struct pending *p, int argc, const ch
     return 0;
 }
 
-int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen)
+static int store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen,
+                       const char *game, uint64_t seq)
 {
     char *cmd = NULL;
     long long len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
     if (len < 0)
         return -1;
-    journal_push(s, cmd, (size_t)len);
+    journal_push(s, cmd, (size_t)len, game, seq);
     redisFreeCommand(cmd);
     if (s->state == ST_READY)
         journal_flush(s);
     return 0;
+}
+
+int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen)
+{
+    return store_write(s, argc, argv, argvlen, NULL, 0);
 }
 
 /* ---- game data ------------------------------------------------------------ */
@@ -851,7 +990,7 @@ int cq_store_live_remove(struct cq_store *s, const char *game_id)
 }
 
 int cq_store_log_append(struct cq_store *s, const char *game_id, const char *const *entries,
-                        const size_t *lens, size_t n, unsigned ttl_s)
+                        const size_t *lens, size_t n, unsigned ttl_s, uint64_t last_seq)
 {
     char key[256], ttl[24];
     int result = -1;
@@ -870,7 +1009,7 @@ int cq_store_log_append(struct cq_store *s, const char *game_id, const char *con
         argv[2 + i] = entries[i];
         argl[2 + i] = lens[i];
     }
-    result = cq_store_write(s, (int)(n + 2), argv, argl);
+    result = store_write(s, (int)(n + 2), argv, argl, game_id, last_seq);
     if (!result && ttl_s) {
         snprintf(ttl, sizeof ttl, "%u", ttl_s);
         const char *exp[] = {"EXPIRE", key, ttl};

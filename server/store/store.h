@@ -21,12 +21,15 @@
 
 struct uv_loop_s;
 struct cq_store;
+struct cq_jfile;
 
 struct cq_store_stats {
     uint64_t errors, reconnects, journal_dropped;
-    uint64_t server_restarts; /* the embedded Redis started again under us */
-    uint64_t recycles;        /* connections dropped for an unanswered command */
+    uint64_t server_restarts;     /* the embedded Redis started again under us */
+    uint64_t recycles;            /* connections dropped for an unanswered command */
+    uint64_t journal_file_errors; /* failed writes or syncs of the journal file */
     size_t journal_depth;
+    size_t journal_file_bytes;
     bool connected;
 };
 
@@ -36,6 +39,19 @@ typedef void (*cq_store_state_cb)(void *ud, bool connected);
 struct cq_store *cq_store_new(struct uv_loop_s *loop, const struct cq_redis_target *target,
                               const char *prefix, int timeout_ms, unsigned journal_max);
 void cq_store_on_state(struct cq_store *s, cq_store_state_cb cb, void *ud);
+/* Told that a game's log entries up to and including `seq` are stored: in
+ * Redis (answered; with the embedded Redis that is on disk, appendfsync
+ * always), or, while Redis is not there, in the journal file (synced). In
+ * order for each game; the same entry may be told twice (the file, then
+ * Redis): keep the highest. Also told for a write the journal had to drop
+ * (its bound): the game's log has a gap then, logged. */
+typedef void (*cq_store_stored_cb)(void *ud, const char *game_id, uint64_t seq);
+void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud);
+/* The journal file (jfile.h, opened and closed by the caller, after the
+ * store is freed): while Redis is away, journaled writes are appended and
+ * synced to it at the end of each loop iteration, before they are told
+ * stored. */
+void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf);
 /* Starts connecting; returns at once. */
 void cq_store_start(struct cq_store *s);
 /* Sends what is journaled and waits for Redis's replies (at most the
@@ -132,9 +148,10 @@ int cq_store_live_add(struct cq_store *s, const char *game_id);
 /* The game is over for good (expired): forgets it and its log. */
 int cq_store_live_remove(struct cq_store *s, const char *game_id);
 /* Appends `n` entries to the game's log, in order; with `ttl_s` > 0 also
- * sets the log's time to live. */
+ * sets the log's time to live. `last_seq`: the number of the last entry,
+ * told to cq_store_on_stored's callback once it is stored. */
 int cq_store_log_append(struct cq_store *s, const char *game_id, const char *const *entries,
-                        const size_t *lens, size_t n, unsigned ttl_s);
+                        const size_t *lens, size_t n, unsigned ttl_s, uint64_t last_seq);
 
 /* Gets one live game's log (entries valid during the call); returns false
  * to forget the game (its log cannot be used). */
@@ -145,6 +162,15 @@ typedef bool (*cq_store_log_cb)(void *ud, const char *game_id, const char *const
  * with the reason in `err` (then nothing was restored). */
 int cq_store_load_logs(const struct cq_redis_target *t, const char *prefix, int timeout_ms,
                        cq_store_log_cb cb, void *ud, char *err, size_t errlen);
+
+/* At start-up, before the logs are read: sends what a previous run left in
+ * the journal file (writes Redis never answered) to Redis over a blocking
+ * connection, then empties the file. A torn last write (a crash or power
+ * cut in the middle of it: never synced, so never acknowledged) is left
+ * out. 0 (`*sent` commands), or -1 with the reason in `err` (the file is
+ * kept). */
+int cq_store_replay_journal_file(const struct cq_redis_target *t, struct cq_jfile *jf,
+                                 int timeout_ms, size_t *sent, char *err, size_t errlen);
 
 /* A blocking PING (after AUTH and SELECT) within `timeout_ms`, for
  * start-up checks only: 0, or -1 with the reason in `err`. */

@@ -1,10 +1,12 @@
 /* store_load.c: start-up work over a blocking connection: is Redis there,
  * and the logs of the games that were live when the server last stopped. */
+#include <errno.h>
 #include <hiredis/hiredis.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "jfile.h"
 #include "store.h"
 
 #define LOG_CHUNK 10000 /* entries per LRANGE: bounded replies */
@@ -169,5 +171,106 @@ out:
     if (live)
         freeReplyObject(live);
     redisFree(c);
+    return result;
+}
+
+/* ---- the journal file left by a previous run ------------------------------ */
+
+#define REPLAY_PIPELINE 256 /* commands in flight on the blocking connection */
+
+struct replay {
+    redisContext *c;
+    size_t queued, sent, errors;
+    char *err;
+    size_t errlen;
+};
+
+/* Reads the replies of what is queued; -1 when Redis cannot take writes. */
+static int replay_drain(struct replay *rp)
+{
+    while (rp->queued) {
+        void *v = NULL;
+        if (redisGetReply(rp->c, &v) != REDIS_OK || !v) {
+            snprintf(rp->err, rp->errlen, "%s", rp->c->errstr);
+            return -1;
+        }
+        redisReply *r = v;
+        rp->queued--;
+        if (r->type == REDIS_REPLY_ERROR) {
+            /* A refusal for now (loading, out of memory, read-only...) keeps
+             * the file for the next start; any other error is that write's
+             * own fault, and the rest still goes. */
+            static const char *const later[] = {"LOADING", "BUSY",     "MISCONF",    "READONLY",
+                                                "OOM",     "TRYAGAIN", "NOREPLICAS", "MASTERDOWN"};
+            for (size_t i = 0; i < sizeof later / sizeof *later; i++)
+                if (!strncmp(r->str, later[i], strlen(later[i]))) {
+                    snprintf(rp->err, rp->errlen, "Redis refused a write: %s", r->str);
+                    freeReplyObject(r);
+                    return -1;
+                }
+            rp->errors++;
+            fprintf(stderr, "chainquiz: journal file: a write failed: %s\n", r->str);
+        }
+        freeReplyObject(r);
+    }
+    return 0;
+}
+
+static int replay_cmd(void *ud, const char *cmd, size_t len)
+{
+    struct replay *rp = ud;
+    if (redisAppendFormattedCommand(rp->c, cmd, len) != REDIS_OK) {
+        snprintf(rp->err, rp->errlen, "%s", rp->c->errstr);
+        return -1;
+    }
+    rp->queued++;
+    rp->sent++;
+    return rp->queued >= REPLAY_PIPELINE ? replay_drain(rp) : 0;
+}
+
+int cq_store_replay_journal_file(const struct cq_redis_target *t, struct cq_jfile *jf,
+                                 int timeout_ms, size_t *sent, char *err, size_t errlen)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    bool bad = false;
+    int result = -1;
+    struct replay rp = {.err = err, .errlen = errlen};
+    *sent = 0;
+    err[0] = '\0';
+    if (cq_jfile_read(jf, &buf, &len)) {
+        snprintf(err, errlen, "cannot read %s: %s", jf->path, strerror(errno));
+        return -1;
+    }
+    if (!len)
+        return 0;
+    rp.c = connect_sync(t, timeout_ms, err, errlen);
+    if (!rp.c)
+        goto out;
+    size_t used = cq_jfile_parse(buf, len, replay_cmd, &rp, &bad);
+    if (rp.err[0] || replay_drain(&rp))
+        goto out;
+    if (used < len) {
+        if (bad)
+            fprintf(stderr,
+                    "chainquiz: journal file %s: %zu bytes at offset %zu are not Redis "
+                    "commands; left out\n",
+                    jf->path, len - used, used);
+        else
+            fprintf(stderr,
+                    "chainquiz: journal file %s: the last write (%zu bytes) was cut short by a "
+                    "crash; left out (it was never acknowledged)\n",
+                    jf->path, len - used);
+    }
+    if (cq_jfile_clear(jf)) {
+        snprintf(err, errlen, "cannot empty %s: %s", jf->path, strerror(errno));
+        goto out;
+    }
+    *sent = rp.sent;
+    result = 0;
+out:
+    if (rp.c)
+        redisFree(rp.c);
+    free(buf);
     return result;
 }

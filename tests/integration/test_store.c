@@ -588,16 +588,20 @@ static void kill_mid_question_and_resume(bool boards)
     json_decref(see_question(&a, 1));
     json_decref(see_question(&b, 1));
     answer(&a, 1, json_true());
-    /* The game's log (written asynchronously) holds that answer, and Bob's
-     * `shown` (no answer yet): after the restart, the `shown` his phone
-     * sends again must not count as the first. */
+    /* The game's log holds that answer, and Bob's `shown` (no answer yet): after the restart, the
+     * `shown` his phone sends again must not count as the first. */
     char want[64], bob_shown[64];
     snprintf(want, sizeof want, ",%lld,1,true,", a.id); /* player, question, answer */
     snprintf(bob_shown, sizeof bob_shown, "\"shown\",");
     bool found = false;
-    for (int i = 0; i < 100 && !(strstr(log, want) && found); i++) {
-        usleep(20000);
-        read_log(!boards, game_id, log, sizeof log);
+    /* Acknowledged means stored: the answer is in the log at the first look. */
+    read_log(!boards, game_id, log, sizeof log);
+    cr_assert(strstr(log, want), "acknowledged, yet not in the log: %s", log);
+    for (int i = 0; i < 100 && !found; i++) {
+        if (i) {
+            usleep(20000);
+            read_log(!boards, game_id, log, sizeof log);
+        }
         char tail[32];
         snprintf(tail, sizeof tail, ",%lld,1]", b.id);
         for (const char *p = log; !found && (p = strstr(p, bob_shown)); p++) {
@@ -909,4 +913,120 @@ Test(store, an_expired_game_leaves_no_log, .init = start_short_ttl)
     cr_assert_str_eq(out, "0", "the expired game is still listed as live");
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
+}
+
+/* ---- acknowledged only once stored (docs/redis.md) ------------------------ */
+
+static void start_patient(void)
+{
+    const char *const extra[] = {"--redis-timeout", "60000", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* A number on its line of /metrics ("NAME VALUE"); -1 when missing. */
+static long long metric(const char *name)
+{
+    static char body[65536];
+    char key[128];
+    if (cq_http_get(h.http_port, "/metrics", body, sizeof body) != 200)
+        return -1;
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(body, key);
+    return p ? atoll(p + strlen(key)) : -1;
+}
+
+/* Redis holds the answer's log entry (stopped: SIGSTOP) and the server is
+ * patient (--redis-timeout 60 s): the answer is counted at once, and its
+ * acknowledgement waits for Redis. The moment Redis answers, the ack comes,
+ * and the entry is in the game's log. Before this, the ack left in the same
+ * loop iteration as the answer was taken, before its entry was sent. */
+Test(store, an_answer_is_acknowledged_only_once_its_log_entry_is_stored, .init = start_patient)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80], log[8192], want[64];
+    json_t *st =
+        create(&host, json_pack("{s:s, s:[s]}", "bank", "mini", "tags", "single"), pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i, s:s}", "type", "answer",
+                                                  "question", 0, "answer", 0, "id", "a1")),
+                 0);
+    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
+        usleep(10000);
+    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    /* Taken, and not acknowledged: an ack written with the answer would be
+     * in the socket by now (loopback delivers at write). */
+    json_t *early = cq_ws_recv(&a.ws, 0);
+    cr_assert_null(early, "acknowledged before Redis stored it: %s",
+                   early ? json_dumps(early, 0) : "");
+
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    json_t *ack = client_expect(&a.ws, "answer_ack");
+    cr_assert_str_eq(jstr(ack, "id"), "a1");
+    json_decref(ack);
+    read_log(false, game_id, log, sizeof log);
+    snprintf(want, sizeof want, ",%lld,0,0,", a.id); /* player, question, answer */
+    cr_assert(strstr(log, want), "acknowledged, yet not in the log: %s", log);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
+
+/* Redis is gone: an answer is acknowledged once it is in the journal file
+ * (synced), and a server killed then (kill -9) and started again, with Redis
+ * back, sends the file to Redis before it reads the logs: the answer is
+ * there. Before the journal file, the game came back without it. */
+Test(store, acknowledged_while_redis_is_away_survives_a_server_kill)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80];
+    json_decref(create(
+        &host,
+        json_pack("{s:s, s:s, s:[s]}", "bank", "mini", "scoring", "accuracy", "tags", "single"),
+        pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+
+    int port = h.redis_port;
+    cq_harness_stop_redis(&h); /* SIGTERM: what it had is in its file */
+    json_t *w = cq_ws_expect(&host, "warning", 15000);
+    cr_assert_not_null(w, "no redis_down warning");
+    cr_assert_str_eq(jstr(w, "code"), "redis_down");
+    json_decref(w);
+    answer(&a, 0, json_integer(0)); /* acknowledged: in the journal file */
+
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cr_assert_eq(cq_harness_start_redis_on(&h, port), 0);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    cr_assert_eq(cq_log_count(&h, "a previous run kept in"), 1, "the journal file was not sent");
+
+    json_t *st = rejoin(&a.ws, pin, a.token, "player");
+    json_t *you = json_object_get(st, "you");
+    cr_assert(json_is_true(json_object_get(you, "answered")), "Ada's answer was lost");
+    json_decref(st);
+    st = rejoin(&b.ws, pin, b.token, "player");
+    cr_assert(json_is_false(json_object_get(json_object_get(st, "you"), "answered")));
+    json_decref(st);
+    json_decref(rejoin(&host, pin, token, "host"));
+    answer(&b, 0, json_integer(1)); /* the last one expected: the question closes */
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, false, 1));
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
 }
