@@ -286,6 +286,16 @@ static void store_board(struct cq_live_room *lr)
 
 /* At the end: the full record for download, and the boards that outlive
  * the game (all-time and weekly, per bank and per group). */
+/* By nickname (folded), then best score first. */
+static int board_entry_cmp(const void *a, const void *b)
+{
+    const struct cq_board_entry *x = a, *y = b;
+    int c = strcmp(x->member, y->member);
+    if (c)
+        return c;
+    return (x->score < y->score) - (x->score > y->score);
+}
+
 static void store_final(struct cq_live_room *lr, const char *host_token_key)
 {
     struct cq_store *st = lr->net->deps.store;
@@ -309,11 +319,21 @@ static void store_final(struct cq_live_room *lr, const char *host_token_key)
         cq_err_log("game %s: out of memory, boards not updated", lr->game_id);
         return;
     }
-    /* Everyone who played counts, also those who left early; not the kicked. */
+    /* Everyone who played counts, also those who left early; not the kicked.
+     * A board's entry is a nickname, and a game counts for it once: with the
+     * best of the seats that had it (a seat released after the rejoin grace,
+     * then a new seat under that name, is most often the same pupil back on
+     * a new phone, and adding both would count them twice). docs/redis.md. */
     size_t k = 0;
     for (unsigned i = 0; i < n; i++)
         if (r[i] && !r[i]->kicked)
             e[k++] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
+    qsort(e, k, sizeof *e, board_entry_cmp); /* a name's seats side by side, best first */
+    size_t kept = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!kept || strcmp(e[kept - 1].member, e[i].member))
+            e[kept++] = e[i];
+    k = kept;
     const struct cq_room_settings *set = cq_room_settings(lr->game);
     cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, lr->group_digest,
                         e, k, now);

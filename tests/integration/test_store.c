@@ -1030,3 +1030,69 @@ Test(store, acknowledged_while_redis_is_away_survives_a_server_kill)
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
 }
+
+/* ---- what a board counts ---------------------------------------------------- */
+
+static void start_short_grace(void)
+{
+    const char *const extra[] = {"--rejoin-grace", "1", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* Ada's phone dies mid-game and her seat is released after the rejoin grace;
+ * she joins again as "Ada" (a new seat, 0 points) and scores once more. The
+ * game counts for "ada" on the boards once, with the better seat: 1000, not
+ * the 2000 of both seats added up (docs/redis.md, "What a board counts"). */
+Test(store, a_nickname_counts_once_per_game_on_the_boards, .init = start_short_grace)
+{
+    struct cq_ws host;
+    struct player a, a2, b;
+    char pin[8], token[80];
+    json_decref(create(&host,
+                       json_pack("{s:s, s:s, s:[s, s], s:s}", "bank", "mini", "scoring", "accuracy",
+                                 "tags", "single", "truefalse", "group", "reseated"),
+                       pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0)); /* right */
+    answer(&b, 0, json_integer(1)); /* wrong */
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, false, 1));
+
+    /* Her phone dies; after the grace her seat is released (the host's
+     * lobby update lists her as left). */
+    cq_ws_free(&a.ws);
+    bool released = false;
+    while (!released) {
+        json_t *l = client_expect(&host, "lobby");
+        json_t *left = json_object_get(l, "left"), *x;
+        size_t i;
+        json_array_foreach(left, i, x) released |= jint(x, "id") == a.id;
+        json_decref(l);
+    }
+    /* Back on a new phone, as "Ada" again: a new seat. */
+    client_open(&a2.ws, &h);
+    json_t *j = client_req(
+        &a2.ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "Ada"),
+        "joined");
+    a2.id = jint(json_object_get(j, "player"), "id");
+    cr_assert_neq(a2.id, a.id);
+    json_decref(j);
+    a2.earned = 0;
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+    json_decref(see_question(&a2, 1));
+    json_decref(see_question(&b, 1));
+    answer(&a2, 1, json_true());
+    answer(&b, 1, json_true());
+    json_decref(result(&a2, 1, true, 1));
+    json_decref(result(&b, 1, true, 1));
+    host_cmd(&host, "end");
+    assert_group_scores("reseated", "1000", "1000");
+    cq_ws_free(&host);
+    cq_ws_free(&a2.ws);
+    cq_ws_free(&b.ws);
+}
