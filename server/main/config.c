@@ -165,6 +165,10 @@ static const struct opt opts[] = {
     {"results-ttl", "CHAINQUIZ_RESULTS_TTL",
      "seconds a finished game's results stay downloadable (default 2592000: 30 days)", OPT_INT,
      O(results_ttl_s), 0, 60, 31536000},
+    {"redis-replicas", "CHAINQUIZ_REDIS_REPLICAS",
+     "with --redis: replicas that must have a game's log entry before it is acknowledged "
+     "(Redis WAIT, bounded by --redis-timeout; default 0: the primary's word)",
+     OPT_UINT, O(redis_replicas), 0, 0, 16},
     {"journal-max", "CHAINQUIZ_JOURNAL_MAX",
      "Redis writes kept in memory while Redis is away (default 100000)", OPT_UINT, O(journal_max),
      0, 100, 10000000},

@@ -69,8 +69,9 @@ struct cq_config {
     int idle_timeout_s; /* WebSocket with no traffic (pongs included): pinged */
     int idle_grace_s;   /* after idle_timeout_s, this much more silence: closed */
     int redis_timeout_ms;
-    unsigned journal_max; /* Redis writes kept while Redis is away */
-    int results_ttl_s;    /* finished games' results kept in Redis */
+    unsigned journal_max;    /* Redis writes kept while Redis is away */
+    unsigned redis_replicas; /* WAIT for this many before a log entry counts as stored */
+    int results_ttl_s;       /* finished games' results kept in Redis */
     /* Reverse proxies whose X-Forwarded-For is believed (proxy.h); empty:
      * none, the header is ignored. */
     char trusted_proxies[CQ_PROXY_LIST_MAX];

@@ -191,6 +191,8 @@ int main(int argc, char **argv)
         goto loop_out;
     }
     cq_store_set_journal_file(a->store, &a->jfile);
+    if (a->cfg.redis_url[0])
+        cq_store_set_replicas(a->store, a->cfg.redis_replicas);
     cq_store_start(a->store);
     cq_redis_embed_supervise(&a->redis, &a->loop, on_redis_restart, a);
 

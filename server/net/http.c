@@ -513,6 +513,14 @@ static void metrics(struct cq_net *net, struct text *t)
             "Connections closed for not answering a keep-alive ping.", m->idle_dropped);
     GAUGE("chainquiz_redis_connected", "1 when Redis is connected.", st.connected);
     GAUGE("chainquiz_redis_journal_depth", "Redis writes waiting for Redis.", st.journal_depth);
+    GAUGE("chainquiz_journal_file_bytes",
+          "Bytes in the journal file (writes kept on disk while Redis is away).",
+          st.journal_file_bytes);
+    COUNTER("chainquiz_journal_file_errors_total",
+            "Failed writes or syncs of the journal file (acknowledgements then wait for Redis).",
+            st.journal_file_errors);
+    COUNTER("chainquiz_redis_wait_short_total",
+            "WAITs for --redis-replicas answered with fewer replicas.", st.wait_short);
     COUNTER("chainquiz_redis_errors_total", "Redis errors and timeouts.", st.errors);
     COUNTER("chainquiz_redis_journal_dropped_total", "Redis writes lost to the journal bound.",
             st.journal_dropped);

@@ -66,6 +66,16 @@ struct cq_store {
     cq_store_stored_cb on_stored;
     void *on_stored_ud;
 
+    /* With replicas to wait for (cq_store_set_replicas), a log write the
+     * primary answered waits here for the WAIT sent after it. */
+    unsigned replicas;
+    struct stored_mark {
+        char game[32];
+        uint64_t seq;
+    } * waiting;
+    size_t n_waiting, cap_waiting;
+    uint64_t wait_short; /* WAITs that timed out short of `replicas` */
+
     /* The journal file (jfile.h), NULL without one. While Redis is not
      * ready, what the journal gets is appended to it and synced at the end
      * of the loop iteration (the prepare handle runs after every check
@@ -197,8 +207,56 @@ void cq_store_server_restarted(struct cq_store *s)
 
 static void report_stored(struct cq_store *s, const struct journal_entry *e)
 {
-    if (e->game[0] && s->on_stored)
-        s->on_stored(s->on_stored_ud, e->game, e->seq);
+    if (!e->game[0] || !s->on_stored)
+        return;
+    if (s->replicas && s->state == ST_READY) {
+        if (s->n_waiting == s->cap_waiting) {
+            size_t ncap = s->cap_waiting ? 2 * s->cap_waiting : 64;
+            struct stored_mark *nw = realloc(s->waiting, ncap * sizeof *nw);
+            if (nw) {
+                s->waiting = nw;
+                s->cap_waiting = ncap;
+            }
+        }
+        if (s->n_waiting < s->cap_waiting) {
+            struct stored_mark *m = &s->waiting[s->n_waiting++];
+            memcpy(m->game, e->game, sizeof m->game);
+            m->seq = e->seq;
+            return;
+        }
+        /* Out of memory: the primary's word has to do. */
+    }
+    s->on_stored(s->on_stored_ud, e->game, e->seq);
+}
+
+/* What waited for the replicas is told stored: after their WAIT, or when
+ * the connection goes (the primary had it; no later WAIT can cover a write
+ * of a connection that is gone). */
+static void release_waiting(struct cq_store *s)
+{
+    size_t n = s->n_waiting;
+    s->n_waiting = 0;
+    for (size_t i = 0; i < n && s->on_stored; i++)
+        s->on_stored(s->on_stored_ud, s->waiting[i].game, s->waiting[i].seq);
+}
+
+static void on_wait_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct cq_store *s = ac->data;
+    redisReply *reply = r;
+    (void)priv;
+    if (!s)
+        return;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer < (long long)s->replicas) {
+        s->wait_short++;
+        cq_warn("redis: WAIT: %lld of %u replicas have the games' latest log entries after "
+                "%d ms; acknowledged anyway (%llu times so far)",
+                reply->integer, s->replicas, s->timeout_ms / 2, (unsigned long long)s->wait_short);
+    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+        s->errors++;
+        cq_err_log("redis: WAIT failed: %s", reply->str);
+    }
+    release_waiting(s);
 }
 
 static void on_spill_prep(uv_prepare_t *h);
@@ -360,6 +418,7 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
 static void journal_flush(struct cq_store *s)
 {
     unsigned i = 0;
+    bool logs = false;
     /* Entries already sent are the first `inflight_writes` ones. */
     for (struct journal_entry *e = s->jhead; e; e = e->next, i++) {
         if (i < s->inflight_writes)
@@ -368,7 +427,13 @@ static void journal_flush(struct cq_store *s)
             return;
         e->sent_ms = uv_now(s->loop);
         s->inflight_writes++;
+        logs |= e->game[0] != '\0';
     }
+    /* One WAIT after the batch covers every write before it. Half the
+     * command timeout, so that the writes queued behind it are answered
+     * before the watchdog gives up on them. */
+    if (logs && s->replicas)
+        redisAsyncCommand(s->ac, on_wait_reply, NULL, "WAIT %u %d", s->replicas, s->timeout_ms / 2);
 }
 
 /* Drops the connection (its pending callbacks run with NULL, the journal
@@ -463,6 +528,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     if (was_ready && s->on_state)
         s->on_state(s->on_state_ud, false);
     spill_arm(s); /* what was in flight is not stored yet */
+    release_waiting(s);
     cq_warn("redis: connection lost (%s); retrying", ac->errstr[0] ? ac->errstr : "closed");
     schedule_retry(s);
 }
@@ -549,8 +615,10 @@ void cq_store_start(struct cq_store *s)
 static void handle_closed(uv_handle_t *h)
 {
     struct cq_store *s = h->data;
-    if (--s->handles_open == 0)
+    if (--s->handles_open == 0) {
+        free(s->waiting);
         free(s);
+    }
 }
 
 static void store_finish_free(struct cq_store *s)
@@ -631,6 +699,7 @@ void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out)
     out->server_restarts = s->server_restarts;
     out->recycles = s->recycles;
     out->journal_file_errors = s->spill_errors;
+    out->wait_short = s->wait_short;
     out->journal_file_bytes = s->jf ? s->jf->bytes : 0;
     out->connected = s->state == ST_READY;
 }
@@ -650,6 +719,11 @@ void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud)
 void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf)
 {
     s->jf = jf;
+}
+
+void cq_store_set_replicas(struct cq_store *s, unsigned replicas)
+{
+    s->replicas = replicas;
 }
 
 static void pending_release(struct pending *p)

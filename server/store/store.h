@@ -28,6 +28,7 @@ struct cq_store_stats {
     uint64_t server_restarts;     /* the embedded Redis started again under us */
     uint64_t recycles;            /* connections dropped for an unanswered command */
     uint64_t journal_file_errors; /* failed writes or syncs of the journal file */
+    uint64_t wait_short;          /* WAITs answered with fewer replicas than asked */
     size_t journal_depth;
     size_t journal_file_bytes;
     bool connected;
@@ -52,6 +53,12 @@ void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud);
  * synced to it at the end of each loop iteration, before they are told
  * stored. */
 void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf);
+/* With an external Redis that has replicas: a log entry counts as stored
+ * only once `replicas` of them have it too (one WAIT after each batch,
+ * bounded by half the command timeout; short of it, logged and counted, and
+ * told stored all the same: the primary has it, and a game must not freeze
+ * for a replica). 0 (the default): the primary's answer. */
+void cq_store_set_replicas(struct cq_store *s, unsigned replicas);
 /* Starts connecting; returns at once. */
 void cq_store_start(struct cq_store *s);
 /* Sends what is journaled and waits for Redis's replies (at most the

@@ -1096,3 +1096,71 @@ Test(store, a_nickname_counts_once_per_game_on_the_boards, .init = start_short_g
     cq_ws_free(&a2.ws);
     cq_ws_free(&b.ws);
 }
+
+/* ---- --redis-replicas --------------------------------------------------------- */
+
+static void start_with_replica_wait(void)
+{
+    const char *const extra[] = {"--redis-timeout", "60000", "--redis-replicas", "1", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* The game's log as text, from a Redis on `port`. */
+static void read_log_at(int port, const char *game_id, char *out, size_t cap)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    redisReply *r = c && !c->err ? redisCommand(c, "LRANGE cq:game:%s:log 0 -1", game_id) : NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s ", r->element[i]->str);
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+}
+
+/* With --redis-replicas 1, an answer is acknowledged once a replica has its
+ * log entry too: with the replica stopped (SIGSTOP) the answer is taken and
+ * not acknowledged; the replica back, the ack comes and the replica holds the
+ * entry. */
+Test(store, with_replicas_to_wait_for_an_ack_waits_for_a_replica, .init = start_with_replica_wait)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80], log[8192], want[64];
+    int rport;
+    pid_t replica = cq_harness_start_replica(&h, &rport);
+    cr_assert_gt(replica, 0, "no replica");
+    json_t *st =
+        create(&host, json_pack("{s:s, s:[s]}", "bank", "mini", "tags", "single"), pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(replica, SIGSTOP), 0);
+    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i, s:s}", "type", "answer",
+                                                  "question", 0, "answer", 0, "id", "a1")),
+                 0);
+    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
+        usleep(10000);
+    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    json_t *early = cq_ws_recv(&a.ws, 0);
+    cr_assert_null(early, "acknowledged before the replica had it: %s",
+                   early ? json_dumps(early, 0) : "");
+
+    cr_assert_eq(kill(replica, SIGCONT), 0);
+    json_t *ack = client_expect(&a.ws, "answer_ack");
+    json_decref(ack);
+    read_log_at(rport, game_id, log, sizeof log);
+    snprintf(want, sizeof want, ",%lld,0,0,", a.id);
+    cr_assert(strstr(log, want), "acknowledged, yet not on the replica: %s", log);
+    cr_assert_eq(metric("chainquiz_redis_wait_short_total"), 0);
+    kill(replica, SIGKILL);
+    cq_harness_wait(replica, 5000);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
