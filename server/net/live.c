@@ -1064,6 +1064,7 @@ static void handle_leave(struct cq_conn *c, const struct cq_msg *m)
     room_detach(c);
     if (p)
         cq_room_leave(lr->game, p, cq_net_now_us());
+    hold(lr, c);
     reply_ok(c, m);
     room_after(lr);
 }
