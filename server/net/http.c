@@ -567,8 +567,14 @@ static void qr_svg(const char *url, struct text *t)
     text_add(t,
              "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
              "shape-rendering=\"crispEdges\"><rect width=\"100%%\" height=\"100%%\" "
-             "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+             "fill=\"#fff\"/>",
              w + 2 * q, w + 2 * q);
+    /* The link as text too, for screen readers (and tests): the URL holds no
+     * '<', '>', '"' or '\'' (checked by the caller), only '&' to escape. */
+    text_add(t, "<title>");
+    for (const char *c = url; *c; c++)
+        text_add(t, *c == '&' ? "&amp;" : "%c", *c);
+    text_add(t, "</title><path fill=\"#000\" d=\"");
     for (int y = 0; y < w; y++)
         for (int x = 0; x < w; x++)
             if (qr->data[y * w + x] & 1)
@@ -768,9 +774,11 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         /* The operator's public URL, else what the browser asked for (https
          * when a proxy in front says so). */
         const char *base = net->deps.cfg->public_url;
-        char proto[16] = "";
+        char proto[16] = "", lan[80];
         if (base[0])
             snprintf(url, sizeof url, "%.*s/%s", (int)strcspn(base, "?#"), base, q);
+        else if (cq_host_is_loopback(host) && cq_join_first_lan(net, lan, sizeof lan))
+            snprintf(url, sizeof url, "%s/%s", lan, q); /* phones cannot open localhost */
         else if (lws_hdr_custom_copy(wsi, proto, sizeof proto, "x-forwarded-proto:", 18) > 0 &&
                  !strcmp(proto, "https"))
             snprintf(url, sizeof url, "https://%s/%s", host, q);

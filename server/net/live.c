@@ -693,6 +693,7 @@ static json_t *host_joined(const struct cq_live_room *lr, const struct cq_msg *m
                   lr->watch_token, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
     if (j && group_secret)
         json_object_set_new(j, "group_secret", json_string(group_secret));
+    cq_join_urls_add(j, lr->net);
     return with_id(j, m);
 }
 
@@ -909,10 +910,10 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
         return;
     }
     /* The projector shows the join link and QR code: with the secret. */
-    cq_conn_send(
-        c, with_id(json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
-                             m->pin, "secret", lr->join_secret[0] ? lr->join_secret : NULL),
-                   m));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
+                          m->pin, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
+    cq_join_urls_add(j, lr->net);
+    cq_conn_send(c, with_id(j, m));
     send_screen_state(c, lr);
 }
 

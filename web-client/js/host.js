@@ -67,6 +67,9 @@ const H = {
   gameId: null, // the stored result's id (host's `joined`, and `ended`)
   watchToken: null, // host only: what the projector link carries
   results: null, // the results download: see renderResults()
+  publicUrl: null, // `joined.public_url`: the join link's base when the operator set one
+  lanUrls: [], // `joined.lan_urls`: this machine's LAN bases, for a page opened as localhost
+  localOnly: false, // `joined.local_only`: the server listens on loopback only
 };
 // A host seat kept in this tab (sessionStorage: a reload) is taken back at
 // once; one only in localStorage (a tab that was closed, maybe someone else's
@@ -191,6 +194,9 @@ client.on('joined', (m) => {
   // the host and a spectator (who proved the watch token) are both given it.
   if (typeof m.secret === 'string') H.secret = m.secret;
   else if (m.role === 'host') H.secret = null;
+  H.publicUrl = typeof m.public_url === 'string' && /^https?:\/\//.test(m.public_url) ? m.public_url : null;
+  H.lanUrls = Array.isArray(m.lan_urls) ? m.lan_urls.filter((u) => typeof u === 'string' && /^https?:\/\//.test(u)) : [];
+  H.localOnly = m.local_only === true;
   if (m.role === 'host') {
     H.session = { pin: m.pin, token: m.token, game_id: H.gameId };
     sessions.save('host', H.session);
@@ -361,8 +367,30 @@ function secretArg() {
   return H.secret ? `&k=${encodeURIComponent(H.secret)}` : '';
 }
 
+// Texts of the join link's warning (issue 17, item 2).
+const JOIN_TEXT = {
+  noAddress:
+    'Phones cannot open "localhost", and this computer has no network address to offer: connect it to the class network, or start the server with --public-url.',
+  localOnly:
+    'Phones cannot join: the server listens on this computer only (--bind). Start it with --bind 0.0.0.0, or with --public-url.',
+};
+
+/** A page opened as localhost, 127.x.y.z or [::1]: phones cannot use its address. */
+function isLoopbackHost(name) {
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/** The join link's base: --public-url, else this page's own address, unless that
+ * is a loopback one: then the server's first LAN address; null when none. */
+function joinBase() {
+  if (H.publicUrl) return H.publicUrl;
+  if (!isLoopbackHost(window.location.hostname)) return `${window.location.protocol}//${window.location.host}`;
+  return H.lanUrls[0] || null;
+}
+
 function joinUrl() {
-  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}${secretArg()}`;
+  const base = joinBase() || `${window.location.protocol}//${window.location.host}`;
+  return `${base}/?pin=${H.pin}${secretArg()}`;
 }
 
 function watchUrl() {
@@ -371,7 +399,11 @@ function watchUrl() {
 
 function renderJoinPanel() {
   if (!H.pin) return;
-  $('join-host').textContent = window.location.host;
+  const base = joinBase();
+  $('join-host').textContent = (base || window.location.host).replace(/^https?:\/\//, '');
+  const warn = $('join-warning');
+  warn.textContent = base ? '' : H.localOnly ? JOIN_TEXT.localOnly : JOIN_TEXT.noAddress;
+  warn.hidden = !!base;
   $('pin-big').textContent = fmtPin(H.pin);
   $('pin-big').setAttribute('aria-label', `Game PIN ${H.pin.split('').join(' ')}`);
   const qr = $('qr');
