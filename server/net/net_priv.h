@@ -278,6 +278,10 @@ bool cq_join_first_lan(const struct cq_net *net, char *out, size_t cap);
 
 /* wire.c: server->client messages (PROTOCOL.md) built from game state. */
 json_t *cq_wire_welcome(const struct cq_config *cfg);
+/* `unanswered` (hosts only): the players still in the game who have not
+ * answered the open question, the first `cap` by name, and how many in all. */
+#define CQ_UNANSWERED_MAX 50
+json_t *cq_wire_unanswered(const struct cq_room *room, unsigned cap);
 json_t *cq_wire_banks(const struct cq_bankset *banks);
 json_t *cq_wire_player(const struct cq_player *p);
 json_t *cq_wire_question(const struct cq_room *room, int64_t now);

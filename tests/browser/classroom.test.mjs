@@ -26,7 +26,16 @@ after(async () => {
 
 /** A server with `args` for one test; its log is kept as NAME.log. */
 async function withServer(name, args, fn) {
-  const server = await startServer(args);
+  // --bind 0.0.0.0 takes the port on every address: another test's socket on
+  // one of them (the machine is shared) makes it exit at start; another port then.
+  let server = null;
+  for (let i = 0; !server; i++) {
+    try {
+      server = await startServer(args);
+    } catch (e) {
+      if (i === 2 || !/exited early/.test(e.message)) throw e;
+    }
+  }
   try {
     await fn(server.base);
   } finally {
@@ -106,5 +115,117 @@ test('join link: --public-url wins, without a warning', { timeout: 120_000 }, as
     assert.equal(await host.page.isHidden('#join-warning'), true);
     await assertClean([host]);
     await host.context.close();
+  });
+});
+
+async function joinAs(base, a, pin, nickname) {
+  await a.page.goto(`${base}/?pin=${pin}`);
+  await viewIs(a.page, 'landing');
+  await a.page.fill('#join-nick', nickname);
+  await a.page.click('#join-btn');
+  await viewIs(a.page, 'lobby');
+}
+
+async function questionOpen(a, k) {
+  await a.page.waitForFunction(
+    (k) =>
+      document.body.dataset.view === 'question' &&
+      document.getElementById('q-count').textContent.startsWith(`Question ${k + 1} of`) &&
+      document.getElementById('q-leadin').hidden &&
+      !document.querySelector('#q-answer .opt')?.disabled,
+    k,
+  );
+}
+
+async function pick(a, option) {
+  await a.page.click(`.opt:has-text("${option}")`);
+  await a.page.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
+}
+
+/** Box of `sel`, or null when it is not rendered. */
+const box = (page, sel) => page.locator(sel).boundingBox();
+const overlaps = (a, b) => a && b && a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
+
+test('presenter panel and question report: the host sees who has not answered, and the report after the game', { timeout: 180_000 }, async () => {
+  await withServer('presenter', [], async (base) => {
+    const host = await actor(browser, 'host-presenter', { width: 1280, height: 800 });
+    const ann = await actor(browser, 'ann', { width: 390, height: 844 });
+    const bob = await actor(browser, 'bob', { width: 390, height: 844 });
+    const proj = await actor(browser, 'proj', { width: 1280, height: 720 });
+    await host.page.goto(`${base}/?host`);
+    await host.page.waitForSelector('.bank-card input[value="mini"]');
+    await host.page.check('#tag-list input[value="single"]');
+    await host.page.check('#tag-list input[value="truefalse"]');
+    await host.page.check('input[name="scoring"][value="accuracy"]');
+    await host.page.check('input[name="timer"][value="fixed"]');
+    await host.page.fill('#opt-time', '60');
+    await host.page.fill('#opt-lead', '0');
+    await host.page.click('#host-btn');
+    await viewIs(host.page, 'lobby');
+    const pin = (await text(host.page, '#pin-big')).replace(/\s+/g, '');
+    await proj.page.goto(await host.page.getAttribute('#watch-link', 'href'));
+    await viewIs(proj.page, 'lobby');
+    await joinAs(base, ann, pin, 'Ann');
+    await joinAs(base, bob, pin, 'Bob');
+    await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 2);
+    await host.page.click('#start-btn');
+
+    // Q1 "Which is a colour?": Ann answers Red, Bob not yet.
+    await viewIs(host.page, 'question');
+    await host.page.waitForFunction(() => document.getElementById('presenter-summary').textContent === 'Not answered yet: 2');
+    await questionOpen(ann, 0);
+    await questionOpen(bob, 0);
+    await pick(ann, 'Red');
+    await host.page.waitForFunction(() => document.getElementById('presenter-summary').textContent === 'Not answered yet: 1');
+    await host.page.click('#presenter-summary'); // open the panel
+    await host.page.waitForFunction(() => document.getElementById('presenter').open);
+    assert.deepEqual(await host.page.locator('#presenter-list li').allTextContents(), ['Bob']);
+    // The panel is in its own band: it covers neither the prompt nor an option.
+    const panel = await box(host.page, '#presenter');
+    assert.ok(panel, 'the panel is shown');
+    assert.ok(!overlaps(panel, await box(host.page, '#hq-prompt')), 'the panel does not cover the question');
+    for (const opt of await host.page.locator('#hq-options > *').all()) {
+      assert.ok(!overlaps(panel, await opt.boundingBox()), 'the panel does not cover an option');
+    }
+    await shot(host, 'presenter-open');
+    // The projector never shows it.
+    await viewIs(proj.page, 'question');
+    assert.equal(await proj.page.isVisible('#presenter'), false, 'the projector has no presenter panel');
+    assert.equal(await proj.page.locator('#presenter-list li').count(), 0, 'and no names in it');
+    await shot(proj, 'projector-question');
+    await pick(bob, 'Paris');
+    await viewIs(host.page, 'reveal');
+    await host.page.click('#ctl-next');
+    await viewIs(host.page, 'leaderboard');
+    await host.page.click('#ctl-next');
+    // Q2 true/false: both answer True.
+    await viewIs(host.page, 'question');
+    await questionOpen(ann, 1);
+    await questionOpen(bob, 1);
+    await pick(ann, 'True');
+    await pick(bob, 'True');
+    await viewIs(host.page, 'reveal');
+    await host.page.click('#ctl-next');
+    await viewIs(host.page, 'leaderboard');
+    await host.page.click('#ctl-next');
+    await viewIs(host.page, 'ended');
+
+    // The report below the podium, once the result is stored.
+    await host.page.waitForSelector('#report:not([hidden])', { timeout: 40_000 });
+    await host.page.click('#report summary');
+    const rows = await host.page.locator('#report tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)));
+    assert.equal(rows.length, 2);
+    assert.equal(rows[0][0], '1. Which is a colour?');
+    assert.equal(rows[0][1], '50%');
+    assert.equal(rows[0][2], 'A Red: 1 · B Four: 0 · C Paris: 1 · D Cat: 0');
+    assert.match(rows[0][3], /^\d+\.\d s$/);
+    assert.equal(rows[1][1], '100%');
+    assert.equal(rows[1][2], 'A True: 2 · B False: 0');
+    await host.page.locator('#report').scrollIntoViewIfNeeded();
+    await shot(host, 'report');
+    await viewIs(proj.page, 'ended');
+    assert.equal(await proj.page.isVisible('#report'), false, 'the projector shows no report');
+    await assertClean([host, ann, bob, proj]);
+    for (const a of [host, ann, bob, proj]) await a.context.close();
   });
 });

@@ -212,3 +212,311 @@ Test(classroom, the_public_url_is_the_join_base_and_is_checked)
         cr_assert_eq(cq_harness_wait(pid, 10000), 2, "--public-url %s is refused", bad[i]);
     }
 }
+
+/* ---- the results a teacher reads ------------------------------------------ */
+
+/* GET until the asynchronously written record is there. */
+static void get_results(const char *gid, const char *token, const char *format, char *body,
+                        size_t cap)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=%s", gid, token, format);
+    int st = 0;
+    for (int i = 0; i < 50 && (st = cq_http_get(h.http_port, path, body, cap)) != 200; i++)
+        usleep(100000);
+    cr_assert_eq(st, 200, "%s", body);
+}
+
+/* Fields of one CSV line (quotes respected). */
+static int csv_fields(const char *line)
+{
+    int n = 1;
+    bool quoted = false;
+    for (const char *p = line; *p && *p != '\r'; p++) {
+        if (*p == '"')
+            quoted = !quoted;
+        else if (*p == ',' && !quoted)
+            n++;
+    }
+    return n;
+}
+
+/* The line starting with `start` and containing `mid`, or NULL. */
+static const char *csv_line(const char *body, const char *start, const char *mid)
+{
+    for (const char *l = body; l && *l; l = strstr(l, "\r\n") ? strstr(l, "\r\n") + 2 : NULL) {
+        const char *e = strstr(l, "\r\n");
+        size_t len = e ? (size_t)(e - l) : strlen(l);
+        char line[2048];
+        snprintf(line, sizeof line, "%.*s", (int)len, l);
+        if (!strncmp(line, start, strlen(start)) && strstr(line, mid))
+            return l;
+    }
+    return NULL;
+}
+
+/* A line starting with `start`, containing `mid` and `mid2`, ending with `tail`. */
+static void assert_line_has(const char *body, const char *start, const char *mid, const char *mid2,
+                            const char *tail)
+{
+    for (const char *l = body; (l = csv_line(l, start, mid)); l = strstr(l, "\r\n") + 2) {
+        const char *e = strstr(l, "\r\n");
+        size_t len = strlen(tail), n = (size_t)(e - l);
+        char line[2048];
+        snprintf(line, sizeof line, "%.*s", (int)n, l);
+        if (strstr(line, mid2) && n >= len && !strcmp(line + n - len, tail))
+            return;
+    }
+    cr_assert_fail("no line %s...%s...%s...%s in\n%s", start, mid, mid2, tail, body);
+}
+
+/* Positions (in the shown `options`) of the ordering items in the right
+ * order: "one two three four". */
+static json_t *ordering_answer(json_t *q)
+{
+    static const char *const right[] = {"one", "two", "three", "four"};
+    json_t *opts = json_object_get(q, "options"), *a = json_array();
+    for (size_t r = 0; r < 4; r++)
+        for (size_t i = 0; i < json_array_size(opts); i++)
+            if (!strcmp(json_string_value(json_array_get(opts, i)), right[r]))
+                json_array_append_new(a, json_integer((json_int_t)i));
+    return a;
+}
+
+Test(classroom, results_give_letters_text_summaries_and_a_report_per_question)
+{
+    struct cq_ws host;
+    struct player ann, bob;
+    char pin[8], token[80], gid[40];
+    json_decref(
+        create(&host,
+               json_pack("{s:s, s:s, s:b, s:[s, s, s, s]}", "bank", "mini", "scoring", "accuracy",
+                         "shuffle", 0, "tags", "single", "multi", "truefalse", "ordering"),
+               pin, token));
+    join(&ann, pin, "Ann");
+    join(&bob, pin, "=Bob");
+    host_cmd(&host, "start");
+    /* 1 s1 "Which is a colour?" Red Four Paris Cat: Ann A (right), Bob C. */
+    json_decref(see_question(&ann, 0));
+    json_decref(see_question(&bob, 0));
+    answer(&ann, 0, json_integer(0));
+    answer(&bob, 0, json_integer(2));
+    json_decref(result(&ann, 0, true, 1));
+    json_decref(result(&bob, 0, false, 1));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+    /* 2 m1 "Which are prime?" 2 4 5 9: Ann A and C (right), Bob B. */
+    json_decref(see_question(&ann, 1));
+    json_decref(see_question(&bob, 1));
+    answer(&ann, 1, json_pack("[i, i]", 0, 2));
+    answer(&bob, 1, json_pack("[i]", 1));
+    json_decref(result(&ann, 1, true, 2));
+    json_decref(result(&bob, 1, false, 1));
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+    /* 3 t1, skipped: Ann's answer is dropped with it. */
+    json_decref(see_question(&ann, 2));
+    json_decref(see_question(&bob, 2));
+    answer(&ann, 2, json_true());
+    host_cmd(&host, "skip");
+    /* 4 o1: Ann right, Bob as shown (never already solved: wrong). */
+    json_t *q = see_question(&ann, 3);
+    json_decref(see_question(&bob, 3));
+    json_t *ann_order = ordering_answer(q);
+    char ann_letters[32] = "";
+    for (size_t i = 0; i < json_array_size(ann_order); i++)
+        snprintf(ann_letters + strlen(ann_letters), sizeof ann_letters - strlen(ann_letters),
+                 "%s%c", i ? " > " : "",
+                 (char)('A' + json_integer_value(json_array_get(ann_order, i))));
+    char bob_text[200] = "";
+    for (size_t i = 0; i < 4; i++)
+        snprintf(bob_text + strlen(bob_text), sizeof bob_text - strlen(bob_text), "%s%s",
+                 i ? " > " : "",
+                 json_string_value(json_array_get(json_object_get(q, "options"), i)));
+    answer(&ann, 3, ann_order);
+    answer(&bob, 3, json_pack("[i, i, i, i]", 0, 1, 2, 3));
+    json_decref(q);
+    json_decref(result(&ann, 3, true, 1));
+    json_decref(result(&bob, 3, false, 1));
+    host_cmd(&host, "next");
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "next")), 0);
+    json_t *end = client_expect(&host, "ended");
+    snprintf(gid, sizeof gid, "%s", jstr(end, "game_id"));
+    json_decref(end);
+
+    static char body[1 << 16];
+    get_results(gid, token, "csv", body, sizeof body);
+    cr_assert(!strncmp(body,
+                       "row,game_id,player_id,nickname,rank,score,correct_count,question,"
+                       "question_id,question_text,skipped,answered,correct,points,bonus,time_ms,"
+                       "answer,answer_text\r\n",
+                       strstr(body, "\r\n") - body + 2),
+              "%s", body);
+    int lines = 0;
+    for (const char *l = body; (l = strstr(l, "\r\n")); l += 2) {
+        lines++;
+        const char *s = l + 2;
+        if (*s)
+            cr_assert_eq(csv_fields(s), 18, "every row has 18 fields: %.*s",
+                         (int)(strstr(s, "\r\n") - s), s);
+    }
+    cr_assert_eq(lines, 1 + 2 + 2 * 4, "%s", body);
+    /* The summaries first, by rank: Ann 3 right (the skipped one not counted),
+     * Bob 0; Bob's formula-looking name defused. */
+    char want[128];
+    snprintf(want, sizeof want, "player,\"%s\",%lld,\"Ann\",1,", gid, ann.id);
+    cr_assert(!strncmp(strstr(body, "\r\n") + 2, want, strlen(want)), "%s", body);
+    assert_line_has(body, want, "", "", ",3,,,,,,,,,,,");
+    assert_line_has(body, "player,", "\"'=Bob\",2,0,0,", "", ",,,,,,,,,,,");
+    assert_line_has(body, "answer,", "\"Ann\",1,",
+                    ",1,\"s1\",\"Which is a colour?\",false,true,true,", ",\"A\",\"Red\"");
+    assert_line_has(body, "answer,", "\"'=Bob\"", ",1,\"s1\",", ",\"C\",\"Paris\"");
+    assert_line_has(body, "answer,", "\"Ann\",1,",
+                    ",2,\"m1\",\"Which are prime?\",false,true,true,", ",\"A, C\",\"2 | 5\"");
+    assert_line_has(body, "answer,", "\"'=Bob\"", ",2,\"m1\",", ",\"B\",\"4\"");
+    assert_line_has(body, "answer,", "\"Ann\",1,",
+                    ",3,\"t1\",\"Water boils at 100 C at sea level.\",true,false,false,0,0,0,",
+                    ",\"\",\"\"");
+    char tail[128];
+    snprintf(tail, sizeof tail, ",\"%s\",\"one > two > three > four\"", ann_letters);
+    assert_line_has(body, "answer,", "\"Ann\",1,", ",4,\"o1\",", tail);
+    snprintf(tail, sizeof tail, ",\"A > B > C > D\",\"%s\"", bob_text);
+    assert_line_has(body, "answer,", "\"'=Bob\"", ",4,\"o1\",", tail);
+
+    get_results(gid, token, "json", body, sizeof body);
+    json_t *rec = json_loads(body, 0, NULL), *qs = json_object_get(rec, "questions");
+    cr_assert_not_null(rec, "%s", body);
+    json_t *r0 = json_object_get(json_array_get(qs, 0), "report");
+    json_t *want0 = json_pack("{s:i, s:i, s:i, s:i, s:[i, i, i, i]}", "players", 2, "answered", 2,
+                              "correct", 1, "percent_correct", 50, "counts", 1, 0, 1, 0);
+    const char *key;
+    json_t *v;
+    json_object_foreach(want0, key, v)
+        cr_assert(json_equal(json_object_get(r0, key), v), "report.%s of question 1", key);
+    cr_assert(json_is_integer(json_object_get(r0, "mean_time_ms")));
+    json_t *q0 = json_array_get(qs, 0);
+    json_t *opts0 = json_pack("[s, s, s, s]", "Red", "Four", "Paris", "Cat");
+    cr_assert(json_equal(json_object_get(q0, "options"), opts0));
+    json_t *c0 = json_pack("[i]", 0);
+    cr_assert(json_equal(json_object_get(q0, "correct"), c0));
+    json_t *r1 = json_object_get(json_array_get(qs, 1), "report");
+    cr_assert_eq(jint(r1, "answered"), 2);
+    json_t *c1 = json_pack("[i, i, i, i]", 1, 1, 1, 0);
+    cr_assert(json_equal(json_object_get(r1, "counts"), c1), "multi: each option counted");
+    json_t *r2 = json_object_get(json_array_get(qs, 2), "report");
+    json_t *c2 = json_pack("[i, i]", 0, 0);
+    cr_assert(json_equal(json_object_get(r2, "counts"), c2), "true/false: two counts, none kept");
+    cr_assert(json_is_true(json_object_get(json_array_get(qs, 2), "skipped")));
+    cr_assert(json_is_null(json_object_get(r2, "mean_time_ms")), "nobody answered");
+    json_t *q3 = json_array_get(qs, 3);
+    cr_assert_eq(json_array_size(json_object_get(q3, "order")), 4);
+    cr_assert_eq(jint(json_object_get(q3, "report"), "percent_correct"), 50);
+    cr_assert_eq(json_array_size(json_object_get(json_object_get(q3, "report"), "counts")), 0);
+    json_decref(c0);
+    json_decref(c1);
+    json_decref(c2);
+    json_decref(opts0);
+    json_decref(want0);
+    json_decref(rec);
+    cq_ws_free(&host);
+    cq_ws_free(&ann.ws);
+    cq_ws_free(&bob.ws);
+}
+
+/* ---- the presenter's list of who has not answered ------------------------- */
+
+/* Reads until a message of `type`; fails if one of `never` came first. */
+static json_t *expect_without(struct cq_ws *ws, const char *type, const char *never)
+{
+    for (;;) {
+        json_t *m = cq_ws_recv(ws, WAIT_MS);
+        cr_assert_not_null(m, "no %s", type);
+        const char *t = json_string_value(json_object_get(m, "type"));
+        cr_assert(!t || strcmp(t, never), "a %s reached this connection", never);
+        if (t && !strcmp(t, type))
+            return m;
+        json_decref(m);
+    }
+}
+
+/* The host's next `unanswered` whose count is `count`. */
+static json_t *unanswered_count(struct cq_ws *host, long long count)
+{
+    for (;;) {
+        json_t *u = client_expect(host, "unanswered");
+        assert_schema(u, "unanswered");
+        if (jint(u, "count") == count)
+            return u;
+        json_decref(u);
+    }
+}
+
+Test(classroom, only_the_host_is_told_who_has_not_answered_capped_at_50)
+{
+    enum { N = 53 };
+    struct cq_ws host, spec;
+    static struct player p[N];
+    char pin[8], token[80], name[16];
+    json_decref(create(
+        &host, json_pack("{s:s, s:[s], s:i}", "bank", "mini", "tags", "single", "lead_in", 0), pin,
+        token));
+    json_decref(watch_joined(&spec, pin, watch_token));
+    for (int i = 0; i < N; i++) {
+        snprintf(name, sizeof name, "P%02d", i);
+        join(&p[i], pin, name);
+    }
+    /* Not host_cmd(): the list may come before the `ok`. */
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "start")), 0);
+    /* The question opens: everyone, the first 50 by name in join order. */
+    json_t *u = unanswered_count(&host, N);
+    json_t *list = json_object_get(u, "players");
+    cr_assert_eq(json_array_size(list), 50);
+    cr_assert_eq(jint(u, "more"), N - 50);
+    cr_assert_eq(jint(u, "index"), 0);
+    cr_assert_str_eq(jstr(json_array_get(list, 0), "nickname"), "P00");
+    cr_assert_str_eq(jstr(json_array_get(list, 49), "nickname"), "P49");
+    json_decref(u);
+    /* Answers arrive: the list shrinks (coalesced, so wait for the count). */
+    for (int i = 0; i < N - 1; i++) {
+        json_decref(see_question(&p[i], 0));
+        answer(&p[i], 0, json_integer(0));
+    }
+    u = unanswered_count(&host, 1);
+    list = json_object_get(u, "players");
+    cr_assert_eq(json_array_size(list), 1);
+    cr_assert_str_eq(jstr(json_array_get(list, 0), "nickname"), "P52");
+    cr_assert(json_is_true(json_object_get(json_array_get(list, 0), "connected")));
+    cr_assert_eq(jint(u, "more"), 0);
+    json_decref(u);
+    /* A host that comes back during the question is told at once. */
+    struct cq_ws host2;
+    client_open(&host2, &h);
+    json_decref(client_req(
+        &host2, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", token),
+        "joined"));
+    json_decref(client_expect(&host2, "state"));
+    u = client_expect(&host2, "unanswered");
+    cr_assert_eq(jint(u, "count"), 1);
+    json_decref(u);
+    /* The last one drops: still listed, as not connected. */
+    cq_ws_free(&p[N - 1].ws);
+    for (;;) {
+        u = unanswered_count(&host, 1);
+        bool dropped = json_is_false(
+            json_object_get(json_array_get(json_object_get(u, "players"), 0), "connected"));
+        json_decref(u);
+        if (dropped)
+            break;
+    }
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "next")), 0); /* reveal */
+    /* The projector and the players got the question and the reveal, never
+     * the list. */
+    json_decref(expect_without(&spec, "reveal", "unanswered"));
+    for (int i = 0; i < N - 1; i++)
+        json_decref(expect_without(&p[i].ws, "reveal", "unanswered"));
+    cq_ws_free(&host2);
+    cq_ws_free(&host);
+    cq_ws_free(&spec);
+    for (int i = 0; i < N - 1; i++)
+        cq_ws_free(&p[i].ws);
+}

@@ -67,6 +67,7 @@ const H = {
   gameId: null, // the stored result's id (host's `joined`, and `ended`)
   watchToken: null, // host only: what the projector link carries
   results: null, // the results download: see renderResults()
+  unanswered: null, // host only: the last `unanswered` (presenter panel)
   publicUrl: null, // `joined.public_url`: the join link's base when the operator set one
   lanUrls: [], // `joined.lan_urls`: this machine's LAN bases, for a page opened as localhost
   localOnly: false, // `joined.local_only`: the server listens on loopback only
@@ -231,12 +232,41 @@ client.on('question', (q) => {
   H.paused = Boolean(q.paused);
   H.progress = null;
   renderQuestion(q);
+  renderPresenter();
 });
 
 client.on('progress', (m) => {
   H.progress = m;
   renderAnswered();
 });
+
+// ---- presenter panel: who has not answered yet (host only; issue 17, item 6) ----
+// A collapsed band below the options on the host's own screen, never over the
+// question; the server sends `unanswered` to hosts only.
+const PRESENTER_TEXT = {
+  summary: (n) => (n === 0 ? 'Everyone has answered' : `Not answered yet: ${n}`),
+  away: ' (away)',
+  more: (n) => `and ${n} more`,
+};
+
+client.on('unanswered', (m) => {
+  if (!isHost() || !Array.isArray(m.players)) return;
+  H.unanswered = m;
+  renderPresenter();
+});
+
+function renderPresenter() {
+  const box = $('presenter');
+  const m = H.unanswered;
+  box.hidden = !isHost() || H.phase !== 'question' || !m || m.index !== H.index;
+  if (box.hidden) return;
+  $('presenter-summary').textContent = PRESENTER_TEXT.summary(m.count);
+  const items = m.players.map((p) =>
+    el('li', { class: p.connected ? 'presenter-name' : 'presenter-name is-away', dataset: { id: String(p.id) } }, p.nickname, p.connected ? '' : PRESENTER_TEXT.away),
+  );
+  if (m.more > 0) items.push(el('li', { class: 'presenter-more', text: PRESENTER_TEXT.more(m.more) }));
+  $('presenter-list').replaceChildren(...items);
+}
 
 client.on('paused', (m) => {
   H.paused = true;
@@ -743,6 +773,7 @@ async function checkResults(gen) {
     if (r.ok) {
       H.results.ready = true;
       resultsStatus('The results are saved: download them for your records.', 'ok');
+      renderReport(await r.blob.text().then(JSON.parse).catch(() => null));
       return;
     }
     const final = !retryable(r) || i === RESULT_CHECKS_MS.length;
@@ -753,6 +784,49 @@ async function checkResults(gen) {
     if (final) return;
     await sleep(RESULT_CHECKS_MS[i]);
   }
+}
+
+// The per-question report (GET /api/results, `questions[].report`), below the
+// podium on the host's screen only (issue 17, item 7). Its texts:
+const REPORT_TEXT = {
+  title: 'Question report',
+  question: 'Question',
+  correct: 'Right',
+  answers: 'Answers',
+  time: 'Mean time',
+  skipped: 'skipped',
+  notAsked: 'not asked',
+  noScore: 'poll',
+  seconds: (ms) => `${(ms / 1000).toFixed(1)} s`,
+};
+
+function renderReport(rec) {
+  const box = $('report');
+  const qs = rec && Array.isArray(rec.questions) ? rec.questions : null;
+  box.hidden = !qs || !isHost();
+  if (box.hidden) return;
+  const th = (t) => el('th', { scope: 'col', text: t });
+  const rows = qs.map((q, i) => {
+    const r = q.report || {};
+    const opts = Array.isArray(q.options) ? q.options : [];
+    const counts = Array.isArray(r.counts) ? r.counts : [];
+    const right = !q.asked ? REPORT_TEXT.notAsked : q.skipped ? REPORT_TEXT.skipped : r.percent_correct === null || r.percent_correct === undefined ? REPORT_TEXT.noScore : `${r.percent_correct}%`;
+    const answers = counts.length
+      ? counts.map((n, k) => `${String.fromCharCode(65 + k)} ${opts[k] ?? ''}: ${n}`).join(' · ')
+      : `${r.answered ?? 0} / ${r.players ?? 0}`;
+    return el(
+      'tr',
+      { dataset: { index: String(i) } },
+      el('th', { scope: 'row', text: `${i + 1}. ${q.prompt || ''}` }),
+      el('td', { class: 'report-right', text: right }),
+      el('td', { class: 'report-answers', text: answers }),
+      el('td', { class: 'report-time', text: typeof r.mean_time_ms === 'number' ? REPORT_TEXT.seconds(r.mean_time_ms) : '–' }),
+    );
+  });
+  box.replaceChildren(
+    el('summary', { text: REPORT_TEXT.title }),
+    el('table', { class: 'report-table' }, el('thead', {}, el('tr', {}, th(REPORT_TEXT.question), th(REPORT_TEXT.correct), th(REPORT_TEXT.answers), th(REPORT_TEXT.time))), el('tbody', {}, rows)),
+  );
 }
 
 function renderResults() {
