@@ -229,3 +229,45 @@ test('presenter panel and question report: the host sees who has not answered, a
     for (const a of [host, ann, bob, proj]) await a.context.close();
   });
 });
+
+/** Keeps the page's latest WebSocket; `closed()` waits for it to close. */
+function trackSocket(page) {
+  let last = null;
+  page.on('websocket', (ws) => (last = ws));
+  return {
+    closed: async () => {
+      assert.ok(last, 'the page opened a WebSocket');
+      if (!last.isClosed()) await last.waitForEvent('close', { timeout: 20_000 });
+    },
+  };
+}
+
+test('endings: a kicked phone and a replaced tab get one close frame, no "Close received after close"', { timeout: 120_000 }, async () => {
+  await withServer('endings', [], async (base) => {
+    const { host, pin } = await hostGame(base, 'host-endings');
+    const carol = await actor(browser, 'carol', { width: 390, height: 844 });
+    const dan = await actor(browser, 'dan', { width: 390, height: 844 });
+    const logs = [];
+    for (const a of [carol, dan]) a.context.on('console', (m) => logs.push(`${a.name}: ${m.text()}`));
+    const carolWs = trackSocket(carol.page);
+    const danWs = trackSocket(dan.page);
+    await joinAs(base, carol, pin, 'Carol');
+    await joinAs(base, dan, pin, 'Dan');
+    await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 2);
+    // Kicked.
+    await host.page.click('#lobby-players .player-chip:has-text("Carol") .kick-btn');
+    await viewIs(carol.page, 'gone');
+    await carolWs.closed();
+    // The same seat in a second tab of the same browser: the first is replaced.
+    const tab2 = await dan.context.newPage();
+    tab2.on('console', (m) => logs.push(`dan tab 2: ${m.text()}`));
+    await tab2.goto(`${base}/`);
+    await tab2.waitForSelector('#resume:not([hidden])'); // the seat is offered, not taken
+    await tab2.click('#resume-btn');
+    await viewIs(tab2, 'lobby');
+    await danWs.closed();
+    assert.deepEqual(logs.filter((l) => /Close received after close/i.test(l)), [], 'no second close frame');
+    await assertClean([carol]);
+    for (const a of [host, carol, dan]) await a.context.close();
+  });
+});

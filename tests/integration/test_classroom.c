@@ -8,6 +8,7 @@
 #include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -519,4 +520,74 @@ Test(classroom, only_the_host_is_told_who_has_not_answered_capped_at_50)
     cq_ws_free(&spec);
     for (int i = 0; i < N - 1; i++)
         cq_ws_free(&p[i].ws);
+}
+
+/* ---- one close frame per ending ------------------------------------------- */
+
+static void host_cmd_with(struct cq_ws *host, json_t *msg)
+{
+    json_decref(client_req(host, msg, "ok"));
+}
+
+/* After the server's close frame (ws->closed): answers it as a browser does,
+ * then reads to the end of the connection; how many more close frames came
+ * (RFC 6455 5.5.1: one each way, then the server hangs up). */
+static int close_frames_after_answering(struct cq_ws *ws)
+{
+    unsigned char code[2] = {0x03, 0xe8}; /* 1000 */
+    cr_assert(ws->closed, "the server closed first");
+    cr_assert_eq(cq_ws_send_frame(ws, 0x8, true, code, 2), 0);
+    unsigned char buf[1 << 14];
+    size_t len = ws->len < sizeof buf ? ws->len : sizeof buf;
+    memcpy(buf, ws->buf, len);
+    struct pollfd pfd = {.fd = ws->fd, .events = POLLIN};
+    for (;;) {
+        cr_assert_eq(poll(&pfd, 1, 5000), 1, "the server did not hang up within 5 s");
+        ssize_t n = read(ws->fd, buf + len, sizeof buf - len);
+        if (n <= 0)
+            break; /* EOF (or a reset after it): the end */
+        len += (size_t)n;
+        cr_assert_lt(len, sizeof buf);
+    }
+    int closes = 0;
+    for (size_t at = 0; at + 2 <= len;) {
+        size_t n = buf[at + 1] & 0x7f, hl = 2;
+        if (n == 126) {
+            n = (size_t)buf[at + 2] << 8 | buf[at + 3];
+            hl = 4;
+        }
+        closes += (buf[at] & 0x0f) == 0x8;
+        at += hl + n;
+    }
+    return closes;
+}
+
+Test(classroom, a_kicked_or_replaced_connection_gets_one_close_frame)
+{
+    struct cq_ws host, again;
+    struct player ann, bob;
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    join(&ann, pin, "Ann");
+    join(&bob, pin, "Bob");
+    /* Kicked. */
+    host_cmd_with(&host, json_pack("{s:s, s:I}", "type", "kick", "player", (json_int_t)ann.id));
+    json_decref(client_expect(&ann.ws, "kicked"));
+    cr_assert(cq_ws_wait_closed(&ann.ws, WAIT_MS));
+    cr_assert_eq(ann.ws.close_code, 1000);
+    cr_assert_eq(close_frames_after_answering(&ann.ws), 0,
+                 "no second close frame to a kicked player");
+    /* The same seat in a second tab: the first is replaced. */
+    client_open(&again, &h);
+    json_decref(client_req(
+        &again, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", bob.token),
+        "joined"));
+    json_decref(client_expect(&bob.ws, "replaced"));
+    cr_assert(cq_ws_wait_closed(&bob.ws, WAIT_MS));
+    cr_assert_eq(close_frames_after_answering(&bob.ws), 0,
+                 "no second close frame to a replaced connection");
+    cq_ws_free(&again);
+    cq_ws_free(&host);
+    cq_ws_free(&ann.ws);
+    cq_ws_free(&bob.ws);
 }
