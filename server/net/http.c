@@ -792,6 +792,32 @@ static int serve_static(struct lws *wsi, struct http_pss *pss, struct cq_net *ne
     return respond(wsi, pss, HTTP_STATUS_OK, mime, &t);
 }
 
+/* GET /media/BANK/NAME: a bank's own image (bank-format.md `image`), from
+ * the media/ folder beside its file, as the loader checked it. */
+static int serve_media(struct lws *wsi, struct http_pss *pss, struct cq_net *net, const char *uri)
+{
+    char id[CQ_BANK_ID_MAX + 1], path[PATH_MAX + 256], real[PATH_MAX];
+    const char *rest = uri + 7, *slash = strchr(rest, '/'), *mime = NULL;
+    const struct cq_bank *bank = NULL;
+    struct stat st;
+    struct text t = {0};
+    if (!slash || (size_t)(slash - rest) > CQ_BANK_ID_MAX || !cq_media_name_ok(slash + 1, &mime))
+        return not_found(wsi, pss);
+    snprintf(id, sizeof id, "%.*s", (int)(slash - rest), rest);
+    for (size_t i = 0; i < net->deps.banks->n && !bank; i++)
+        if (!strcmp(net->deps.banks->banks[i]->id, id))
+            bank = net->deps.banks->banks[i];
+    if (!bank || !bank->dir)
+        return not_found(wsi, pss);
+    int n = snprintf(path, sizeof path, "%s/media/%s", bank->dir, slash + 1);
+    size_t dl = strlen(bank->dir);
+    if (n < 0 || (size_t)n >= sizeof path || !realpath(path, real) || stat(real, &st) ||
+        !S_ISREG(st.st_mode) || (size_t)st.st_size > CQ_MEDIA_MAX || strncmp(real, bank->dir, dl) ||
+        strncmp(real + dl, "/media/", 7) || strchr(real + dl + 7, '/') || !read_file(real, &t))
+        return not_found(wsi, pss);
+    return respond(wsi, pss, HTTP_STATUS_OK, mime, &t);
+}
+
 static int serve(struct lws *wsi, struct http_pss *pss)
 {
     struct cq_net *net = lws_context_user(lws_get_context(wsi));
@@ -885,6 +911,8 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return serve_leaderboard(wsi, pss, net);
     if (!strcmp(uri, "/api/results"))
         return serve_results(wsi, pss, net);
+    if (!strncmp(uri, "/media/", 7))
+        return serve_media(wsi, pss, net, uri);
     if (!strcmp(uri, "/api") || !strncmp(uri, "/api/", 5))
         return respond_json_error(wsi, pss, HTTP_STATUS_NOT_FOUND, "no such API endpoint");
     return serve_static(wsi, pss, net, uri);

@@ -89,7 +89,10 @@ json_t *cq_wire_question(const struct cq_room *room, int64_t now)
                           cq_room_paused(room), "players", (json_int_t)cq_room_n_players(room));
     if (q->type == CQ_Q_MULTI)
         json_object_set_new(o, "select", json_integer(__builtin_popcount(q->correct_mask)));
-    if (q->image)
+    if (q->image && !strncmp(q->image, "media/", 6)) /* the bank's own: served by us */
+        json_object_set_new(o, "image",
+                            json_sprintf("/media/%s/%s", cq_room_bank(room)->id, q->image + 6));
+    else if (q->image)
         json_object_set_new(o, "image", json_string(q->image));
     return o;
 }

@@ -271,3 +271,42 @@ test('endings: a kicked phone and a replaced tab get one close frame, no "Close 
     for (const a of [host, carol, dan]) await a.context.close();
   });
 });
+
+test('a bank image: served by the server, shown on the projector and the phone, sized to fit', { timeout: 120_000 }, async () => {
+  await withServer('media', ['--content', 'tests/fixtures/content-media'], async (base) => {
+    const host = await actor(browser, 'host-media', { width: 1280, height: 720 });
+    const proj = await actor(browser, 'proj-media', { width: 1920, height: 1080 });
+    const ann = await actor(browser, 'ann-media', { width: 390, height: 844 });
+    await host.page.goto(`${base}/?host`);
+    await host.page.waitForSelector('.bank-card input[value="pics"]');
+    await host.page.check('.bank-card input[value="pics"]');
+    await host.page.fill('#opt-lead', '0');
+    await host.page.click('#host-btn');
+    await viewIs(host.page, 'lobby');
+    const pin = (await text(host.page, '#pin-big')).replace(/\s+/g, '');
+    await proj.page.goto(await host.page.getAttribute('#watch-link', 'href'));
+    await viewIs(proj.page, 'lobby');
+    await joinAs(base, ann, pin, 'Ann');
+    await host.page.waitForFunction(() => document.querySelectorAll('#lobby-players .player-chip').length === 1);
+    await host.page.click('#start-btn');
+    for (const [a, sel] of [
+      [host, '#hq-image img.q-image'],
+      [proj, '#hq-image img.q-image'],
+      [ann, '#q-image img.q-image'],
+    ]) {
+      await viewIs(a.page, 'question');
+      await a.page.waitForFunction((s) => {
+        const img = document.querySelector(s);
+        return img && img.complete && img.naturalWidth === 64 && img.naturalHeight === 48;
+      }, sel);
+      assert.equal(new URL(await a.page.getAttribute(sel, 'src'), base).pathname, '/media/pics/red-square.png');
+      const b = await a.page.locator(sel).boundingBox();
+      const vp = a.page.viewportSize();
+      assert.ok(b.width > 0 && b.x >= 0 && b.x + b.width <= vp.width, `${a.name}: the image fits the width`);
+      assert.ok(b.height <= vp.height * 0.3 + 1, `${a.name}: the image leaves room for the question`);
+      await shot(a, 'question-image');
+    }
+    await assertClean([host, proj, ann]);
+    for (const a of [host, proj, ann]) await a.context.close();
+  });
+});

@@ -4,6 +4,7 @@
  * presenter's list of who has not answered (hosts only), and one close
  * frame per ending. Server messages are checked against their schemas in
  * protocol/schema/server/ (python3-jsonschema). */
+#define _GNU_SOURCE /* memmem, strcasestr */
 #include <arpa/inet.h>
 #include <ifaddrs.h>
 #include <net/if.h>
@@ -12,6 +13,8 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -590,4 +593,84 @@ Test(classroom, a_kicked_or_replaced_connection_gets_one_close_frame)
     cq_ws_free(&host);
     cq_ws_free(&ann.ws);
     cq_ws_free(&bob.ws);
+}
+
+/* ---- a bank's own images --------------------------------------------------- */
+
+/* A whole GET answer (headers and body, binary) into `out`; its length. */
+static size_t http_raw(const char *path, char *out, size_t cap)
+{
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h.http_port)};
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    cr_assert_geq(fd, 0);
+    cr_assert_eq(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    char req[512];
+    int n = snprintf(req, sizeof req,
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    cr_assert_eq(write(fd, req, (size_t)n), n);
+    size_t len = 0;
+    struct pollfd pfd = {.fd = fd, .events = POLLIN};
+    while (len < cap && poll(&pfd, 1, 5000) == 1) {
+        ssize_t r = read(fd, out + len, cap - len);
+        if (r <= 0)
+            break;
+        len += (size_t)r;
+    }
+    close(fd);
+    return len;
+}
+
+Test(classroom, a_banks_own_image_is_served_from_its_media_folder)
+{
+    const char *extra[] = {"--content", CQ_SOURCE_DIR "/tests/fixtures/content-media", NULL};
+    restart_with(extra);
+    struct cq_ws host;
+    struct player ann;
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s, s:i}", "bank", "pics", "lead_in", 0), pin, token));
+    join(&ann, pin, "Ann");
+    host_cmd(&host, "start");
+    json_t *q = see_question(&ann, 0);
+    assert_schema(q, "question");
+    cr_assert_str_eq(jstr(q, "image"), "/media/pics/red-square.png");
+    json_decref(q);
+    /* The file, byte for byte, as a PNG. */
+    static char resp[1 << 16], file[1 << 16];
+    FILE *f = fopen(CQ_SOURCE_DIR "/tests/fixtures/content-media/pics/media/red-square.png", "rb");
+    cr_assert_not_null(f);
+    size_t flen = fread(file, 1, sizeof file, f);
+    fclose(f);
+    size_t len = http_raw("/media/pics/red-square.png", resp, sizeof resp);
+    cr_assert(len > 12 && !strncmp(resp, "HTTP/1.1 200", 12), "%.*s", (int)len, resp);
+    char *body = memmem(resp, len, "\r\n\r\n", 4);
+    cr_assert_not_null(body);
+    *body = '\0';
+    body += 4;
+    cr_assert(strcasestr(resp, "content-type: image/png"), "%s", resp);
+    cr_assert(strcasestr(resp, "content-security-policy"), "the page's headers too: %s", resp);
+    cr_assert_eq((size_t)(resp + len - body), flen);
+    cr_assert_eq(memcmp(body, file, flen), 0);
+    /* Nothing else is reached through /media/. */
+    static const char *const miss[] = {"/media/pics/missing.png",
+                                       "/media/mini/red-square.png",
+                                       "/media/pics/../pics/bank.json",
+                                       "/media/pics/bank.json",
+                                       "/media/pics/%2e%2e/bank.json",
+                                       "/media/pics/",
+                                       "/media/pics"};
+    for (size_t i = 0; i < sizeof miss / sizeof *miss; i++) {
+        len = http_raw(miss[i], resp, sizeof resp);
+        cr_assert(len > 12 && !strncmp(resp, "HTTP/1.1 404", 12), "%s: %.*s", miss[i], (int)len,
+                  resp);
+    }
+    cq_ws_free(&ann.ws);
+    cq_ws_free(&host);
+    /* A bank naming a file it does not have is refused at start. */
+    const char *args[] = {"--content", CQ_SOURCE_DIR "/tests/fixtures/content-media-missing", NULL};
+    pid_t running = h.server_pid, pid = cq_harness_spawn(&h, args);
+    h.server_pid = running;
+    cr_assert_gt(pid, 0);
+    cr_assert_neq(cq_harness_wait(pid, 10000), 0, "a bank with a missing image is not valid");
+    cr_assert_geq(cq_log_count(&h, "media/missing.png: no such file"), 1);
 }
