@@ -225,6 +225,20 @@ static void defaults(struct cq_config *c)
     snprintf(c->metrics_allow, sizeof c->metrics_allow, "127.0.0.0/8,::1");
 }
 
+/* The join link's base: players' phones open it, the QR code carries it,
+ * and the host page puts it in an href, so only a plain http(s) URL with a
+ * host. */
+static bool public_url_bad(const char *u)
+{
+    size_t skip = !strncmp(u, "https://", 8) ? 8 : !strncmp(u, "http://", 7) ? 7 : 0;
+    if (!skip || !u[skip] || u[skip] == '/' || u[skip] == ':')
+        return true;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("\"'<>?#&\\`", *p))
+            return true;
+    return false;
+}
+
 static int set_opt(struct cq_config *c, const struct opt *o, const char *val, const char *from,
                    char *err, unsigned errlen)
 {
@@ -349,6 +363,13 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
     }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
+        return CQ_CONFIG_ERROR;
+    }
+    if (cfg->public_url[0] && public_url_bad(cfg->public_url)) {
+        snprintf(err, errlen,
+                 "--public-url %s: give http:// or https://, a host, and at most a path "
+                 "(no spaces, quotes, <, >, ?, # or &)",
+                 cfg->public_url);
         return CQ_CONFIG_ERROR;
     }
     if (cfg->trusted_proxies[0]) {

@@ -219,8 +219,10 @@ static void room_free(struct cq_live_room *lr)
 static void flush_updates(struct cq_live_room *lr)
 {
     lr->flush_armed = false;
+    bool presenter = lr->progress_dirty; /* the host's `unanswered` changed */
     if (json_array_size(lr->pending_joined) || json_array_size(lr->pending_left) ||
         json_array_size(lr->pending_status)) {
+        presenter = true;
         json_t *host =
             json_pack("{s:s, s:O, s:O, s:O, s:I, s:I}", "type", "lobby", "joined",
                       lr->pending_joined, "left", lr->pending_left, "status", lr->pending_status,
@@ -240,6 +242,8 @@ static void flush_updates(struct cq_live_room *lr)
                             (json_int_t)cq_room_n_connected(lr->game)),
                   PROJECTORS);
     }
+    if (presenter && cq_room_phase(lr->game) == CQ_PHASE_QUESTION)
+        broadcast(lr, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
     lr->progress_dirty = false;
 }
 
@@ -441,6 +445,7 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
     case CQ_EV_QUESTION:
         flush_updates(lr);
         broadcast(lr, cq_wire_question(lr->game, cq_net_now_us()), CQ_ROLE_ANY);
+        broadcast(lr, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
         break;
     case CQ_EV_PROGRESS:
         lr->net->m.answers++;
@@ -781,6 +786,7 @@ static json_t *host_joined(const struct cq_live_room *lr, const struct cq_msg *m
                   lr->watch_token, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
     if (j && group_secret)
         json_object_set_new(j, "group_secret", json_string(group_secret));
+    cq_join_urls_add(j, lr->net);
     return with_id(j, m);
 }
 
@@ -999,10 +1005,10 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
         return;
     }
     /* The projector shows the join link and QR code: with the secret. */
-    cq_conn_send(
-        c, with_id(json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
-                             m->pin, "secret", lr->join_secret[0] ? lr->join_secret : NULL),
-                   m));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
+                          m->pin, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
+    cq_join_urls_add(j, lr->net);
+    cq_conn_send(c, with_id(j, m));
     send_screen_state(c, lr);
 }
 
@@ -1026,6 +1032,8 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         }
         cq_conn_send(c, host_joined(lr, m, m->token, NULL));
         send_screen_state(c, lr);
+        if (cq_room_phase(lr->game) == CQ_PHASE_QUESTION) /* the presenter's list */
+            cq_conn_send(c, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX));
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;

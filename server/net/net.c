@@ -29,6 +29,17 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return cq_conn_writable(c);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* Our close frame went first (cq_conn_writable writes it itself, so
+         * lws does not know): this is the client's answer, and lws would
+         * echo it, a second close frame ("Close received after close" in a
+         * browser). Both have been sent: hang up (RFC 6455 5.5.1). */
+        if (c && c->close_sent)
+            return -1;
+        /* The client's came first: lws's echo is the one close frame. */
+        if (c)
+            c->close_sent = true;
+        return 0;
     case LWS_CALLBACK_CLOSED:
         cq_conn_closed(c);
         return 0;

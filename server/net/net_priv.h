@@ -287,8 +287,21 @@ void cq_group_create(struct cq_conn *c, const struct cq_msg *m);
 /* The connection is gone: a check still waiting for Redis forgets it. */
 void cq_group_conn_gone(struct cq_conn *c);
 
+/* joinurl.c: where players can reach us, for a host page opened as
+ * localhost. Adds `local_only` and `public_url` or `lan_urls` to a host's
+ * or spectator's `joined`. */
+void cq_join_urls_add(json_t *joined, const struct cq_net *net);
+/* A Host header naming this machine (localhost, 127.x.y.z, [::1]). */
+bool cq_host_is_loopback(const char *host);
+/* The first LAN base URL ("http://192.168.1.20:8080"); false when none. */
+bool cq_join_first_lan(const struct cq_net *net, char *out, size_t cap);
+
 /* wire.c: server->client messages (PROTOCOL.md) built from game state. */
 json_t *cq_wire_welcome(const struct cq_config *cfg);
+/* `unanswered` (hosts only): the players still in the game who have not
+ * answered the open question, the first `cap` by name, and how many in all. */
+#define CQ_UNANSWERED_MAX 50
+json_t *cq_wire_unanswered(const struct cq_room *room, unsigned cap);
 json_t *cq_wire_banks(const struct cq_bankset *banks);
 json_t *cq_wire_player(const struct cq_player *p);
 json_t *cq_wire_question(const struct cq_room *room, int64_t now);

@@ -174,9 +174,9 @@ Test(store, results_download_needs_the_host_token)
     play_game("", nicks, 2, g, gid, token);
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
     wait_body(path, "game_id,player_id", body, sizeof body);
-    /* Header + 2 players x 2 questions. */
+    /* Header, a row per player, 2 players x 2 questions (protocol/HTTP.md). */
     int lines = csv_lines(body);
-    cr_assert_eq(lines, 5, "%s", body);
+    cr_assert_eq(lines, 7, "%s", body);
     /* A nickname that looks like a formula is defused. */
     cr_assert(strstr(body, "\"'=cmd|' /C calc'!A0\""), "%s", body);
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s", gid, token);
@@ -503,9 +503,9 @@ Test(store, a_game_ended_early_records_only_what_was_asked)
     json_decref(end);
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
     wait_body(path, "game_id,player_id", body, sizeof body);
-    /* Header + 2 players x 1 asked question (of 6 selected). */
+    /* Header, a row per player, 2 players x 1 asked question (of 6 selected). */
     int lines = csv_lines(body);
-    cr_assert_eq(lines, 3, "%s", body);
+    cr_assert_eq(lines, 5, "%s", body);
     /* The kicked player has no rank. */
     cr_assert(strstr(body, ",\"Bob\",0,"), "%s", body);
     cq_ws_free(&host);

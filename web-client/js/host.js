@@ -67,6 +67,10 @@ const H = {
   gameId: null, // the stored result's id (host's `joined`, and `ended`)
   watchToken: null, // host only: what the projector link carries
   results: null, // the results download: see renderResults()
+  unanswered: null, // host only: the last `unanswered` (presenter panel)
+  publicUrl: null, // `joined.public_url`: the join link's base when the operator set one
+  lanUrls: [], // `joined.lan_urls`: this machine's LAN bases, for a page opened as localhost
+  localOnly: false, // `joined.local_only`: the server listens on loopback only
 };
 // A host seat kept in this tab (sessionStorage: a reload) is taken back at
 // once; one only in localStorage (a tab that was closed, maybe someone else's
@@ -191,6 +195,9 @@ client.on('joined', (m) => {
   // the host and a spectator (who proved the watch token) are both given it.
   if (typeof m.secret === 'string') H.secret = m.secret;
   else if (m.role === 'host') H.secret = null;
+  H.publicUrl = typeof m.public_url === 'string' && /^https?:\/\//.test(m.public_url) ? m.public_url : null;
+  H.lanUrls = Array.isArray(m.lan_urls) ? m.lan_urls.filter((u) => typeof u === 'string' && /^https?:\/\//.test(u)) : [];
+  H.localOnly = m.local_only === true;
   if (m.role === 'host') {
     H.session = { pin: m.pin, token: m.token, game_id: H.gameId };
     sessions.save('host', H.session);
@@ -225,12 +232,41 @@ client.on('question', (q) => {
   H.paused = Boolean(q.paused);
   H.progress = null;
   renderQuestion(q);
+  renderPresenter();
 });
 
 client.on('progress', (m) => {
   H.progress = m;
   renderAnswered();
 });
+
+// ---- presenter panel: who has not answered yet (host only; issue 17, item 6) ----
+// A collapsed band below the options on the host's own screen, never over the
+// question; the server sends `unanswered` to hosts only.
+const PRESENTER_TEXT = {
+  summary: (n) => (n === 0 ? 'Everyone has answered' : `Not answered yet: ${n}`),
+  away: ' (away)',
+  more: (n) => `and ${n} more`,
+};
+
+client.on('unanswered', (m) => {
+  if (!isHost() || !Array.isArray(m.players)) return;
+  H.unanswered = m;
+  renderPresenter();
+});
+
+function renderPresenter() {
+  const box = $('presenter');
+  const m = H.unanswered;
+  box.hidden = !isHost() || H.phase !== 'question' || !m || m.index !== H.index;
+  if (box.hidden) return;
+  $('presenter-summary').textContent = PRESENTER_TEXT.summary(m.count);
+  const items = m.players.map((p) =>
+    el('li', { class: p.connected ? 'presenter-name' : 'presenter-name is-away', dataset: { id: String(p.id) } }, p.nickname, p.connected ? '' : PRESENTER_TEXT.away),
+  );
+  if (m.more > 0) items.push(el('li', { class: 'presenter-more', text: PRESENTER_TEXT.more(m.more) }));
+  $('presenter-list').replaceChildren(...items);
+}
 
 client.on('paused', (m) => {
   H.paused = true;
@@ -361,8 +397,30 @@ function secretArg() {
   return H.secret ? `&k=${encodeURIComponent(H.secret)}` : '';
 }
 
+// Texts of the join link's warning (issue 17, item 2).
+const JOIN_TEXT = {
+  noAddress:
+    'Phones cannot open "localhost", and this computer has no network address to offer: connect it to the class network, or start the server with --public-url.',
+  localOnly:
+    'Phones cannot join: the server listens on this computer only (--bind). Start it with --bind 0.0.0.0, or with --public-url.',
+};
+
+/** A page opened as localhost, 127.x.y.z or [::1]: phones cannot use its address. */
+function isLoopbackHost(name) {
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/** The join link's base: --public-url, else this page's own address, unless that
+ * is a loopback one: then the server's first LAN address; null when none. */
+function joinBase() {
+  if (H.publicUrl) return H.publicUrl;
+  if (!isLoopbackHost(window.location.hostname)) return `${window.location.protocol}//${window.location.host}`;
+  return H.lanUrls[0] || null;
+}
+
 function joinUrl() {
-  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}${secretArg()}`;
+  const base = joinBase() || `${window.location.protocol}//${window.location.host}`;
+  return `${base}/?pin=${H.pin}${secretArg()}`;
 }
 
 function watchUrl() {
@@ -371,7 +429,11 @@ function watchUrl() {
 
 function renderJoinPanel() {
   if (!H.pin) return;
-  $('join-host').textContent = window.location.host;
+  const base = joinBase();
+  $('join-host').textContent = (base || window.location.host).replace(/^https?:\/\//, '');
+  const warn = $('join-warning');
+  warn.textContent = base ? '' : H.localOnly ? JOIN_TEXT.localOnly : JOIN_TEXT.noAddress;
+  warn.hidden = !!base;
   $('pin-big').textContent = fmtPin(H.pin);
   $('pin-big').setAttribute('aria-label', `Game PIN ${H.pin.split('').join(' ')}`);
   const qr = $('qr');
@@ -711,6 +773,7 @@ async function checkResults(gen) {
     if (r.ok) {
       H.results.ready = true;
       resultsStatus('The results are saved: download them for your records.', 'ok');
+      renderReport(await r.blob.text().then(JSON.parse).catch(() => null));
       return;
     }
     const final = !retryable(r) || i === RESULT_CHECKS_MS.length;
@@ -721,6 +784,49 @@ async function checkResults(gen) {
     if (final) return;
     await sleep(RESULT_CHECKS_MS[i]);
   }
+}
+
+// The per-question report (GET /api/results, `questions[].report`), below the
+// podium on the host's screen only (issue 17, item 7). Its texts:
+const REPORT_TEXT = {
+  title: 'Question report',
+  question: 'Question',
+  correct: 'Right',
+  answers: 'Answers',
+  time: 'Mean time',
+  skipped: 'skipped',
+  notAsked: 'not asked',
+  noScore: 'poll',
+  seconds: (ms) => `${(ms / 1000).toFixed(1)} s`,
+};
+
+function renderReport(rec) {
+  const box = $('report');
+  const qs = rec && Array.isArray(rec.questions) ? rec.questions : null;
+  box.hidden = !qs || !isHost();
+  if (box.hidden) return;
+  const th = (t) => el('th', { scope: 'col', text: t });
+  const rows = qs.map((q, i) => {
+    const r = q.report || {};
+    const opts = Array.isArray(q.options) ? q.options : [];
+    const counts = Array.isArray(r.counts) ? r.counts : [];
+    const right = !q.asked ? REPORT_TEXT.notAsked : q.skipped ? REPORT_TEXT.skipped : r.percent_correct === null || r.percent_correct === undefined ? REPORT_TEXT.noScore : `${r.percent_correct}%`;
+    const answers = counts.length
+      ? counts.map((n, k) => `${String.fromCharCode(65 + k)} ${opts[k] ?? ''}: ${n}`).join(' · ')
+      : `${r.answered ?? 0} / ${r.players ?? 0}`;
+    return el(
+      'tr',
+      { dataset: { index: String(i) } },
+      el('th', { scope: 'row', text: `${i + 1}. ${q.prompt || ''}` }),
+      el('td', { class: 'report-right', text: right }),
+      el('td', { class: 'report-answers', text: answers }),
+      el('td', { class: 'report-time', text: typeof r.mean_time_ms === 'number' ? REPORT_TEXT.seconds(r.mean_time_ms) : '–' }),
+    );
+  });
+  box.replaceChildren(
+    el('summary', { text: REPORT_TEXT.title }),
+    el('table', { class: 'report-table' }, el('thead', {}, el('tr', {}, th(REPORT_TEXT.question), th(REPORT_TEXT.correct), th(REPORT_TEXT.answers), th(REPORT_TEXT.time))), el('tbody', {}, rows)),
+  );
 }
 
 function renderResults() {
