@@ -294,6 +294,37 @@ static int set_opt(struct cq_config *c, const struct opt *o, const char *val, co
     return -1;
 }
 
+bool cq_config_option(size_t i, struct cq_config_option *out)
+{
+    struct cq_config c;
+    if (i >= sizeof opts / sizeof opts[0])
+        return false;
+    const struct opt *o = &opts[i];
+    defaults(&c);
+    const char *base = (const char *)&c + o->off;
+    *out = (struct cq_config_option){o->flag, o->env, o->help, false, o->lo, o->hi, 0};
+    switch (o->kind) {
+    case OPT_INT:
+        out->dflt = *(const int *)(const void *)base;
+        out->number = true;
+        break;
+    case OPT_UINT:
+        out->dflt = *(const unsigned *)(const void *)base;
+        out->number = true;
+        break;
+    case OPT_SIZE:
+        out->dflt = (long long)*(const size_t *)(const void *)base;
+        out->number = true;
+        break;
+    case OPT_BOOL:
+        out->dflt = *(const bool *)(const void *)base;
+        break;
+    default:
+        break;
+    }
+    return true;
+}
+
 static void usage(void)
 {
     printf("Usage: chainquiz [OPTION]...\n"

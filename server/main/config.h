@@ -87,6 +87,16 @@ enum cq_config_result { CQ_CONFIG_RUN = 0, CQ_CONFIG_EXIT_OK = 1, CQ_CONFIG_ERRO
 enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **argv, char *err,
                                       unsigned errlen);
 
+/* One option, as the table in config.c has it, for the tests that hold the
+ * documents to the code (tests/unit/test_limits.c). */
+struct cq_config_option {
+    const char *flag, *env, *help;
+    bool number;          /* a whole number from `lo` to `hi` */
+    long long lo, hi, dflt; /* dflt: the value when neither flag nor environment sets it */
+};
+/* The `i`th option (0, 1, ...); false past the last. */
+bool cq_config_option(size_t i, struct cq_config_option *out);
+
 /* Parses redis://[:password@]host[:port][/db] or unix:/path[?db=N]. */
 int cq_redis_url_parse(const char *url, struct cq_redis_target *t, char *err, unsigned errlen);
 

@@ -381,7 +381,7 @@ Test(classroom, results_give_letters_text_summaries_and_a_report_per_question)
     assert_line_has(body, "answer,", "\"Ann\",1,",
                     ",3,\"t1\",\"Water boils at 100 C at sea level.\",true,false,false,0,0,0,",
                     ",\"\",\"\"");
-    char tail[128];
+    char tail[320];
     snprintf(tail, sizeof tail, ",\"%s\",\"one > two > three > four\"", ann_letters);
     assert_line_has(body, "answer,", "\"Ann\",1,", ",4,\"o1\",", tail);
     snprintf(tail, sizeof tail, ",\"A > B > C > D\",\"%s\"", bob_text);
