@@ -111,6 +111,17 @@ export function launchBrowser() {
   });
 }
 
+/* Every message a page receives from the server goes, one line each, to
+ * $CQ_WIRE_LOG_DIR/browser-PID.jsonl when that is set: ctest's
+ * server_messages_agree validates them against protocol/schema/server/. */
+const WIRE_LOG = process.env.CQ_WIRE_LOG_DIR
+  ? path.join(process.env.CQ_WIRE_LOG_DIR, `browser-${process.pid}.jsonl`)
+  : null;
+function logWire(frame) {
+  if (WIRE_LOG && typeof frame.payload === 'string' && !frame.payload.includes('\n'))
+    fs.appendFileSync(WIRE_LOG, frame.payload + '\n');
+}
+
 /** A browser context and page, with dialogs, page errors and CSP reports collected. */
 export async function actor(browser, name, viewport) {
   const context = await browser.newContext({ viewport, deviceScaleFactor: 1, reducedMotion: 'reduce', acceptDownloads: true });
@@ -122,6 +133,7 @@ export async function actor(browser, name, viewport) {
       await d.dismiss().catch(() => {});
     });
     page.on('pageerror', (e) => a.errors.push(String(e)));
+    page.on('websocket', (ws) => ws.on('framereceived', logWire));
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) a.csp.push(m.text());
     });
