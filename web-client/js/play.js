@@ -817,7 +817,7 @@ function showResult(m) {
   const ct = correctText();
   $('result-correct').textContent = !isPoll && ct && !m.correct ? t('play.rightAnswer', { answer: ct }) : '';
   const total = t('common.points', { n: m.score });
-  $('result-rank').textContent = m.rank ? `${t('play.rankOf', { rank: ordinal(m.rank), players: m.players })} · ${total}` : total;
+  $('result-rank').textContent = m.rank && m.score > 0 ? `${t('play.rankOf', { rank: ordinal(m.rank), players: m.players })} · ${total}` : total;
   view('result');
   announce(liveResult, `${title}. ${isPoll ? '' : `${t('common.points', { n: pts })}.`} ${m.rank ? t('play.announceRank', { rank: ordinal(m.rank), players: m.players }) : ''}`);
 }
@@ -831,7 +831,9 @@ function showPlayerBoard(lb) {
   S.score = score;
   updateMe();
   $('pl-eyebrow').textContent = t('common.afterQuestion', { n: lb.index + 1, total: lb.total });
-  $('pl-title').textContent = rank ? t('play.youreRank', { rank: ordinal(rank) }) : t('play.standings');
+  // No place to boast of with 0 points; a shared place says so.
+  const tied = (lb.top || []).some((r) => r.rank === rank && r.id !== me);
+  $('pl-title').textContent = rank && score > 0 ? t(tied ? 'play.youreTied' : 'play.youreRank', { rank: ordinal(rank) }) : t('play.standings');
   $('pl-score').textContent = t('common.points', { n: score });
   const board = $('pl-board');
   board.replaceChildren(
