@@ -72,14 +72,14 @@ test('nobody scores: no winner on any screen', { timeout: 120_000 }, async () =>
   ]);
   for (const p of [ann, ben]) {
     const sm = await p.page.evaluate(() => window.chainquiz.state.summary);
-    assert.equal(sm.score, 0);
+    assert.deepEqual([sm.rank, sm.score], [1, 0], `${p.name}: every 0 shares the first rank`);
     const title = await text(p.page, '#end-title');
     assert.doesNotMatch(title, /won/i, `${p.name}: no "won" with 0 points`);
-    assert.equal(title, sm.rank === 1 ? 'Nobody scored this time' : 'Thanks for playing', `${p.name} (rank ${sm.rank})`);
+    assert.equal(title, 'Nobody scored this time', p.name);
     assert.equal(await p.page.locator('#end-medal').isHidden(), true, `${p.name}: no medal`);
     await shot(p, 'all-zero');
   }
-  assert.equal(await text(host.page, '#he-title'), 'Nobody scored in this game.');
+  assert.equal(await text(host.page, '#he-title'), 'Nobody scored in this game');
   assert.equal(await host.page.locator('#podium').isHidden(), true, 'no podium for nobody');
   assert.doesNotMatch(await text(host.page, '#live-main'), /winner/i);
   await shot(host, 'all-zero');
@@ -110,6 +110,11 @@ test('a tie for first: "tied", not "won"; the next one is 3rd', { timeout: 120_0
   assert.equal(await text(eve.page, '#end-title'), 'You finished 3rd');
   await shot(eve, 'third');
   assert.equal(await text(host.page, '#he-title'), 'Podium');
+  // Both first places stand on the first step; the next one on the third.
+  const steps = await host.page.locator('#podium .podium-col:not(.is-empty)').evaluateAll((cols) =>
+    Object.fromEntries(cols.map((c) => [c.querySelector('.podium-name').textContent, c.className.match(/podium-(first|second|third)/)[1]])),
+  );
+  assert.deepEqual(steps, { Cy: 'first', Dee: 'first', Eve: 'third' });
   await host.page.waitForFunction(() => /^Game over\. Tied for first with 1,000 points: (Cy and Dee|Dee and Cy)$/.test(document.getElementById('live-main').textContent));
   await shot(host, 'tied-podium');
   await assertClean([host, cy, dee, eve]);

@@ -647,12 +647,15 @@ function renderEnded(e) {
     : byRank[2];
   const order = [byRank[1], byRank[0], third];
   const places = ['second', 'first', 'third'];
+  const STEPS = { 1: 'first', 2: 'second', 3: 'third' };
   podium.replaceChildren(
     ...order.map((r, k) => {
       if (!r) return el('div', { class: `podium-col podium-${places[k]} is-empty`, 'aria-hidden': 'true' });
       return el(
         'div',
-        { class: `podium-col podium-${places[k]}`, 'data-id': r.id },
+        // The step shows the rank, not the position: players tied for first
+        // both stand on the first (highest) step.
+        { class: `podium-col podium-${STEPS[r.rank] || places[k]}`, 'data-id': r.id },
         el('span', { class: 'podium-name', text: r.nickname }),
         el('span', { class: 'podium-score', text: t('host.pts', { n: r.score }) }),
         el('div', { class: 'podium-block' }, el('span', { class: 'podium-place', text: String(r.rank) })),
