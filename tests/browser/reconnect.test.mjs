@@ -156,3 +156,36 @@ test('the tab becomes visible again: a waiting retry goes at once', { timeout: 1
   await ben.context.close();
   await host.context.close();
 });
+
+test('the network comes back while the page still holds a dead socket: a ping decides, not the heartbeat', { timeout: 120_000 }, async () => {
+  const host = await actor(env.browser, 'host', { width: 1280, height: 800 });
+  const cy = await actor(env.browser, 'cy', { width: 390, height: 844 });
+  const pin = await createGame(host);
+  await joinAs(cy, pin, 'Cy');
+  // A link that died without the browser noticing: the socket stays open
+  // but nothing comes through it any more. Then the browser says `online`.
+  const { at, probeMs } = await cy.page.evaluate(() => {
+    const c = window.chainquiz.client;
+    window.__oldWs = c.ws;
+    c.ws.onmessage = null;
+    const t0 = Date.now();
+    window.dispatchEvent(new Event('online'));
+    return { at: t0, probeMs: c.opts.probeMs };
+  });
+  const back = await cy.page.waitForFunction(
+    () => {
+      const c = window.chainquiz.client;
+      if (!(c.ws !== window.__oldWs && c.status === 'open' && c.attempt === 0 && document.body.dataset.view === 'lobby')) return false;
+      return Date.now();
+    },
+    null,
+    { polling: 20, timeout: 20_000 },
+  );
+  const tookMs = (await back.jsonValue()) - at;
+  console.log(`# online with a dead socket -> rejoined on a new one: ${tookMs} ms (ping answer awaited ${probeMs} ms; the heartbeat alone takes up to 25 s)`);
+  assert.ok(tookMs >= probeMs, 'the socket had its chance to answer');
+  assert.ok(tookMs < probeMs + 2000, `rejoined ${tookMs} ms after online`);
+  await assertClean([host, cy]);
+  await cy.context.close();
+  await host.context.close();
+});
