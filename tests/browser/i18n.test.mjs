@@ -137,11 +137,31 @@ test('the language selector switches a page at once and is remembered', { timeou
   await shows(host.page, '#lock-btn', 'de', 'host.unlock');
   await shot(host, 'switched-to-de');
 
-  // The leaderboard page of the same browser: Spanish, as chosen; switchable too.
+  // During a question: both screens switch, the clock runs on, the player can answer.
+  await host.page.click('#lock-btn'); // unlocked again
+  await host.page.click('#start-btn');
+  await viewIs(host.page, 'question');
+  await viewIs(pl.page, 'question');
+  await shows(pl.page, '#q-count', 'es', 'common.questionOf', { n: 1, total: 1 });
+  await host.page.waitForFunction(() => Number(document.getElementById('hq-timer-num').textContent) <= 58);
+  const before = Number(await text(host.page, '#hq-timer-num'));
+  await host.page.selectOption('#lang-select', 'fr');
+  await shows(host.page, '#hq-count', 'fr', 'common.questionOf', { n: 1, total: 1 });
+  await shows(host.page, '#ctl-next', 'fr', 'host.next.reveal');
+  assert.ok(Number(await text(host.page, '#hq-timer-num')) <= before, 'the clock was not restarted');
+  await pl.page.selectOption('#lang-select', 'de');
+  await shows(pl.page, '#q-count', 'de', 'common.questionOf', { n: 1, total: 1 });
+  await shows(pl.page, '#q-type', 'de', 'ui.qt.single');
+  await pl.page.click('.opt:has-text("Red")');
+  await pl.page.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
+  await viewIs(host.page, 'reveal');
+  await shot(host, 'reveal-fr');
+
+  // The leaderboard page of the same browser: German, as chosen last; switchable too.
   const lb = await pl.context.newPage();
   await lb.goto(`${env.base}/leaderboard.html?board=group:nobody-here`);
-  await shows(lb, '.lb-heading', 'es', 'common.leaderboard');
-  await lb.waitForFunction((w) => document.getElementById('lb-status').textContent === w, T('es', 'lb.emptyGroup'));
+  await shows(lb, '.lb-heading', 'de', 'common.leaderboard');
+  await lb.waitForFunction((w) => document.getElementById('lb-status').textContent === w, T('de', 'lb.emptyGroup'));
   await lb.selectOption('#lang-select', 'en');
   await shows(lb, '.lb-heading', 'en', 'common.leaderboard');
   await lb.waitForFunction((w) => document.getElementById('lb-status').textContent === w, T('en', 'lb.emptyGroup'));
