@@ -122,9 +122,11 @@ function logWire(frame) {
     fs.appendFileSync(WIRE_LOG, frame.payload + '\n');
 }
 
-/** A browser context and page, with dialogs, page errors and CSP reports collected. */
-export async function actor(browser, name, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, reducedMotion: 'reduce', acceptDownloads: true });
+/** A browser context and page, with dialogs, page errors and CSP reports
+ * collected. The browser's language is English unless `options` (more
+ * Playwright context options) says otherwise, e.g. { locale: 'de-DE' }. */
+export async function actor(browser, name, viewport, options = {}) {
+  const context = await browser.newContext({ locale: 'en-US', ...options, viewport, deviceScaleFactor: 1, reducedMotion: 'reduce', acceptDownloads: true });
   context.setDefaultTimeout(STEP);
   const a = { name, context, page: null, dialogs: [], errors: [], csp: [] };
   const watch = (page) => {

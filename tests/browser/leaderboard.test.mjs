@@ -334,7 +334,8 @@ test('the leaderboard page: ranks, ties, find me, week, bank, errors', { timeout
       near.map(({ rank, name, score, me }) => ({ rank, name, score, me })),
       EXPECTED.map((r) => ({ ...r, me: r.name === 'Ann' })),
     );
-    assert.equal(await text(page, '#me-status'), `Ann: 2nd (tied) of 4 with ${2 * POINTS} points.`);
+    // Numbers in sentences are formatted for the page's language (en: 2,000).
+    assert.equal(await text(page, '#me-status'), `Ann: 2nd (tied) of 4 with ${(2 * POINTS).toLocaleString('en')} points.`);
     assert.equal(await page.locator('#lb-rows tr[aria-current="true"] .lb-name-text').textContent(), 'Ann', 'marked in the top 10 too');
     await page.locator('#me-table').scrollIntoViewIfNeeded();
     await shot(proj, 'find-me');

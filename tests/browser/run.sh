@@ -1,6 +1,7 @@
 #!/bin/sh
 # Runs the browser end-to-end tests (see README.md); ctest's browser_e2e
-# calls this with CHAINQUIZ_BIN set to the built server.
+# calls this with CHAINQUIZ_BIN set to the built server. With arguments,
+# only those test files (e.g. tests/browser/i18n.test.mjs).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -8,4 +9,7 @@ if [ ! -f "$here/node_modules/playwright-core/package.json" ]; then
   (cd "$here" && npm ci --no-audit --no-fund)
 fi
 cd "$root"
+if [ "$#" -gt 0 ]; then
+  exec node --test "$@"
+fi
 exec node --test tests/browser/
