@@ -474,7 +474,8 @@ Test(store, boards_answer_503_without_redis)
 {
     char body[1024];
     cq_harness_stop_redis(&h);
-    usleep(300000);
+    /* Once the server knows (readyz says so), boards answer 503 at once. */
+    cr_assert(wait_status("/readyz", 503, "\"redis\":false", body, sizeof body), "%s", body);
     cr_assert_eq(cq_http_get(h.http_port, "/api/leaderboard?board=bank:mini", body, sizeof body),
                  503);
 }
