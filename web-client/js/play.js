@@ -167,6 +167,10 @@ async function doJoin() {
     view('landing');
     const field = e.field === 'nickname' ? $('join-nick') : $('join-pin');
     $('join-error').textContent = errorText(e);
+    const max = client.welcome?.limits?.nickname_max;
+    if (e.code === 'nickname_invalid' && max && [...nickname].length > max) {
+      $('join-error').textContent = `That nickname is too long: at most ${max} characters.`;
+    }
     field.focus();
     field.select?.();
   }
@@ -448,10 +452,11 @@ function optionButton(i, text, extra = {}) {
       class: `opt ${style.cls}`,
       'data-index': i,
       'aria-keyshortcuts': String(i + 1),
-      'aria-label': optionLabel(i, text),
       ...extra,
     },
     optionBadge(i),
+    // The name is the visible text, after the letter ("A: Red").
+    el('span', { class: 'sr-only', text: optionLabel(i, '') }),
     el('span', { class: 'opt-text', text }),
   );
 }
