@@ -93,7 +93,24 @@ function measure({ noScroll }) {
     if (s.wordBreak === 'break-all' || s.overflowWrap === 'anywhere' || s.hyphens === 'auto')
       problems.push(`may break inside a word: ${name(e)} (word-break ${s.wordBreak}, overflow-wrap ${s.overflowWrap}, hyphens ${s.hyphens})`);
   }
-  return problems;
+  // An h1 on every view.
+  if (view && ![...view.querySelectorAll('h1')].some(visible)) problems.push(`no visible h1 in the view "${view.dataset.view}"`);
+  // prefers-reduced-motion (every actor asks for it): nothing animates.
+  if (matchMedia('(prefers-reduced-motion: reduce)').matches) {
+    const secs = (v) => Math.max(...v.split(',').map((x) => parseFloat(x) * (x.trim().endsWith('ms') ? 0.001 : 1)));
+    for (const e of els) {
+      const s = getComputedStyle(e);
+      if (secs(s.animationDuration) > 0.01 || secs(s.transitionDuration) > 0.01 || parseFloat(s.animationDelay) > 0)
+        problems.push(`moves despite prefers-reduced-motion: ${name(e)} (animation ${s.animationDuration}, transition ${s.transitionDuration})`);
+    }
+  }
+  // The smallest text of what matters, for the report (px).
+  const fonts = {};
+  for (const [k, sel] of Object.entries({ pin: '#pin-big', prompt: '.hq-prompt, .q-prompt', option: '.host-opt .opt-text, .opt .opt-text, .order-item .opt-text, .bar-label .opt-text', row: '.board-row', explanation: '#hr-explanation' })) {
+    const list = [...document.querySelectorAll(sel)].filter(visible).map((e) => parseFloat(getComputedStyle(e).fontSize));
+    if (list.length) fonts[k] = Math.round(Math.min(...list) * 10) / 10;
+  }
+  return { problems, fonts };
 }
 
 async function axe(page) {
@@ -111,6 +128,7 @@ const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimation
 
 const failures = [];
 const seen = new Map(); // phase -> problems, for the report at the end
+const sizesSeen = new Map(); // phase -> smallest font sizes
 
 /**
  * Checks one actor's screen in `phase`, at each of `sizes` (the first one is
@@ -124,7 +142,13 @@ async function check(a, phase, { sizes, noScroll = true, runAxe = true }) {
     await settle(a.page);
     const label = `${phase}-${a.name}-${size.width}x${size.height}`;
     await a.page.screenshot({ path: path.join(ARTIFACTS, `${String(seen.size + 1).padStart(3, '0')}-${label}.png`) });
-    const problems = await a.page.evaluate(measure, { noScroll });
+    const { problems, fonts } = await a.page.evaluate(measure, { noScroll });
+    // Readable from the back of the room: the PIN and the question on the projector.
+    if (a.name !== 'phone') {
+      if (fonts.pin !== undefined && fonts.pin < 48) problems.push(`the PIN is ${fonts.pin}px`);
+      if (fonts.prompt !== undefined && fonts.prompt < 16) problems.push(`the question is ${fonts.prompt}px`);
+    }
+    sizesSeen.set(label, fonts);
     if (runAxe && size === sizes[0]) problems.push(...(await axe(a.page)).map((p) => `axe: ${p}`));
     seen.set(label, problems);
     for (const p of problems) failures.push(`${label}: ${p}`);
@@ -188,7 +212,7 @@ test('every screen fits the projector and the phone, and passes axe-core', { tim
     throw e;
   } finally {
     for (const a of [...everyone, bots]) await a.context.close().catch(() => {});
-    fs.writeFileSync(path.join(ARTIFACTS, 'report.txt'), [...seen].map(([k, v]) => `${k}: ${v.length ? v.join('\n    ') : 'ok'}`).join('\n') + '\n');
+    fs.writeFileSync(path.join(ARTIFACTS, 'report.txt'), [...seen].map(([k, v]) => `${k}: ${v.length ? v.join('\n    ') : 'ok'}  ${JSON.stringify(sizesSeen.get(k) || {})}`).join('\n') + '\n');
   }
   assert.deepEqual(failures, [], `layout or accessibility problems:\n${failures.join('\n')}`);
 });
@@ -217,11 +241,11 @@ async function play({ host, spect, phone, bots }) {
   // -- the phone: the start page, a nickname too long, then 20 characters --
   await phone.page.goto(`${base}/?pin=${pin}`);
   await check(phone, 'landing', { sizes: [PHONE], noScroll: false });
-  await phone.page.fill('#join-nick', 'A nickname of 25 letters');
+  await phone.page.fill('#join-nick', 'A nickname of 25 letters!');
   await phone.page.click('#join-btn');
   await phone.page.waitForFunction(() => document.getElementById('join-error').textContent.trim() !== '');
   const err = await text(phone.page, '#join-error');
-  assert.match(err, /\b20\b/, `the "too long" error names the limit: ${err}`);
+  assert.match(err, /too long: at most 20 characters/, `the "too long" error names the limit: ${err}`);
   assert.equal(await phone.page.getAttribute('#join-nick', 'maxlength'), '20', 'the field takes its maxlength from welcome.limits');
   await check(phone, 'landing-nickname-error', { sizes: [PHONE], noScroll: false });
   await phone.page.fill('#join-nick', NICK);
