@@ -229,7 +229,7 @@ async function play({ host, spect, phone, bots }) {
   // -- the host creates a game of the long bank --
   await host.page.goto(`${base}/?host`);
   await host.page.check('.bank-card input[value="long"]');
-  await host.page.fill('#opt-lead', '6');
+  await host.page.fill('#opt-lead', '8');
   await host.page.click('#host-btn');
   await viewIs(host.page, 'lobby');
   const pin = (await text(host.page, '#pin-big')).replace(/\s+/g, '');
@@ -269,11 +269,11 @@ async function play({ host, spect, phone, bots }) {
     const qtype = await host.page.evaluate(() => document.getElementById('hq-options').dataset.qtype);
     const phase = `q${k + 1}-${qtype}`;
     if (k === 0) {
-      // The lead-in (6 s): the host's screen at its own size only.
+      // The lead-in (8 s): the host's screen at its own size only.
       await host.page.waitForSelector('#hq-leadin:not([hidden])');
-      await check(host, 'leadin', { sizes: [BIG], runAxe: false });
+      await check(host, 'leadin', { sizes: [BIG] });
       await phone.page.waitForSelector('#q-leadin:not([hidden])');
-      await check(phone, 'leadin', { sizes: [PHONE], runAxe: false });
+      await check(phone, 'leadin', { sizes: [PHONE] });
     }
     await host.page.waitForSelector('#hq-leadin', { state: 'hidden' });
     await host.page.waitForFunction((n) => document.getElementById('hq-answered').textContent === String(n), BOTS, { timeout: 60_000 });
