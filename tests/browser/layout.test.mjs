@@ -61,7 +61,7 @@ function measure({ noScroll }) {
     const r = e.getBoundingClientRect();
     return r.width > 0 && r.height > 0;
   };
-  const view = document.querySelector('main [data-view]:not([hidden])');
+  const view = document.querySelector('main [data-view]:not([hidden])') || document.querySelector('main'); // leaderboard.html: no views
   const roots = [document.querySelector('header'), view, document.getElementById('controls')].filter((x) => x && !x.hidden);
   const els = roots.flatMap((r) => [r, ...r.querySelectorAll('*')]).filter(visible);
   for (const e of els) {
@@ -94,7 +94,7 @@ function measure({ noScroll }) {
       problems.push(`may break inside a word: ${name(e)} (word-break ${s.wordBreak}, overflow-wrap ${s.overflowWrap}, hyphens ${s.hyphens})`);
   }
   // An h1 on every view.
-  if (view && ![...view.querySelectorAll('h1')].some(visible)) problems.push(`no visible h1 in the view "${view.dataset.view}"`);
+  if (view && ![...view.querySelectorAll('h1')].some(visible)) problems.push(`no visible h1 in the view "${view.dataset.view || 'main'}"`);
   // prefers-reduced-motion (every actor asks for it): nothing animates.
   if (matchMedia('(prefers-reduced-motion: reduce)').matches) {
     const secs = (v) => Math.max(...v.split(',').map((x) => parseFloat(x) * (x.trim().endsWith('ms') ? 0.001 : 1)));
@@ -229,6 +229,7 @@ async function play({ host, spect, phone, bots }) {
   // -- the host creates a game of the long bank --
   await host.page.goto(`${base}/?host`);
   await host.page.check('.bank-card input[value="long"]');
+  await check(host, 'start-page-host-form', { sizes: [BIG], noScroll: false });
   await host.page.fill('#opt-lead', '8');
   await host.page.click('#host-btn');
   await viewIs(host.page, 'lobby');
@@ -317,6 +318,12 @@ async function play({ host, spect, phone, bots }) {
   await host.page.waitForSelector('#dl-csv:not([hidden])');
   await projectors(host, spect, 'podium');
   await check(phone, 'ended', { sizes: [PHONE], noScroll: false });
+
+  // The leaderboard page, from the phone's end screen.
+  await phone.page.click('#end-board');
+  await phone.page.waitForURL(/leaderboard\.html/);
+  await phone.page.waitForFunction(() => !document.getElementById('lb-table').hidden || ['empty', 'error'].includes(document.getElementById('lb-status').dataset.kind));
+  await check(phone, 'leaderboard-page', { sizes: [PHONE, BIG], noScroll: false });
 }
 
 async function phoneAnswers(phone, qtype, phase) {
