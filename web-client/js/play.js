@@ -175,7 +175,11 @@ async function doJoin() {
     banner.update({ status: 'open' });
     view('landing');
     const field = e.field === 'nickname' ? $('join-nick') : $('join-pin');
-    $('join-error').textContent = errorText(e);
+    const max = client.welcome?.limits?.nickname_max;
+    $('join-error').textContent =
+      e.code === 'nickname_invalid' && max && [...nickname].length > max
+        ? t('err.nickname_too_long', { max })
+        : errorText(e, client.welcome?.limits);
     field.focus();
     field.select?.();
   }
@@ -470,10 +474,11 @@ function optionButton(i, text, extra = {}) {
       class: `opt ${style.cls}`,
       'data-index': i,
       'aria-keyshortcuts': String(i + 1),
-      'aria-label': optionLabel(i, text),
       ...extra,
     },
     optionBadge(i),
+    // The name is the visible text, after the letter ("A: Red").
+    el('span', { class: 'sr-only', text: optionLabel(i, '') }),
     el('span', { class: 'opt-text', text }),
   );
 }
