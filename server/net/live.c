@@ -119,13 +119,22 @@ static void unhold(struct cq_conn *c)
     cq_conn_release(c);
 }
 
-static void release_stored(struct cq_live_room *lr, bool all)
+enum release { RELEASE_STORED, RELEASE_ALL, RELEASE_NONE };
+
+/* Releases the connections whose entries are stored; or, when the room
+ * goes, all of them (RELEASE_ALL) or none (RELEASE_NONE: let go of them,
+ * their held messages never sent). */
+static void release_stored(struct cq_live_room *lr, enum release how)
 {
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&lr->gated))
     {
         struct cq_conn *c = lws_container_of(d, struct cq_conn, gate_link);
-        if (all || c->gate_need <= lr->log_stored)
+        if (how == RELEASE_NONE) {
+            lws_dll2_remove(&c->gate_link);
+            c->gate_room = NULL;
+        } else if (how == RELEASE_ALL || c->gate_need <= lr->log_stored) {
             unhold(c);
+        }
     }
     lws_end_foreach_dll_safe(d, d1);
 }
@@ -136,7 +145,7 @@ void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq)
         if (!strcmp(lr->game_id, game_id)) {
             if (seq + 1 > lr->log_stored) {
                 lr->log_stored = seq + 1;
-                release_stored(lr, false);
+                release_stored(lr, RELEASE_STORED);
             }
             return;
         }
@@ -174,7 +183,12 @@ static void live_room_discard(struct cq_live_room *lr)
     json_decref(lr->pending_left);
     json_decref(lr->pending_status);
     json_decref(lr->ended_msg);
-    release_stored(lr, true);
+    /* At shutdown what still waits for the log is never sent: the store's
+     * last flush comes after this (a SIGKILL in between must not find an
+     * acknowledgement of what is not stored), and the connections close
+     * with the server. A room that expired had its entries stored long ago
+     * (else its log is going anyway): its `closed` must get out. */
+    release_stored(lr, lr->net->stopping ? RELEASE_NONE : RELEASE_ALL);
     cq_cache_state_drop(lr);
     cq_room_free(lr->game);
     for (size_t i = 0; i < lr->log_n; i++)

@@ -1165,3 +1165,45 @@ Test(store, with_replicas_to_wait_for_an_ack_waits_for_a_replica, .init = start_
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
 }
+
+/* SIGTERM while an acknowledgement waits for Redis (stopped): the server
+ * shuts down without sending it (then a SIGKILL, as an impatient supervisor
+ * sends, cannot leave a client with an acknowledgement of what is not
+ * stored). Before, the waiting replies were let go as the games closed. */
+Test(store, a_shutdown_sends_no_acknowledgement_of_what_is_not_stored, .init = start_patient)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    json_decref(
+        create(&host, json_pack("{s:s, s:[s]}", "bank", "mini", "tags", "single"), pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question",
+                                                  0, "answer", 0)),
+                 0);
+    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
+        usleep(10000);
+    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    cr_assert_eq(kill(h.server_pid, SIGTERM), 0);
+    /* Everything the server sends until it closes the connection. */
+    bool acked = false;
+    while (!a.ws.closed) {
+        json_t *m = cq_ws_recv(&a.ws, 10000);
+        if (!m)
+            break;
+        acked |= !strcmp(jstr(m, "type"), "answer_ack");
+        json_decref(m);
+    }
+    cr_assert(a.ws.closed, "the server did not close the connection at shutdown");
+    cr_assert_not(acked, "acknowledged at shutdown, though Redis never stored it");
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cq_harness_wait(h.server_pid, 5000);
+    h.server_pid = -1;
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
