@@ -434,8 +434,7 @@ void cq_conn_release(struct cq_conn *c)
     /* Written now when the socket takes it, as cq_conn_push does: a
      * question's thousands of acknowledgements are released together, and
      * a WRITEABLE round trip each would cost two epoll_ctl per player. */
-    if (c->ping_due || c->close_after_flush || lws_is_ssl(c->wsi) ||
-        lws_send_pipe_choked(c->wsi)) {
+    if (c->ping_due || c->close_after_flush || lws_is_ssl(c->wsi) || lws_send_pipe_choked(c->wsi)) {
         want_writable(c);
         return;
     }

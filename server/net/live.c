@@ -16,6 +16,9 @@
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
 #define LEADERBOARD_TOP 10
+/* A heartbeat later than a game's last input by more than this is not taken
+ * as the time its server last ran (another boot's clock, or another server). */
+#define ALIVE_TRUSTED_US (86400LL * 1000000)
 /* lobby and progress go to the screens that show the roster and the answer
  * count; players get the counts once per phase instead (in `state` and
  * `question`): 86 % of all messages at 10,000 players were these two. */
@@ -765,10 +768,15 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     }
     snprintf(lr->join_secret, sizeof lr->join_secret, "%s", r.game.join_secret);
     cq_room_set_hooks(lr->game, &room_hooks, lr);
-    /* The time the server was down does not count: the clock goes on from
-     * the last input, and everyone is away until they rejoin. */
-    int64_t now = cq_net_now_us();
-    cq_room_shift(lr->game, now - r.last_now);
+    /* The time the server was down does not count, and the time it ran
+     * does: the game's clock goes on from the previous server's last
+     * heartbeat (at most a second before it stopped), or, without one that
+     * follows this log's last input, from that input. Everyone is away
+     * until they rejoin. */
+    int64_t now = cq_net_now_us(), from = r.last_now;
+    if (net->last_alive_us > from && net->last_alive_us - from < ALIVE_TRUSTED_US)
+        from = net->last_alive_us;
+    cq_room_shift(lr->game, now - from);
     unsigned np;
     struct cq_player *const *players = cq_room_players(lr->game, &np);
     for (unsigned i = 0; i < np; i++)

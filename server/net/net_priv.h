@@ -209,6 +209,8 @@ struct cq_net {
     lws_sorted_usec_list_t sweep_sul; /* the keep-alive sweep */
     int64_t sweep_due;                /* when sweep_sul should fire */
     uv_check_t log_check;             /* after each loop iteration: send the games' logs */
+    uv_timer_t alive_timer;           /* cq_store_alive, every second */
+    int64_t last_alive_us;            /* the previous server's last heartbeat; -1: unknown */
     struct cq_live_room *log_dirty;
     struct cq_buf *banks_buf; /* the `banks` reply, encoded once (cache.c) */
 };

@@ -1039,6 +1039,15 @@ int cq_store_group_release(struct cq_store *s, const char *group, const char *di
 
 /* ---- live games' logs ------------------------------------------------------ */
 
+void cq_store_alive(struct cq_store *s, int64_t now_us)
+{
+    char key[128];
+    if (s->state != ST_READY)
+        return;
+    snprintf(key, sizeof key, "%salive", s->prefix);
+    redisAsyncCommand(s->ac, NULL, NULL, "SET %s %lld", key, (long long)now_us);
+}
+
 static int live_set(struct cq_store *s, const char *cmd, const char *game_id)
 {
     char key[128];

@@ -150,6 +150,15 @@ int cq_store_get_result(struct cq_store *s, const char *game_id, cq_store_text_c
 
 /* ---- live games' logs (replay.h), so a restarted server resumes them ---- */
 
+/* The server is alive at monotonic time `now_us` (its clock, the one its
+ * games' logs use): `P alive`, written about once a second, so that a
+ * restart knows when this server last ran, not only when its games last
+ * had an input. Not journaled: the next one replaces it. */
+void cq_store_alive(struct cq_store *s, int64_t now_us);
+/* At start-up: the monotonic time the previous server last wrote with
+ * cq_store_alive, or -1 when there is none (or Redis cannot be read). */
+int64_t cq_store_read_alive(const struct cq_redis_target *t, const char *prefix, int timeout_ms);
+
 /* Marks a game live: its log is read back at start-up. */
 int cq_store_live_add(struct cq_store *s, const char *game_id);
 /* The game is over for good (expired): forgets it and its log. */

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -1205,5 +1206,41 @@ Test(store, a_shutdown_sends_no_acknowledgement_of_what_is_not_stored, .init = s
     h.server_pid = -1;
     cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
     cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
+
+/* A question left without input for a while, then the server killed and
+ * started again at once: the time it ran without inputs counts (the server
+ * writes a heartbeat each second), only the downtime does not. Before, the
+ * clock went on from the last input: 20 s of silence were given back. */
+Test(store, a_restart_gives_back_only_the_downtime)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    json_decref(create(
+        &host, json_pack("{s:s, s:[s], s:i}", "bank", "mini", "tags", "single", "time_limit", 60),
+        pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_t *q = see_question(&a, 0);
+    long long before = jint(q, "remaining_ms");
+    json_decref(q);
+    /* 2.5 s with no input (pings are none), then kill -9 and a restart. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        json_decref(client_req(&host, json_pack("{s:s}", "type", "ping"), "pong"));
+        usleep(60000);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+    sigkill_and_restart((struct cq_ws *[]){&host, &a.ws, NULL});
+    json_t *st = rejoin(&a.ws, pin, a.token, "player");
+    long long after = jint(json_object_get(st, "question"), "remaining_ms");
+    json_decref(st);
+    /* The heartbeat is at most a second old when the server dies. */
+    cr_assert_geq(before - after, 1500,
+                  "%lld ms left before, %lld after: the silence was given back", before, after);
+    cr_assert_leq(before - after, 2500 + 2000, "%lld ms left before, %lld after", before, after);
     cq_ws_free(&a.ws);
 }
