@@ -142,12 +142,23 @@ static void release_stored(struct cq_live_room *lr, enum release how)
     lws_end_foreach_dll_safe(d, d1);
 }
 
-void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq)
+void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq, bool stored)
 {
     for (struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
         if (!strcmp(lr->game_id, game_id)) {
-            if (seq + 1 > lr->log_stored) {
-                lr->log_stored = seq + 1;
+            if (!stored) {
+                if (seq < lr->log_gap) {
+                    lr->log_gap = seq;
+                    cq_err_log("game %s: its log lost entries from %llu on (the Redis journal was "
+                               "full); what depends on them is never acknowledged, and the game "
+                               "cannot be resumed after a restart",
+                               game_id, (unsigned long long)seq);
+                }
+                return;
+            }
+            uint64_t upto = seq + 1 < lr->log_gap ? seq + 1 : lr->log_gap;
+            if (upto > lr->log_stored) {
+                lr->log_stored = upto;
                 release_stored(lr, RELEASE_STORED);
             }
             return;
@@ -167,6 +178,7 @@ static struct cq_live_room *live_room_new(struct cq_net *net)
     lr->created_at = cq_net_now_us();
     lr->tick_at = INT64_MAX;
     lr->log_seq = 1;
+    lr->log_gap = UINT64_MAX;
     if (!lr->pending_joined || !lr->pending_left || !lr->pending_status) {
         json_decref(lr->pending_joined);
         json_decref(lr->pending_left);
@@ -673,6 +685,18 @@ static bool log_full(const struct cq_live_room *lr)
     return lr->log_seq > lr->net->deps.cfg->max_log_entries;
 }
 
+/* While Redis is away the store's journal fills. A tenth of it is kept for
+ * what the games do by themselves (timers, drops, rejoins); past that,
+ * requests that would change a game are refused and change nothing
+ * (`storage_full`): an input the journal would have to drop could never be
+ * acknowledged, and would leave its game's log with a gap. */
+static bool storage_full(const struct cq_net *net)
+{
+    const struct cq_store *st = net->deps.store;
+    unsigned max = net->deps.cfg->journal_max;
+    return st && cq_store_journal_room(st) <= (max / 10 > 10 ? max / 10 : 10);
+}
+
 static void reply_ok(struct cq_conn *c, const struct cq_msg *m)
 {
     json_t *o = json_pack("{s:s, s:s}", "type", "ok", "of", cq_msg_name(m->type));
@@ -829,6 +853,10 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
         cq_conn_error(c, m->req_id, CQ_ENO_BANK, "bank", NULL);
         return;
     }
+    if (storage_full(net)) {
+        cq_conn_error(c, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
+        return;
+    }
     if (net->n_rooms >= cfg->max_games || net->stopping) {
         cq_conn_error(c, m->req_id, net->stopping ? CQ_ESERVER_BUSY : CQ_ESERVER_FULL, NULL, NULL);
         return;
@@ -979,8 +1007,8 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = room_for(c, m, true);
     if (!lr)
         return;
-    if (log_full(lr)) {
-        cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+    if (log_full(lr) || storage_full(c->net)) {
+        cq_conn_error(c, m->req_id, log_full(lr) ? CQ_ELOG_FULL : CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
     if (cq_rand_token(token, sizeof token)) {
@@ -1111,6 +1139,10 @@ static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
         return;
     }
+    if (storage_full(c->net)) {
+        cq_conn_error(c, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
+        return;
+    }
     int r = cq_room_answer(lr->game, c->player, m->question, &m->answer, cq_net_now_us(), &t);
     if (r) {
         cq_conn_error(c, m->req_id, r, r == CQ_EBAD_ANSWER ? "answer" : "question", NULL);
@@ -1129,6 +1161,10 @@ static void handle_host(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = c->room;
     int64_t now = cq_net_now_us();
     int r;
+    if (storage_full(c->net)) {
+        cq_conn_error(c, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
+        return;
+    }
     /* At the log's cap, only what the game needs to go on to its end. */
     if ((m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK) &&
         log_full(lr)) {
@@ -1201,6 +1237,8 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
         handle_leave(c, m);
         break;
     case CQ_MSG_SHOWN: {
+        if (storage_full(c->net))
+            break; /* as if it never came: the answer carries no display delay */
         int r = cq_room_shown(c->room->game, c->player, m->question, cq_net_now_us());
         if (r)
             cq_conn_error(c, m->req_id, r, "question", NULL);

@@ -69,9 +69,9 @@ void cq_net_set_last_alive(struct cq_net *net, int64_t mono_us)
 }
 
 /* A game's log entries are stored: held acknowledgements go out. */
-static void on_store_stored(void *ud, const char *game_id, uint64_t seq)
+static void on_store_stored(void *ud, const char *game_id, uint64_t seq, bool stored)
 {
-    cq_live_stored(ud, game_id, seq);
+    cq_live_stored(ud, game_id, seq, stored);
 }
 
 /* lws logs go through ours, a level lower: lws is chatty about clients. */

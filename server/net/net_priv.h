@@ -113,6 +113,7 @@ struct cq_live_room {
      * acknowledged, a host command confirmed, a join welcomed and the end
      * announced only once the entries they depend on are. */
     uint64_t log_stored;
+    uint64_t log_gap;       /* the first entry the store dropped: log_stored stays below it */
     lws_dll2_owner_t gated; /* connections held for it (struct cq_conn.gate_link) */
     json_t *ended_msg;      /* `ended`, sent once its input is logged (room_after) */
     /* Log entries made in this loop iteration, sent in one RPUSH after it. */
@@ -279,8 +280,9 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
                      const size_t *lens, size_t n);
 void cq_live_redis_state(struct cq_net *net, bool connected);
 /* The store has game `game_id`'s log entries up to `seq`: what waited for
- * them goes out. */
-void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq);
+ * them goes out. With `stored` false, the entries from `seq` on were
+ * dropped: what depends on them never goes out. */
+void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq, bool stored);
 json_t *cq_live_redis_warning(bool connected);
 unsigned cq_live_players(const struct cq_net *net);
 

@@ -20,9 +20,9 @@ struct journal_entry {
     struct journal_entry *next;
     uint64_t sent_ms; /* loop time it was last sent (the watchdog reads it) */
     /* A game log's RPUSH reports its last entry stored (cq_store_on_stored):
-     * `seq` of game `game` ("" for any other write). */
+     * entries `first` to `seq` of game `game` ("" for any other write). */
     char game[32];
-    uint64_t seq;
+    uint64_t first, seq;
     size_t len;
     char cmd[];
 };
@@ -226,7 +226,7 @@ static void report_stored(struct cq_store *s, const struct journal_entry *e)
         }
         /* Out of memory: the primary's word has to do. */
     }
-    s->on_stored(s->on_stored_ud, e->game, e->seq);
+    s->on_stored(s->on_stored_ud, e->game, e->seq, true);
 }
 
 /* What waited for the replicas is told stored: after their WAIT, or when
@@ -237,7 +237,7 @@ static void release_waiting(struct cq_store *s)
     size_t n = s->n_waiting;
     s->n_waiting = 0;
     for (size_t i = 0; i < n && s->on_stored; i++)
-        s->on_stored(s->on_stored_ud, s->waiting[i].game, s->waiting[i].seq);
+        s->on_stored(s->on_stored_ud, s->waiting[i].game, s->waiting[i].seq, true);
 }
 
 static void on_wait_reply(redisAsyncContext *ac, void *r, void *priv)
@@ -272,7 +272,7 @@ static void spill_arm(struct cq_store *s)
 /* `game`: the game whose log entries up to `seq` this write holds (reported
  * stored once it is), or NULL for any other write. */
 static void journal_push(struct cq_store *s, const char *cmd, size_t len, const char *game,
-                         uint64_t seq)
+                         uint64_t first, uint64_t seq)
 {
     struct journal_entry *e = NULL;
     if (s->jdepth >= s->journal_max) {
@@ -290,6 +290,7 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len, const 
     e->next = NULL;
     e->sent_ms = 0;
     snprintf(e->game, sizeof e->game, "%s", game ? game : "");
+    e->first = first;
     e->seq = seq;
     e->len = len;
     memcpy(e->cmd, cmd, len);
@@ -305,11 +306,10 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len, const 
         spill_arm(s);
     return;
 dropped:
-    /* A dropped log write leaves a gap, so that game cannot be resumed any
-     * more (logged at start-up); holding its acknowledgements would only
-     * freeze it. */
+    /* A dropped log write leaves a gap: what depends on it is never told
+     * stored (the game is not resumed after a restart; logged then). */
     if (game && s->on_stored)
-        s->on_stored(s->on_stored_ud, game, seq);
+        s->on_stored(s->on_stored_ud, game, first, false);
 }
 
 /* Appends (or, when the file holds nothing the journal still needs, writes
@@ -680,6 +680,11 @@ void cq_store_free(struct cq_store *s)
     store_finish_free(s);
 }
 
+size_t cq_store_journal_room(const struct cq_store *s)
+{
+    return s->jdepth < s->journal_max ? s->journal_max - s->jdepth : 0;
+}
+
 bool cq_store_connected(const struct cq_store *s)
 {
     return s->state == ST_READY;
@@ -792,13 +797,13 @@ static int store_query(struct cq_store *s, struct pending *p, int argc, const ch
 }
 
 static int store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen,
-                       const char *game, uint64_t seq)
+                       const char *game, uint64_t first, uint64_t seq)
 {
     char *cmd = NULL;
     long long len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
     if (len < 0)
         return -1;
-    journal_push(s, cmd, (size_t)len, game, seq);
+    journal_push(s, cmd, (size_t)len, game, first, seq);
     redisFreeCommand(cmd);
     if (s->state == ST_READY)
         journal_flush(s);
@@ -807,7 +812,7 @@ static int store_write(struct cq_store *s, int argc, const char **argv, const si
 
 int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen)
 {
-    return store_write(s, argc, argv, argvlen, NULL, 0);
+    return store_write(s, argc, argv, argvlen, NULL, 0, 0);
 }
 
 /* ---- game data ------------------------------------------------------------ */
@@ -1092,7 +1097,7 @@ int cq_store_log_append(struct cq_store *s, const char *game_id, const char *con
         argv[2 + i] = entries[i];
         argl[2 + i] = lens[i];
     }
-    result = store_write(s, (int)(n + 2), argv, argl, game_id, last_seq);
+    result = store_write(s, (int)(n + 2), argv, argl, game_id, last_seq + 1 - n, last_seq);
     if (!result && ttl_s) {
         snprintf(ttl, sizeof ttl, "%u", ttl_s);
         const char *exp[] = {"EXPIRE", key, ttl};

@@ -44,9 +44,10 @@ void cq_store_on_state(struct cq_store *s, cq_store_state_cb cb, void *ud);
  * Redis (answered; with the embedded Redis that is on disk, appendfsync
  * always), or, while Redis is not there, in the journal file (synced). In
  * order for each game; the same entry may be told twice (the file, then
- * Redis): keep the highest. Also told for a write the journal had to drop
- * (its bound): the game's log has a gap then, logged. */
-typedef void (*cq_store_stored_cb)(void *ud, const char *game_id, uint64_t seq);
+ * Redis): keep the highest. With `stored` false: the entries from `seq` on
+ * were dropped (the journal's bound, logged): none of them, nor any later
+ * one of that game, is ever stored for good (its log has a gap). */
+typedef void (*cq_store_stored_cb)(void *ud, const char *game_id, uint64_t seq, bool stored);
 void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud);
 /* The journal file (jfile.h, opened and closed by the caller, after the
  * store is freed): while Redis is away, journaled writes are appended and
@@ -67,6 +68,8 @@ void cq_store_start(struct cq_store *s);
 void cq_store_free(struct cq_store *s);
 
 bool cq_store_connected(const struct cq_store *s);
+/* Writes the journal can still take before its bound (--journal-max). */
+size_t cq_store_journal_room(const struct cq_store *s);
 /* The Redis server was started again under us (the embedded one, after a
  * crash): counted, and connecting starts over without waiting out the
  * back-off. The journal is replayed once connected, as after any loss. */

@@ -1244,3 +1244,73 @@ Test(store, a_restart_gives_back_only_the_downtime)
     cr_assert_leq(before - after, 2500 + 2000, "%lld ms left before, %lld after", before, after);
     cq_ws_free(&a.ws);
 }
+
+/* ---- the journal's bound --------------------------------------------------- */
+
+static void start_small_journal(void)
+{
+    const char *const extra[] = {"--journal-max", "100", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* Redis away and the journal (--journal-max 100) nearly full: joins past
+ * its last tenth are refused with storage_full, changing nothing; every join
+ * that was welcomed survives kill -9 of the server once Redis is back (the
+ * journal file). Before, the journal dropped writes and still acknowledged
+ * them: welcomed players, acknowledged answers and whole games were lost. */
+Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
+     .init = start_small_journal)
+{
+    enum { TRIES = 120 };
+    static struct player p[TRIES];
+    struct cq_ws host;
+    char pin[8], token[80];
+    bool welcomed[TRIES] = {false};
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    int port = h.redis_port;
+    cq_harness_stop_redis(&h);
+    json_t *w = cq_ws_expect(&host, "warning", 15000);
+    cr_assert_not_null(w, "no redis_down warning");
+    json_decref(w);
+
+    int ok = 0, full = 0;
+    for (int i = 0; i < TRIES; i++) {
+        char nick[16];
+        snprintf(nick, sizeof nick, "P%d", i);
+        client_open(&p[i].ws, &h);
+        cr_assert_eq(cq_ws_send_json(&p[i].ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin",
+                                                         pin, "nickname", nick)),
+                     0);
+        json_t *m = cq_ws_recv(&p[i].ws, 10000);
+        cr_assert_not_null(m, "no answer to join %d", i);
+        if (!strcmp(jstr(m, "type"), "joined")) {
+            welcomed[i] = true;
+            snprintf(p[i].token, sizeof p[i].token, "%s", jstr(m, "token"));
+            ok++;
+        } else {
+            cr_assert_str_eq(jstr(m, "code"), "storage_full", "join %d: %s", i, jstr(m, "code"));
+            full++;
+        }
+        json_decref(m);
+    }
+    cr_assert_gt(ok, 50, "%d welcomed", ok);
+    cr_assert_gt(full, 0, "none refused: the journal bound was not reached");
+    cr_assert_eq(metric("chainquiz_redis_journal_dropped_total"), 0);
+
+    /* The server dies; Redis and the server come back; everyone welcomed
+     * still has a seat. */
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cq_ws_free(&host);
+    for (int i = 0; i < TRIES; i++)
+        cq_ws_free(&p[i].ws);
+    cr_assert_eq(cq_harness_start_redis_on(&h, port), 0);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    for (int i = 0; i < TRIES; i++) {
+        if (!welcomed[i])
+            continue;
+        json_decref(rejoin(&p[i].ws, pin, p[i].token, "player"));
+        cq_ws_free(&p[i].ws);
+    }
+}

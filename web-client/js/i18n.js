@@ -459,6 +459,7 @@ const en = {
   'err.too_many_games': 'Too many live games from your network. End one, or wait for an empty one to close.',
   'err.too_many_creates': 'Too many games were created from your network. Wait a minute.',
   'err.too_many_hosts': 'This game is already open on as many host screens as it may be. Close one first.',
+  'err.storage_full': "The server cannot keep more right now (its database is away). Try again in a moment.",
   'err.log_full':
     'This game has recorded as much as it may: no more joins, pauses, added time or locks. Answers, next, skip, kick and end still work.',
   'err.connection_lost': 'The connection to the server was lost.',
@@ -897,6 +898,7 @@ const de = {
   'err.too_many_games': 'Zu viele laufende Spiele aus deinem Netz. Beende eines oder warte, bis ein leeres geschlossen wird.',
   'err.too_many_creates': 'Aus deinem Netz wurden zu viele Spiele erstellt. Warte eine Minute.',
   'err.too_many_hosts': 'Dieses Spiel ist schon auf so vielen Bildschirmen der Spielleitung offen wie erlaubt. Schließ zuerst einen.',
+  'err.storage_full': "Der Server kann gerade nichts mehr speichern (seine Datenbank ist nicht erreichbar). Versuch es gleich noch einmal.",
   'err.log_full':
     'Dieses Spiel hat so viel aufgezeichnet wie erlaubt: keine Beitritte, Pausen, Zeitzugaben oder Sperren mehr. Antworten, Weiter, Überspringen, Entfernen und Beenden funktionieren weiter.',
   'err.connection_lost': 'Die Verbindung zum Server wurde unterbrochen.',
@@ -1335,6 +1337,7 @@ const fr = {
   'err.too_many_games': 'Trop de parties en cours depuis votre réseau. Terminez-en une, ou attendez qu’une partie vide soit fermée.',
   'err.too_many_creates': 'Trop de parties ont été créées depuis votre réseau. Attendez une minute.',
   'err.too_many_hosts': 'Cette partie est déjà ouverte sur le nombre maximal d’écrans d’animation. Fermez-en un d’abord.',
+  'err.storage_full': "Le serveur ne peut plus rien enregistrer pour l’instant (sa base de données est injoignable). Réessayez dans un instant.",
   'err.log_full':
     'Cette partie a enregistré tout ce qu’elle peut : plus d’arrivées, de pauses, d’ajouts de temps ni de verrouillages. Réponses, suivant, passer, retirer et terminer fonctionnent toujours.',
   'err.connection_lost': 'La connexion au serveur a été perdue.',
@@ -1773,6 +1776,7 @@ const es = {
   'err.too_many_games': 'Demasiadas partidas en curso desde tu red. Termina una, o espera a que se cierre una vacía.',
   'err.too_many_creates': 'Se han creado demasiadas partidas desde tu red. Espera un minuto.',
   'err.too_many_hosts': 'Esta partida ya está abierta en el máximo de pantallas de anfitrión. Cierra una primero.',
+  'err.storage_full': "El servidor no puede guardar nada más ahora mismo (su base de datos no está disponible). Inténtalo de nuevo en un momento.",
   'err.log_full':
     'Esta partida ha registrado todo lo que puede: no más incorporaciones, pausas, tiempo añadido ni bloqueos. Las respuestas, siguiente, saltar, expulsar y terminar siguen funcionando.',
   'err.connection_lost': 'Se perdió la conexión con el servidor.',
