@@ -245,13 +245,11 @@ static void room_free(struct cq_live_room *lr)
 
 /* ---- coalesced updates ---------------------------------------------------- */
 
-static void flush_updates(struct cq_live_room *lr)
+/* The roster changes collected since the last update; true when sent. */
+static bool flush_lobby(struct cq_live_room *lr)
 {
-    lr->flush_armed = false;
-    bool presenter = lr->progress_dirty; /* the host's `unanswered` changed */
     if (json_array_size(lr->pending_joined) || json_array_size(lr->pending_left) ||
         json_array_size(lr->pending_status)) {
-        presenter = true;
         json_t *host =
             json_pack("{s:s, s:O, s:O, s:O, s:I, s:I}", "type", "lobby", "joined",
                       lr->pending_joined, "left", lr->pending_left, "status", lr->pending_status,
@@ -261,7 +259,17 @@ static void flush_updates(struct cq_live_room *lr)
         json_array_clear(lr->pending_joined);
         json_array_clear(lr->pending_left);
         json_array_clear(lr->pending_status);
+        return true;
     }
+    return false;
+}
+
+static void flush_updates(struct cq_live_room *lr)
+{
+    lr->flush_armed = false;
+    bool presenter = lr->progress_dirty; /* the host's `unanswered` changed */
+    if (flush_lobby(lr))
+        presenter = true;
     if (lr->progress_dirty && cq_room_phase(lr->game) == CQ_PHASE_QUESTION) {
         broadcast(lr,
                   json_pack("{s:s, s:i, s:I, s:I, s:I}", "type", "progress", "index",
@@ -472,7 +480,11 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
                   CQ_ROLE_ANY);
         break;
     case CQ_EV_QUESTION:
-        flush_updates(lr);
+        /* The roster goes out first. Answers counted so far were for the
+         * question before (a skip): no `progress` or `unanswered` for the
+         * new one precedes it, and the armed timer keeps the 200 ms pace. */
+        lr->progress_dirty = false;
+        flush_lobby(lr);
         broadcast(lr, cq_wire_question(lr->game, cq_net_now_us()), CQ_ROLE_ANY);
         broadcast(lr, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
         break;

@@ -419,3 +419,52 @@ Test(game, look_alike_nicknames_cannot_share_a_game)
     cq_ws_free(&a.ws);
     cq_ws_free(&host);
 }
+
+/* After `skip`, the host's screens hear of the next question first: no
+ * `progress` or `unanswered` for it arrives before its `question`, even
+ * when an answer to the skipped one was still waiting to be counted out
+ * (issue #16: they used to come first, for the new index). */
+Test(game, after_a_skip_the_question_comes_before_its_progress)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80];
+    json_decref(
+        create(&host, json_pack("{s:s, s:i}", "bank", "mini", "time_limit", 30), pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0)); /* its progress is due within 200 ms */
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "skip")), 0);
+    for (;;) {
+        json_t *m = cq_ws_recv(&host, WAIT_MS);
+        cr_assert_not_null(m, "no question 1 for the host");
+        const char *t = json_string_value(json_object_get(m, "type"));
+        long long idx = json_integer_value(json_object_get(m, "index"));
+        if (!strcmp(t, "question")) {
+            cr_assert_eq(idx, 1);
+            json_decref(m);
+            break;
+        }
+        cr_assert(strcmp(t, "error"), "skip refused");
+        cr_assert(!((!strcmp(t, "progress") || !strcmp(t, "unanswered")) && idx == 1),
+                  "%s for question 1 before the question itself", t);
+        json_decref(m);
+    }
+    /* Then the new question's own count: nobody has answered it. */
+    json_t *un = client_expect(&host, "unanswered");
+    cr_assert_eq(jint(un, "index"), 1);
+    cr_assert_eq(jint(un, "count"), 2);
+    json_decref(un);
+    json_decref(see_question(&a, 1));
+    answer(&a, 1, json_pack("[i, i]", 0, 2));
+    json_t *pr = client_expect(&host, "progress");
+    cr_assert_eq(jint(pr, "index"), 1);
+    cr_assert_eq(jint(pr, "answered"), 1);
+    json_decref(pr);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+}
