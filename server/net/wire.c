@@ -290,7 +290,9 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
         if (k >= 0 &&
             (ph == CQ_PHASE_QUESTION || ph == CQ_PHASE_REVEAL || ph == CQ_PHASE_LEADERBOARD))
             json_object_set_new(you, "answered", json_boolean(p->answers[k].answered));
-        if (k >= 0 && (ph == CQ_PHASE_REVEAL || ph == CQ_PHASE_LEADERBOARD))
+        /* Only for a question the player was scored on: one who joined
+         * after it closed got no `result` and has none. */
+        if (k >= 0 && (ph == CQ_PHASE_REVEAL || ph == CQ_PHASE_LEADERBOARD) && p->answers[k].scored)
             json_object_set_new(you, "result", cq_wire_result(room, p));
         if (ph == CQ_PHASE_ENDED)
             json_object_set_new(you, "summary", cq_wire_summary(room, p));

@@ -468,3 +468,47 @@ Test(game, after_a_skip_the_question_comes_before_its_progress)
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
 }
+
+/* A player who joins during the reveal gets no `result` in `state.you`
+ * (they were not in the game when the question closed); one who played
+ * it and comes back does. */
+Test(game, a_late_joiner_in_the_reveal_has_no_result)
+{
+    struct cq_ws host;
+    struct player a, late;
+    char pin[8], token[80];
+    json_decref(create(&host,
+                       json_pack("{s:s, s:[s, s]}", "bank", "mini", "tags", "single", "truefalse"),
+                       pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    answer(&a, 0, json_integer(0)); /* everyone answered: the question closes */
+    json_decref(result(&a, 0, true, 1));
+
+    client_open(&late.ws, &h);
+    json_decref(client_req(
+        &late.ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "Lou"),
+        "joined"));
+    json_t *st = client_expect(&late.ws, "state");
+    cr_assert_str_eq(jstr(st, "phase"), "reveal");
+    json_t *you = json_object_get(st, "you");
+    cr_assert(json_is_false(json_object_get(you, "answered")));
+    cr_assert_null(json_object_get(you, "result"), "a result for a question never seen");
+    cr_assert_eq(jint(you, "score"), 0);
+    json_decref(st);
+
+    cq_ws_free(&a.ws);
+    client_open(&a.ws, &h);
+    json_decref(client_req(
+        &a.ws, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", a.token),
+        "joined"));
+    st = client_expect(&a.ws, "state");
+    json_t *r = json_object_get(json_object_get(st, "you"), "result");
+    cr_assert_not_null(r, "the player who answered has a result");
+    cr_assert(json_is_true(json_object_get(r, "correct")));
+    json_decref(st);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&late.ws);
+}
