@@ -59,12 +59,11 @@ json_t *cq_wire_settings(const struct cq_room *room)
     const struct cq_room_settings *s = cq_room_settings(room);
     return json_pack("{s:s, s:b, s:b, s:b, s:b, s:b, s:i, s:i, s:s, s:I, s:s, s:s}", "scoring",
                      s->rules.preset == CQ_SCORING_SPEED ? "speed" : "accuracy", "streak",
-                     s->rules.streak && s->rules.preset == CQ_SCORING_SPEED, "partial_credit",
-                     s->rules.partial_credit, "auto_advance", s->auto_advance, "late_join",
-                     s->late_join, "change_answer", s->change_answer, "time_limit", s->time_limit_s,
-                     "lead_in", s->lead_in_s, "group", s->group, "max_players",
-                     (json_int_t)s->max_players, "bank", cq_room_bank(room)->id, "bank_title",
-                     cq_room_bank(room)->title);
+                     s->rules.streak, "partial_credit", s->rules.partial_credit, "auto_advance",
+                     s->auto_advance, "late_join", s->late_join, "change_answer", s->change_answer,
+                     "time_limit", s->time_limit_s, "lead_in", s->lead_in_s, "group", s->group,
+                     "max_players", (json_int_t)s->max_players, "bank", cq_room_bank(room)->id,
+                     "bank_title", cq_room_bank(room)->title);
 }
 
 json_t *cq_wire_question(const struct cq_room *room, int64_t now)

@@ -512,3 +512,85 @@ Test(game, a_late_joiner_in_the_reveal_has_no_result)
     cq_ws_free(&a.ws);
     cq_ws_free(&late.ws);
 }
+
+/* An accuracy game asked for with "streak": true says so in its settings
+ * (it echoes what was asked) and still gives no bonus; options keep the
+ * bank's order (single, multi, poll), `reveal.correct` lists the shown
+ * positions in increasing order, and a poll (x0) keeps the streak. At
+ * broadcast, remaining_ms is lead_in_ms + time_limit_ms. */
+Test(game, accuracy_echoes_the_streak_asked_for_and_options_keep_bank_order)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    json_t *st = create(&host,
+                        json_pack("{s:s, s:s, s:b, s:i, s:i, s:[s, s, s]}", "bank", "mini",
+                                  "scoring", "accuracy", "streak", 1, "lead_in", 1, "time_limit",
+                                  20, "tags", "single", "multi", "poll"),
+                        pin, token);
+    json_t *set = json_object_get(st, "settings");
+    cr_assert_str_eq(jstr(set, "scoring"), "accuracy");
+    cr_assert(json_is_true(json_object_get(set, "streak")), "streak echoed as asked");
+    json_decref(st);
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+
+    static const char *const shown[3][4] = {{"Red", "Four", "Paris", "Cat"},
+                                            {"2", "4", "5", "9"},
+                                            {"Spring", "Summer", "Autumn", "Winter"}};
+    json_t *answers[3] = {json_integer(0), json_pack("[i, i]", 2, 0), json_integer(3)};
+    for (int k = 0; k < 3; k++) {
+        json_t *q = client_expect(&a.ws, "question");
+        cr_assert_eq(jint(q, "index"), k);
+        long long lead = jint(q, "lead_in_ms"), limit = jint(q, "time_limit_ms");
+        cr_assert_eq(limit, 20000);
+        cr_assert(lead > 0 && lead <= 1000, "lead_in_ms %lld", lead);
+        cr_assert_eq(jint(q, "remaining_ms"), lead + limit);
+        json_t *opts = json_object_get(q, "options");
+        for (size_t i = 0; i < 4; i++)
+            cr_assert_str_eq(json_string_value(json_array_get(opts, i)), shown[k][i]);
+        json_decref(q);
+        cr_assert_eq(
+            cq_ws_send_json(&a.ws, json_pack("{s:s, s:i}", "type", "shown", "question", k)), 0);
+        /* Answering opens after the lead-in: ask until it has (not_open
+         * before), at most 20 requests a second. */
+        for (;;) {
+            cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:O}", "type", "answer",
+                                                          "question", k, "answer", answers[k])),
+                         0);
+            json_t *r = cq_ws_recv(&a.ws, WAIT_MS);
+            cr_assert_not_null(r);
+            const char *t = jstr(r, "type");
+            bool acked = !strcmp(t, "answer_ack");
+            if (!acked) {
+                cr_assert_str_eq(t, "error");
+                cr_assert_str_eq(jstr(r, "code"), "not_open");
+            }
+            json_decref(r);
+            if (acked)
+                break;
+            usleep(100000);
+        }
+        json_t *rv = client_expect(&a.ws, "reveal");
+        json_t *correct = json_object_get(rv, "correct");
+        json_t *want = k == 0   ? json_pack("[i]", 0)
+                       : k == 1 ? json_pack("[i, i]", 0, 2)
+                                : json_null();
+        cr_assert(json_equal(correct, want), "reveal.correct of question %d", k);
+        json_decref(want);
+        cr_assert_eq(jint(rv, "correct_count"), k < 2 ? 1 : 0);
+        json_decref(rv);
+        json_t *res = client_expect(&a.ws, "result");
+        cr_assert_eq(jint(res, "bonus"), 0, "no bonus in accuracy");
+        cr_assert_eq(jint(res, "points"), k == 0 ? 1000 : k == 1 ? 2000 : 0);
+        cr_assert_eq(jint(res, "streak"), k == 0 ? 1 : 2, "a poll keeps the streak");
+        json_decref(res);
+        if (k < 2) {
+            host_cmd(&host, "next");
+            host_cmd(&host, "next");
+        }
+        json_decref(answers[k]);
+    }
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
