@@ -779,3 +779,58 @@ Test(room, dropped_players_tokens_keep_their_refusal)
     join("k", "tk2");
     join("e", "te2");
 }
+
+/* A x0 question (points 0, not a poll) has a right answer: it counts in
+ * correct_count and `correct`, earns nothing, and leaves every streak as
+ * it was, answered right, wrong or not at all (PROTOCOL.md "Scoring"). */
+Test(room, a_zero_multiplier_question_counts_right_answers_and_keeps_streaks)
+{
+    questions[1].points = 0;
+    struct cq_player *a = join("a", "t1"), *b = join("b", "t2"), *c = join("c", "t3");
+    int64_t t;
+    cq_room_start(room, 0);
+    cq_room_answer(room, a, 0, &pick0, 0, &t);
+    cq_room_answer(room, b, 0, &pick0, 0, &t);
+    cq_room_answer(room, c, 0, &pick0, 0, &t);
+    cq_room_tick(room, 0);
+    cq_room_next(room, 0);
+    cq_room_next(room, 0);
+    cr_assert_eq(cq_room_current(room), 1);
+    cq_room_answer(room, a, 1, &pick0, 0, &t); /* right */
+    cq_room_answer(room, b, 1, &pick1, 0, &t); /* wrong; c does not answer */
+    cq_room_tick(room, cq_room_next_deadline(room));
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_REVEAL);
+    cr_assert_eq(cq_room_answered(room), 2);
+    cr_assert_eq(cq_room_n_correct(room), 1);
+    cr_assert(a->answers[1].correct);
+    cr_assert_eq(a->answers[1].points + a->answers[1].bonus, 0);
+    cr_assert_eq(a->streak, 1);
+    cr_assert_eq(b->streak, 1);
+    cr_assert_eq(c->streak, 1);
+}
+
+/* A released seat counts as left: out of the ranking from the next one
+ * on, with its points kept in the record (PROTOCOL.md "Players"). */
+Test(room, a_released_seat_drops_out_of_the_ranking)
+{
+    struct cq_player *a = join("a", "t1"), *b = join("b", "t2");
+    int64_t t;
+    unsigned n;
+    cq_room_start(room, 0);
+    cq_room_answer(room, a, 0, &pick1, 0, &t);
+    cq_room_answer(room, b, 0, &pick0, 0, &t);
+    cq_room_tick(room, 0);
+    cq_room_ranking(room, &n);
+    cr_assert_eq(n, 2);
+    cr_assert_eq(b->rank, 1);
+    cq_room_disconnect(room, b, S(1));
+    cq_room_tick(room, S(1) + set.rejoin_grace_us);
+    cr_assert(b->left && b->expired);
+    cr_assert_eq(cq_room_player(room, 2), b, "kept for the record: it answered");
+    cr_assert_eq(b->score, 1000);
+    cq_room_next(room, S(2) + set.rejoin_grace_us); /* the leaderboard refreshes the ranking */
+    struct cq_player *const *r = cq_room_ranking(room, &n);
+    cr_assert_eq(n, 1);
+    cr_assert_eq(r[0], a);
+    cr_assert_eq(a->rank, 1);
+}
