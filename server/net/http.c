@@ -345,7 +345,12 @@ static int csv_by_rank(const void *a, const void *b)
     /* rank 0 (left or kicked) after the ranked */
     ra = ra ? ra : LLONG_MAX;
     rb = rb ? rb : LLONG_MAX;
-    return (ra > rb) - (ra < rb);
+    if (ra != rb)
+        return (ra > rb) - (ra < rb);
+    /* equal ranks by player id (join order): qsort alone is not stable */
+    long long ia = json_integer_value(json_object_get(*(json_t *const *)a, "id"));
+    long long ib = json_integer_value(json_object_get(*(json_t *const *)b, "id"));
+    return (ia > ib) - (ia < ib);
 }
 
 /* The CSV layout is in protocol/HTTP.md: a `player` row per player

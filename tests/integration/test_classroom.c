@@ -427,6 +427,92 @@ Test(classroom, results_give_letters_text_summaries_and_a_report_per_question)
     cq_ws_free(&bob.ws);
 }
 
+/* Who the results hold and in which order: players who left or were
+ * kicked after answering are there (rank 0, after the ranked, by id), one
+ * who left without answering is not; equal ranks are listed by id; a
+ * question the game never reached has no answer rows and `asked` false. */
+Test(classroom, results_keep_departed_players_last_and_skip_questions_never_reached)
+{
+    struct cq_ws host;
+    struct player ann, ben, cy, dee, eve;
+    char pin[8], token[80], gid[40];
+    json_decref(create(&host,
+                       json_pack("{s:s, s:s, s:[s, s, s]}", "bank", "mini", "scoring", "accuracy",
+                                 "tags", "single", "multi", "truefalse"),
+                       pin, token));
+    join(&ann, pin, "Ann");
+    join(&ben, pin, "Ben");
+    join(&cy, pin, "Cy");
+    join(&dee, pin, "Dee");
+    join(&eve, pin, "Eve");
+    host_cmd(&eve.ws, "leave"); /* never answered: not in the record */
+    host_cmd(&host, "start");
+    struct player *all[] = {&ann, &ben, &cy, &dee};
+    for (int i = 0; i < 4; i++)
+        json_decref(see_question(all[i], 0));
+    for (int i = 0; i < 4; i++)
+        answer(all[i], 0, json_integer(i == 3 ? 1 : 0)); /* Dee wrong */
+    for (int i = 0; i < 4; i++)
+        json_decref(result(all[i], 0, i != 3, 1));
+    host_cmd(&cy.ws, "leave"); /* after answering: kept, rank 0 */
+    host_cmd(&host, "next");
+    json_decref(client_req(
+        &host, json_pack("{s:s, s:I}", "type", "kick", "player", (json_int_t)dee.id), "ok"));
+    host_cmd(&host, "next");
+    json_decref(see_question(&ann, 1));
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s}", "type", "end")), 0);
+    json_t *end = client_expect(&host, "ended");
+    snprintf(gid, sizeof gid, "%s", jstr(end, "game_id"));
+    json_decref(end);
+
+    static char body[1 << 16];
+    get_results(gid, token, "csv", body, sizeof body);
+    int lines = 0;
+    for (const char *l = body; (l = strstr(l, "\r\n")); l += 2)
+        lines++;
+    cr_assert_eq(lines, 1 + 4 + 4 * 2, "4 players x 2 asked questions:\n%s", body);
+    cr_assert_null(strstr(body, "\"Eve\""), "%s", body);
+    cr_assert_null(strstr(body, ",3,\"t1\","), "question 3 was never asked:\n%s", body);
+    const char *l = strstr(body, "\r\n") + 2;
+    const struct {
+        struct player *p;
+        const char *tail;
+    } rows[] = {{&ann, "\"Ann\",1,1000,1,"},
+                {&ben, "\"Ben\",1,1000,1,"},
+                {&cy, "\"Cy\",0,1000,1,"},
+                {&dee, "\"Dee\",0,0,0,"}};
+    for (int i = 0; i < 4; i++, l = strstr(l, "\r\n") + 2) {
+        char want[160];
+        snprintf(want, sizeof want, "player,\"%s\",%lld,%s", gid, rows[i].p->id, rows[i].tail);
+        cr_assert(!strncmp(l, want, strlen(want)), "player row %d is %s...\n%s", i + 1, want, body);
+    }
+    assert_line_has(body, "answer,", "\"Ann\",1,1000,,2,\"m1\",",
+                    "\"Which are prime?\",false,false,false,0,0,0,", ",\"\",\"\"");
+    assert_line_has(body, "answer,", "\"Dee\",0,0,,1,\"s1\",", ",false,true,false,0,0,",
+                    ",\"B\",\"Four\"");
+
+    get_results(gid, token, "json", body, sizeof body);
+    json_t *rec = json_loads(body, 0, NULL);
+    cr_assert_not_null(rec, "%s", body);
+    json_t *ps = json_object_get(rec, "players"), *qs = json_object_get(rec, "questions");
+    cr_assert_eq(json_array_size(ps), 4);
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(jint(json_array_get(ps, (size_t)i), "id"), all[i]->id, "players by id");
+    json_t *c = json_array_get(ps, 2), *d = json_array_get(ps, 3);
+    cr_assert(json_is_true(json_object_get(c, "left")) &&
+              json_is_false(json_object_get(c, "kicked")));
+    cr_assert(json_is_true(json_object_get(d, "kicked")));
+    cr_assert_eq(jint(c, "rank"), 0);
+    cr_assert_eq(jint(d, "rank"), 0);
+    cr_assert(json_is_true(json_object_get(json_array_get(qs, 1), "asked")));
+    cr_assert(json_is_false(json_object_get(json_array_get(qs, 2), "asked")));
+    json_decref(rec);
+    cq_ws_free(&host);
+    for (int i = 0; i < 4; i++)
+        cq_ws_free(&all[i]->ws);
+    cq_ws_free(&eve.ws);
+}
+
 /* ---- the presenter's list of who has not answered ------------------------- */
 
 /* Reads until a message of `type`; fails if one of `never` came first. */
