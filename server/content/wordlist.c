@@ -79,6 +79,23 @@ int cq_wordlist_load(const char *path, struct cq_wordlist *wl)
     return 0;
 }
 
+int cq_wordlist_load_text(const char *text, struct cq_wordlist *wl)
+{
+    char line[256];
+    memset(wl, 0, sizeof *wl);
+    while (*text) {
+        size_t n = strcspn(text, "\n");
+        snprintf(line, sizeof line, "%.*s", (int)(n < sizeof line ? n : sizeof line - 1), text);
+        line[strcspn(line, "#\r")] = '\0';
+        if (cq_wordlist_add(wl, line)) {
+            cq_wordlist_free(wl);
+            return -1;
+        }
+        text += n + (text[n] == '\n');
+    }
+    return 0;
+}
+
 void cq_wordlist_free(struct cq_wordlist *wl)
 {
     for (size_t i = 0; i < wl->n; i++)

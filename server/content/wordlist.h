@@ -22,6 +22,11 @@ struct cq_wordlist {
 
 /* Loads a list; a missing file is an error (-1) with errno set. */
 int cq_wordlist_load(const char *path, struct cq_wordlist *wl);
+/* Loads a list from text in the file's format. */
+int cq_wordlist_load_text(const char *text, struct cq_wordlist *wl);
+/* The shipped content/blocked-words.txt, built into the program: the list
+ * the server uses when its content folder has no blocked-words.txt. */
+extern const char cq_wordlist_builtin[];
 int cq_wordlist_add(struct cq_wordlist *wl, const char *word);
 void cq_wordlist_free(struct cq_wordlist *wl);
 /* `nickname` as shown (any case, accents, look-alikes: the key sees

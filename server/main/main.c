@@ -87,8 +87,18 @@ static int load_content(struct app *a)
     cq_info("loaded %zu question banks (%zu questions) from %s", a->banks.n, nq,
             a->cfg.content_dir);
     snprintf(path, sizeof path, "%s/%s", a->cfg.content_dir, BLOCKED_WORDS_FILE);
-    if (cq_wordlist_load(path, &a->blocked))
-        cq_warn("no %s: nicknames are not filtered for blocked words", path);
+    if (cq_wordlist_load(path, &a->blocked)) {
+        /* A --content folder of one's own still filters nicknames. */
+        if (cq_wordlist_load_text(cq_wordlist_builtin, &a->blocked)) {
+            cq_warn("no %s and no memory for the built-in list: nicknames are not filtered for "
+                    "blocked words",
+                    path);
+        } else {
+            cq_warn("no %s: nicknames are filtered with the built-in list of blocked words "
+                    "(the shipped content/blocked-words.txt)",
+                    path);
+        }
+    }
     return 0;
 }
 

@@ -707,6 +707,28 @@ static size_t http_raw(const char *path, char *out, size_t cap)
     return len;
 }
 
+/* A --content folder without blocked-words.txt still filters nicknames,
+ * with the shipped list built into the server, and the log says so. */
+Test(classroom, without_its_own_blocked_words_a_content_folder_gets_the_built_in_list)
+{
+    const char *extra[] = {"--content", CQ_SOURCE_DIR "/tests/fixtures/content-media", NULL};
+    restart_with(extra);
+    cr_assert_eq(cq_log_count(&h, "nicknames are filtered with the built-in list of blocked words"),
+                 1, "see %s", h.log_path);
+    struct cq_ws host, p;
+    struct player ann;
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "pics"), pin, token));
+    client_open(&p, &h);
+    /* "bitch" is in content/blocked-words.txt, not in the test folder's list. */
+    client_err(&p, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "B1tch"),
+               "nickname_rejected");
+    join(&ann, pin, "Ann");
+    cq_ws_free(&ann.ws);
+    cq_ws_free(&p);
+    cq_ws_free(&host);
+}
+
 Test(classroom, a_banks_own_image_is_served_from_its_media_folder)
 {
     const char *extra[] = {"--content", CQ_SOURCE_DIR "/tests/fixtures/content-media", NULL};
