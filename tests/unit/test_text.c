@@ -76,6 +76,21 @@ Test(wordlist, shipped_list)
     cq_wordlist_free(&wl);
 }
 
+/* The built-in list (for a content folder without one) is the shipped
+ * file, entry for entry. */
+Test(wordlist, the_built_in_list_is_the_shipped_file)
+{
+    struct cq_wordlist file, built;
+    cr_assert_eq(cq_wordlist_load(CQ_SOURCE_DIR "/content/blocked-words.txt", &file), 0);
+    cr_assert_eq(cq_wordlist_load_text(cq_wordlist_builtin, &built), 0);
+    cr_assert_gt(file.n, 50);
+    cr_assert_eq(built.n, file.n);
+    for (size_t i = 0; i < file.n; i++)
+        cr_assert_str_eq(built.words[i], file.words[i]);
+    cq_wordlist_free(&file);
+    cq_wordlist_free(&built);
+}
+
 /* The one decoder (cq_utf8.h) every layer uses. */
 Test(utf8, decoder_accepts_only_well_formed_utf8)
 {
