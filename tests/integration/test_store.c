@@ -139,6 +139,8 @@ Test(store, boards_accumulate_across_games_with_shared_ranks)
     cr_assert(strstr(body, "{\"rank\":1,\"nickname\":\"Ada\",\"score\":2000}"), "%s", body);
     cr_assert(strstr(body, "{\"rank\":2,\"nickname\":\"Bob\",\"score\":1000}"), "%s", body);
     cr_assert(strstr(body, "{\"rank\":2,\"nickname\":\"Cy\",\"score\":1000}"), "%s", body);
+    /* Equal scores: the folded names in reverse byte order (Redis ZREVRANGE). */
+    cr_assert(strstr(body, "\"Cy\"") < strstr(body, "\"Bob\""), "cy before bob: %s", body);
 
     /* A second game: scores add up per player (names match case-insensitively). */
     const char *nicks2[] = {"bob", "Dee"};
