@@ -401,6 +401,7 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
 test('topics, skip, a timed-out question and ending early', { timeout: 120_000 }, async () => {
   const host = await actor('host2', { width: 1280, height: 720 });
   const dan = await actor('dan', { width: 375, height: 667 });
+  const eve = await actor('eve', { width: 375, height: 667 });
   try {
     await host.page.goto(`${env.base}/?host`);
     await host.page.waitForSelector('.bank-card input[value="mini"]');
@@ -431,6 +432,11 @@ test('topics, skip, a timed-out question and ending early', { timeout: 120_000 }
     await viewIs(host.page, 'reveal');
     await shot(dan, 'timed-out');
 
+    // Eve joins during the reveal: no result for a question she never saw
+    // (state.you has none), she waits on the lobby screen.
+    await joinAs(eve, pin, 'Eve');
+    assert.equal(await text(eve.page, '#lobby-nick'), 'Eve');
+
     // End, in two steps (no blocking dialog).
     await host.page.click('#ctl-end');
     assert.equal(await text(host.page, '#ctl-end'), 'Really end?');
@@ -439,16 +445,16 @@ test('topics, skip, a timed-out question and ending early', { timeout: 120_000 }
     await viewIs(dan.page, 'ended');
     const rows = await dan.page.locator('#end-summary .sum-res').allTextContents();
     assert.deepEqual(rows, ['Skipped', 'No answer']);
-    assert.deepEqual(await host.page.locator('#he-list .board-name').allTextContents(), ['Dan']);
+    assert.deepEqual(await host.page.locator('#he-list .board-name').allTextContents(), ['Dan', 'Eve']);
     await shot(dan, 'ended-early');
-    for (const a of [host, dan]) {
+    for (const a of [host, dan, eve]) {
       assert.deepEqual(a.errors, [], `${a.name}: no page errors`);
       assert.deepEqual(a.dialogs, [], `${a.name}: no dialogs`);
     }
   } catch (e) {
-    for (const a of [host, dan]) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
+    for (const a of [host, dan, eve]) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
     throw e;
   } finally {
-    for (const a of [host, dan]) await a.context.close().catch(() => {});
+    for (const a of [host, dan, eve]) await a.context.close().catch(() => {});
   }
 });

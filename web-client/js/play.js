@@ -354,7 +354,10 @@ function renderState(st) {
       S.question = st.question;
       S.reveal = st.reveal;
       countdown.stop();
+      // No result: this player joined after the question closed; wait
+      // for the next one on the lobby screen.
       if (st.you?.result) showResult(st.you.result);
+      else renderLobby();
       break;
     case 'leaderboard':
       S.question = st.question;
