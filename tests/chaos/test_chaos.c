@@ -42,7 +42,7 @@
 
 static struct cq_harness h;
 
-#define NQ       6     /* the bank `mini` has six questions; a game asks all of them */
+#define NQ       8     /* the test's bank has eight questions; a game asks all of them */
 #define MAXB     201   /* host + players */
 #define MAXSEATS 6     /* seats one player may have had (released, joined again) */
 #define LIMIT_S  8     /* the game's time_limit: every question's answer window */
@@ -85,23 +85,79 @@ static unsigned hrnd(unsigned seed, int player, int k, int what, unsigned n)
     return n ? (unsigned)(z % n) : 0;
 }
 
-/* ---- what the bank says (tests/fixtures/content/mini/bank.json) ------------
- * The checker's own copy: right answers by prompt, as option texts, and the
- * multiplier each question must carry. */
+/* ---- the bank ----------------------------------------------------------------
+ * The test writes its own bank (`chaos`, bank order) from this table, and
+ * checks with this table: right answers by prompt, as option texts, and the
+ * multiplier each question must carry. Seven questions score, so a player
+ * right every time reaches the streak cap (+500 from the sixth in a row). */
 enum kind { K_SINGLE, K_MULTI, K_TF, K_TEXT, K_ORDER, K_POLL };
+static const char *const kind_names[] = {"single",     "multi",    "truefalse",
+                                         "typeanswer", "ordering", "poll"};
 static const struct bankq {
     const char *prompt;
     enum kind kind;
     int mult;
-    const char *right[4]; /* single, multi: right options; ordering: in order */
-} bank[] = {
-    {"Which is a colour?", K_SINGLE, 1, {"Red"}},
-    {"Which are prime?", K_MULTI, 2, {"2", "5"}},
-    {"Water boils at 100 C at sea level.", K_TF, 1, {0}},
-    {"Capital of France?", K_TEXT, 1, {"paris"}},
-    {"Put these numbers in increasing order.", K_ORDER, 1, {"one", "two", "three", "four"}},
-    {"Which season do you like best?", K_POLL, 0, {0}},
+    const char *opts[5];  /* as in the bank (ordering: in the right order) */
+    const char *right[4]; /* single, multi: right options; ordering: in order; truefalse:
+                             "true" or "false"; typeanswer: accepted, folded */
+} bank[NQ] = {
+    {"Which is a colour?", K_SINGLE, 1, {"Red", "Four", "Paris", "Cat"}, {"Red"}},
+    {"Which are prime?", K_MULTI, 2, {"2", "4", "5", "9"}, {"2", "5"}},
+    {"Water boils at 100 C at sea level.", K_TF, 1, {0}, {"true"}},
+    {"Capital of France?", K_TEXT, 1, {0}, {"paris"}},
+    {"Put these numbers in increasing order.",
+     K_ORDER,
+     1,
+     {"one", "two", "three", "four"},
+     {"one", "two", "three", "four"}},
+    {"Which season do you like best?", K_POLL, 0, {"Spring", "Summer", "Autumn", "Winter"}, {0}},
+    {"Which is an even number?", K_SINGLE, 1, {"Three", "Eight", "Five", "Nine"}, {"Eight"}},
+    {"The Moon is larger than the Earth.", K_TF, 1, {0}, {"false"}},
 };
+
+/* Writes the bank into DIR/chaos/bank.json (format: tests/fixtures/content). */
+static void write_bank(const char *dir)
+{
+    char path[512];
+    json_t *qs = json_array();
+    for (int k = 0; k < NQ; k++) {
+        const struct bankq *b = &bank[k];
+        json_t *q =
+            json_pack("{s:s, s:s, s:s, s:s, s:{s:s, s:s}, s:[s], s:s, s:i}", "id",
+                      (const char *[]){"q0", "q1", "q2", "q3", "q4", "q5", "q6", "q7"}[k], "type",
+                      kind_names[b->kind], "prompt", b->prompt, "explanation",
+                      "Written for the chaos suite.", "source", "file", "none", "section", "none",
+                      "tags", kind_names[b->kind], "difficulty", "easy", "points", b->mult);
+        json_t *opts = json_array(), *correct = json_array();
+        for (int i = 0; i < 5 && b->opts[i]; i++) {
+            json_array_append_new(opts, json_string(b->opts[i]));
+            for (int r = 0; r < 4 && b->right[r]; r++)
+                if (!strcmp(b->opts[i], b->right[r]))
+                    json_array_append_new(correct, json_integer(i));
+        }
+        if (b->kind == K_SINGLE || b->kind == K_MULTI || b->kind == K_ORDER || b->kind == K_POLL)
+            json_object_set(q, "options", opts);
+        if (b->kind == K_SINGLE || b->kind == K_MULTI)
+            json_object_set(q, "correct", correct);
+        if (b->kind == K_TF)
+            json_object_set_new(q, "correct", json_boolean(!strcmp(b->right[0], "true")));
+        if (b->kind == K_TEXT)
+            json_object_set_new(q, "accepted", json_pack("[s]", "Paris"));
+        json_decref(opts);
+        json_decref(correct);
+        json_array_append_new(qs, q);
+    }
+    json_t *doc = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[{s:s, s:s}], s:o}", "format",
+                            "chainquiz-bank/1", "id", "chaos", "title", "Chaos suite bank",
+                            "description", "Used by tests/chaos.", "language", "en", "version",
+                            "1.0.0", "licence", "CC0-1.0", "sources", "file", "none", "title",
+                            "Questions written for the tests", "questions", qs);
+    snprintf(path, sizeof path, "%s/chaos", dir);
+    cr_assert(mkdir(dir, 0700) == 0 && mkdir(path, 0700) == 0);
+    snprintf(path, sizeof path, "%s/chaos/bank.json", dir);
+    cr_assert_eq(json_dump_file(doc, path, JSON_INDENT(1)), 0);
+    json_decref(doc);
+}
 
 /* A question of the game as the players saw it. */
 struct qseen {
@@ -179,6 +235,7 @@ struct game {
     char came_back[32]; /* the host's phase after the last restart */
     /* what the drop scenario did: lobby, lead-in, question, reveal, leaderboard, grace */
     int dropped_in[6], released, rejoined;
+    int capped; /* bonuses the streak cap held at +500 */
     char failures[4096];
     size_t flen;
     int n_failures;
@@ -266,20 +323,20 @@ static void learn(struct game *g, json_t *qm)
 static json_t *make_plan(const struct qseen *q, unsigned seed, int player, int k)
 {
     int a, b2;
-    bool right = hrnd(seed, player, k, 1, 10) < 6;
+    bool right = player == 1 || hrnd(seed, player, k, 1, 10) < 6; /* player 1 knows it all */
     unsigned v = hrnd(seed, player, k, 2, 720720);
     switch (q->b->kind) {
     case K_SINGLE:
-        a = opt_index(q, "Red");
+        a = opt_index(q, q->b->right[0]);
         return json_integer(right ? a : (a + 1 + (int)(v % (unsigned)(q->n_opts - 1))) % q->n_opts);
     case K_MULTI:
-        a = opt_index(q, "2");
-        b2 = opt_index(q, "5");
+        a = opt_index(q, q->b->right[0]);
+        b2 = opt_index(q, q->b->right[1]);
         if (right)
             return json_pack("[i,i]", b2, a); /* any order */
         return v % 2 ? json_pack("[i]", a) : json_pack("[i,i]", opt_index(q, "4"), a);
     case K_TF:
-        return json_boolean(right);
+        return json_boolean(right == !strcmp(q->b->right[0], "true"));
     case K_TEXT: {
         static const char *const rights[] = {"Paris", "  pARIS ", "PARIS"};
         return json_string(right ? rights[v % 3] : "Lyon");
@@ -597,9 +654,10 @@ static void pump(struct game *g, int timeout_ms)
                 b->plan[k]) {
                 b->sent[k] = true;
                 json_incref(b->plan[k]);
-                send_msg(b, json_pack("{s:s, s:s, s:i, s:o}", "type", "answer", "id",
-                                      (const char *[]){"a0", "a1", "a2", "a3", "a4", "a5"}[k],
-                                      "question", k, "answer", b->plan[k]));
+                send_msg(b, json_pack(
+                                "{s:s, s:s, s:i, s:o}", "type", "answer", "id",
+                                (const char *[]){"a0", "a1", "a2", "a3", "a4", "a5", "a6", "a7"}[k],
+                                "question", k, "answer", b->plan[k]));
             }
         }
     }
@@ -763,13 +821,13 @@ static bool is_right(const struct qseen *q, json_t *a)
         bool two = false, five = false;
         for (size_t i = 0; i < 2; i++) {
             json_int_t v = json_integer_value(json_array_get(a, i));
-            two = two || v == opt_index(q, "2");
-            five = five || v == opt_index(q, "5");
+            two = two || v == opt_index(q, q->b->right[0]);
+            five = five || v == opt_index(q, q->b->right[1]);
         }
         return two && five;
     }
     case K_TF:
-        return json_is_true(a);
+        return json_is_boolean(a) && json_is_true(a) == !strcmp(q->b->right[0], "true");
     case K_TEXT:
         fold(json_string_value(a), f, sizeof f);
         return !strcmp(f, q->b->right[0]);
@@ -901,7 +959,8 @@ static int check_result(struct game *g, const char *host_token, int *n_acked)
                 if (!json_is_true(json_object_get(a, "answered")) ||
                     !same_answer(&g->q[k], b->plan[k], json_object_get(a, "answer")) ||
                     json_integer_value(json_object_get(a, "time_ms")) != s->ack_ms[k]) {
-                    char *got = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY), *want = json_dumps(b->plan[k], JSON_ENCODE_ANY);
+                    char *got = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY),
+                         *want = json_dumps(b->plan[k], JSON_ENCODE_ANY);
                     fail_note(g,
                               "LOST: %s seat %lld question %d: acknowledged %s at %d ms, "
                               "the result has %s",
@@ -958,6 +1017,7 @@ static int check_result(struct game *g, const char *host_token, int *n_acked)
                 hi = speed_points((double)t_ms * 1000.0, l_us) * q->mult;
                 lo = speed_points((double)t_ms * 1000.0 + 999.0, l_us) * q->mult;
                 want_bonus = (100 * (streak - 1) < 500 ? 100 * (streak - 1) : 500) * q->mult;
+                g->capped += streak > 6; /* the cap made a difference */
             } else {
                 streak = 0;
             }
@@ -1037,6 +1097,11 @@ static void start_for(const struct scenario *sc)
         server_args[n++] = "--rejoin-grace";
         server_args[n++] = grace;
     }
+    static char content[300];
+    snprintf(content, sizeof content, "%s/content", h.dir);
+    write_bank(content);
+    server_args[n++] = "--content"; /* after the harness's: the last one counts */
+    server_args[n++] = content;
     server_args[n++] = "--games-per-min";
     server_args[n++] = "1000";
     server_args[n] = NULL;
@@ -1087,7 +1152,7 @@ static void play(const struct scenario *sc, unsigned seed)
     host->open = true;
     json_t *j = client_req(&host->ws,
                            json_pack("{s:s, s:s, s:s, s:i, s:i, s:i}", "type", "create_game",
-                                     "bank", "mini", "scoring", "speed", "count", NQ, "time_limit",
+                                     "bank", "chaos", "scoring", "speed", "count", NQ, "time_limit",
                                      LIMIT_S, "lead_in", sc->lead_in),
                            "joined");
     snprintf(g->pin, sizeof g->pin, "%s", jstr(j, "pin"));
@@ -1106,7 +1171,7 @@ static void play(const struct scenario *sc, unsigned seed)
         b->num = i;
         b->never = i % 7 == 3; /* some never answer */
         for (int k = 0; k < NQ; k++)
-            b->skip[k] = hrnd(seed, i, k, 4, 10) == 0;
+            b->skip[k] = i != 1 && hrnd(seed, i, k, 4, 10) == 0;
         client_open(&b->ws, &h);
         b->open = true;
         send_msg(b, json_pack("{s:s, s:s, s:s, s:s}", "type", "join", "id", "jn", "pin", g->pin,
@@ -1145,8 +1210,8 @@ static void play(const struct scenario *sc, unsigned seed)
                                i + 1, g->rec_served[i], g->rec_ready[i], g->rec_restart_ready[i]);
     fprintf(stderr,
             "chaos: %s, seed %u, %d players: %d answers acknowledged, %d lost; %d rejoins, %d "
-            "seats released%s%s%s%s%s\n",
-            sc->name, seed, g->n - 1, acked, lost, g->rejoined, g->released, recov,
+            "seats released, %d bonuses held by the streak cap%s%s%s%s%s\n",
+            sc->name, seed, g->n - 1, acked, lost, g->rejoined, g->released, g->capped, recov,
             g->came_back[0] ? "; came back at " : "", g->came_back, g->n_failures ? "\n" : "",
             g->failures);
     const char *report = getenv("CQ_CHAOS_REPORT");
