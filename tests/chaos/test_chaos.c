@@ -1040,8 +1040,15 @@ static int check_result(struct game *g, const char *host_token, int *n_acked)
                       "WRONG SCORE: %s seat %lld: server %lld, its answers add up to %lld, "
                       "recomputed %lld..%lld",
                       b->nick, pid, score, total, lo_total, hi_total);
-        if (s->released && !json_is_true(json_object_get(p, "left")))
-            fail_note(g, "%s seat %lld was released but is not marked left", b->nick, pid);
+        /* PROTOCOL.md, seat release: kept in the record with its points, marked
+         * left, out of the ranking */
+        if (s->released && (!json_is_true(json_object_get(p, "left")) ||
+                            json_integer_value(json_object_get(p, "rank")) != 0))
+            fail_note(g, "%s seat %lld was released, yet the record has left %d, rank %lld",
+                      b->nick, pid, json_is_true(json_object_get(p, "left")),
+                      (long long)json_integer_value(json_object_get(p, "rank")));
+        if (!s->released && json_integer_value(json_object_get(p, "rank")) < 1)
+            fail_note(g, "%s seat %lld is in the game, yet unranked", b->nick, pid);
     }
     json_decref(rec);
     return lost;
