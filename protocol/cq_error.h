@@ -63,7 +63,9 @@
        "this game has as many host connections as it may; close one first")                        \
     XX(LOG_FULL, "log_full",                                                                       \
        "this game has recorded as much as it may: no more joins, pauses, added time or locks; "    \
-       "answers, next, skip, kick and end still work")
+       "answers, next, skip, kick and end still work")                                             \
+    XX(STORAGE_FULL, "storage_full",                                                               \
+       "the server cannot keep more until its database is back; send it again in a moment")
 
 typedef enum {
     CQ_OK = 0,

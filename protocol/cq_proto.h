@@ -66,6 +66,7 @@ enum cq_msg_type {
     XX(lobby) \
     XX(question) \
     XX(progress) \
+    XX(unanswered) \
     XX(answer_ack) \
     XX(paused) \
     XX(resumed) \

@@ -9,6 +9,7 @@
 #include "content.h"
 
 #include <dirent.h>
+#include <limits.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdarg.h>
@@ -468,9 +469,15 @@ static void parse_image(struct ctx *c, json_t *jq, struct cq_question *q)
     q->image = get_text(c, jq, "image", "image", false, CQ_IMAGE_MAX, TXT_NOSPACE);
     if (!q->image)
         return;
+    /* A file of the bank's own: checked against the folder on loading. */
+    if (!strncmp(q->image, "media/", 6) && cq_media_name_ok(q->image + 6, NULL))
+        return;
     size_t skip = !strncmp(q->image, "http://", 7) ? 7 : !strncmp(q->image, "https://", 8) ? 8 : 0;
     if (!skip || !q->image[skip]) {
-        BAD(c, "image", "must be an http:// or https:// URL");
+        BAD(c, "image",
+            "must be an http:// or https:// URL, or media/NAME (a .png, .jpg, .jpeg, .gif or "
+            ".webp file in the bank's media folder; NAME: up to %d of A-Z a-z 0-9 . _ -)",
+            CQ_MEDIA_NAME_MAX);
         free(q->image);
         q->image = NULL;
     }
@@ -581,7 +588,72 @@ void cq_bank_free(struct cq_bank *b)
     free(b->language);
     free(b->version);
     free(b->licence);
+    free(b->dir);
     free(b);
+}
+
+bool cq_media_name_ok(const char *name, const char **mime)
+{
+    static const char *const types[][2] = {{".png", "image/png"},
+                                           {".jpg", "image/jpeg"},
+                                           {".jpeg", "image/jpeg"},
+                                           {".gif", "image/gif"},
+                                           {".webp", "image/webp"}};
+    size_t n = strlen(name);
+    if (!n || n > CQ_MEDIA_NAME_MAX ||
+        strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != n ||
+        !strchr("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", name[0]))
+        return false;
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        size_t e = strlen(types[i][0]);
+        if (n > e && !strcmp(name + n - e, types[i][0])) {
+            if (mime)
+                *mime = types[i][1];
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A bank loaded from a file: its folder, and each `media/NAME` image there
+ * (a regular file of at most CQ_MEDIA_MAX bytes, not reached through a
+ * symlink out of the folder's media/). False, with errors, when one is not. */
+static bool media_check(struct cq_bank *b, const char *path, struct cq_content_errors *errs)
+{
+    char real[PATH_MAX], file[PATH_MAX + 128], media[PATH_MAX + 16];
+    if (!realpath(path, real))
+        return true; /* it was just read: cannot happen but for a race */
+    char *slash = strrchr(real, '/');
+    *slash = '\0';
+    b->dir = strdup(real[0] ? real : "/");
+    if (!b->dir) {
+        cq_content_errors_add(errs, "%s: out of memory", path);
+        return false;
+    }
+    snprintf(media, sizeof media, "%s/media/", b->dir);
+    bool ok = true;
+    for (size_t i = 0; i < b->n_questions; i++) {
+        const struct cq_question *q = &b->questions[i];
+        struct stat st;
+        if (!q->image || strncmp(q->image, "media/", 6))
+            continue;
+        snprintf(file, sizeof file, "%s/%s", b->dir, q->image);
+        const char *why = NULL;
+        if (!realpath(file, real) || stat(real, &st))
+            why = "no such file in the bank's folder";
+        else if (strncmp(real, media, strlen(media)) || strchr(real + strlen(media), '/'))
+            why = "leads out of the bank's media folder (a symlink)";
+        else if (!S_ISREG(st.st_mode))
+            why = "not a regular file";
+        else if (st.st_size <= 0 || (size_t)st.st_size > CQ_MEDIA_MAX)
+            why = "empty, or larger than the 1 MiB limit";
+        if (why) {
+            cq_content_errors_add(errs, "%s: question %s: image: %s: %s", path, q->id, q->image,
+                                  why);
+            ok = false;
+        }
+    }
+    return ok;
 }
 
 struct id_index {
@@ -899,6 +971,12 @@ struct cq_bank *cq_content_load_file(const char *path, struct cq_content_errors 
         return NULL;
     struct cq_bank *b = cq_content_parse(buf, n, path, errs, sources);
     free(buf);
+    if (b && !media_check(b, path, errs)) {
+        cq_bank_free(b);
+        if (sources)
+            cq_content_sources_free(sources);
+        return NULL;
+    }
     return b;
 }
 

@@ -33,6 +33,8 @@
 #define CQ_EXPLANATION_MAX    600
 #define CQ_ACCEPTED_TEXT_MAX  60
 #define CQ_IMAGE_MAX          500
+#define CQ_MEDIA_MAX          (1u << 20) /* bytes in one media file (image: media/NAME) */
+#define CQ_MEDIA_NAME_MAX     100
 
 /* Errors found while loading: a bounded list of lines. */
 struct cq_content_errors {
@@ -62,6 +64,10 @@ int cq_content_read_file(const char *path, size_t max, char **out, size_t *len,
                          struct cq_content_errors *errs);
 struct cq_bank *cq_bank_load_file(const char *path, struct cq_content_errors *errs);
 void cq_bank_free(struct cq_bank *b);
+/* A media file name as `image: "media/NAME"` gives it: 1-100 characters of
+ * A-Z a-z 0-9 . _ -, starting with a letter or digit, ending in .png, .jpg,
+ * .jpeg, .gif or .webp. Its Content-Type in *mime when given. */
+bool cq_media_name_ok(const char *name, const char **mime);
 
 /* The bank's `sources` list. The game does not need it, so struct cq_bank
  * (server/game) does not carry it; the content tools ask for it here. */

@@ -58,6 +58,9 @@ struct cq_bank {
     char *id, *title, *description, *language, *version, *licence;
     struct cq_question *questions;
     size_t n_questions;
+    /* The folder of the bank's file (real path), where its `media/` files
+     * are; NULL for a bank parsed from text. */
+    char *dir;
 };
 
 const char *cq_qtype_name(enum cq_qtype t);

@@ -165,6 +165,10 @@ static const struct opt opts[] = {
     {"results-ttl", "CHAINQUIZ_RESULTS_TTL",
      "seconds a finished game's results stay downloadable (default 2592000: 30 days)", OPT_INT,
      O(results_ttl_s), 0, 60, 31536000},
+    {"redis-replicas", "CHAINQUIZ_REDIS_REPLICAS",
+     "with --redis: replicas that must have a game's log entry before it is acknowledged "
+     "(Redis WAIT, bounded by --redis-timeout; default 0: the primary's word)",
+     OPT_UINT, O(redis_replicas), 0, 0, 16},
     {"journal-max", "CHAINQUIZ_JOURNAL_MAX",
      "Redis writes kept in memory while Redis is away (default 100000)", OPT_UINT, O(journal_max),
      0, 100, 10000000},
@@ -221,6 +225,20 @@ static void defaults(struct cq_config *c)
     snprintf(c->metrics_allow, sizeof c->metrics_allow, "127.0.0.0/8,::1");
 }
 
+/* The join link's base: players' phones open it, the QR code carries it,
+ * and the host page puts it in an href, so only a plain http(s) URL with a
+ * host. */
+static bool public_url_bad(const char *u)
+{
+    size_t skip = !strncmp(u, "https://", 8) ? 8 : !strncmp(u, "http://", 7) ? 7 : 0;
+    if (!skip || !u[skip] || u[skip] == '/' || u[skip] == ':')
+        return true;
+    for (const char *p = u; *p; p++)
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f || strchr("\"'<>?#&\\`", *p))
+            return true;
+    return false;
+}
+
 static int set_opt(struct cq_config *c, const struct opt *o, const char *val, const char *from,
                    char *err, unsigned errlen)
 {
@@ -274,6 +292,37 @@ static int set_opt(struct cq_config *c, const struct opt *o, const char *val, co
         return 0;
     }
     return -1;
+}
+
+bool cq_config_option(size_t i, struct cq_config_option *out)
+{
+    struct cq_config c;
+    if (i >= sizeof opts / sizeof opts[0])
+        return false;
+    const struct opt *o = &opts[i];
+    defaults(&c);
+    const char *base = (const char *)&c + o->off;
+    *out = (struct cq_config_option){o->flag, o->env, o->help, false, o->lo, o->hi, 0};
+    switch (o->kind) {
+    case OPT_INT:
+        out->dflt = *(const int *)(const void *)base;
+        out->number = true;
+        break;
+    case OPT_UINT:
+        out->dflt = *(const unsigned *)(const void *)base;
+        out->number = true;
+        break;
+    case OPT_SIZE:
+        out->dflt = (long long)*(const size_t *)(const void *)base;
+        out->number = true;
+        break;
+    case OPT_BOOL:
+        out->dflt = *(const bool *)(const void *)base;
+        break;
+    default:
+        break;
+    }
+    return true;
 }
 
 static void usage(void)
@@ -345,6 +394,13 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
     }
     if (!cfg->tls_cert[0] != !cfg->tls_key[0]) {
         snprintf(err, errlen, "--tls-cert and --tls-key go together");
+        return CQ_CONFIG_ERROR;
+    }
+    if (cfg->public_url[0] && public_url_bad(cfg->public_url)) {
+        snprintf(err, errlen,
+                 "--public-url %s: give http:// or https://, a host, and at most a path "
+                 "(no spaces, quotes, <, >, ?, # or &)",
+                 cfg->public_url);
         return CQ_CONFIG_ERROR;
     }
     if (cfg->trusted_proxies[0]) {

@@ -69,8 +69,9 @@ struct cq_config {
     int idle_timeout_s; /* WebSocket with no traffic (pongs included): pinged */
     int idle_grace_s;   /* after idle_timeout_s, this much more silence: closed */
     int redis_timeout_ms;
-    unsigned journal_max; /* Redis writes kept while Redis is away */
-    int results_ttl_s;    /* finished games' results kept in Redis */
+    unsigned journal_max;    /* Redis writes kept while Redis is away */
+    unsigned redis_replicas; /* WAIT for this many before a log entry counts as stored */
+    int results_ttl_s;       /* finished games' results kept in Redis */
     /* Reverse proxies whose X-Forwarded-For is believed (proxy.h); empty:
      * none, the header is ignored. */
     char trusted_proxies[CQ_PROXY_LIST_MAX];
@@ -85,6 +86,16 @@ enum cq_config_result { CQ_CONFIG_RUN = 0, CQ_CONFIG_EXIT_OK = 1, CQ_CONFIG_ERRO
  * --version itself; on error writes one line to `err`. */
 enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **argv, char *err,
                                       unsigned errlen);
+
+/* One option, as the table in config.c has it, for the tests that hold the
+ * documents to the code (tests/unit/test_limits.c). */
+struct cq_config_option {
+    const char *flag, *env, *help;
+    bool number;          /* a whole number from `lo` to `hi` */
+    long long lo, hi, dflt; /* dflt: the value when neither flag nor environment sets it */
+};
+/* The `i`th option (0, 1, ...); false past the last. */
+bool cq_config_option(size_t i, struct cq_config_option *out);
 
 /* Parses redis://[:password@]host[:port][/db] or unix:/path[?db=N]. */
 int cq_redis_url_parse(const char *url, struct cq_redis_target *t, char *err, unsigned errlen);

@@ -191,6 +191,8 @@ int main(int argc, char **argv)
         goto loop_out;
     }
     cq_store_set_journal_file(a->store, &a->jfile);
+    if (a->cfg.redis_url[0])
+        cq_store_set_replicas(a->store, a->cfg.redis_replicas);
     cq_store_start(a->store);
     cq_redis_embed_supervise(&a->redis, &a->loop, on_redis_restart, a);
 
@@ -209,7 +211,10 @@ int main(int argc, char **argv)
         _exit(1);
     }
     /* Games that were live when the server last stopped (or was killed)
-     * resume before the first connection is served. */
+     * resume before the first connection is served, their clocks going on
+     * from when that server last ran. */
+    cq_net_set_last_alive(
+        a->net, cq_store_read_alive(&a->target, a->cfg.key_prefix, a->cfg.redis_timeout_ms));
     if (cq_store_load_logs(&a->target, a->cfg.key_prefix, a->cfg.redis_timeout_ms, restore_game,
                            a->net, err, sizeof err))
         cq_err_log("could not read the live games' logs, none resumed: %s", err);

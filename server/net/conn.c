@@ -414,6 +414,8 @@ static void send_own(struct cq_conn *c, struct cq_buf *b)
         free(b);
 }
 
+static int write_queue(struct cq_conn *c);
+
 void cq_conn_hold_until(struct cq_conn *c, uint64_t need)
 {
     /* A gate already set keeps its place: what came since waits for the
@@ -427,8 +429,20 @@ void cq_conn_hold_until(struct cq_conn *c, uint64_t need)
 void cq_conn_release(struct cq_conn *c)
 {
     c->gate_need = 0;
-    if (c->qlen && !c->culled)
+    if (!c->qlen || c->culled)
+        return;
+    /* Written now when the socket takes it, as cq_conn_push does: a
+     * question's thousands of acknowledgements are released together, and
+     * a WRITEABLE round trip each would cost two epoll_ctl per player. */
+    if (c->ping_due || c->close_after_flush || lws_is_ssl(c->wsi) || lws_send_pipe_choked(c->wsi)) {
         want_writable(c);
+        return;
+    }
+    if (write_queue(c) < 0) {
+        c->culled = true; /* no more writes; lws closes it at a safe point */
+        cq_debug("ws: %s: write failed, closing", c->peer);
+        lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
+    }
 }
 
 void cq_conn_send(struct cq_conn *c, json_t *msg)
@@ -473,9 +487,38 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason)
     want_writable(c);
 }
 
-int cq_conn_writable(struct cq_conn *c)
+/* Writes what is queued, as much as the socket takes without blocking (one
+ * write per callback would let a burst of broadcasts outrun a perfectly
+ * healthy reader): 1 when the queue is empty, 0 when the rest waits (for the
+ * socket: WRITEABLE asked; or for the game's log: cq_conn_release), -1 when
+ * a write failed. */
+static int write_queue(struct cq_conn *c)
 {
     unsigned cap = c->net->deps.cfg->send_queue_max;
+    while (c->qlen) {
+        if (c->gate_need && c->qout >= c->gate_pos)
+            return 0;
+        struct cq_buf *b = c->q[c->qhead];
+        c->qhead = (c->qhead + 1) % cap;
+        c->qlen--;
+        c->qout++;
+        c->qbytes -= b->len;
+        c->net->m.queued_msgs--;
+        c->net->m.queued_bytes -= b->len;
+        int n = write_buf(c, b);
+        cq_buf_unref(b);
+        if (n < 0)
+            return -1;
+        if (c->qlen && lws_send_pipe_choked(c->wsi)) {
+            want_writable(c);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+int cq_conn_writable(struct cq_conn *c)
+{
     bool asked = c->write_asked;
     if (c->culled)
         return -1;
@@ -497,27 +540,9 @@ int cq_conn_writable(struct cq_conn *c)
             return 0;
         }
     }
-    /* As many as the socket takes without blocking: one write per callback
-     * would let a burst of broadcasts outrun a perfectly healthy reader. */
-    while (c->qlen) {
-        if (c->gate_need && c->qout >= c->gate_pos)
-            return 0; /* the rest waits for the game's log (cq_conn_release) */
-        struct cq_buf *b = c->q[c->qhead];
-        c->qhead = (c->qhead + 1) % cap;
-        c->qlen--;
-        c->qout++;
-        c->qbytes -= b->len;
-        c->net->m.queued_msgs--;
-        c->net->m.queued_bytes -= b->len;
-        int n = write_buf(c, b);
-        cq_buf_unref(b);
-        if (n < 0)
-            return -1;
-        if (c->qlen && lws_send_pipe_choked(c->wsi)) {
-            want_writable(c);
-            return 0;
-        }
-    }
+    int r = write_queue(c);
+    if (r <= 0)
+        return r;
     if (c->close_after_flush && !c->close_sent) {
         /* lws 4.1 drops the close frame when WRITEABLE returns -1 after
          * lws_close_reason() (lws issue #1159), so the frame is written here.

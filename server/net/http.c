@@ -296,14 +296,94 @@ static void csv_field(struct text *t, const char *s, bool last)
     text_add(t, "\"%s", last ? "\r\n" : ",");
 }
 
+/* An option's letter as the class saw it: A for the first shown. */
+static char csv_letter(size_t pos)
+{
+    return (char)('A' + pos);
+}
+
+/* A recorded answer (PROTOCOL: the shape the player sent; ordering: bank
+ * indexes) as letters and as option text, into `letters` and `words`. */
+static void csv_answer(json_t *q, json_t *ans, struct text *letters, struct text *words)
+{
+    json_t *opts = json_object_get(q, "options"), *order = json_object_get(q, "order");
+    const char *qtype = json_string_value(json_object_get(q, "qtype"));
+    bool ordering = qtype && !strcmp(qtype, "ordering");
+    if (json_is_string(ans)) {
+        text_add(letters, "%s", json_string_value(ans));
+        text_add(words, "%s", json_string_value(ans));
+        return;
+    }
+    if (json_is_boolean(ans)) {
+        text_add(letters, "%s", json_is_true(ans) ? "True" : "False");
+        text_add(words, "%s", json_is_true(ans) ? "True" : "False");
+        return;
+    }
+    json_t *items = json_is_integer(ans) ? json_pack("[O]", ans) : json_incref(ans);
+    size_t i;
+    json_t *v;
+    json_array_foreach(items, i, v)
+    {
+        long long b = json_integer_value(v);
+        size_t pos = (size_t)b, k;
+        json_t *o;
+        if (ordering) /* bank index -> the position it was shown at */
+            json_array_foreach(order, k, o) if (json_integer_value(o) == b) pos = k;
+        const char *txt = json_string_value(json_array_get(opts, pos));
+        const char *sep = i ? (ordering ? " > " : ", ") : "";
+        if (b >= 0 && pos < 26)
+            text_add(letters, "%s%c", sep, csv_letter(pos));
+        text_add(words, "%s%s", i ? (ordering ? " > " : " | ") : "", txt ? txt : "?");
+    }
+    json_decref(items);
+}
+
+static int csv_by_rank(const void *a, const void *b)
+{
+    long long ra = json_integer_value(json_object_get(*(json_t *const *)a, "rank"));
+    long long rb = json_integer_value(json_object_get(*(json_t *const *)b, "rank"));
+    /* rank 0 (left or kicked) after the ranked */
+    ra = ra ? ra : LLONG_MAX;
+    rb = rb ? rb : LLONG_MAX;
+    return (ra > rb) - (ra < rb);
+}
+
+/* The CSV layout is in protocol/HTTP.md: a `player` row per player
+ * (ranked first), then an `answer` row per player and asked question. */
 static void results_csv(json_t *rec, struct text *t)
 {
     json_t *players = json_object_get(rec, "players"), *qs = json_object_get(rec, "questions");
     const char *gid = json_string_value(json_object_get(rec, "game_id"));
-    text_add(t, "game_id,player_id,nickname,rank,score,question,question_id,answered,correct,"
-                "points,bonus,time_ms,answer\r\n");
-    size_t i, k;
-    json_t *p, *a;
+    size_t np = json_array_size(players), i, k;
+    json_t **sorted = calloc(np ? np : 1, sizeof *sorted), *p, *a;
+    if (!sorted) {
+        t->over = true;
+        return;
+    }
+    text_add(t,
+             "row,game_id,player_id,nickname,rank,score,correct_count,question,question_id,"
+             "question_text,skipped,answered,correct,points,bonus,time_ms,answer,answer_text\r\n");
+    json_array_foreach(players, i, p) sorted[i] = p;
+    qsort(sorted, np, sizeof *sorted, csv_by_rank);
+    for (i = 0; i < np; i++) {
+        p = sorted[i];
+        long long right = 0;
+        json_array_foreach(json_object_get(p, "answers"), k, a)
+        {
+            json_t *q = json_array_get(qs, k);
+            right += !json_is_false(json_object_get(q, "asked")) &&
+                     !json_is_true(json_object_get(q, "skipped")) &&
+                     json_is_true(json_object_get(a, "correct"));
+        }
+        text_add(t, "player,");
+        csv_field(t, gid ? gid : "", false);
+        text_add(t, "%lld,", (long long)json_integer_value(json_object_get(p, "id")));
+        csv_field(t, json_string_value(json_object_get(p, "nickname")), false);
+        text_add(t, "%lld,%lld,%lld,,,,,,,,,,,\r\n",
+                 (long long)json_integer_value(json_object_get(p, "rank")),
+                 (long long)json_integer_value(json_object_get(p, "score")), right);
+    }
+    free(sorted);
     json_array_foreach(players, i, p)
     {
         json_array_foreach(json_object_get(p, "answers"), k, a)
@@ -311,22 +391,32 @@ static void results_csv(json_t *rec, struct text *t)
             json_t *q = json_array_get(qs, k);
             if (json_is_false(json_object_get(q, "asked")))
                 continue; /* the game ended before this question */
-            char *ans = json_dumps(json_object_get(a, "answer"), JSON_ENCODE_ANY | JSON_COMPACT);
             const char *qid = q ? json_string_value(json_object_get(q, "id")) : NULL;
-            text_add(t, "%s,%lld,", gid ? gid : "",
-                     (long long)json_integer_value(json_object_get(p, "id")));
+            const char *prompt = q ? json_string_value(json_object_get(q, "prompt")) : NULL;
+            text_add(t, "answer,");
+            csv_field(t, gid ? gid : "", false);
+            text_add(t, "%lld,", (long long)json_integer_value(json_object_get(p, "id")));
             csv_field(t, json_string_value(json_object_get(p, "nickname")), false);
-            text_add(t, "%lld,%lld,%zu,", (long long)json_integer_value(json_object_get(p, "rank")),
-                     (long long)json_integer_value(json_object_get(p, "score")), k);
+            text_add(t, "%lld,%lld,,%zu,",
+                     (long long)json_integer_value(json_object_get(p, "rank")),
+                     (long long)json_integer_value(json_object_get(p, "score")), k + 1);
             csv_field(t, qid ? qid : "", false);
-            text_add(t, "%s,%s,%lld,%lld,%lld,",
+            csv_field(t, prompt ? prompt : "", false);
+            text_add(t, "%s,%s,%s,%lld,%lld,%lld,",
+                     json_is_true(json_object_get(q, "skipped")) ? "true" : "false",
                      json_is_true(json_object_get(a, "answered")) ? "true" : "false",
                      json_is_true(json_object_get(a, "correct")) ? "true" : "false",
                      (long long)json_integer_value(json_object_get(a, "points")),
                      (long long)json_integer_value(json_object_get(a, "bonus")),
                      (long long)json_integer_value(json_object_get(a, "time_ms")));
-            csv_field(t, ans && strcmp(ans, "null") ? ans : "", true);
-            free(ans);
+            struct text letters = {.max = 1 << 16}, words = {.max = 1 << 16};
+            json_t *ans = json_object_get(a, "answer");
+            if (ans && !json_is_null(ans))
+                csv_answer(q, ans, &letters, &words);
+            csv_field(t, letters.p && !letters.over ? letters.p : "", false);
+            csv_field(t, words.p && !words.over ? words.p : "", true);
+            free(letters.p ? letters.p - LWS_PRE : NULL);
+            free(words.p ? words.p - LWS_PRE : NULL);
         }
     }
 }
@@ -513,6 +603,14 @@ static void metrics(struct cq_net *net, struct text *t)
             "Connections closed for not answering a keep-alive ping.", m->idle_dropped);
     GAUGE("chainquiz_redis_connected", "1 when Redis is connected.", st.connected);
     GAUGE("chainquiz_redis_journal_depth", "Redis writes waiting for Redis.", st.journal_depth);
+    GAUGE("chainquiz_journal_file_bytes",
+          "Bytes in the journal file (writes kept on disk while Redis is away).",
+          st.journal_file_bytes);
+    COUNTER("chainquiz_journal_file_errors_total",
+            "Failed writes or syncs of the journal file (acknowledgements then wait for Redis).",
+            st.journal_file_errors);
+    COUNTER("chainquiz_redis_wait_short_total",
+            "WAITs for --redis-replicas answered with fewer replicas.", st.wait_short);
     COUNTER("chainquiz_redis_errors_total", "Redis errors and timeouts.", st.errors);
     COUNTER("chainquiz_redis_journal_dropped_total", "Redis writes lost to the journal bound.",
             st.journal_dropped);
@@ -567,8 +665,14 @@ static void qr_svg(const char *url, struct text *t)
     text_add(t,
              "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 %d %d\" "
              "shape-rendering=\"crispEdges\"><rect width=\"100%%\" height=\"100%%\" "
-             "fill=\"#fff\"/><path fill=\"#000\" d=\"",
+             "fill=\"#fff\"/>",
              w + 2 * q, w + 2 * q);
+    /* The link as text too, for screen readers (and tests): the URL holds no
+     * '<', '>', '"' or '\'' (checked by the caller), only '&' to escape. */
+    text_add(t, "<title>");
+    for (const char *c = url; *c; c++)
+        text_add(t, *c == '&' ? "&amp;" : "%c", *c);
+    text_add(t, "</title><path fill=\"#000\" d=\"");
     for (int y = 0; y < w; y++)
         for (int x = 0; x < w; x++)
             if (qr->data[y * w + x] & 1)
@@ -696,6 +800,32 @@ static int serve_static(struct lws *wsi, struct http_pss *pss, struct cq_net *ne
     return respond(wsi, pss, HTTP_STATUS_OK, mime, &t);
 }
 
+/* GET /media/BANK/NAME: a bank's own image (bank-format.md `image`), from
+ * the media/ folder beside its file, as the loader checked it. */
+static int serve_media(struct lws *wsi, struct http_pss *pss, struct cq_net *net, const char *uri)
+{
+    char id[CQ_BANK_ID_MAX + 1], path[PATH_MAX + 256], real[PATH_MAX];
+    const char *rest = uri + 7, *slash = strchr(rest, '/'), *mime = NULL;
+    const struct cq_bank *bank = NULL;
+    struct stat st;
+    struct text t = {0};
+    if (!slash || (size_t)(slash - rest) > CQ_BANK_ID_MAX || !cq_media_name_ok(slash + 1, &mime))
+        return not_found(wsi, pss);
+    snprintf(id, sizeof id, "%.*s", (int)(slash - rest), rest);
+    for (size_t i = 0; i < net->deps.banks->n && !bank; i++)
+        if (!strcmp(net->deps.banks->banks[i]->id, id))
+            bank = net->deps.banks->banks[i];
+    if (!bank || !bank->dir)
+        return not_found(wsi, pss);
+    int n = snprintf(path, sizeof path, "%s/media/%s", bank->dir, slash + 1);
+    size_t dl = strlen(bank->dir);
+    if (n < 0 || (size_t)n >= sizeof path || !realpath(path, real) || stat(real, &st) ||
+        !S_ISREG(st.st_mode) || (size_t)st.st_size > CQ_MEDIA_MAX || strncmp(real, bank->dir, dl) ||
+        strncmp(real + dl, "/media/", 7) || strchr(real + dl + 7, '/') || !read_file(real, &t))
+        return not_found(wsi, pss);
+    return respond(wsi, pss, HTTP_STATUS_OK, mime, &t);
+}
+
 static int serve(struct lws *wsi, struct http_pss *pss)
 {
     struct cq_net *net = lws_context_user(lws_get_context(wsi));
@@ -768,9 +898,11 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         /* The operator's public URL, else what the browser asked for (https
          * when a proxy in front says so). */
         const char *base = net->deps.cfg->public_url;
-        char proto[16] = "";
+        char proto[16] = "", lan[80];
         if (base[0])
             snprintf(url, sizeof url, "%.*s/%s", (int)strcspn(base, "?#"), base, q);
+        else if (cq_host_is_loopback(host) && cq_join_first_lan(net, lan, sizeof lan))
+            snprintf(url, sizeof url, "%s/%s", lan, q); /* phones cannot open localhost */
         else if (lws_hdr_custom_copy(wsi, proto, sizeof proto, "x-forwarded-proto:", 18) > 0 &&
                  !strcmp(proto, "https"))
             snprintf(url, sizeof url, "https://%s/%s", host, q);
@@ -787,6 +919,8 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return serve_leaderboard(wsi, pss, net);
     if (!strcmp(uri, "/api/results"))
         return serve_results(wsi, pss, net);
+    if (!strncmp(uri, "/media/", 7))
+        return serve_media(wsi, pss, net, uri);
     if (!strcmp(uri, "/api") || !strncmp(uri, "/api/", 5))
         return respond_json_error(wsi, pss, HTTP_STATUS_NOT_FOUND, "no such API endpoint");
     return serve_static(wsi, pss, net, uri);

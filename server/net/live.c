@@ -16,6 +16,9 @@
 
 #define FLUSH_US        200000 /* lobby and progress updates, at most this often */
 #define LEADERBOARD_TOP 10
+/* A heartbeat later than a game's last input by more than this is not taken
+ * as the time its server last ran (another boot's clock, or another server). */
+#define ALIVE_TRUSTED_US (86400LL * 1000000)
 /* lobby and progress go to the screens that show the roster and the answer
  * count; players get the counts once per phase instead (in `state` and
  * `question`): 86 % of all messages at 10,000 players were these two. */
@@ -119,24 +122,44 @@ static void unhold(struct cq_conn *c)
     cq_conn_release(c);
 }
 
-static void release_stored(struct cq_live_room *lr, bool all)
+enum release { RELEASE_STORED, RELEASE_ALL, RELEASE_NONE };
+
+/* Releases the connections whose entries are stored; or, when the room
+ * goes, all of them (RELEASE_ALL) or none (RELEASE_NONE: let go of them,
+ * their held messages never sent). */
+static void release_stored(struct cq_live_room *lr, enum release how)
 {
     lws_start_foreach_dll_safe(struct lws_dll2 *, d, d1, lws_dll2_get_head(&lr->gated))
     {
         struct cq_conn *c = lws_container_of(d, struct cq_conn, gate_link);
-        if (all || c->gate_need <= lr->log_stored)
+        if (how == RELEASE_NONE) {
+            lws_dll2_remove(&c->gate_link);
+            c->gate_room = NULL;
+        } else if (how == RELEASE_ALL || c->gate_need <= lr->log_stored) {
             unhold(c);
+        }
     }
     lws_end_foreach_dll_safe(d, d1);
 }
 
-void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq)
+void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq, bool stored)
 {
     for (struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
         if (!strcmp(lr->game_id, game_id)) {
-            if (seq + 1 > lr->log_stored) {
-                lr->log_stored = seq + 1;
-                release_stored(lr, false);
+            if (!stored) {
+                if (seq < lr->log_gap) {
+                    lr->log_gap = seq;
+                    cq_err_log("game %s: its log lost entries from %llu on (the Redis journal was "
+                               "full); what depends on them is never acknowledged, and the game "
+                               "cannot be resumed after a restart",
+                               game_id, (unsigned long long)seq);
+                }
+                return;
+            }
+            uint64_t upto = seq + 1 < lr->log_gap ? seq + 1 : lr->log_gap;
+            if (upto > lr->log_stored) {
+                lr->log_stored = upto;
+                release_stored(lr, RELEASE_STORED);
             }
             return;
         }
@@ -155,6 +178,7 @@ static struct cq_live_room *live_room_new(struct cq_net *net)
     lr->created_at = cq_net_now_us();
     lr->tick_at = INT64_MAX;
     lr->log_seq = 1;
+    lr->log_gap = UINT64_MAX;
     if (!lr->pending_joined || !lr->pending_left || !lr->pending_status) {
         json_decref(lr->pending_joined);
         json_decref(lr->pending_left);
@@ -174,7 +198,12 @@ static void live_room_discard(struct cq_live_room *lr)
     json_decref(lr->pending_left);
     json_decref(lr->pending_status);
     json_decref(lr->ended_msg);
-    release_stored(lr, true);
+    /* At shutdown what still waits for the log is never sent: the store's
+     * last flush comes after this (a SIGKILL in between must not find an
+     * acknowledgement of what is not stored), and the connections close
+     * with the server. A room that expired had its entries stored long ago
+     * (else its log is going anyway): its `closed` must get out. */
+    release_stored(lr, lr->net->stopping ? RELEASE_NONE : RELEASE_ALL);
     cq_cache_state_drop(lr);
     cq_room_free(lr->game);
     for (size_t i = 0; i < lr->log_n; i++)
@@ -219,8 +248,10 @@ static void room_free(struct cq_live_room *lr)
 static void flush_updates(struct cq_live_room *lr)
 {
     lr->flush_armed = false;
+    bool presenter = lr->progress_dirty; /* the host's `unanswered` changed */
     if (json_array_size(lr->pending_joined) || json_array_size(lr->pending_left) ||
         json_array_size(lr->pending_status)) {
+        presenter = true;
         json_t *host =
             json_pack("{s:s, s:O, s:O, s:O, s:I, s:I}", "type", "lobby", "joined",
                       lr->pending_joined, "left", lr->pending_left, "status", lr->pending_status,
@@ -240,6 +271,8 @@ static void flush_updates(struct cq_live_room *lr)
                             (json_int_t)cq_room_n_connected(lr->game)),
                   PROJECTORS);
     }
+    if (presenter && cq_room_phase(lr->game) == CQ_PHASE_QUESTION)
+        broadcast(lr, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
     lr->progress_dirty = false;
 }
 
@@ -286,6 +319,16 @@ static void store_board(struct cq_live_room *lr)
 
 /* At the end: the full record for download, and the boards that outlive
  * the game (all-time and weekly, per bank and per group). */
+/* By nickname (folded), then best score first. */
+static int board_entry_cmp(const void *a, const void *b)
+{
+    const struct cq_board_entry *x = a, *y = b;
+    int c = strcmp(x->member, y->member);
+    if (c)
+        return c;
+    return (x->score < y->score) - (x->score > y->score);
+}
+
 static void store_final(struct cq_live_room *lr, const char *host_token_key)
 {
     struct cq_store *st = lr->net->deps.store;
@@ -309,11 +352,21 @@ static void store_final(struct cq_live_room *lr, const char *host_token_key)
         cq_err_log("game %s: out of memory, boards not updated", lr->game_id);
         return;
     }
-    /* Everyone who played counts, also those who left early; not the kicked. */
+    /* Everyone who played counts, also those who left early; not the kicked.
+     * A board's entry is a nickname, and a game counts for it once: with the
+     * best of the seats that had it (a seat released after the rejoin grace,
+     * then a new seat under that name, is most often the same pupil back on
+     * a new phone, and adding both would count them twice). docs/redis.md. */
     size_t k = 0;
     for (unsigned i = 0; i < n; i++)
         if (r[i] && !r[i]->kicked)
             e[k++] = (struct cq_board_entry){r[i]->fold, r[i]->nickname, r[i]->score};
+    qsort(e, k, sizeof *e, board_entry_cmp); /* a name's seats side by side, best first */
+    size_t kept = 0;
+    for (size_t i = 0; i < k; i++)
+        if (!kept || strcmp(e[kept - 1].member, e[i].member))
+            e[kept++] = e[i];
+    k = kept;
     const struct cq_room_settings *set = cq_room_settings(lr->game);
     cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, lr->group_digest,
                         e, k, now);
@@ -421,6 +474,7 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
     case CQ_EV_QUESTION:
         flush_updates(lr);
         broadcast(lr, cq_wire_question(lr->game, cq_net_now_us()), CQ_ROLE_ANY);
+        broadcast(lr, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
         break;
     case CQ_EV_PROGRESS:
         lr->net->m.answers++;
@@ -631,6 +685,18 @@ static bool log_full(const struct cq_live_room *lr)
     return lr->log_seq > lr->net->deps.cfg->max_log_entries;
 }
 
+/* While Redis is away the store's journal fills. A tenth of it is kept for
+ * what the games do by themselves (timers, drops, rejoins); past that,
+ * requests that would change a game are refused and change nothing
+ * (`storage_full`): an input the journal would have to drop could never be
+ * acknowledged, and would leave its game's log with a gap. */
+static bool storage_full(const struct cq_net *net)
+{
+    const struct cq_store *st = net->deps.store;
+    unsigned max = net->deps.cfg->journal_max;
+    return st && cq_store_journal_room(st) <= (max / 10 > 10 ? max / 10 : 10);
+}
+
 static void reply_ok(struct cq_conn *c, const struct cq_msg *m)
 {
     json_t *o = json_pack("{s:s, s:s}", "type", "ok", "of", cq_msg_name(m->type));
@@ -726,10 +792,15 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     }
     snprintf(lr->join_secret, sizeof lr->join_secret, "%s", r.game.join_secret);
     cq_room_set_hooks(lr->game, &room_hooks, lr);
-    /* The time the server was down does not count: the clock goes on from
-     * the last input, and everyone is away until they rejoin. */
-    int64_t now = cq_net_now_us();
-    cq_room_shift(lr->game, now - r.last_now);
+    /* The time the server was down does not count, and the time it ran
+     * does: the game's clock goes on from the previous server's last
+     * heartbeat (at most a second before it stopped), or, without one that
+     * follows this log's last input, from that input. Everyone is away
+     * until they rejoin. */
+    int64_t now = cq_net_now_us(), from = r.last_now;
+    if (net->last_alive_us > from && net->last_alive_us - from < ALIVE_TRUSTED_US)
+        from = net->last_alive_us;
+    cq_room_shift(lr->game, now - from);
     unsigned np;
     struct cq_player *const *players = cq_room_players(lr->game, &np);
     for (unsigned i = 0; i < np; i++)
@@ -761,6 +832,7 @@ static json_t *host_joined(const struct cq_live_room *lr, const struct cq_msg *m
                   lr->watch_token, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
     if (j && group_secret)
         json_object_set_new(j, "group_secret", json_string(group_secret));
+    cq_join_urls_add(j, lr->net);
     return with_id(j, m);
 }
 
@@ -779,6 +851,10 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
 
     if (!bank) {
         cq_conn_error(c, m->req_id, CQ_ENO_BANK, "bank", NULL);
+        return;
+    }
+    if (storage_full(net)) {
+        cq_conn_error(c, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
     if (net->n_rooms >= cfg->max_games || net->stopping) {
@@ -931,8 +1007,8 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = room_for(c, m, true);
     if (!lr)
         return;
-    if (log_full(lr)) {
-        cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+    if (log_full(lr) || storage_full(c->net)) {
+        cq_conn_error(c, m->req_id, log_full(lr) ? CQ_ELOG_FULL : CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
     if (cq_rand_token(token, sizeof token)) {
@@ -979,10 +1055,10 @@ static void handle_watch(struct cq_conn *c, const struct cq_msg *m)
         return;
     }
     /* The projector shows the join link and QR code: with the secret. */
-    cq_conn_send(
-        c, with_id(json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
-                             m->pin, "secret", lr->join_secret[0] ? lr->join_secret : NULL),
-                   m));
+    json_t *j = json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
+                          m->pin, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
+    cq_join_urls_add(j, lr->net);
+    cq_conn_send(c, with_id(j, m));
     send_screen_state(c, lr);
 }
 
@@ -1006,6 +1082,8 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         }
         cq_conn_send(c, host_joined(lr, m, m->token, NULL));
         send_screen_state(c, lr);
+        if (cq_room_phase(lr->game) == CQ_PHASE_QUESTION) /* the presenter's list */
+            cq_conn_send(c, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX));
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
@@ -1044,6 +1122,7 @@ static void handle_leave(struct cq_conn *c, const struct cq_msg *m)
     room_detach(c);
     if (p)
         cq_room_leave(lr->game, p, cq_net_now_us());
+    hold(lr, c);
     reply_ok(c, m);
     room_after(lr);
 }
@@ -1058,6 +1137,10 @@ static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
     if (log_full(lr) && m->question >= 0 && (unsigned)m->question < cq_room_n_questions(lr->game) &&
         c->player->answers[m->question].answered) {
         cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
+        return;
+    }
+    if (storage_full(c->net)) {
+        cq_conn_error(c, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
     int r = cq_room_answer(lr->game, c->player, m->question, &m->answer, cq_net_now_us(), &t);
@@ -1078,6 +1161,10 @@ static void handle_host(struct cq_conn *c, const struct cq_msg *m)
     struct cq_live_room *lr = c->room;
     int64_t now = cq_net_now_us();
     int r;
+    if (storage_full(c->net)) {
+        cq_conn_error(c, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
+        return;
+    }
     /* At the log's cap, only what the game needs to go on to its end. */
     if ((m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK) &&
         log_full(lr)) {
@@ -1150,6 +1237,8 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
         handle_leave(c, m);
         break;
     case CQ_MSG_SHOWN: {
+        if (storage_full(c->net))
+            break; /* as if it never came: the answer carries no display delay */
         int r = cq_room_shown(c->room->game, c->player, m->question, cq_net_now_us());
         if (r)
             cq_conn_error(c, m->req_id, r, "question", NULL);

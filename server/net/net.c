@@ -29,6 +29,17 @@ static int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *
         return 0;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return cq_conn_writable(c);
+    case LWS_CALLBACK_WS_PEER_INITIATED_CLOSE:
+        /* Our close frame went first (cq_conn_writable writes it itself, so
+         * lws does not know): this is the client's answer, and lws would
+         * echo it, a second close frame ("Close received after close" in a
+         * browser). Both have been sent: hang up (RFC 6455 5.5.1). */
+        if (c && c->close_sent)
+            return -1;
+        /* The client's came first: lws's echo is the one close frame. */
+        if (c)
+            c->close_sent = true;
+        return 0;
     case LWS_CALLBACK_CLOSED:
         cq_conn_closed(c);
         return 0;
@@ -45,10 +56,22 @@ static void on_store_state(void *ud, bool connected)
         cq_live_redis_state(net, connected);
 }
 
-/* A game's log entries are stored: held acknowledgements go out. */
-static void on_store_stored(void *ud, const char *game_id, uint64_t seq)
+/* Once a second: this server is alive (a restart's downtime starts here). */
+static void on_alive(uv_timer_t *t)
 {
-    cq_live_stored(ud, game_id, seq);
+    struct cq_net *net = t->data;
+    cq_store_alive(net->deps.store, cq_net_now_us());
+}
+
+void cq_net_set_last_alive(struct cq_net *net, int64_t mono_us)
+{
+    net->last_alive_us = mono_us;
+}
+
+/* A game's log entries are stored: held acknowledgements go out. */
+static void on_store_stored(void *ud, const char *game_id, uint64_t seq, bool stored)
+{
+    cq_live_stored(ud, game_id, seq, stored);
 }
 
 /* lws logs go through ours, a level lower: lws is chatty about clients. */
@@ -165,6 +188,9 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     /* From here `net` is stopped (which closes this handle) before it is freed. */
     uv_check_init(deps->loop, &net->log_check);
     net->log_check.data = net;
+    net->last_alive_us = -1;
+    uv_timer_init(deps->loop, &net->alive_timer);
+    net->alive_timer.data = net;
     /* The first delayed wrong answer waits a second, each next one twice
      * as long (addr.h), up to --tarpit-max. */
     struct cq_addr_limits al = {
@@ -207,6 +233,7 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     if (deps->store) {
         cq_store_on_state(deps->store, on_store_state, net);
         cq_store_on_stored(deps->store, on_store_stored, net);
+        uv_timer_start(&net->alive_timer, on_alive, 0, 1000);
     }
     cq_listen_start(net, fd_ceiling);
     cq_conn_sweep_start(net);
@@ -236,6 +263,10 @@ void cq_net_stop(struct cq_net *net)
     }
     cq_live_stop(net);
     uv_close((uv_handle_t *)&net->log_check, NULL);
+    uv_timer_stop(&net->alive_timer);
+    if (net->deps.store)
+        cq_store_alive(net->deps.store, cq_net_now_us()); /* the last word: stopping now */
+    uv_close((uv_handle_t *)&net->alive_timer, NULL);
     lws_sul_cancel(&net->sweep_sul);
     /* With a foreign loop this only starts the teardown; lws finishes it as
      * the loop runs on, and sets net->ctx to NULL (info.pcontext) when done. */

@@ -34,6 +34,10 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
 bool cq_net_failed(const struct cq_net *net);
 /* Where it listens, for the log: "127.0.0.1:8080" or "[::1]:8080, 127.0.0.1:8080". */
 const char *cq_net_listening(const struct cq_net *net);
+/* The monotonic time the previous server was last known alive
+ * (cq_store_read_alive; -1: unknown): the games it ran went on until then,
+ * and only the time after it is downtime. Before cq_net_restore_game. */
+void cq_net_set_last_alive(struct cq_net *net, int64_t mono_us);
 /* Resumes a game that was live when the server stopped, from its log
  * (replay.h); before the loop runs. False when it cannot be resumed. */
 bool cq_net_restore_game(struct cq_net *net, const char *game_id, const char *const *entries,

@@ -113,6 +113,7 @@ struct cq_live_room {
      * acknowledged, a host command confirmed, a join welcomed and the end
      * announced only once the entries they depend on are. */
     uint64_t log_stored;
+    uint64_t log_gap;       /* the first entry the store dropped: log_stored stays below it */
     lws_dll2_owner_t gated; /* connections held for it (struct cq_conn.gate_link) */
     json_t *ended_msg;      /* `ended`, sent once its input is logged (room_after) */
     /* Log entries made in this loop iteration, sent in one RPUSH after it. */
@@ -209,6 +210,8 @@ struct cq_net {
     lws_sorted_usec_list_t sweep_sul; /* the keep-alive sweep */
     int64_t sweep_due;                /* when sweep_sul should fire */
     uv_check_t log_check;             /* after each loop iteration: send the games' logs */
+    uv_timer_t alive_timer;           /* cq_store_alive, every second */
+    int64_t last_alive_us;            /* the previous server's last heartbeat; -1: unknown */
     struct cq_live_room *log_dirty;
     struct cq_buf *banks_buf; /* the `banks` reply, encoded once (cache.c) */
 };
@@ -277,8 +280,9 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
                      const size_t *lens, size_t n);
 void cq_live_redis_state(struct cq_net *net, bool connected);
 /* The store has game `game_id`'s log entries up to `seq`: what waited for
- * them goes out. */
-void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq);
+ * them goes out. With `stored` false, the entries from `seq` on were
+ * dropped: what depends on them never goes out. */
+void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq, bool stored);
 json_t *cq_live_redis_warning(bool connected);
 unsigned cq_live_players(const struct cq_net *net);
 
@@ -287,8 +291,21 @@ void cq_group_create(struct cq_conn *c, const struct cq_msg *m);
 /* The connection is gone: a check still waiting for Redis forgets it. */
 void cq_group_conn_gone(struct cq_conn *c);
 
+/* joinurl.c: where players can reach us, for a host page opened as
+ * localhost. Adds `local_only` and `public_url` or `lan_urls` to a host's
+ * or spectator's `joined`. */
+void cq_join_urls_add(json_t *joined, const struct cq_net *net);
+/* A Host header naming this machine (localhost, 127.x.y.z, [::1]). */
+bool cq_host_is_loopback(const char *host);
+/* The first LAN base URL ("http://192.168.1.20:8080"); false when none. */
+bool cq_join_first_lan(const struct cq_net *net, char *out, size_t cap);
+
 /* wire.c: server->client messages (PROTOCOL.md) built from game state. */
 json_t *cq_wire_welcome(const struct cq_config *cfg);
+/* `unanswered` (hosts only): the players still in the game who have not
+ * answered the open question, the first `cap` by name, and how many in all. */
+#define CQ_UNANSWERED_MAX 50
+json_t *cq_wire_unanswered(const struct cq_room *room, unsigned cap);
 json_t *cq_wire_banks(const struct cq_bankset *banks);
 json_t *cq_wire_player(const struct cq_player *p);
 json_t *cq_wire_question(const struct cq_room *room, int64_t now);

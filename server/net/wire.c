@@ -89,19 +89,19 @@ json_t *cq_wire_question(const struct cq_room *room, int64_t now)
                           cq_room_paused(room), "players", (json_int_t)cq_room_n_players(room));
     if (q->type == CQ_Q_MULTI)
         json_object_set_new(o, "select", json_integer(__builtin_popcount(q->correct_mask)));
-    if (q->image)
+    if (q->image && !strncmp(q->image, "media/", 6)) /* the bank's own: served by us */
+        json_object_set_new(o, "image",
+                            json_sprintf("/media/%s/%s", cq_room_bank(room)->id, q->image + 6));
+    else if (q->image)
         json_object_set_new(o, "image", json_string(q->image));
     return o;
 }
 
-json_t *cq_wire_reveal(const struct cq_room *room)
+/* The right answer as `reveal` gives it: displayed positions (ordering:
+ * in the right order), true/false, or the accepted texts. */
+static json_t *correct_json(const struct cq_question *q, const unsigned char *order)
 {
-    int k = cq_room_current(room);
-    const struct cq_question *q = cq_room_question(room, k);
-    const unsigned char *order = cq_room_order(room, k);
-    const unsigned *counts = cq_room_counts(room);
-    json_t *correct, *cnt = json_array();
-
+    json_t *correct;
     switch (q->type) {
     case CQ_Q_SINGLE:
     case CQ_Q_MULTI:
@@ -131,6 +131,16 @@ json_t *cq_wire_reveal(const struct cq_room *room)
         correct = json_null();
         break;
     }
+    return correct;
+}
+
+json_t *cq_wire_reveal(const struct cq_room *room)
+{
+    int k = cq_room_current(room);
+    const struct cq_question *q = cq_room_question(room, k);
+    const unsigned char *order = cq_room_order(room, k);
+    const unsigned *counts = cq_room_counts(room);
+    json_t *correct = correct_json(q, order), *cnt = json_array();
     unsigned n_counts = q->type == CQ_Q_TRUEFALSE ? 2
                         : (q->type == CQ_Q_SINGLE || q->type == CQ_Q_MULTI || q->type == CQ_Q_POLL)
                             ? q->n_options
@@ -185,6 +195,26 @@ json_t *cq_wire_ended(const struct cq_room *room)
         podium++;
     return json_pack("{s:s, s:o, s:o, s:I}", "type", "ended", "podium", ranking_rows(room, podium),
                      "top", ranking_rows(room, 10), "players", (json_int_t)cq_room_n_players(room));
+}
+
+json_t *cq_wire_unanswered(const struct cq_room *room, unsigned cap)
+{
+    unsigned n, count = 0;
+    int k = cq_room_current(room);
+    struct cq_player *const *all = cq_room_players(room, &n);
+    json_t *list = json_array();
+    for (unsigned i = 0; k >= 0 && i < n; i++) {
+        const struct cq_player *p = all[i];
+        if (!p || p->kicked || p->left || p->answers[k].answered)
+            continue;
+        if (count++ < cap)
+            json_array_append_new(list,
+                                  json_pack("{s:I, s:s, s:b}", "id", (json_int_t)p->id, "nickname",
+                                            p->nickname, "connected", p->connected));
+    }
+    return json_pack("{s:s, s:i, s:I, s:o, s:I}", "type", "unanswered", "index", k, "count",
+                     (json_int_t)count, "players", list, "more",
+                     (json_int_t)(count - json_array_size(list)));
 }
 
 json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now)
@@ -294,6 +324,65 @@ static json_t *record_answer(const struct cq_answer_rec *r, const struct cq_ques
     return json_null();
 }
 
+/* The options as the class saw them (`question.options`). */
+static json_t *shown_options(const struct cq_question *q, const unsigned char *order)
+{
+    json_t *opts = json_array();
+    if (q->type == CQ_Q_TYPEANSWER)
+        return opts;
+    for (unsigned i = 0; i < q->n_options; i++)
+        json_array_append_new(opts, json_string(q->options[order[i]]));
+    if (q->type == CQ_Q_TRUEFALSE) {
+        json_array_append_new(opts, json_string("True"));
+        json_array_append_new(opts, json_string("False"));
+    }
+    return opts;
+}
+
+/* A question's report for the teacher: of the players in the record, how
+ * many answered and got it right, each shown option's count (as `reveal`),
+ * and the mean answer time. */
+static json_t *question_report(const struct cq_room *room, unsigned k, const struct cq_question *q)
+{
+    unsigned n, players = 0, answered = 0, right = 0, counts[CQ_OPTIONS_MAX + 2] = {0};
+    int64_t time_us = 0;
+    unsigned n_counts = q->type == CQ_Q_TRUEFALSE ? 2
+                        : (q->type == CQ_Q_SINGLE || q->type == CQ_Q_MULTI || q->type == CQ_Q_POLL)
+                            ? q->n_options
+                            : 0;
+    struct cq_player *const *all = cq_room_players(room, &n);
+    for (unsigned i = 0; i < n; i++) {
+        if (!all[i])
+            continue;
+        const struct cq_answer_rec *r = &all[i]->answers[k];
+        players++;
+        if (!r->answered)
+            continue;
+        answered++;
+        right += r->correct;
+        time_us += r->time_us;
+        if (r->kind == CQ_ANSWER_CHOICE && r->choice >= 0 && (unsigned)r->choice < n_counts)
+            counts[r->choice]++;
+        else if (r->kind == CQ_ANSWER_BOOL && n_counts == 2)
+            counts[r->value ? 0 : 1]++;
+        else if (r->kind == CQ_ANSWER_CHOICES && q->type != CQ_Q_ORDERING)
+            for (unsigned m = 0; m < r->n_items; m++)
+                if (r->items[m] >= 0 && (unsigned)r->items[m] < n_counts)
+                    counts[(unsigned)r->items[m]]++;
+    }
+    json_t *cnt = json_array();
+    for (unsigned i = 0; i < n_counts; i++)
+        json_array_append_new(cnt, json_integer(counts[i]));
+    /* A poll has no right answer. */
+    bool scored = q->type != CQ_Q_POLL && players > 0;
+    return json_pack(
+        "{s:I, s:I, s:I, s:o, s:o, s:o}", "players", (json_int_t)players, "answered",
+        (json_int_t)answered, "correct", (json_int_t)right, "percent_correct",
+        scored ? json_integer((json_int_t)((right * 100 + players / 2) / players)) : json_null(),
+        "counts", cnt, "mean_time_ms",
+        answered ? json_integer((json_int_t)(time_us / answered / 1000)) : json_null());
+}
+
 json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
                        long long ended, const char *host_token_key)
 {
@@ -301,11 +390,20 @@ json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long lon
     json_t *qs = json_array(), *ps = json_array();
     for (unsigned k = 0; k < n_q; k++) {
         const struct cq_question *q = cq_room_question(room, (int)k);
+        const unsigned char *order = cq_room_order(room, (int)k);
         /* A game ended early never asked the rest. */
-        json_array_append_new(qs, json_pack("{s:i, s:s, s:s, s:s, s:b, s:b}", "index", (int)k, "id",
-                                            q->id, "qtype", cq_qtype_name(q->type), "prompt",
-                                            q->prompt, "skipped", cq_room_skipped(room, (int)k),
-                                            "asked", (int)k <= cq_room_current(room)));
+        json_t *o = json_pack(
+            "{s:i, s:s, s:s, s:s, s:b, s:b, s:o, s:o, s:o}", "index", (int)k, "id", q->id, "qtype",
+            cq_qtype_name(q->type), "prompt", q->prompt, "skipped", cq_room_skipped(room, (int)k),
+            "asked", (int)k <= cq_room_current(room), "options", shown_options(q, order), "correct",
+            correct_json(q, order), "report", question_report(room, k, q));
+        if (o && q->type == CQ_Q_ORDERING) {
+            json_t *ord = json_array();
+            for (unsigned i = 0; i < q->n_options; i++)
+                json_array_append_new(ord, json_integer(order[i]));
+            json_object_set_new(o, "order", ord);
+        }
+        json_array_append_new(qs, o);
     }
     struct cq_player *const *all = cq_room_players(room, &n);
     for (unsigned i = 0; i < n; i++) {

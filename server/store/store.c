@@ -20,9 +20,9 @@ struct journal_entry {
     struct journal_entry *next;
     uint64_t sent_ms; /* loop time it was last sent (the watchdog reads it) */
     /* A game log's RPUSH reports its last entry stored (cq_store_on_stored):
-     * `seq` of game `game` ("" for any other write). */
+     * entries `first` to `seq` of game `game` ("" for any other write). */
     char game[32];
-    uint64_t seq;
+    uint64_t first, seq;
     size_t len;
     char cmd[];
 };
@@ -65,6 +65,16 @@ struct cq_store {
     void *on_state_ud;
     cq_store_stored_cb on_stored;
     void *on_stored_ud;
+
+    /* With replicas to wait for (cq_store_set_replicas), a log write the
+     * primary answered waits here for the WAIT sent after it. */
+    unsigned replicas;
+    struct stored_mark {
+        char game[32];
+        uint64_t seq;
+    } * waiting;
+    size_t n_waiting, cap_waiting;
+    uint64_t wait_short; /* WAITs that timed out short of `replicas` */
 
     /* The journal file (jfile.h), NULL without one. While Redis is not
      * ready, what the journal gets is appended to it and synced at the end
@@ -197,8 +207,56 @@ void cq_store_server_restarted(struct cq_store *s)
 
 static void report_stored(struct cq_store *s, const struct journal_entry *e)
 {
-    if (e->game[0] && s->on_stored)
-        s->on_stored(s->on_stored_ud, e->game, e->seq);
+    if (!e->game[0] || !s->on_stored)
+        return;
+    if (s->replicas && s->state == ST_READY) {
+        if (s->n_waiting == s->cap_waiting) {
+            size_t ncap = s->cap_waiting ? 2 * s->cap_waiting : 64;
+            struct stored_mark *nw = realloc(s->waiting, ncap * sizeof *nw);
+            if (nw) {
+                s->waiting = nw;
+                s->cap_waiting = ncap;
+            }
+        }
+        if (s->n_waiting < s->cap_waiting) {
+            struct stored_mark *m = &s->waiting[s->n_waiting++];
+            memcpy(m->game, e->game, sizeof m->game);
+            m->seq = e->seq;
+            return;
+        }
+        /* Out of memory: the primary's word has to do. */
+    }
+    s->on_stored(s->on_stored_ud, e->game, e->seq, true);
+}
+
+/* What waited for the replicas is told stored: after their WAIT, or when
+ * the connection goes (the primary had it; no later WAIT can cover a write
+ * of a connection that is gone). */
+static void release_waiting(struct cq_store *s)
+{
+    size_t n = s->n_waiting;
+    s->n_waiting = 0;
+    for (size_t i = 0; i < n && s->on_stored; i++)
+        s->on_stored(s->on_stored_ud, s->waiting[i].game, s->waiting[i].seq, true);
+}
+
+static void on_wait_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct cq_store *s = ac->data;
+    redisReply *reply = r;
+    (void)priv;
+    if (!s)
+        return;
+    if (reply && reply->type == REDIS_REPLY_INTEGER && reply->integer < (long long)s->replicas) {
+        s->wait_short++;
+        cq_warn("redis: WAIT: %lld of %u replicas have the games' latest log entries after "
+                "%d ms; acknowledged anyway (%llu times so far)",
+                reply->integer, s->replicas, s->timeout_ms / 2, (unsigned long long)s->wait_short);
+    } else if (reply && reply->type == REDIS_REPLY_ERROR) {
+        s->errors++;
+        cq_err_log("redis: WAIT failed: %s", reply->str);
+    }
+    release_waiting(s);
 }
 
 static void on_spill_prep(uv_prepare_t *h);
@@ -214,7 +272,7 @@ static void spill_arm(struct cq_store *s)
 /* `game`: the game whose log entries up to `seq` this write holds (reported
  * stored once it is), or NULL for any other write. */
 static void journal_push(struct cq_store *s, const char *cmd, size_t len, const char *game,
-                         uint64_t seq)
+                         uint64_t first, uint64_t seq)
 {
     struct journal_entry *e = NULL;
     if (s->jdepth >= s->journal_max) {
@@ -232,6 +290,7 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len, const 
     e->next = NULL;
     e->sent_ms = 0;
     snprintf(e->game, sizeof e->game, "%s", game ? game : "");
+    e->first = first;
     e->seq = seq;
     e->len = len;
     memcpy(e->cmd, cmd, len);
@@ -247,11 +306,10 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len, const 
         spill_arm(s);
     return;
 dropped:
-    /* A dropped log write leaves a gap, so that game cannot be resumed any
-     * more (logged at start-up); holding its acknowledgements would only
-     * freeze it. */
+    /* A dropped log write leaves a gap: what depends on it is never told
+     * stored (the game is not resumed after a restart; logged then). */
     if (game && s->on_stored)
-        s->on_stored(s->on_stored_ud, game, seq);
+        s->on_stored(s->on_stored_ud, game, first, false);
 }
 
 /* Appends (or, when the file holds nothing the journal still needs, writes
@@ -360,6 +418,7 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
 static void journal_flush(struct cq_store *s)
 {
     unsigned i = 0;
+    bool logs = false;
     /* Entries already sent are the first `inflight_writes` ones. */
     for (struct journal_entry *e = s->jhead; e; e = e->next, i++) {
         if (i < s->inflight_writes)
@@ -368,7 +427,13 @@ static void journal_flush(struct cq_store *s)
             return;
         e->sent_ms = uv_now(s->loop);
         s->inflight_writes++;
+        logs |= e->game[0] != '\0';
     }
+    /* One WAIT after the batch covers every write before it. Half the
+     * command timeout, so that the writes queued behind it are answered
+     * before the watchdog gives up on them. */
+    if (logs && s->replicas)
+        redisAsyncCommand(s->ac, on_wait_reply, NULL, "WAIT %u %d", s->replicas, s->timeout_ms / 2);
 }
 
 /* Drops the connection (its pending callbacks run with NULL, the journal
@@ -463,6 +528,7 @@ static void on_disconnect(const redisAsyncContext *ac, int status)
     if (was_ready && s->on_state)
         s->on_state(s->on_state_ud, false);
     spill_arm(s); /* what was in flight is not stored yet */
+    release_waiting(s);
     cq_warn("redis: connection lost (%s); retrying", ac->errstr[0] ? ac->errstr : "closed");
     schedule_retry(s);
 }
@@ -549,8 +615,10 @@ void cq_store_start(struct cq_store *s)
 static void handle_closed(uv_handle_t *h)
 {
     struct cq_store *s = h->data;
-    if (--s->handles_open == 0)
+    if (--s->handles_open == 0) {
+        free(s->waiting);
         free(s);
+    }
 }
 
 static void store_finish_free(struct cq_store *s)
@@ -612,6 +680,11 @@ void cq_store_free(struct cq_store *s)
     store_finish_free(s);
 }
 
+size_t cq_store_journal_room(const struct cq_store *s)
+{
+    return s->jdepth < s->journal_max ? s->journal_max - s->jdepth : 0;
+}
+
 bool cq_store_connected(const struct cq_store *s)
 {
     return s->state == ST_READY;
@@ -631,6 +704,7 @@ void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out)
     out->server_restarts = s->server_restarts;
     out->recycles = s->recycles;
     out->journal_file_errors = s->spill_errors;
+    out->wait_short = s->wait_short;
     out->journal_file_bytes = s->jf ? s->jf->bytes : 0;
     out->connected = s->state == ST_READY;
 }
@@ -650,6 +724,11 @@ void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud)
 void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf)
 {
     s->jf = jf;
+}
+
+void cq_store_set_replicas(struct cq_store *s, unsigned replicas)
+{
+    s->replicas = replicas;
 }
 
 static void pending_release(struct pending *p)
@@ -718,13 +797,13 @@ static int store_query(struct cq_store *s, struct pending *p, int argc, const ch
 }
 
 static int store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen,
-                       const char *game, uint64_t seq)
+                       const char *game, uint64_t first, uint64_t seq)
 {
     char *cmd = NULL;
     long long len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
     if (len < 0)
         return -1;
-    journal_push(s, cmd, (size_t)len, game, seq);
+    journal_push(s, cmd, (size_t)len, game, first, seq);
     redisFreeCommand(cmd);
     if (s->state == ST_READY)
         journal_flush(s);
@@ -733,7 +812,7 @@ static int store_write(struct cq_store *s, int argc, const char **argv, const si
 
 int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t *argvlen)
 {
-    return store_write(s, argc, argv, argvlen, NULL, 0);
+    return store_write(s, argc, argv, argvlen, NULL, 0, 0);
 }
 
 /* ---- game data ------------------------------------------------------------ */
@@ -965,6 +1044,15 @@ int cq_store_group_release(struct cq_store *s, const char *group, const char *di
 
 /* ---- live games' logs ------------------------------------------------------ */
 
+void cq_store_alive(struct cq_store *s, int64_t now_us)
+{
+    char key[128];
+    if (s->state != ST_READY)
+        return;
+    snprintf(key, sizeof key, "%salive", s->prefix);
+    redisAsyncCommand(s->ac, NULL, NULL, "SET %s %lld", key, (long long)now_us);
+}
+
 static int live_set(struct cq_store *s, const char *cmd, const char *game_id)
 {
     char key[128];
@@ -1009,7 +1097,7 @@ int cq_store_log_append(struct cq_store *s, const char *game_id, const char *con
         argv[2 + i] = entries[i];
         argl[2 + i] = lens[i];
     }
-    result = store_write(s, (int)(n + 2), argv, argl, game_id, last_seq);
+    result = store_write(s, (int)(n + 2), argv, argl, game_id, last_seq + 1 - n, last_seq);
     if (!result && ttl_s) {
         snprintf(ttl, sizeof ttl, "%u", ttl_s);
         const char *exp[] = {"EXPIRE", key, ttl};

@@ -28,6 +28,7 @@ struct cq_store_stats {
     uint64_t server_restarts;     /* the embedded Redis started again under us */
     uint64_t recycles;            /* connections dropped for an unanswered command */
     uint64_t journal_file_errors; /* failed writes or syncs of the journal file */
+    uint64_t wait_short;          /* WAITs answered with fewer replicas than asked */
     size_t journal_depth;
     size_t journal_file_bytes;
     bool connected;
@@ -43,15 +44,22 @@ void cq_store_on_state(struct cq_store *s, cq_store_state_cb cb, void *ud);
  * Redis (answered; with the embedded Redis that is on disk, appendfsync
  * always), or, while Redis is not there, in the journal file (synced). In
  * order for each game; the same entry may be told twice (the file, then
- * Redis): keep the highest. Also told for a write the journal had to drop
- * (its bound): the game's log has a gap then, logged. */
-typedef void (*cq_store_stored_cb)(void *ud, const char *game_id, uint64_t seq);
+ * Redis): keep the highest. With `stored` false: the entries from `seq` on
+ * were dropped (the journal's bound, logged): none of them, nor any later
+ * one of that game, is ever stored for good (its log has a gap). */
+typedef void (*cq_store_stored_cb)(void *ud, const char *game_id, uint64_t seq, bool stored);
 void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud);
 /* The journal file (jfile.h, opened and closed by the caller, after the
  * store is freed): while Redis is away, journaled writes are appended and
  * synced to it at the end of each loop iteration, before they are told
  * stored. */
 void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf);
+/* With an external Redis that has replicas: a log entry counts as stored
+ * only once `replicas` of them have it too (one WAIT after each batch,
+ * bounded by half the command timeout; short of it, logged and counted, and
+ * told stored all the same: the primary has it, and a game must not freeze
+ * for a replica). 0 (the default): the primary's answer. */
+void cq_store_set_replicas(struct cq_store *s, unsigned replicas);
 /* Starts connecting; returns at once. */
 void cq_store_start(struct cq_store *s);
 /* Sends what is journaled and waits for Redis's replies (at most the
@@ -60,6 +68,8 @@ void cq_store_start(struct cq_store *s);
 void cq_store_free(struct cq_store *s);
 
 bool cq_store_connected(const struct cq_store *s);
+/* Writes the journal can still take before its bound (--journal-max). */
+size_t cq_store_journal_room(const struct cq_store *s);
 /* The Redis server was started again under us (the embedded one, after a
  * crash): counted, and connecting starts over without waiting out the
  * back-off. The journal is replayed once connected, as after any loss. */
@@ -142,6 +152,15 @@ int cq_store_leaderboard(struct cq_store *s, const char *board, const char *peri
 int cq_store_get_result(struct cq_store *s, const char *game_id, cq_store_text_cb cb, void *ud);
 
 /* ---- live games' logs (replay.h), so a restarted server resumes them ---- */
+
+/* The server is alive at monotonic time `now_us` (its clock, the one its
+ * games' logs use): `P alive`, written about once a second, so that a
+ * restart knows when this server last ran, not only when its games last
+ * had an input. Not journaled: the next one replaces it. */
+void cq_store_alive(struct cq_store *s, int64_t now_us);
+/* At start-up: the monotonic time the previous server last wrote with
+ * cq_store_alive, or -1 when there is none (or Redis cannot be read). */
+int64_t cq_store_read_alive(const struct cq_redis_target *t, const char *prefix, int timeout_ms);
 
 /* Marks a game live: its log is read back at start-up. */
 int cq_store_live_add(struct cq_store *s, const char *game_id);

@@ -174,6 +174,22 @@ out:
     return result;
 }
 
+int64_t cq_store_read_alive(const struct cq_redis_target *t, const char *prefix, int timeout_ms)
+{
+    char err[256];
+    int64_t v = -1;
+    redisContext *c = connect_sync(t, timeout_ms, err, sizeof err);
+    if (!c)
+        return -1;
+    redisReply *r = redisCommand(c, "GET %salive", prefix);
+    if (r && r->type == REDIS_REPLY_STRING)
+        v = strtoll(r->str, NULL, 10);
+    if (r)
+        freeReplyObject(r);
+    redisFree(c);
+    return v;
+}
+
 /* ---- the journal file left by a previous run ------------------------------ */
 
 #define REPLAY_PIPELINE 256 /* commands in flight on the blocking connection */

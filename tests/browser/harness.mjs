@@ -111,9 +111,22 @@ export function launchBrowser() {
   });
 }
 
-/** A browser context and page, with dialogs, page errors and CSP reports collected. */
-export async function actor(browser, name, viewport) {
-  const context = await browser.newContext({ viewport, deviceScaleFactor: 1, reducedMotion: 'reduce', acceptDownloads: true });
+/* Every message a page receives from the server goes, one line each, to
+ * $CQ_WIRE_LOG_DIR/browser-PID.jsonl when that is set: ctest's
+ * server_messages_agree validates them against protocol/schema/server/. */
+const WIRE_LOG = process.env.CQ_WIRE_LOG_DIR
+  ? path.join(process.env.CQ_WIRE_LOG_DIR, `browser-${process.pid}.jsonl`)
+  : null;
+function logWire(frame) {
+  if (WIRE_LOG && typeof frame.payload === 'string' && !frame.payload.includes('\n'))
+    fs.appendFileSync(WIRE_LOG, frame.payload + '\n');
+}
+
+/** A browser context and page, with dialogs, page errors and CSP reports
+ * collected. The browser's language is English unless `options` (more
+ * Playwright context options) says otherwise, e.g. { locale: 'de-DE' }. */
+export async function actor(browser, name, viewport, options = {}) {
+  const context = await browser.newContext({ locale: 'en-US', ...options, viewport, deviceScaleFactor: 1, reducedMotion: 'reduce', acceptDownloads: true });
   context.setDefaultTimeout(STEP);
   const a = { name, context, page: null, dialogs: [], errors: [], csp: [] };
   const watch = (page) => {
@@ -122,6 +135,7 @@ export async function actor(browser, name, viewport) {
       await d.dismiss().catch(() => {});
     });
     page.on('pageerror', (e) => a.errors.push(String(e)));
+    page.on('websocket', (ws) => ws.on('framereceived', logWire));
     page.on('console', (m) => {
       if (/Content Security Policy|Refused to/i.test(m.text())) a.csp.push(m.text());
     });

@@ -21,7 +21,8 @@ import { HERE, STEP, XSS, useServerAndBrowser, actor, shooter, viewIs, text, ass
 const ARTIFACTS = path.join(HERE, 'artifacts', 'leaderboard');
 const GROUP = 'class-a';
 const POINTS = 1000; // a right answer, accuracy preset
-const CSV_HEADER = 'game_id,player_id,nickname,rank,score,question,question_id,answered,correct,points,bonus,time_ms,answer';
+const CSV_HEADER =
+  'row,game_id,player_id,nickname,rank,score,correct_count,question,question_id,question_text,skipped,answered,correct,points,bonus,time_ms,answer,answer_text';
 
 // --max-nickname 32: the injection nickname has 28 characters (default limit 20).
 const env = useServerAndBrowser({
@@ -235,12 +236,14 @@ test('two games for one group; the podium downloads the results', { timeout: 120
     fs.writeFileSync(path.join(ARTIFACTS, `results-${gid2}.csv`), csv);
     const lines = csv.split('\r\n').filter((l) => l !== '');
     assert.equal(lines[0], CSV_HEADER);
-    assert.equal(lines.length, 4 * 2 + 1, 'players × questions + the header');
-    assert.ok(lines.slice(1).every((l) => l.startsWith(`${gid2},`)), 'every row names the game');
+    assert.equal(lines.length, 4 + 4 * 2 + 1, 'a row per player, players × questions, the header');
+    assert.ok(lines.slice(1, 5).every((l) => l.startsWith(`player,"${gid2}",`)), 'the players first');
+    assert.ok(lines.slice(5).every((l) => l.startsWith(`answer,"${gid2}",`)), 'then the answers');
     assert.ok(lines.some((l) => l.includes(`"${XSS}"`)), 'the nickname is a quoted CSV field, as typed');
-    const benRows = lines.filter((l) => l.includes('"Ben"'));
+    const benRows = lines.filter((l) => l.startsWith('answer,') && l.includes('"Ben"'));
     assert.equal(benRows.length, 2);
-    assert.ok(benRows.every((l) => l.includes(',true,true,1000,')), "Ben's two right answers");
+    assert.ok(benRows.every((l) => l.includes(',false,true,true,1000,')), "Ben's two right answers");
+    assert.ok(lines.some((l) => /^player,"[^"]+",\d+,"Ben",\d+,2000,2,/.test(l)), "Ben's summary: 2000 points, 2 right");
     await host.page.waitForFunction(() => /Downloaded/.test(document.getElementById('results-status').textContent));
 
     const [jsonDl] = await Promise.all([host.page.waitForEvent('download'), host.page.click('#dl-json')]);
@@ -331,7 +334,8 @@ test('the leaderboard page: ranks, ties, find me, week, bank, errors', { timeout
       near.map(({ rank, name, score, me }) => ({ rank, name, score, me })),
       EXPECTED.map((r) => ({ ...r, me: r.name === 'Ann' })),
     );
-    assert.equal(await text(page, '#me-status'), `Ann: 2nd (tied) of 4 with ${2 * POINTS} points.`);
+    // Numbers in sentences are formatted for the page's language (en: 2,000).
+    assert.equal(await text(page, '#me-status'), `Ann: 2nd (tied) of 4 with ${(2 * POINTS).toLocaleString('en')} points.`);
     assert.equal(await page.locator('#lb-rows tr[aria-current="true"] .lb-name-text').textContent(), 'Ann', 'marked in the top 10 too');
     await page.locator('#me-table').scrollIntoViewIfNeeded();
     await shot(proj, 'find-me');

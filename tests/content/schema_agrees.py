@@ -51,6 +51,7 @@ def main():
     valid = sorted(p for p in glob.glob(os.path.join(root, "content/*/*.json"))
                    if os.path.basename(os.path.dirname(p)) != "schema")
     valid += sorted(glob.glob(os.path.join(root, "tests/fixtures/content/*/*.json")))
+    valid += sorted(glob.glob(os.path.join(root, "tests/fixtures/content-media/*/*.json")))
     for path in valid:
         with open(path, encoding="utf-8") as f:
             errs = list(validator.iter_errors(json.load(f)))

@@ -2,6 +2,7 @@
  * The clients follow protocol/PROTOCOL.md; the bank is
  * tests/fixtures/content/mini (one question of each type). */
 #include <stdio.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -180,9 +181,10 @@ Test(game, every_question_type_with_a_drop_and_rejoin)
     cr_assert_gt(a.earned, 5 * 500);
     cr_assert_gt(c.earned, 5 * 500);
 
-    /* The live board in Redis holds the same scores. */
+    /* The live board in Redis holds the same scores: `ended` (and so each
+     * `summary`) is sent only once the game's last input is stored, and the
+     * board was written before it. */
     char out[64];
-    usleep(300000);
     cr_assert_eq(cq_redis_cmd(&h, out, sizeof out, "ZSCORE cq:game:%s:board %lld", gid, a.id), 0);
     cr_assert_eq(atoll(out), a.earned);
     cq_ws_free(&host);
@@ -286,9 +288,23 @@ Test(game, host_controls_and_late_answers)
     json_decref(p);
     client_err(&a.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question", 0, "answer", 0),
                "paused");
-    usleep(1500000); /* longer than the whole time limit */
+    /* The clock stands still while paused: after more than the whole time
+     * limit (a round trip to the server every 60 ms until 1.2 s have passed),
+     * `resumed` gives back what `paused` said was left (to the millisecond:
+     * the two messages read the clock a few microseconds after the input). */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        json_decref(client_req(&host, json_pack("{s:s}", "type", "ping"), "pong"));
+        usleep(60000); /* within the message rate (20/s) */
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 1200);
     host_cmd(&host, "resume");
-    json_decref(client_expect(&a.ws, "resumed"));
+    json_t *rs = client_expect(&a.ws, "resumed");
+    long long after = jint(rs, "remaining_ms");
+    cr_assert(after <= left && after >= left - 1, "paused with %lld ms left, resumed with %lld",
+              left, after);
+    json_decref(rs);
     answer(&a, 0, json_integer(0));
     /* Bob misses the deadline: the question closes without him, and his
      * answer after that is refused. */

@@ -221,9 +221,19 @@ Test(ops, forwarded_for_from_trusted_proxy, .fini = stop, .timeout = 120)
     cr_assert_eq(cq_log_count(&h, "(further ones are logged at debug)"), 1, "logged at warn once");
     cr_assert_geq(cq_log_count(&h, "idle connections from 203.0.113."), 1, "logs name the client");
 
-    /* A slot frees when a connection ends, under the client's address. */
+    /* A slot frees when a connection ends, under the client's address: once
+     * the server has seen it end (the open connections gauge drops). */
+    static char body[65536];
+    get_metrics(body, sizeof body);
+    double before = sample(body, "chainquiz_connections");
     cq_ws_free(&a1);
-    usleep(200000);
+    for (int i = 0; i < 500; i++) {
+        get_metrics(body, sizeof body);
+        if (sample(body, "chainquiz_connections") < before)
+            break;
+        usleep(10000);
+    }
+    cr_assert_lt(sample(body, "chainquiz_connections"), before, "the server did not see it end");
     open_as(&a3, XFF("X-Forwarded-For: 203.0.113.1"));
     json_decref(client_req(&a2, json_pack("{s:s}", "type", "ping"), "pong"));
     struct cq_ws *all[] = {&a2, &a3, &b1, &b2, &c1, &c2, &d1, &d2, &p1, &p2, &e1};

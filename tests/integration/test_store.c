@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <sys/socket.h>
 #include <stdlib.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <hiredis/hiredis.h>
@@ -174,9 +175,9 @@ Test(store, results_download_needs_the_host_token)
     play_game("", nicks, 2, g, gid, token);
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
     wait_body(path, "game_id,player_id", body, sizeof body);
-    /* Header + 2 players x 2 questions. */
+    /* Header, a row per player, 2 players x 2 questions (protocol/HTTP.md). */
     int lines = csv_lines(body);
-    cr_assert_eq(lines, 5, "%s", body);
+    cr_assert_eq(lines, 7, "%s", body);
     /* A nickname that looks like a formula is defused. */
     cr_assert(strstr(body, "\"'=cmd|' /C calc'!A0\""), "%s", body);
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s", gid, token);
@@ -474,7 +475,8 @@ Test(store, boards_answer_503_without_redis)
 {
     char body[1024];
     cq_harness_stop_redis(&h);
-    usleep(300000);
+    /* Once the server knows (readyz says so), boards answer 503 at once. */
+    cr_assert(wait_status("/readyz", 503, "\"redis\":false", body, sizeof body), "%s", body);
     cr_assert_eq(cq_http_get(h.http_port, "/api/leaderboard?board=bank:mini", body, sizeof body),
                  503);
 }
@@ -503,9 +505,9 @@ Test(store, a_game_ended_early_records_only_what_was_asked)
     json_decref(end);
     snprintf(path, sizeof path, "/api/results?game=%s&token=%s&format=csv", gid, token);
     wait_body(path, "game_id,player_id", body, sizeof body);
-    /* Header + 2 players x 1 asked question (of 6 selected). */
+    /* Header, a row per player, 2 players x 1 asked question (of 6 selected). */
     int lines = csv_lines(body);
-    cr_assert_eq(lines, 3, "%s", body);
+    cr_assert_eq(lines, 5, "%s", body);
     /* The kicked player has no rank. */
     cr_assert(strstr(body, ",\"Bob\",0,"), "%s", body);
     cq_ws_free(&host);
@@ -1029,4 +1031,286 @@ Test(store, acknowledged_while_redis_is_away_survives_a_server_kill)
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
+}
+
+/* ---- what a board counts ---------------------------------------------------- */
+
+static void start_short_grace(void)
+{
+    const char *const extra[] = {"--rejoin-grace", "1", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* Ada's phone dies mid-game and her seat is released after the rejoin grace;
+ * she joins again as "Ada" (a new seat, 0 points) and scores once more. The
+ * game counts for "ada" on the boards once, with the better seat: 1000, not
+ * the 2000 of both seats added up (docs/redis.md, "What a board counts"). */
+Test(store, a_nickname_counts_once_per_game_on_the_boards, .init = start_short_grace)
+{
+    struct cq_ws host;
+    struct player a, a2, b;
+    char pin[8], token[80];
+    json_decref(create(&host,
+                       json_pack("{s:s, s:s, s:[s, s], s:s}", "bank", "mini", "scoring", "accuracy",
+                                 "tags", "single", "truefalse", "group", "reseated"),
+                       pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0)); /* right */
+    answer(&b, 0, json_integer(1)); /* wrong */
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, false, 1));
+
+    /* Her phone dies; after the grace her seat is released (the host's
+     * lobby update lists her as left). */
+    cq_ws_free(&a.ws);
+    bool released = false;
+    while (!released) {
+        json_t *l = client_expect(&host, "lobby");
+        json_t *left = json_object_get(l, "left"), *x;
+        size_t i;
+        json_array_foreach(left, i, x) released |= jint(x, "id") == a.id;
+        json_decref(l);
+    }
+    /* Back on a new phone, as "Ada" again: a new seat. */
+    client_open(&a2.ws, &h);
+    json_t *j = client_req(
+        &a2.ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "Ada"),
+        "joined");
+    a2.id = jint(json_object_get(j, "player"), "id");
+    cr_assert_neq(a2.id, a.id);
+    json_decref(j);
+    a2.earned = 0;
+    host_cmd(&host, "next");
+    host_cmd(&host, "next");
+    json_decref(see_question(&a2, 1));
+    json_decref(see_question(&b, 1));
+    answer(&a2, 1, json_true());
+    answer(&b, 1, json_true());
+    json_decref(result(&a2, 1, true, 1));
+    json_decref(result(&b, 1, true, 1));
+    host_cmd(&host, "end");
+    assert_group_scores("reseated", "1000", "1000");
+    cq_ws_free(&host);
+    cq_ws_free(&a2.ws);
+    cq_ws_free(&b.ws);
+}
+
+/* ---- --redis-replicas --------------------------------------------------------- */
+
+static void start_with_replica_wait(void)
+{
+    const char *const extra[] = {"--redis-timeout", "60000", "--redis-replicas", "1", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* The game's log as text, from a Redis on `port`. */
+static void read_log_at(int port, const char *game_id, char *out, size_t cap)
+{
+    redisContext *c = redisConnect("127.0.0.1", port);
+    redisReply *r = c && !c->err ? redisCommand(c, "LRANGE cq:game:%s:log 0 -1", game_id) : NULL;
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; r && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++)
+        len += (size_t)snprintf(out + len, len < cap ? cap - len : 0, "%s ", r->element[i]->str);
+    if (r)
+        freeReplyObject(r);
+    if (c)
+        redisFree(c);
+}
+
+/* With --redis-replicas 1, an answer is acknowledged once a replica has its
+ * log entry too: with the replica stopped (SIGSTOP) the answer is taken and
+ * not acknowledged; the replica back, the ack comes and the replica holds the
+ * entry. */
+Test(store, with_replicas_to_wait_for_an_ack_waits_for_a_replica, .init = start_with_replica_wait)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80], log[8192], want[64];
+    int rport;
+    pid_t replica = cq_harness_start_replica(&h, &rport);
+    cr_assert_gt(replica, 0, "no replica");
+    json_t *st =
+        create(&host, json_pack("{s:s, s:[s]}", "bank", "mini", "tags", "single"), pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(replica, SIGSTOP), 0);
+    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i, s:s}", "type", "answer",
+                                                  "question", 0, "answer", 0, "id", "a1")),
+                 0);
+    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
+        usleep(10000);
+    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    json_t *early = cq_ws_recv(&a.ws, 0);
+    cr_assert_null(early, "acknowledged before the replica had it: %s",
+                   early ? json_dumps(early, 0) : "");
+
+    cr_assert_eq(kill(replica, SIGCONT), 0);
+    json_t *ack = client_expect(&a.ws, "answer_ack");
+    json_decref(ack);
+    read_log_at(rport, game_id, log, sizeof log);
+    snprintf(want, sizeof want, ",%lld,0,0,", a.id);
+    cr_assert(strstr(log, want), "acknowledged, yet not on the replica: %s", log);
+    cr_assert_eq(metric("chainquiz_redis_wait_short_total"), 0);
+    kill(replica, SIGKILL);
+    cq_harness_wait(replica, 5000);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
+
+/* SIGTERM while an acknowledgement waits for Redis (stopped): the server
+ * shuts down without sending it (then a SIGKILL, as an impatient supervisor
+ * sends, cannot leave a client with an acknowledgement of what is not
+ * stored). Before, the waiting replies were let go as the games closed. */
+Test(store, a_shutdown_sends_no_acknowledgement_of_what_is_not_stored, .init = start_patient)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    json_decref(
+        create(&host, json_pack("{s:s, s:[s]}", "bank", "mini", "tags", "single"), pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question",
+                                                  0, "answer", 0)),
+                 0);
+    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
+        usleep(10000);
+    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    cr_assert_eq(kill(h.server_pid, SIGTERM), 0);
+    /* Everything the server sends until it closes the connection. */
+    bool acked = false;
+    while (!a.ws.closed) {
+        json_t *m = cq_ws_recv(&a.ws, 10000);
+        if (!m)
+            break;
+        acked |= !strcmp(jstr(m, "type"), "answer_ack");
+        json_decref(m);
+    }
+    cr_assert(a.ws.closed, "the server did not close the connection at shutdown");
+    cr_assert_not(acked, "acknowledged at shutdown, though Redis never stored it");
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cq_harness_wait(h.server_pid, 5000);
+    h.server_pid = -1;
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
+
+/* A question left without input for a while, then the server killed and
+ * started again at once: the time it ran without inputs counts (the server
+ * writes a heartbeat each second), only the downtime does not. Before, the
+ * clock went on from the last input: 20 s of silence were given back. */
+Test(store, a_restart_gives_back_only_the_downtime)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    json_decref(create(
+        &host, json_pack("{s:s, s:[s], s:i}", "bank", "mini", "tags", "single", "time_limit", 60),
+        pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_t *q = see_question(&a, 0);
+    long long before = jint(q, "remaining_ms");
+    json_decref(q);
+    /* 2.5 s with no input (pings are none), then kill -9 and a restart. */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do {
+        json_decref(client_req(&host, json_pack("{s:s}", "type", "ping"), "pong"));
+        usleep(60000);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+    } while ((t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000 < 2500);
+    sigkill_and_restart((struct cq_ws *[]){&host, &a.ws, NULL});
+    json_t *st = rejoin(&a.ws, pin, a.token, "player");
+    long long after = jint(json_object_get(st, "question"), "remaining_ms");
+    json_decref(st);
+    /* The heartbeat is at most a second old when the server dies. */
+    cr_assert_geq(before - after, 1500,
+                  "%lld ms left before, %lld after: the silence was given back", before, after);
+    cr_assert_leq(before - after, 2500 + 2000, "%lld ms left before, %lld after", before, after);
+    cq_ws_free(&a.ws);
+}
+
+/* ---- the journal's bound --------------------------------------------------- */
+
+static void start_small_journal(void)
+{
+    const char *const extra[] = {"--journal-max", "100", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+/* Redis away and the journal (--journal-max 100) nearly full: joins past
+ * its last tenth are refused with storage_full, changing nothing; every join
+ * that was welcomed survives kill -9 of the server once Redis is back (the
+ * journal file). Before, the journal dropped writes and still acknowledged
+ * them: welcomed players, acknowledged answers and whole games were lost. */
+Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
+     .init = start_small_journal)
+{
+    enum { TRIES = 120 };
+    static struct player p[TRIES];
+    struct cq_ws host;
+    char pin[8], token[80];
+    bool welcomed[TRIES] = {false};
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    int port = h.redis_port;
+    cq_harness_stop_redis(&h);
+    json_t *w = cq_ws_expect(&host, "warning", 15000);
+    cr_assert_not_null(w, "no redis_down warning");
+    json_decref(w);
+
+    int ok = 0, full = 0;
+    for (int i = 0; i < TRIES; i++) {
+        char nick[16];
+        snprintf(nick, sizeof nick, "P%d", i);
+        client_open(&p[i].ws, &h);
+        cr_assert_eq(cq_ws_send_json(&p[i].ws, json_pack("{s:s, s:s, s:s}", "type", "join", "pin",
+                                                         pin, "nickname", nick)),
+                     0);
+        json_t *m = cq_ws_recv(&p[i].ws, 10000);
+        cr_assert_not_null(m, "no answer to join %d", i);
+        if (!strcmp(jstr(m, "type"), "joined")) {
+            welcomed[i] = true;
+            snprintf(p[i].token, sizeof p[i].token, "%s", jstr(m, "token"));
+            ok++;
+        } else {
+            cr_assert_str_eq(jstr(m, "code"), "storage_full", "join %d: %s", i, jstr(m, "code"));
+            full++;
+        }
+        json_decref(m);
+    }
+    cr_assert_gt(ok, 50, "%d welcomed", ok);
+    cr_assert_gt(full, 0, "none refused: the journal bound was not reached");
+    cr_assert_eq(metric("chainquiz_redis_journal_dropped_total"), 0);
+
+    /* The server dies; Redis and the server come back; everyone welcomed
+     * still has a seat. */
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cq_ws_free(&host);
+    for (int i = 0; i < TRIES; i++)
+        cq_ws_free(&p[i].ws);
+    cr_assert_eq(cq_harness_start_redis_on(&h, port), 0);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+    for (int i = 0; i < TRIES; i++) {
+        if (!welcomed[i])
+            continue;
+        json_decref(rejoin(&p[i].ws, pin, p[i].token, "player"));
+        cq_ws_free(&p[i].ws);
+    }
 }

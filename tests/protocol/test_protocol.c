@@ -199,6 +199,22 @@ Test(spec, every_error_code_is_in_the_table, .init = load_spec, .fini = free_spe
 #undef ROW_
 }
 
+/* The error message's schema lists every code the server can send. */
+Test(spec, every_error_code_is_in_the_error_schema)
+{
+    char *schema = slurp(CQ_SOURCE_DIR "/protocol/schema/server/error.schema.json", NULL);
+    cr_assert_not_null(schema);
+#define ROW_(name, code, msg)                                                                      \
+    do {                                                                                           \
+        char q[64];                                                                                \
+        snprintf(q, sizeof q, "\"%s\"", code);                                                     \
+        cr_expect(strstr(schema, q) != NULL, "error.schema.json lacks %s", code);                  \
+    } while (0);
+    CQ_ERR_MAP(ROW_)
+#undef ROW_
+    free(schema);
+}
+
 Test(spec, limits_match_the_document, .init = load_spec, .fini = free_spec)
 {
     char want[64];

@@ -170,6 +170,32 @@ int cq_harness_start_redis_on(struct cq_harness *h, int port_number)
     return -1;
 }
 
+pid_t cq_harness_start_replica(struct cq_harness *h, int *port_out)
+{
+    char port[16], primary[16], rlog[300], dir[300], out[4096];
+    int port_number = cq_free_port();
+    snprintf(port, sizeof port, "%d", port_number);
+    snprintf(primary, sizeof primary, "%d", h->redis_port);
+    snprintf(rlog, sizeof rlog, "%s/replica.log", h->dir);
+    snprintf(dir, sizeof dir, "%s/replica", h->dir);
+    mkdir(dir, 0700);
+    const char *argv[] = {"redis-server", "--port", port,          "--bind", "127.0.0.1",
+                          "--save",       "",       "--dir",       dir,      "--replicaof",
+                          "127.0.0.1",    primary,  "--daemonize", "no",     NULL};
+    pid_t pid = spawn(argv, rlog, 0);
+    /* Ready once the primary counts it as a replica that is online. */
+    for (int i = 0; pid > 0 && i < 500; i++) {
+        if (!cq_redis_cmd(h, out, sizeof out, "INFO replication") && strstr(out, "state=online")) {
+            *port_out = port_number;
+            return pid;
+        }
+        nap_ms(20);
+    }
+    if (pid > 0)
+        stop_child(&pid);
+    return -1;
+}
+
 void cq_harness_stop_redis(struct cq_harness *h)
 {
     stop_child(&h->redis_pid);

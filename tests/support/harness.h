@@ -34,6 +34,9 @@ int cq_harness_start_redis(struct cq_harness *h);
 /* Starts (again) on a given port, with the same folder and append-only file. */
 int cq_harness_start_redis_on(struct cq_harness *h, int port);
 void cq_harness_stop_redis(struct cq_harness *h);
+/* Starts a replica of the harness's Redis on a free port (`*port`), in the
+ * test's folder, and waits until the primary has it online; its pid, -1. */
+pid_t cq_harness_start_replica(struct cq_harness *h, int *port);
 int cq_harness_start_server(struct cq_harness *h, const char *const *extra);
 void cq_harness_stop(struct cq_harness *h);
 /* Waits for a child to exit; its exit status (or -1 on timeout). */

@@ -5,7 +5,8 @@
 // sessionStorage ('chainquiz.create'); afterwards {pin, token} is the
 // host's seat, and a reload or a dropped network rejoins with it.
 
-import { Client, sessions, groupSecrets, errorText, el, ProtocolError } from './protocol.js';
+import { Client, sessions, groupSecrets, el, ProtocolError } from './protocol.js';
+import { t, initI18n, onLangChange, fmtList, errorText } from './i18n.js';
 import {
   OPTION_STYLES,
   optionBadge,
@@ -22,11 +23,13 @@ import {
   questionImage,
   icon,
   boardHref,
+  optionTexts,
 } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('main');
 const params = new URLSearchParams(window.location.search);
+initI18n(document.querySelector('.topbar .bar-right') || document.querySelector('.topbar'));
 
 function takePendingCreate() {
   try {
@@ -67,6 +70,14 @@ const H = {
   gameId: null, // the stored result's id (host's `joined`, and `ended`)
   watchToken: null, // host only: what the projector link carries
   results: null, // the results download: see renderResults()
+  unanswered: null, // host only: the last `unanswered` (presenter panel)
+  publicUrl: null, // `joined.public_url`: the join link's base when the operator set one
+  lanUrls: [], // `joined.lan_urls`: this machine's LAN bases, for a page opened as localhost
+  localOnly: false, // `joined.local_only`: the server listens on loopback only
+  leaderboard: null, // the last `leaderboard`, `ended` and host warning, for a language switch
+  ended: null,
+  warning: null,
+  gone: null,
 };
 // A host seat kept in this tab (sessionStorage: a reload) is taken back at
 // once; one only in localStorage (a tab that was closed, maybe someone else's
@@ -109,21 +120,28 @@ const client = new Client({
     banner.update(info);
     const dot = $('live-dot');
     dot.dataset.status = info.status;
-    $('live-text').textContent =
-      info.status === 'open' ? 'Live' : info.status === 'stopped' ? 'Offline' : info.status === 'connecting' ? 'Connecting' : 'Reconnecting';
+    liveText(info.status);
     renderControls();
   },
 });
+
+function liveText(status) {
+  const key = ['open', 'stopped', 'connecting'].includes(status) ? `host.live.${status}` : 'host.live.reconnecting';
+  $('live-text').dataset.i18n = key;
+  $('live-text').textContent = t(key);
+}
 
 function view(name) {
   showView(root, name);
   renderControls();
 }
 
-function gone(title, text) {
+/** title, text: catalogue keys; with `err`, the text is that error's. */
+function gone(title, text, err = null) {
   countdown.stop();
-  $('gone-title').textContent = title;
-  $('gone-text').textContent = text;
+  H.gone = { title, text, err };
+  $('gone-title').textContent = t(title);
+  $('gone-text').textContent = err ? errorText(err) : t(text);
   $('controls').hidden = true;
   view('gone');
 }
@@ -136,7 +154,7 @@ async function onOpen() {
       if (!watchKey) {
         client.stop('failed');
         banner.update({ status: 'open' });
-        gone('Nothing to watch', "Open the projector link from the host's screen: the PIN alone is not enough.");
+        gone('host.nothingToWatch', 'host.needLink');
         return;
       }
       await client.request('watch', H.secret ? { pin: H.pin, token: watchKey, secret: H.secret } : { pin: H.pin, token: watchKey });
@@ -168,12 +186,13 @@ async function onOpen() {
       } catch {
         /* ignore */
       }
-      gone('Could not create the game', errorText(e));
+      gone('host.createFailed', null, e);
     } else if (H.mode === 'watch') {
-      gone('Nothing to watch', e.code === 'bad_token' ? "This watch code does not open this game: use the projector link from the host's screen." : errorText(e));
+      if (e.code === 'bad_token') gone('host.nothingToWatch', 'host.badWatch');
+      else gone('host.nothingToWatch', null, e);
     } else {
       sessions.clear('host');
-      gone('This game is no longer running', errorText(e));
+      gone('host.notRunning', null, e);
     }
   }
 }
@@ -191,13 +210,21 @@ client.on('joined', (m) => {
   // the host and a spectator (who proved the watch token) are both given it.
   if (typeof m.secret === 'string') H.secret = m.secret;
   else if (m.role === 'host') H.secret = null;
+  H.publicUrl = typeof m.public_url === 'string' && /^https?:\/\//.test(m.public_url) ? m.public_url : null;
+  H.lanUrls = Array.isArray(m.lan_urls) ? m.lan_urls.filter((u) => typeof u === 'string' && /^https?:\/\//.test(u)) : [];
+  H.localOnly = m.local_only === true;
   if (m.role === 'host') {
     H.session = { pin: m.pin, token: m.token, game_id: H.gameId };
     sessions.save('host', H.session);
   }
   if (H.phase === 'ended') renderResults();
-  document.title = `Chainquiz · ${m.role === 'host' ? 'Host' : 'Watching'} · ${m.pin}`;
+  docTitle();
 });
+
+function docTitle() {
+  if (H.pin && H.phase) document.title = t(H.role === 'host' ? 'host.docHost' : 'host.docWatch', { pin: H.pin });
+  else document.title = t('host.docTitle');
+}
 
 client.on('state', (st) => renderState(st));
 
@@ -206,7 +233,7 @@ client.on('lobby', (m) => {
   for (const l of m.left || []) {
     const p = H.players.get(l.id);
     H.players.delete(l.id);
-    if (p && l.kicked) announce(liveMain, `${p.nickname} was removed`);
+    if (p && l.kicked) announce(liveMain, t('host.removed', { name: p.nickname }));
   }
   for (const s of m.status || []) {
     const p = H.players.get(s.id);
@@ -225,6 +252,7 @@ client.on('question', (q) => {
   H.paused = Boolean(q.paused);
   H.progress = null;
   renderQuestion(q);
+  renderPresenter();
 });
 
 client.on('progress', (m) => {
@@ -232,12 +260,40 @@ client.on('progress', (m) => {
   renderAnswered();
 });
 
+// ---- presenter panel: who has not answered yet (host only; issue 17, item 6) ----
+// A collapsed band below the options on the host's own screen, never over the
+// question; the server sends `unanswered` to hosts only.
+const PRESENTER_TEXT = {
+  summary: (n) => (n === 0 ? t('host.presenter.all') : t('host.presenter.count', { n })),
+  away: () => t('host.presenter.away'),
+  more: (n) => t('host.presenter.more', { n }),
+};
+
+client.on('unanswered', (m) => {
+  if (!isHost() || !Array.isArray(m.players)) return;
+  H.unanswered = m;
+  renderPresenter();
+});
+
+function renderPresenter() {
+  const box = $('presenter');
+  const m = H.unanswered;
+  box.hidden = !isHost() || H.phase !== 'question' || !m || m.index !== H.index;
+  if (box.hidden) return;
+  $('presenter-summary').textContent = PRESENTER_TEXT.summary(m.count);
+  const items = m.players.map((p) =>
+    el('li', { class: p.connected ? 'presenter-name' : 'presenter-name is-away', dataset: { id: String(p.id) } }, p.nickname, p.connected ? '' : PRESENTER_TEXT.away()),
+  );
+  if (m.more > 0) items.push(el('li', { class: 'presenter-more', text: PRESENTER_TEXT.more(m.more) }));
+  $('presenter-list').replaceChildren(...items);
+}
+
 client.on('paused', (m) => {
   H.paused = true;
   if (H.phase === 'question') countdown.set(m, true);
   $('hq-paused').hidden = false;
   renderControls();
-  announce(liveMain, 'Paused');
+  announce(liveMain, t('host.paused'));
 });
 
 client.on('resumed', (m) => {
@@ -245,7 +301,7 @@ client.on('resumed', (m) => {
   if (H.phase === 'question') countdown.set(m, false);
   $('hq-paused').hidden = true;
   renderControls();
-  announce(liveMain, 'Resumed');
+  announce(liveMain, t('host.resumed'));
 });
 
 client.on('time_added', (m) => {
@@ -253,7 +309,7 @@ client.on('time_added', (m) => {
     countdown.set(m, H.paused);
     announcer.reset();
   }
-  announce(liveMain, 'Time added');
+  announce(liveMain, t('host.timeAdded'));
 });
 
 client.on('reveal', (r) => {
@@ -263,6 +319,7 @@ client.on('reveal', (r) => {
 
 client.on('leaderboard', (lb) => {
   H.phase = 'leaderboard';
+  H.leaderboard = lb;
   renderLeaderboard(lb);
 });
 
@@ -277,17 +334,22 @@ client.on('closed', () => {
   if (isHost()) sessions.clear('host');
   banner.update({ status: 'open' });
   if (H.phase === 'lobby' && H.players.size === 0)
-    gone('Game closed', 'Nobody was in this game for a while, so it closed. Create a new one when your class is ready.');
-  else if (H.phase !== 'ended') gone('Game closed', 'This game has closed.');
+    gone('common.gameClosed', 'host.closedEmpty');
+  else if (H.phase !== 'ended') gone('common.gameClosed', 'host.closed');
 });
 
 // Server notices for the host (e.g. redis_down / redis_ok: results storage).
+function warningText(m) {
+  return typeof m.code === 'string' && m.code in { redis_down: 1, redis_ok: 1 } ? t(`host.warn.${m.code}`) : m.message || m.code || '';
+}
+
 client.on('warning', (m) => {
   const box = $('host-warning');
   const ok = typeof m.code === 'string' && m.code.endsWith('_ok');
-  box.textContent = m.message || m.code || '';
+  H.warning = m;
+  box.textContent = warningText(m);
   box.hidden = ok || !box.textContent;
-  if (ok && m.message) toast(m.message, 'info', 5000);
+  if (ok && box.textContent) toast(warningText(m), 'info', 5000);
   // Storage is back: the result is written now; look again if we gave up.
   if (ok && H.phase === 'ended' && H.results && !H.results.ready) {
     H.results = null;
@@ -315,6 +377,8 @@ function renderState(st) {
   H.locked = st.locked;
   H.paused = st.paused;
   H.settings = st.settings || {};
+  if (st.leaderboard) H.leaderboard = st.leaderboard;
+  docTitle();
   if (Array.isArray(st.list)) {
     H.players.clear();
     for (const p of st.list) H.players.set(p.id, { ...p });
@@ -361,8 +425,32 @@ function secretArg() {
   return H.secret ? `&k=${encodeURIComponent(H.secret)}` : '';
 }
 
+// Texts of the join link's warning (issue 17, item 2).
+const JOIN_TEXT = {
+  get noAddress() {
+    return t('host.join.noAddress');
+  },
+  get localOnly() {
+    return t('host.join.localOnly');
+  },
+};
+
+/** A page opened as localhost, 127.x.y.z or [::1]: phones cannot use its address. */
+function isLoopbackHost(name) {
+  return name === 'localhost' || name.endsWith('.localhost') || name === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(name);
+}
+
+/** The join link's base: --public-url, else this page's own address, unless that
+ * is a loopback one: then the server's first LAN address; null when none. */
+function joinBase() {
+  if (H.publicUrl) return H.publicUrl;
+  if (!isLoopbackHost(window.location.hostname)) return `${window.location.protocol}//${window.location.host}`;
+  return H.lanUrls[0] || null;
+}
+
 function joinUrl() {
-  return `${window.location.protocol}//${window.location.host}/?pin=${H.pin}${secretArg()}`;
+  const base = joinBase() || `${window.location.protocol}//${window.location.host}`;
+  return `${base}/?pin=${H.pin}${secretArg()}`;
 }
 
 function watchUrl() {
@@ -371,9 +459,13 @@ function watchUrl() {
 
 function renderJoinPanel() {
   if (!H.pin) return;
-  $('join-host').textContent = window.location.host;
+  const base = joinBase();
+  $('join-host').textContent = (base || window.location.host).replace(/^https?:\/\//, '');
+  const warn = $('join-warning');
+  warn.textContent = base ? '' : H.localOnly ? JOIN_TEXT.localOnly : JOIN_TEXT.noAddress;
+  warn.hidden = !!base;
   $('pin-big').textContent = fmtPin(H.pin);
-  $('pin-big').setAttribute('aria-label', `Game PIN ${H.pin.split('').join(' ')}`);
+  $('pin-big').setAttribute('aria-label', t('host.pinAria', { pin: H.pin.split('').join(' ') }));
   const qr = $('qr');
   const src = `/api/qr.svg?pin=${encodeURIComponent(H.pin)}${secretArg()}`;
   if (qr.getAttribute('src') !== src) qr.src = src;
@@ -391,7 +483,7 @@ function kick(p) {
   if (!isHost()) return;
   client
     .request('kick', { player: p.id })
-    .then(() => toast(`${p.nickname} was removed`, 'info', 2500))
+    .then(() => toast(t('host.removed', { name: p.nickname }), 'info', 2500))
     .catch((e) => toast(errorText(e), 'error'));
 }
 
@@ -399,13 +491,13 @@ function playerChip(p, withScore) {
   const li = el(
     'li',
     { class: `player-chip${p.connected ? '' : ' is-away'}`, 'data-id': p.id },
-    el('span', { class: 'conn-dot', title: p.connected ? 'connected' : 'away', 'aria-hidden': 'true' }),
+    el('span', { class: 'conn-dot', title: t(p.connected ? 'host.connected' : 'host.away'), 'aria-hidden': 'true' }),
     el('span', { class: 'player-name', text: p.nickname }),
     withScore ? el('span', { class: 'player-score', text: String(p.score ?? 0) }) : null,
-    p.connected ? null : el('span', { class: 'sr-only', text: ' (away)' }),
+    p.connected ? null : el('span', { class: 'sr-only', text: ` ${t('host.awaySr')}` }),
   );
   if (isHost()) {
-    const b = el('button', { type: 'button', class: 'kick-btn', 'aria-label': `Remove ${p.nickname}`, title: 'Remove this player' }, '✕');
+    const b = el('button', { type: 'button', class: 'kick-btn', 'aria-label': t('host.removeName', { name: p.nickname }), title: t('host.removePlayer') }, '✕');
     b.addEventListener('click', () => kick(p));
     li.append(b);
   }
@@ -416,7 +508,7 @@ function renderPlayers() {
   const list = [...H.players.values()].sort((a, b) => a.id - b.id);
   const n = list.length;
   $('lobby-count').textContent = String(n);
-  $('lobby-count-word').textContent = n === 1 ? 'player' : 'players';
+  $('lobby-count-word').textContent = t('host.playersWord', { n });
   $('lobby-empty').hidden = n > 0;
   $('lobby-players').replaceChildren(...list.map((p) => playerChip(p, false)));
   $('players-btn-count').textContent = String(n);
@@ -425,7 +517,7 @@ function renderPlayers() {
   $('panel-list').replaceChildren(...byScore.map((p) => playerChip(p, true)));
   $('start-btn').disabled = n === 0 || !isHost();
   const lock = $('lock-btn');
-  lock.textContent = H.locked ? 'Unlock game' : 'Lock game';
+  lock.textContent = t(H.locked ? 'host.unlock' : 'host.lock');
   lock.setAttribute('aria-pressed', String(H.locked));
   $('lock-note').hidden = !H.locked;
   renderAnswered();
@@ -440,30 +532,32 @@ function renderQuestion(q) {
   H.total = q.total;
   H.reveal = null;
   announcer.reset();
-  $('hq-count').textContent = `Question ${q.index + 1} of ${q.total}`;
-  $('hq-type').textContent = qtypeLabel(q.qtype, q.select) + (q.points === 2 ? ' · double points' : q.points === 0 && q.qtype !== 'poll' ? ' · no points' : '');
+  $('hq-count').textContent = t('common.questionOf', { n: q.index + 1, total: q.total });
+  $('hq-type').textContent =
+    qtypeLabel(q.qtype, q.select) + (q.points === 2 ? ` · ${t('common.doublePoints')}` : q.points === 0 && q.qtype !== 'poll' ? ` · ${t('common.noPoints')}` : '');
   $('hq-prompt').textContent = q.prompt;
   $('hq-image').replaceChildren(...[questionImage(q.image)].filter(Boolean));
   $('hq-paused').hidden = !H.paused;
   const opts = $('hq-options');
+  const options = optionTexts(q);
   opts.dataset.qtype = q.qtype;
   if (q.qtype === 'typeanswer') {
-    opts.replaceChildren(el('div', { class: 'type-placeholder' }, icon('keyboard', 'icon type-icon'), el('span', { text: 'Type your answer on your device' })));
+    opts.replaceChildren(el('div', { class: 'type-placeholder' }, icon('keyboard', 'icon type-icon'), el('span', { text: t('host.typeOnDevice') })));
   } else if (q.qtype === 'ordering') {
     opts.replaceChildren(
-      el('p', { class: 'order-note', text: 'Put these in the right order on your device:' }),
+      el('p', { class: 'order-note', text: t('host.orderOnDevice') }),
       el(
         'ul',
-        { class: `host-opt-grid opt-count-${q.options.length}`, 'aria-label': 'Items to order' },
-        ...q.options.map((text, i) => el('li', { class: `host-opt ${OPTION_STYLES[i % 6].cls}`, 'aria-label': optionLabel(i, text) }, optionBadge(i), el('span', { class: 'opt-text', text }))),
+        { class: `host-opt-grid opt-count-${q.options.length}`, 'aria-label': t('host.itemsToOrder') },
+        ...options.map((text, i) => el('li', { class: `host-opt ${OPTION_STYLES[i % 6].cls}`, 'aria-label': optionLabel(i, text) }, optionBadge(i), el('span', { class: 'opt-text', text }))),
       ),
     );
   } else {
     opts.replaceChildren(
       el(
         'ul',
-        { class: `host-opt-grid opt-count-${q.options.length}`, 'aria-label': 'Answers' },
-        ...q.options.map((text, i) =>
+        { class: `host-opt-grid opt-count-${q.options.length}`, 'aria-label': t('common.answers') },
+        ...options.map((text, i) =>
           el('li', { class: `host-opt ${OPTION_STYLES[i % 6].cls}`, 'aria-label': optionLabel(i, text) }, optionBadge(i), el('span', { class: 'opt-text', text })),
         ),
       ),
@@ -472,7 +566,7 @@ function renderQuestion(q) {
   countdown.set(q, H.paused);
   renderAnswered();
   view('question');
-  announce(liveMain, `Question ${q.index + 1} of ${q.total}: ${q.prompt}`);
+  announce(liveMain, t('host.announceQuestion', { n: q.index + 1, total: q.total, prompt: q.prompt }));
 }
 
 function renderAnswered() {
@@ -481,7 +575,7 @@ function renderAnswered() {
   const answered = p && q && p.index === q.index ? p.answered : 0;
   const of = p && q && p.index === q.index ? (p.connected ?? p.players) : [...H.players.values()].filter((x) => x.connected).length;
   $('hq-answered').textContent = String(answered);
-  $('hq-answered-word').textContent = `of ${of} answered`;
+  $('hq-answered-word').textContent = t('host.ofAnswered', { n: of });
 }
 
 function tick(r) {
@@ -509,8 +603,8 @@ function renderReveal(r) {
   countdown.stop();
   H.reveal = r;
   const q = H.question && H.question.index === r.index ? H.question : null;
-  const options = q ? q.options : r.qtype === 'truefalse' ? ['True', 'False'] : [];
-  $('hr-count').textContent = `Question ${r.index + 1} of ${H.total || q?.total || ''}`;
+  const options = r.qtype === 'truefalse' ? optionTexts({ qtype: 'truefalse' }) : q ? q.options : [];
+  $('hr-count').textContent = t('common.questionOf', { n: r.index + 1, total: H.total || q?.total || '' });
   $('hr-type').textContent = qtypeLabel(r.qtype, q?.select);
   $('hr-prompt').textContent = q ? q.prompt : '';
   const chart = $('hr-chart');
@@ -522,8 +616,8 @@ function renderReveal(r) {
     chart.replaceChildren(
       ...r.counts.map((count, i) => {
         const ok = good.has(i);
-        const text = options[i] ?? `Option ${OPTION_STYLES[i % 6].letter}`;
-        labels.push(`${optionLabel(i, text)}: ${count}${ok ? ' (correct)' : ''}`);
+        const text = options[i] ?? t('host.optionLetter', { letter: OPTION_STYLES[i % 6].letter });
+        labels.push(`${optionLabel(i, text)}: ${count}${ok ? ` ${t('host.correctMark')}` : ''}`);
         const bar = el('div', { class: 'bar' }, el('span', { class: 'bar-count', text: String(count) }));
         bar.style.setProperty('--h', (count / max).toFixed(3));
         return el(
@@ -536,25 +630,25 @@ function renderReveal(r) {
     );
   } else if (r.qtype === 'typeanswer') {
     const acc = Array.isArray(r.correct) ? r.correct : [];
-    labels.push(`Accepted answers: ${acc.join(', ')}`);
+    labels.push(t('host.acceptedList', { list: acc.join(', ') }));
     chart.replaceChildren(
-      el('div', { class: 'accepted' }, el('p', { class: 'accepted-label', text: acc.length > 1 ? 'Accepted answers' : 'The answer' }), el('ul', { class: 'accepted-list' }, ...acc.map((a) => el('li', { text: a })))),
+      el('div', { class: 'accepted' }, el('p', { class: 'accepted-label', text: t(acc.length > 1 ? 'host.accepted' : 'host.theAnswer') }), el('ul', { class: 'accepted-list' }, ...acc.map((a) => el('li', { text: a })))),
     );
   } else if (r.qtype === 'ordering') {
     const order = Array.isArray(r.correct) ? r.correct : [];
-    labels.push(`Right order: ${order.map((i) => options[i]).join(', ')}`);
+    labels.push(t('host.rightOrderList', { list: order.map((i) => options[i]).join(', ') }));
     chart.replaceChildren(
-      el('p', { class: 'accepted-label', text: 'The right order' }),
+      el('p', { class: 'accepted-label', text: t('host.rightOrder') }),
       el('ol', { class: 'host-order is-solution' }, ...order.map((i) => el('li', { class: `host-opt ${OPTION_STYLES[i % 6].cls}` }, optionBadge(i), el('span', { class: 'opt-text', text: options[i] ?? '?' })))),
     );
   } else {
     chart.replaceChildren();
   }
-  chart.setAttribute('aria-label', labels.join('; ') || 'Results');
+  chart.setAttribute('aria-label', labels.join('; ') || t('host.results'));
   $('hr-stats').textContent =
     r.qtype === 'poll'
-      ? `${r.answered} of ${r.players} voted`
-      : `${r.correct_count} of ${r.players} got it right · ${r.answered} answered`;
+      ? t('host.voted', { n: r.answered, total: r.players })
+      : t('host.gotIt', { n: r.correct_count, total: r.players, answered: r.answered });
   $('hr-explanation').textContent = r.explanation || '';
   $('hr-explanation-box').hidden = !r.explanation;
   view('reveal');
@@ -573,7 +667,15 @@ function boardRow(r, withChange) {
     el('span', { class: 'board-rank', text: String(r.rank) }),
     withChange ? el('span', { class: `board-change ${ch.cls}`, title: ch.label }, el('span', { 'aria-hidden': 'true', text: ch.text }), el('span', { class: 'sr-only', text: ch.label })) : null,
     el('span', { class: 'board-name', text: r.nickname }),
-    r.streak >= 2 ? el('span', { class: 'board-streak', title: `streak ${r.streak}` }, icon('flame', 'icon icon-inline'), el('span', { 'aria-hidden': 'true', text: String(r.streak) }), el('span', { class: 'sr-only', text: `streak ${r.streak}` })) : null,
+    r.streak >= 2
+      ? el(
+          'span',
+          { class: 'board-streak', title: t('host.streak', { n: r.streak }) },
+          icon('flame', 'icon icon-inline'),
+          el('span', { 'aria-hidden': 'true', text: String(r.streak) }),
+          el('span', { class: 'sr-only', text: t('host.streak', { n: r.streak }) }),
+        )
+      : null,
     el('span', { class: 'board-score', text: String(r.score) }),
   );
 }
@@ -583,19 +685,25 @@ function renderLeaderboard(lb) {
   countdown.stop();
   H.index = lb.index;
   H.total = lb.total;
-  $('hl-sub').textContent = `After question ${lb.index + 1} of ${lb.total} · ${lb.players} ${lb.players === 1 ? 'player' : 'players'}`;
+  $('hl-sub').textContent = `${t('common.afterQuestion', { n: lb.index + 1, total: lb.total })} · ${t('common.players', { n: lb.players })}`;
   $('hl-list').replaceChildren(...(lb.top || []).map((r) => boardRow(r, true)));
   renderPlayers();
   view('leaderboard');
   const top = lb.top && lb.top[0];
-  announce(liveMain, top ? `Leaderboard. First: ${top.nickname} with ${top.score} points` : 'Leaderboard');
+  announce(liveMain, top ? t('host.announceBoard', { name: top.nickname, points: t('common.points', { n: top.score }) }) : t('common.leaderboard'));
 }
 
 function renderEnded(e) {
   if (!e) return;
+  H.ended = e;
   countdown.stop();
   const podium = $('podium');
   const byRank = [...(e.podium || [])];
+  // Nobody scored: no winner, no podium, and the board says so.
+  const noScores = byRank.length > 0 && byRank.every((r) => r.score === 0);
+  $('podium').hidden = noScores;
+  $('he-title').dataset.i18n = noScores ? 'host.noScores' : 'host.podium';
+  $('he-title').textContent = t($('he-title').dataset.i18n);
   // Display order: 2nd, 1st, 3rd. The server sends every row ranked 1-3, so
   // players tied for the third step share it (names listed together).
   const third = byRank.length > 3
@@ -603,14 +711,17 @@ function renderEnded(e) {
     : byRank[2];
   const order = [byRank[1], byRank[0], third];
   const places = ['second', 'first', 'third'];
+  const STEPS = { 1: 'first', 2: 'second', 3: 'third' };
   podium.replaceChildren(
     ...order.map((r, k) => {
       if (!r) return el('div', { class: `podium-col podium-${places[k]} is-empty`, 'aria-hidden': 'true' });
       return el(
         'div',
-        { class: `podium-col podium-${places[k]}`, 'data-id': r.id },
+        // The step shows the rank, not the position: players tied for first
+        // both stand on the first (highest) step.
+        { class: `podium-col podium-${STEPS[r.rank] || places[k]}`, 'data-id': r.id },
         el('span', { class: 'podium-name', text: r.nickname }),
-        el('span', { class: 'podium-score', text: `${r.score} pts` }),
+        el('span', { class: 'podium-score', text: t('host.pts', { n: r.score }) }),
         el('div', { class: 'podium-block' }, el('span', { class: 'podium-place', text: String(r.rank) })),
       );
     }),
@@ -620,7 +731,12 @@ function renderEnded(e) {
   renderResults();
   view('ended');
   const w = byRank[0];
-  announce(liveMain, w ? `Game over. The winner is ${w.nickname} with ${w.score} points` : 'Game over');
+  const firsts = byRank.filter((r) => r.rank === 1);
+  let said = t('common.gameOver');
+  if (noScores) said = t('host.announceNoScores');
+  else if (firsts.length > 1) said = t('host.announceTie', { points: t('common.points', { n: w.score }), names: fmtList(firsts.map((r) => r.nickname)) });
+  else if (w) said = t('host.announceWinner', { name: w.nickname, points: t('common.points', { n: w.score }) });
+  announce(liveMain, said);
 }
 
 // ---- results download and the leaderboard link (podium) ------------------------------------
@@ -653,18 +769,18 @@ async function fetchResults(format) {
     const body = await res.json().catch(() => null);
     return { ok: false, status: res.status, error: body && typeof body.error === 'string' ? body.error : `HTTP ${res.status}` };
   } catch (e) {
-    return { ok: false, status: 0, error: 'the server could not be reached' };
+    return { ok: false, status: 0, error: t('host.res.unreachable') };
   }
 }
 
 /** Text for a failed fetch; `final` once the retries are over. */
 function resultsProblem(r, final) {
-  if (r.status === 403) return 'This screen cannot download the results: the host key was not accepted.';
+  if (r.status === 403) return t('host.res.forbidden');
   // The server answers a wrong host key like a game it does not know (404).
-  if (r.status === 404) return final ? 'The results are not saved yet (or this screen\'s host key was not accepted). Try again in a moment.' : 'Saving the results…';
-  if (r.status === 503) return final ? 'Result storage is unavailable right now. Try again in a moment: nothing is lost.' : 'Result storage is unavailable; retrying…';
-  if (r.status === 0) return final ? 'Could not reach the server. Try again in a moment.' : 'Could not reach the server; retrying…';
-  return `The results could not be downloaded (${r.error}).`;
+  if (r.status === 404) return t(final ? 'host.res.notSaved' : 'host.res.saving');
+  if (r.status === 503) return t(final ? 'host.res.storageDown' : 'host.res.storageRetry');
+  if (r.status === 0) return t(final ? 'host.res.noServer' : 'host.res.noServerRetry');
+  return t('host.res.failed', { why: r.error });
 }
 const retryable = (r) => r.status === 404 || r.status === 503 || r.status === 0;
 
@@ -681,7 +797,7 @@ async function download(format) {
   const btn = $(format === 'csv' ? 'dl-csv' : 'dl-json');
   if (!H.gameId || !H.session?.token || btn.getAttribute('aria-busy') === 'true') return;
   btn.setAttribute('aria-busy', 'true');
-  resultsStatus('Preparing the download…', 'busy');
+  resultsStatus(t('host.res.preparing'), 'busy');
   try {
     let r = await fetchResults(format);
     for (let i = 0; !r.ok && retryable(r) && i < DOWNLOAD_RETRIES_MS.length; i++) {
@@ -696,7 +812,7 @@ async function download(format) {
     const name = `chainquiz-${H.gameId}.${format}`;
     saveBlob(r.blob, name);
     if (H.results) H.results.ready = true;
-    resultsStatus(`Downloaded ${name}.`, 'ok');
+    resultsStatus(t('host.res.downloaded', { name }), 'ok');
   } finally {
     btn.removeAttribute('aria-busy');
   }
@@ -710,7 +826,8 @@ async function checkResults(gen) {
     if (gen !== H.results?.gen || H.results.ready) return;
     if (r.ok) {
       H.results.ready = true;
-      resultsStatus('The results are saved: download them for your records.', 'ok');
+      resultsStatus(t('host.res.saved'), 'ok');
+      renderReport(await r.blob.text().then(JSON.parse).catch(() => null));
       return;
     }
     const final = !retryable(r) || i === RESULT_CHECKS_MS.length;
@@ -723,11 +840,52 @@ async function checkResults(gen) {
   }
 }
 
+// The per-question report (GET /api/results, `questions[].report`), below the
+// podium on the host's screen only (issue 17, item 7). Its texts:
+const REPORT_TEXT = Object.defineProperties(
+  { seconds: (ms) => t('host.report.seconds', { s: (ms / 1000).toFixed(1) }) },
+  Object.fromEntries(
+    ['title', 'question', 'correct', 'answers', 'time', 'skipped', 'notAsked', ['noScore', 'poll']].map((k) => {
+      const [name, key] = Array.isArray(k) ? k : [k, k];
+      return [name, { get: () => t(`host.report.${key}`), enumerable: true }];
+    }),
+  ),
+);
+
+function renderReport(rec) {
+  const box = $('report');
+  const qs = rec && Array.isArray(rec.questions) ? rec.questions : null;
+  box.hidden = !qs || !isHost();
+  if (box.hidden) return;
+  const th = (t) => el('th', { scope: 'col', text: t });
+  const rows = qs.map((q, i) => {
+    const r = q.report || {};
+    const opts = Array.isArray(q.options) ? q.options : [];
+    const counts = Array.isArray(r.counts) ? r.counts : [];
+    const right = !q.asked ? REPORT_TEXT.notAsked : q.skipped ? REPORT_TEXT.skipped : r.percent_correct === null || r.percent_correct === undefined ? REPORT_TEXT.noScore : `${r.percent_correct}%`;
+    const answers = counts.length
+      ? counts.map((n, k) => `${String.fromCharCode(65 + k)} ${opts[k] ?? ''}: ${n}`).join(' · ')
+      : `${r.answered ?? 0} / ${r.players ?? 0}`;
+    return el(
+      'tr',
+      { dataset: { index: String(i) } },
+      el('th', { scope: 'row', text: `${i + 1}. ${q.prompt || ''}` }),
+      el('td', { class: 'report-right', text: right }),
+      el('td', { class: 'report-answers', text: answers }),
+      el('td', { class: 'report-time', text: typeof r.mean_time_ms === 'number' ? REPORT_TEXT.seconds(r.mean_time_ms) : '–' }),
+    );
+  });
+  box.replaceChildren(
+    el('summary', { text: REPORT_TEXT.title }),
+    el('table', { class: 'report-table' }, el('thead', {}, el('tr', {}, th(REPORT_TEXT.question), th(REPORT_TEXT.correct), th(REPORT_TEXT.answers), th(REPORT_TEXT.time))), el('tbody', {}, rows)),
+  );
+}
+
 function renderResults() {
   const s = H.settings || {};
   const link = $('board-link');
   link.href = boardHref(s);
-  link.textContent = s.group ? `Leaderboard of “${s.group}”` : s.bank ? 'Leaderboard of this bank' : 'Leaderboards';
+  link.textContent = s.group ? t('host.boardGroup', { group: s.group }) : s.bank ? t('host.boardBank') : t('common.leaderboards');
   const canDownload = isHost() && Boolean(H.gameId && H.session?.token);
   $('dl-csv').hidden = !canDownload;
   $('dl-json').hidden = !canDownload;
@@ -737,7 +895,7 @@ function renderResults() {
   }
   if (H.results && H.results.gameId === H.gameId) return; // already checking
   H.results = { gameId: H.gameId, gen: ++resultsGen, ready: false };
-  resultsStatus('Saving the results…', 'busy');
+  resultsStatus(t('host.res.saving'), 'busy');
   checkResults(H.results.gen);
 }
 
@@ -754,13 +912,13 @@ function cmd(type, fields = {}) {
 function nextLabel() {
   switch (H.phase) {
     case 'question':
-      return 'Show results';
+      return t('host.next.reveal');
     case 'reveal':
-      return 'Leaderboard';
+      return t('host.next.board');
     case 'leaderboard':
-      return H.index + 1 >= H.total ? 'Final results' : 'Next question';
+      return t(H.index + 1 >= H.total ? 'host.next.final' : 'host.next.question');
     default:
-      return 'Next';
+      return t('host.next');
   }
 }
 
@@ -774,7 +932,7 @@ function renderControls() {
   const pause = $('ctl-pause');
   const canPause = H.phase === 'question' || H.settings.auto_advance;
   pause.hidden = !canPause && !H.paused;
-  pause.textContent = H.paused ? 'Resume' : 'Pause';
+  pause.textContent = t(H.paused ? 'host.resume' : 'host.pause');
   pause.classList.toggle('is-active', H.paused);
   $('ctl-add').hidden = H.phase !== 'question';
   $('ctl-skip').hidden = H.phase !== 'question';
@@ -784,7 +942,7 @@ function renderControls() {
   next.disabled = !open || H.paused;
   $('ctl-add').disabled = !open;
   const end = $('ctl-end');
-  end.textContent = H.endArmed ? 'Really end?' : 'End game';
+  end.textContent = t(H.endArmed ? 'host.reallyEnd' : 'host.end');
   end.classList.toggle('is-armed', Boolean(H.endArmed));
 }
 
@@ -853,7 +1011,9 @@ function startHosting() {
     document.body.classList.add('is-spectator');
     $('role-tag').hidden = false;
   }
-  $('connecting-text').textContent = H.mode === 'create' ? 'Creating your game…' : H.mode === 'watch' ? 'Joining as a spectator…' : 'Reconnecting to your game…';
+  const ct = $('connecting-text');
+  ct.dataset.i18n = H.mode === 'create' ? 'host.creating' : H.mode === 'watch' ? 'host.joiningSpectator' : 'host.reconnectingGame';
+  ct.textContent = t(ct.dataset.i18n);
   view('connecting');
   client.start();
 }
@@ -861,8 +1021,9 @@ function startHosting() {
 /** "Continue hosting game PIN?": nothing is sent until Continue. */
 function offerResume(old) {
   $('live-dot').dataset.status = 'stopped';
-  $('live-text').textContent = 'Offline';
-  $('resume-title').textContent = `Continue hosting game ${old.pin}?`;
+  liveText('stopped');
+  H.resumeOffer = old;
+  $('resume-title').textContent = t('host.resumeTitle', { pin: old.pin });
   view('resume');
   $('resume-continue').addEventListener('click', () => {
     H.session = old;
@@ -879,14 +1040,39 @@ function offerResume(old) {
   $('resume-continue').focus();
 }
 
+// A language switch: the static texts are filled again by i18n.js; what
+// this page built is built again from the state it keeps.
+onLangChange(() => {
+  banner.relabel();
+  docTitle();
+  renderPlayers();
+  renderJoinPanel();
+  renderControls();
+  if (H.warning) $('host-warning').textContent = warningText(H.warning);
+  if (H.resumeOffer) $('resume-title').textContent = t('host.resumeTitle', { pin: H.resumeOffer.pin });
+  const v = document.body.dataset.view;
+  if (v === 'gone' && H.gone) gone(H.gone.title, H.gone.text, H.gone.err);
+  else if (v === 'question' && H.question) {
+    const c = countdown.read();
+    renderQuestion(H.question);
+    // renderQuestion restarts the clock from the message: keep the real one.
+    countdown.set({ time_limit_ms: c.limitMs, lead_in_ms: c.leadMs, remaining_ms: c.remainingMs }, H.paused);
+  } else if (v === 'reveal' && H.reveal) renderReveal(H.reveal);
+  else if (v === 'leaderboard' && H.leaderboard) renderLeaderboard(H.leaderboard);
+  else if (v === 'ended' && H.ended) {
+    renderEnded(H.ended);
+    if (H.results?.ready) resultsStatus(t('host.res.saved'), 'ok');
+  }
+});
+
 if (H.mode) {
   startHosting();
 } else if (offered) {
   offerResume(offered);
 } else {
-  gone('No game here', 'Create a game from the start page, or watch one with its PIN.');
+  gone('host.noGame', 'host.noGameText');
   $('live-dot').dataset.status = 'stopped';
-  $('live-text').textContent = 'Offline';
+  liveText('stopped');
 }
 
 window.chainquiz = { state: H, client };

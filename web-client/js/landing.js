@@ -2,6 +2,7 @@
 // Joining is the player screen's business (play.js) and comes in as a callback.
 
 import { el, sessions, groupSecrets } from './protocol.js';
+import { t, onLangChange } from './i18n.js';
 
 const PIN_RE = /^[0-9]{6}$/;
 
@@ -85,25 +86,25 @@ function updateTagHint() {
   }
   const tags = checkedTags();
   if (!tags.length) {
-    hint.textContent = `All ${bank.questions} questions.`;
+    hint.textContent = t('land.allQuestions', { n: bank.questions });
     return;
   }
-  const upTo = Math.min(bank.questions, tags.reduce((n, t) => n + (bank.tags[t] || 0), 0));
-  hint.textContent = `Up to ${upTo} questions with ${tags.length === 1 ? 'this topic' : 'these topics'}.`;
-  if (tags.length > 8) hint.textContent += ' Pick at most 8 topics.';
+  const upTo = Math.min(bank.questions, tags.reduce((n, tag) => n + (bank.tags[tag] || 0), 0));
+  hint.textContent = t(tags.length === 1 ? 'land.upToOneTopic' : 'land.upToTopics', { n: upTo });
+  if (tags.length > 8) hint.textContent += ` ${t('land.max8')}`;
 }
 
 function renderBanks() {
   const list = document.getElementById('bank-list');
   list.replaceChildren();
   if (!banks.length) {
-    list.append(el('p', { class: 'muted', text: 'This server has no question banks.' }));
+    list.append(el('p', { class: 'muted', 'data-i18n': 'land.noBanks', text: t('land.noBanks') }));
     return;
   }
   banks.forEach((b, i) => {
     const id = `bank-${i}`;
     const types = Object.entries(b.types || {})
-      .map(([t, n]) => `${n} ${t}`)
+      .map(([type, n]) => `${n} ${t(`land.qt.${type}`)}`)
       .join(' · ');
     list.append(
       el(
@@ -115,7 +116,7 @@ function renderBanks() {
           { class: 'bank-body' },
           el('strong', { class: 'bank-title', text: b.title || b.id }),
           b.description ? el('span', { class: 'bank-desc', text: b.description }) : null,
-          el('span', { class: 'bank-meta', text: `${b.questions} questions${types ? ` — ${types}` : ''}` }),
+          el('span', { class: 'bank-meta', text: `${t('land.questionsN', { n: b.questions })}${types ? ` — ${types}` : ''}` }),
         ),
       ),
     );
@@ -132,7 +133,7 @@ async function loadBanks() {
     if (!Array.isArray(banks)) banks = [];
     renderBanks();
   } catch (e) {
-    list.replaceChildren(el('p', { class: 'form-error', text: `Could not load the question banks (${e.message}).` }));
+    list.replaceChildren(el('p', { class: 'form-error', text: t('land.banksFailed', { why: e.message }) }));
   }
 }
 
@@ -146,14 +147,14 @@ function intField(id) {
 /** The create_game message from the form, or an error text. */
 function readHostForm() {
   const bank = selectedBank();
-  if (!bank) return { error: 'Choose a question bank.' };
+  if (!bank) return { error: t('land.chooseBank') };
   const msg = { bank: bank.id };
   const tags = checkedTags();
-  if (tags.length > 8) return { error: 'Pick at most 8 topics.' };
+  if (tags.length > 8) return { error: t('land.max8') };
   if (tags.length) msg.tags = tags;
   const count = intField('opt-count');
   if (count !== null) {
-    if (!(count >= 1 && count <= 500)) return { error: 'The number of questions must be 1 to 500.' };
+    if (!(count >= 1 && count <= 500)) return { error: t('land.countRange') };
     msg.count = count;
   }
   msg.shuffle = document.getElementById('opt-shuffle').checked;
@@ -162,12 +163,12 @@ function readHostForm() {
   msg.partial_credit = document.getElementById('opt-partial').checked;
   if (document.querySelector('input[name="timer"]:checked')?.value === 'fixed') {
     const t = intField('opt-time');
-    if (!(t >= 1 && t <= 240)) return { error: 'The time per question must be 1 to 240 seconds.' };
+    if (!(t >= 1 && t <= 240)) return { error: t('land.timeRange') };
     msg.time_limit = t;
   }
   const lead = intField('opt-lead');
   if (lead !== null) {
-    if (!(lead >= 0 && lead <= 30)) return { error: 'The get-ready time must be 0 to 30 seconds.' };
+    if (!(lead >= 0 && lead <= 30)) return { error: t('land.leadRange') };
     msg.lead_in = lead;
   }
   msg.auto_advance = document.getElementById('opt-auto').checked;
@@ -182,7 +183,7 @@ function readHostForm() {
     // The group's boards take games only from its creator: send the
     // secret typed here, else the one this browser kept for the label.
     const typed = document.getElementById('opt-group-secret').value.trim();
-    if (typed && !/^[A-Za-z0-9_-]{1,64}$/.test(typed)) return { error: 'A group secret has only letters, digits, - and _.' };
+    if (typed && !/^[A-Za-z0-9_-]{1,64}$/.test(typed)) return { error: t('land.secretChars') };
     const secret = typed || groupSecrets.get(group);
     if (secret) msg.group_secret = secret;
   }
@@ -220,7 +221,7 @@ function initHostForm() {
     try {
       sessionStorage.setItem('chainquiz.create', JSON.stringify(msg));
     } catch {
-      err.textContent = 'This browser blocks session storage, which hosting needs.';
+      err.textContent = t('land.noStorage');
       return;
     }
     window.location.href = 'host.html';
@@ -243,13 +244,13 @@ function initWatchForm(params) {
     e.preventDefault();
     const err = document.getElementById('watch-error');
     if (!PIN_RE.test(pin.value)) {
-      err.textContent = 'The PIN has 6 digits.';
+      err.textContent = t('land.pin6');
       pin.focus();
       return;
     }
     const key = document.getElementById('watch-key').value.trim().replace(/^.*#key=/, '');
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(key)) {
-      err.textContent = "Paste the projector link from the host's screen.";
+      err.textContent = t('land.pasteLink');
       document.getElementById('watch-key').focus();
       return;
     }
@@ -282,12 +283,12 @@ export function initLanding({ onJoin }) {
     const pin = pinInput.value.trim();
     const nick = nickInput.value.trim();
     if (!PIN_RE.test(pin)) {
-      err.textContent = 'The PIN has 6 digits.';
+      err.textContent = t('land.pin6');
       pinInput.focus();
       return;
     }
     if (!nick) {
-      err.textContent = 'Choose a nickname.';
+      err.textContent = t('land.chooseNick');
       nickInput.focus();
       return;
     }
@@ -296,6 +297,21 @@ export function initLanding({ onJoin }) {
   });
   initHostForm();
   initWatchForm(params);
+  // A language switch: the bank list and the topic hint again, keeping
+  // what was ticked.
+  onLangChange(() => {
+    if (!banks.length) return; // "Loading…" or "no banks": data-i18n
+    const bank = selectedBank()?.id;
+    const tags = checkedTags();
+    renderBanks();
+    const r = [...document.querySelectorAll('input[name="bank"]')].find((i) => i.value === bank);
+    if (r) {
+      r.checked = true;
+      renderTags();
+    }
+    for (const i of document.querySelectorAll('input[name="tag"]')) i.checked = tags.includes(i.value);
+    updateTagHint();
+  });
   return {
     focus() {
       const first = pinInput.value ? nickInput : pinInput;

@@ -10,7 +10,8 @@
 //
 // Every name comes from players: it goes in through textContent only.
 
-import { el, ordinal } from './protocol.js';
+import { el } from './protocol.js';
+import { t, lang, initI18n, onLangChange, ordinal } from './i18n.js';
 import { boardQuery, foldNickname } from './ui.js';
 
 const $ = (id) => document.getElementById(id);
@@ -86,10 +87,10 @@ function renderBankOptions() {
   const sel = $('lb-bank');
   const opts = [];
   if (L.banks === null) {
-    opts.push(el('option', { value: '', text: 'Could not load the banks' }));
+    opts.push(el('option', { value: '', text: t('lb.banksFailed') }));
   } else {
     for (const b of L.banks) opts.push(el('option', { value: b.id, text: b.title && b.title !== b.id ? `${b.title} (${b.id})` : b.id }));
-    if (!L.banks.length) opts.push(el('option', { value: '', text: 'This server has no question banks' }));
+    if (!L.banks.length) opts.push(el('option', { value: '', text: t('lb.noBanks') }));
   }
   // A bank from a bookmarked link that this server no longer has: keep it.
   if (L.bank && !(L.banks || []).some((b) => b.id === L.bank)) opts.unshift(el('option', { value: L.bank, text: L.bank }));
@@ -122,12 +123,12 @@ function readForm() {
   L.live = $('lb-live').checked;
   if (L.kind === 'group') {
     const g = $('lb-group').value.trim().replace(/\s+/g, ' ');
-    if (!g) return 'Type the group label the host used.';
-    if ([...g].length > MAX_LABEL) return `A group label has at most ${MAX_LABEL} characters.`;
+    if (!g) return t('lb.typeGroup');
+    if ([...g].length > MAX_LABEL) return t('lb.groupMax', { n: MAX_LABEL });
     L.group = g;
   } else {
     const b = $('lb-bank').value;
-    if (!b) return 'Choose a question bank.';
+    if (!b) return t('land.chooseBank');
     L.bank = b;
   }
   return '';
@@ -158,12 +159,24 @@ function setStatus(node, text, kind = 'info') {
 }
 
 function periodText(period) {
-  if (L.period !== 'week') return 'All time';
-  return /^\d{4}-W\d{2}$/.test(period || '') ? `This week (${period.replace('-W', ', week ')})` : 'This week';
+  if (L.period !== 'week') return t('lb.allTime');
+  const m = /^(\d{4})-W(\d{2})$/.exec(period || '');
+  return m ? t('lb.thisWeekN', { year: m[1], week: m[2] }) : t('lb.thisWeek');
+}
+
+/** A period inside a sentence: lower case, except German nouns. */
+function inline(text) {
+  return lang() === 'de' ? text : text.charAt(0).toLowerCase() + text.slice(1);
 }
 
 function boardTitle() {
-  return L.kind === 'group' ? `Group “${L.group}”` : bankTitle(L.bank);
+  return L.kind === 'group' ? t('lb.groupTitle', { group: L.group }) : bankTitle(L.bank);
+}
+
+function docTitle() {
+  if (!board()) return;
+  const board_ = L.kind === 'group' ? L.group : bankTitle(L.bank);
+  document.title = t('lb.docBoard', { board: board_, period: inline(t(L.period === 'week' ? 'lb.thisWeek' : 'lb.allTime')) });
 }
 
 async function load({ announce = false, quiet = false } = {}) {
@@ -176,7 +189,7 @@ async function load({ announce = false, quiet = false } = {}) {
   const seq = ++L.seq;
   const key = `${b}|${L.period}`;
   const sameBoard = L.shownKey === key;
-  document.title = `${L.kind === 'group' ? L.group : bankTitle(L.bank)} · ${L.period === 'week' ? 'this week' : 'all time'} · Leaderboard · Chainquiz`;
+  docTitle();
   $('lb-title').textContent = boardTitle();
   $('lb-board').setAttribute('aria-busy', 'true');
   $('lb-retry').hidden = true;
@@ -187,7 +200,7 @@ async function load({ announce = false, quiet = false } = {}) {
     $('me-table').hidden = true;
     setStatus($('me-status'), '');
   }
-  if (!quiet || !sameBoard) setStatus($('lb-status'), 'Loading…', 'busy');
+  if (!quiet || !sameBoard) setStatus($('lb-status'), t('lb.loading'), 'busy');
 
   let res;
   let body = null;
@@ -197,18 +210,18 @@ async function load({ announce = false, quiet = false } = {}) {
   } catch (e) {
     if (seq !== L.seq) return;
     $('lb-board').removeAttribute('aria-busy');
-    failed(sameBoard, 'Could not reach the server. Check the connection and try again.');
+    failed(sameBoard, t('lb.unreachable'));
     return;
   }
   if (seq !== L.seq) return;
   $('lb-board').removeAttribute('aria-busy');
   if (res.status === 503) {
-    failed(sameBoard, 'Leaderboard storage is unavailable right now. Trying again in a moment…', true);
+    failed(sameBoard, t('lb.storageDown'), true);
     return;
   }
   if (!res.ok || !body || !Array.isArray(body.top)) {
     const why = body && typeof body.error === 'string' ? body.error : `HTTP ${res.status}`;
-    failed(sameBoard, res.status === 400 ? `The server did not accept this board: ${why}.` : `Could not load the leaderboard (${why}).`);
+    failed(sameBoard, res.status === 400 ? t('lb.refused', { why }) : t('lb.failed', { why }));
     return;
   }
   L.last = body;
@@ -217,9 +230,9 @@ async function load({ announce = false, quiet = false } = {}) {
 }
 
 function failed(keepRows, text, retrySoon = false) {
-  setStatus($('lb-status'), keepRows && L.last ? `Could not refresh: ${text}` : text, 'error');
+  setStatus($('lb-status'), keepRows && L.last ? t('lb.couldNotRefresh', { text }) : text, 'error');
   $('lb-retry').hidden = false;
-  if ($('me-status').dataset.kind === 'busy') setStatus($('me-status'), 'Could not look this up: see the message above.', 'error');
+  if ($('me-status').dataset.kind === 'busy') setStatus($('me-status'), t('lb.lookupFailed'), 'error');
   if (!keepRows) {
     $('lb-table').hidden = true;
     $('lb-refresh').hidden = true;
@@ -254,8 +267,8 @@ function row(r, { tied, me }) {
     'td',
     { class: 'lb-rank' },
     el('span', { class: 'rank-num', text: String(r.rank) }),
-    tied ? el('span', { class: 'tie-mark', 'aria-hidden': 'true', title: 'shared rank', text: '=' }) : null,
-    tied ? el('span', { class: 'sr-only', text: ' (tied)' }) : null,
+    tied ? el('span', { class: 'tie-mark', 'aria-hidden': 'true', title: t('lb.shared'), text: '=' }) : null,
+    tied ? el('span', { class: 'sr-only', text: ` ${t('lb.tied')}` }) : null,
   );
   return el(
     'tr',
@@ -266,7 +279,7 @@ function row(r, { tied, me }) {
     },
     rank,
     // title: the whole name when a long one is cut short (an attribute, not markup).
-    el('td', { class: 'lb-name', title: r.nickname }, el('span', { class: 'lb-name-text', text: r.nickname }), isMe ? el('span', { class: 'me-tag', text: 'you' }) : null),
+    el('td', { class: 'lb-name', title: r.nickname }, el('span', { class: 'lb-name-text', text: r.nickname }), isMe ? el('span', { class: 'me-tag', text: t('lb.you') }) : null),
     el('td', { class: 'lb-score num', text: String(r.score) }),
   );
 }
@@ -281,23 +294,16 @@ function render(body, announce) {
   const tied = (r) => byRank.get(r.rank).size > 1;
 
   const period = periodText(body.period);
-  const players = `${total} ${total === 1 ? 'player' : 'players'}`;
-  $('lb-meta').textContent = !total ? period : total > top.length ? `${period} · top ${top.length} of ${players}` : `${period} · ${players}`;
-  $('lb-caption').textContent = `${boardTitle()}, ${period.toLowerCase()}: top players`;
+  const players = t('common.players', { n: total });
+  $('lb-meta').textContent = !total ? period : total > top.length ? t('lb.topOf', { period, n: top.length, players }) : `${period} · ${players}`;
+  $('lb-caption').textContent = t('lb.caption', { board: boardTitle(), period: inline(period) });
   $('lb-refresh').hidden = false;
   $('lb-retry').hidden = true;
 
   if (!top.length) {
     $('lb-table').hidden = true;
     $('lb-rows').replaceChildren();
-    const what = L.kind === 'group' ? 'this group' : 'this question bank';
-    setStatus(
-      $('lb-status'),
-      L.period === 'week'
-        ? `No scores for ${what} this week yet. Scores appear when a game ends.`
-        : `No scores for ${what} yet. Scores appear when a game ends.`,
-      'empty',
-    );
+    setStatus($('lb-status'), t(`lb.empty${L.kind === 'group' ? 'Group' : 'Bank'}${L.period === 'week' ? 'Week' : ''}`), 'empty');
   } else {
     $('lb-rows').replaceChildren(...top.map((r) => row(r, { tied: tied(r), me })));
     $('lb-table').hidden = false;
@@ -307,7 +313,7 @@ function render(body, announce) {
     const first = top[0];
     say(
       first
-        ? `${boardTitle()}, ${period.toLowerCase()}: ${players}. First: ${first.nickname} with ${first.score} points.`
+        ? t('lb.announce', { board: boardTitle(), period: inline(period), players, name: first.nickname, points: t('common.points', { n: first.score }) })
         : $('lb-status').textContent,
     );
   }
@@ -322,14 +328,14 @@ function render(body, announce) {
     if (!mine) {
       $('me-table').hidden = true;
       $('me-rows').replaceChildren();
-      setStatus($('me-status'), `“${L.me}” has no score on this board${L.period === 'week' ? ' this week' : ''}. Check the spelling, or play a game first.`, 'empty');
+      setStatus($('me-status'), t(L.period === 'week' ? 'lb.notFoundWeek' : 'lb.notFound', { name: L.me }), 'empty');
     } else {
       $('me-rows').replaceChildren(...around.map((r) => row(r, { tied: tied(r), me })));
-      $('me-caption').textContent = `Players around ${mine.nickname}`;
+      $('me-caption').textContent = t('lb.aroundName', { name: mine.nickname });
       $('me-table').hidden = false;
       setStatus(
         $('me-status'),
-        `${mine.nickname}: ${ordinal(mine.rank)}${tied(mine) ? ' (tied)' : ''} of ${total} with ${mine.score} ${mine.score === 1 ? 'point' : 'points'}.`,
+        t(tied(mine) ? 'lb.foundTied' : 'lb.found', { name: mine.nickname, rank: ordinal(mine.rank), total, points: t('common.points', { n: mine.score }) }),
         'found',
       );
     }
@@ -351,6 +357,14 @@ function armLive() {
 // ---- wiring ------------------------------------------------------------------------------
 
 function init() {
+  initI18n(document.querySelector('.topbar'));
+  // A language switch: the board and its lines again, from the last answer.
+  onLangChange(() => {
+    renderBankOptions();
+    docTitle();
+    if (board()) $('lb-title').textContent = boardTitle();
+    if (L.last && L.shownKey) render(L.last, false);
+  });
   readUrl();
   syncForm();
   renderBankOptions();
@@ -388,17 +402,17 @@ function init() {
     L.me = $('me-nick').value.trim().replace(/\s+/g, ' ');
     $('me-clear').hidden = !L.me;
     if (!L.me) {
-      setStatus($('me-status'), 'Type a nickname to find.', 'error');
+      setStatus($('me-status'), t('lb.typeNick'), 'error');
       $('me-table').hidden = true;
       writeUrl();
       return;
     }
     if (!board()) {
-      setStatus($('me-status'), 'Choose a board first.', 'error');
+      setStatus($('me-status'), t('lb.chooseBoard'), 'error');
       return;
     }
     writeUrl();
-    setStatus($('me-status'), 'Looking…', 'busy');
+    setStatus($('me-status'), t('lb.looking'), 'busy');
     load({ quiet: true });
   });
   $('me-clear').addEventListener('click', () => {
@@ -436,9 +450,9 @@ function init() {
       load();
       armLive();
     } else if (L.kind === 'group') {
-      setStatus($('lb-status'), 'Type a group label, or choose a question bank.', 'info');
+      setStatus($('lb-status'), t('lb.typeGroupOrBank'), 'info');
     } else {
-      setStatus($('lb-status'), L.banks === null ? 'Could not load the question banks. Type a group label instead.' : 'This server has no question banks yet.', L.banks === null ? 'error' : 'empty');
+      setStatus($('lb-status'), t(L.banks === null ? 'lb.banksFailedLong' : 'lb.noBanksYet'), L.banks === null ? 'error' : 'empty');
     }
   });
   window.chainquiz = { state: L, ready, reload: () => load({ quiet: true }) };

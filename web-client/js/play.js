@@ -5,7 +5,8 @@
 // found only in localStorage (a closed tab, perhaps someone else's on a
 // shared computer) is offered, never taken silently (offerResume).
 
-import { Client, sessions, errorText, el, ordinal, ProtocolError } from './protocol.js';
+import { Client, sessions, el, ProtocolError } from './protocol.js';
+import { t, initI18n, onLangChange, ordinal, fmtNum, errorText as errorTextOf } from './i18n.js';
 import {
   OPTION_STYLES,
   optionBadge,
@@ -21,11 +22,13 @@ import {
   questionImage,
   icon,
   boardHref,
+  optionTexts,
 } from './ui.js';
 import { initLanding } from './landing.js';
 
 const $ = (id) => document.getElementById(id);
 const root = $('main');
+initI18n(document.querySelector('.topbar'));
 
 const S = {
   session: sessions.load('player', { tabOnly: true }), // {pin, token, id, nickname}
@@ -45,6 +48,9 @@ const S = {
   recent: [], // nicknames who joined just before this player (state.recent)
   score: 0,
   ended: false,
+  endedMsg: null, // the `ended` message: who else is ranked first
+  summary: null, // this player's `summary`
+  board: null, // the last `leaderboard`
   qtypes: {}, // question index -> qtype, for the summary (which has none)
 };
 
@@ -81,9 +87,12 @@ const countdown = new Countdown({
   },
   onEnd: () => {
     setControlsEnabled(false);
-    if (document.body.dataset.view === 'question') $('q-status').textContent = "Time's up!";
+    if (document.body.dataset.view === 'question') $('q-status').textContent = t('play.timeUp');
   },
 });
+
+/** An error's text: the catalogue's, with the server's limits (nickname). */
+const errorText = (err) => errorTextOf(err, client.welcome?.limits);
 
 const client = new Client({
   onOpen: () => onOpen(),
@@ -127,7 +136,7 @@ function seatLost(err) {
   stopClient('seat lost');
   banner.update({ status: 'open' });
   if (err.code === 'kicked') {
-    goneView('You were removed', errorText(err), false);
+    goneView('play.removedTitle', null, false, err);
     return;
   }
   view('landing');
@@ -166,7 +175,11 @@ async function doJoin() {
     banner.update({ status: 'open' });
     view('landing');
     const field = e.field === 'nickname' ? $('join-nick') : $('join-pin');
-    $('join-error').textContent = errorText(e);
+    const max = client.welcome?.limits?.nickname_max;
+    $('join-error').textContent =
+      e.code === 'nickname_invalid' && max && [...nickname].length > max
+        ? t('err.nickname_too_long', { max })
+        : errorText(e, client.welcome?.limits);
     field.focus();
     field.select?.();
   }
@@ -175,7 +188,8 @@ async function doJoin() {
 function setJoinBusy(busy) {
   const b = $('join-btn');
   b.disabled = busy;
-  b.textContent = busy ? 'Joining…' : 'Enter';
+  b.dataset.i18n = busy ? 'land.joining' : 'land.enter';
+  b.textContent = t(b.dataset.i18n);
 }
 
 function onJoinRequest(pin, nickname, secret) {
@@ -184,10 +198,12 @@ function onJoinRequest(pin, nickname, secret) {
   startClient();
 }
 
-function goneView(title, text, canRetry) {
+/** title, text: catalogue keys; with `err`, the text is that error's. */
+function goneView(title, text, canRetry, err = null) {
   countdown.stop();
-  $('gone-title').textContent = title;
-  $('gone-text').textContent = text;
+  S.gone = { title, text, canRetry, err };
+  $('gone-title').textContent = t(title);
+  $('gone-text').textContent = err ? errorText(err) : t(text);
   $('gone-retry').hidden = !canRetry;
   $('me').hidden = true;
   view('gone');
@@ -234,7 +250,7 @@ client.on('paused', (m) => {
   if (S.phase === 'question' && S.question && m.index === S.question.index) countdown.set(m, true);
   $('q-paused').hidden = false;
   setControlsEnabled(false);
-  announce(liveTimer, 'The host paused the game');
+  announce(liveTimer, t('play.hostPaused'));
 });
 
 client.on('resumed', (m) => {
@@ -242,7 +258,7 @@ client.on('resumed', (m) => {
   if (S.phase === 'question' && S.question && m.index === S.question.index) countdown.set(m, false);
   $('q-paused').hidden = true;
   setControlsEnabled(countdown.read().open);
-  announce(liveTimer, 'The game goes on');
+  announce(liveTimer, t('play.goesOn'));
 });
 
 client.on('time_added', (m) => {
@@ -250,7 +266,7 @@ client.on('time_added', (m) => {
     countdown.set(m, S.paused);
     announcer.reset();
     setControlsEnabled(countdown.read().open);
-    toast('The host added time', 'info', 2500);
+    toast(t('play.timeAdded'), 'info', 2500);
   }
 });
 
@@ -264,12 +280,14 @@ client.on('result', (m) => showResult(m));
 
 client.on('leaderboard', (m) => {
   S.phase = 'leaderboard';
+  S.board = m;
   showPlayerBoard(m);
 });
 
-client.on('ended', () => {
+client.on('ended', (m) => {
   S.phase = 'ended';
   S.ended = true;
+  S.endedMsg = m;
   countdown.stop();
 });
 
@@ -280,15 +298,15 @@ client.on('kicked', (m) => {
   S.session = null;
   client.stop('kicked');
   banner.update({ status: 'open' });
-  goneView('You were removed', errorText({ code: 'kicked', message: m.message }), false);
-  announce(liveResult, 'The host removed you from the game');
+  goneView('play.removedTitle', 'err.kicked', false);
+  announce(liveResult, t('err.kicked'));
 });
 
 client.on('replaced', () => {
   client.stop('replaced');
   S.started = false;
   banner.update({ status: 'open' });
-  goneView('Playing somewhere else', 'Your game continues in another tab or on another device.', true);
+  goneView('play.replacedTitle', 'play.replacedText', true);
 });
 
 client.on('closed', () => {
@@ -297,7 +315,7 @@ client.on('closed', () => {
   S.session = null;
   client.stop('closed');
   banner.update({ status: 'open' });
-  if (!wasEnded) goneView('Game closed', 'This game is over and has closed.', false);
+  if (!wasEnded) goneView('common.gameClosed', 'play.closedText', false);
 });
 
 client.on('error', (m, { handled }) => {
@@ -343,10 +361,14 @@ function renderState(st) {
       S.reveal = st.reveal;
       countdown.stop();
       if (st.you?.result) S.result = st.you.result;
-      if (st.leaderboard) showPlayerBoard(st.leaderboard);
+      if (st.leaderboard) {
+        S.board = st.leaderboard;
+        showPlayerBoard(st.leaderboard);
+      }
       break;
     case 'ended':
       S.ended = true;
+      if (st.ended) S.endedMsg = st.ended;
       countdown.stop();
       if (st.you?.summary) showEnded(st.you.summary);
       break;
@@ -361,14 +383,20 @@ function renderLobby() {
   // Players get no live roster (the big screen shows it): the count and
   // names are those of the moment this player joined.
   const others = Math.max(0, (S.players || 0) - 1);
-  $('lobby-count').textContent =
-    others === 0 ? "You're the first one in." : `You joined with ${others} ${others === 1 ? 'other player' : 'others'}.`;
+  $('lobby-count').textContent = others === 0 ? t('play.first') : t('play.joinedWith', { n: others });
   const list = $('lobby-recent');
   list.replaceChildren(...S.recent.map((name) => el('li', { class: 'name-chip', text: name })));
   view('lobby');
 }
 
 // ---- questions ---------------------------------------------------------------
+
+/** The question's head line and picture (again after a language switch). */
+function questionHead(q) {
+  $('q-count').textContent = t('common.questionOf', { n: q.index + 1, total: q.total });
+  $('q-type').textContent = qtypeLabel(q.qtype, q.select) + (q.points === 2 ? ` · ${t('common.doublePoints')}` : '');
+  $('q-image').replaceChildren(...[questionImage(q.image)].filter(Boolean));
+}
 
 function onQuestion(q, answered) {
   if (!q) return;
@@ -384,10 +412,8 @@ function onQuestion(q, answered) {
     if (!S.lastAnswer || S.lastAnswer.index !== q.index) S.lastAnswer = null;
   }
   announcer.reset();
-  $('q-count').textContent = `Question ${q.index + 1} of ${q.total}`;
-  $('q-type').textContent = qtypeLabel(q.qtype, q.select) + (q.points === 2 ? ' · double points' : '');
+  questionHead(q);
   $('q-prompt').textContent = q.prompt;
-  $('q-image').replaceChildren(...[questionImage(q.image)].filter(Boolean));
   $('q-status').textContent = '';
   $('q-paused').hidden = !S.paused;
   countdown.set(q, S.paused);
@@ -399,7 +425,7 @@ function onQuestion(q, answered) {
   buildAnswerUI(q);
   view('question');
   setControlsEnabled(countdown.read().open);
-  announce(liveResult, `Question ${q.index + 1}: ${q.prompt}`);
+  announce(liveResult, t('play.announceQuestion', { n: q.index + 1, prompt: q.prompt }));
   // Report the moment the question is on screen, for fair timing: the DOM
   // is built, and the server caps how much this may shift the clock.
   client.send('shown', { question: q.index });
@@ -448,10 +474,11 @@ function optionButton(i, text, extra = {}) {
       class: `opt ${style.cls}`,
       'data-index': i,
       'aria-keyshortcuts': String(i + 1),
-      'aria-label': optionLabel(i, text),
       ...extra,
     },
     optionBadge(i),
+    // The name is the visible text, after the letter ("A: Red").
+    el('span', { class: 'sr-only', text: optionLabel(i, '') }),
     el('span', { class: 'opt-text', text }),
   );
 }
@@ -461,12 +488,13 @@ function buildAnswerUI(q) {
   area.replaceChildren();
   area.dataset.qtype = q.qtype;
   const n = q.options.length;
+  const options = optionTexts(q);
   switch (q.qtype) {
     case 'single':
     case 'poll':
     case 'truefalse': {
-      const grid = el('div', { class: `opt-grid opt-count-${n}`, role: 'group', 'aria-label': 'Answers' });
-      q.options.forEach((text, i) => {
+      const grid = el('div', { class: `opt-grid opt-count-${n}`, role: 'group', 'aria-label': t('common.answers') });
+      options.forEach((text, i) => {
         const b = optionButton(i, text);
         b.addEventListener('click', () => {
           const answer = q.qtype === 'truefalse' ? i === 0 : i;
@@ -474,21 +502,21 @@ function buildAnswerUI(q) {
         });
         grid.append(b);
       });
-      area.append(grid, el('p', { class: 'kbd-hint', text: `Keys 1–${n} pick an answer.` }));
+      area.append(grid, el('p', { class: 'kbd-hint', text: t('play.keysPick', { n }) }));
       break;
     }
     case 'multi': {
-      const grid = el('div', { class: `opt-grid opt-count-${n}`, role: 'group', 'aria-label': 'Answers: pick all that apply' });
-      q.options.forEach((text, i) => {
+      const grid = el('div', { class: `opt-grid opt-count-${n}`, role: 'group', 'aria-label': t('play.answersMulti') });
+      options.forEach((text, i) => {
         const b = optionButton(i, text, { 'aria-pressed': String(S.draft.selected.has(i)) });
         b.classList.add('opt-toggle');
         b.append(el('span', { class: 'opt-check', 'aria-hidden': 'true', text: '✓' }));
         b.addEventListener('click', () => toggleMulti(i));
         grid.append(b);
       });
-      const submit = el('button', { type: 'button', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, 'Submit');
+      const submit = el('button', { type: 'button', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, t('play.submit'));
       submit.addEventListener('click', () => submitMulti());
-      area.append(grid, el('div', { class: 'submit-row' }, submit), el('p', { class: 'kbd-hint', text: `Keys 1–${n} tick answers; Enter submits.` }));
+      area.append(grid, el('div', { class: 'submit-row' }, submit), el('p', { class: 'kbd-hint', text: t('play.keysTick', { n }) }));
       break;
     }
     case 'typeanswer': {
@@ -500,8 +528,8 @@ function buildAnswerUI(q) {
         autocomplete: 'off',
         autocapitalize: 'off',
         spellcheck: 'false',
-        'aria-label': 'Your answer',
-        placeholder: 'Type your answer',
+        'aria-label': t('play.yourAnswer'),
+        placeholder: t('ui.qt.typeanswer'),
         enterkeyhint: 'send',
       });
       input.value = S.draft.text || '';
@@ -509,13 +537,13 @@ function buildAnswerUI(q) {
         S.draft.text = input.value;
         updateSubmitState();
       });
-      const submit = el('button', { type: 'submit', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, 'Submit');
+      const submit = el('button', { type: 'submit', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, t('play.submit'));
       const form = el('form', { class: 'type-form', novalidate: true }, input, submit);
       form.addEventListener('submit', (e) => {
         e.preventDefault();
         const v = input.value.trim();
         if (!v) {
-          $('q-status').textContent = 'Type an answer first.';
+          $('q-status').textContent = t('play.typeFirst');
           input.focus();
           return;
         }
@@ -525,16 +553,16 @@ function buildAnswerUI(q) {
       break;
     }
     case 'ordering': {
-      const help = el('p', { class: 'kbd-hint', id: 'order-help', text: 'Move items with the arrow buttons, or focus an item and press Shift+↑/↓. Enter submits.' });
+      const help = el('p', { class: 'kbd-hint', id: 'order-help', text: t('play.orderHelp') });
       const list = el('ol', { class: 'order-list', id: 'order-list', 'aria-describedby': 'order-help' });
-      const submit = el('button', { type: 'button', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, 'Submit order');
+      const submit = el('button', { type: 'button', class: 'btn btn-dark btn-xl btn-submit', id: 'submit-answer' }, t('play.submitOrder'));
       submit.addEventListener('click', () => submitOrder());
       area.append(list, el('div', { class: 'submit-row' }, submit), help);
       renderOrderList();
       break;
     }
     default:
-      area.append(el('p', { class: 'big-msg', text: 'This question type is not supported by this page.' }));
+      area.append(el('p', { class: 'big-msg', text: t('play.unsupported') }));
   }
   updateSubmitState();
 }
@@ -547,7 +575,7 @@ function updateSubmitState() {
   if (q.qtype === 'multi') {
     const k = S.draft.selected.size;
     submit.disabled = !open || k === 0;
-    submit.textContent = k ? `Submit (${k} picked)` : q.select ? `Pick ${q.select}` : 'Pick at least one';
+    submit.textContent = k ? t('play.submitPicked', { n: k }) : q.select ? t('ui.qt.multiN', { n: q.select }) : t('play.pickAtLeastOne');
   } else if (q.qtype === 'typeanswer') {
     submit.disabled = !open || !(S.draft.text || '').trim();
   } else {
@@ -569,7 +597,7 @@ function submitMulti() {
   const q = S.question;
   const picked = [...S.draft.selected].sort((a, b) => a - b);
   if (!picked.length) {
-    $('q-status').textContent = 'Pick at least one answer.';
+    $('q-status').textContent = t('play.pickAtLeastOneAnswer');
     return;
   }
   submitAnswer(picked, picked.map((i) => optionLabel(i, q.options[i])).join(', '));
@@ -583,8 +611,8 @@ function renderOrderList(focusIndex = null) {
   list.replaceChildren();
   order.forEach((opt, pos) => {
     const text = q.options[opt];
-    const up = el('button', { type: 'button', class: 'move-btn', 'aria-label': `Move “${text}” up`, disabled: pos === 0 }, '▲');
-    const down = el('button', { type: 'button', class: 'move-btn', 'aria-label': `Move “${text}” down`, disabled: pos === order.length - 1 }, '▼');
+    const up = el('button', { type: 'button', class: 'move-btn', 'aria-label': t('play.moveUp', { text }), disabled: pos === 0 }, '▲');
+    const down = el('button', { type: 'button', class: 'move-btn', 'aria-label': t('play.moveDown', { text }), disabled: pos === order.length - 1 }, '▼');
     up.dataset.keep = pos === 0 ? '1' : '';
     down.dataset.keep = pos === order.length - 1 ? '1' : '';
     up.addEventListener('click', () => moveItem(pos, -1, 'up'));
@@ -595,7 +623,7 @@ function renderOrderList(focusIndex = null) {
         class: `order-item ${OPTION_STYLES[opt % OPTION_STYLES.length].cls}`,
         tabindex: '0',
         'data-option': opt,
-        'aria-label': `Position ${pos + 1} of ${order.length}: ${text}`,
+        'aria-label': t('play.position', { pos: pos + 1, n: order.length, text }),
       },
       el('span', { class: 'order-pos', 'aria-hidden': 'true', text: String(pos + 1) }),
       optionBadge(opt),
@@ -624,7 +652,7 @@ function moveItem(pos, delta, how) {
     if (b && !b.disabled) b.focus();
     else li?.focus();
   }
-  announce(liveTimer, `“${text}” is now at position ${to + 1} of ${order.length}`);
+  announce(liveTimer, t('play.movedTo', { text, pos: to + 1, n: order.length }));
 }
 
 function orderKey(e, pos) {
@@ -656,20 +684,20 @@ async function submitAnswer(answer, text) {
   if (!q || S.submitting) return;
   const r = countdown.read();
   if (r.paused) {
-    $('q-status').textContent = 'The game is paused.';
+    $('q-status').textContent = t('err.paused');
     return;
   }
   if (!r.open) {
-    $('q-status').textContent = r.inLeadIn ? 'Wait for the question to open.' : "Time's up!";
+    $('q-status').textContent = r.inLeadIn ? t('play.waitOpen') : t('play.timeUp');
     return;
   }
   if (!client.isOpen) {
-    $('q-status').textContent = 'Not connected: reconnecting…';
+    $('q-status').textContent = t('play.notConnected');
     return;
   }
   S.submitting = true;
   setControlsEnabled(false);
-  $('q-status').textContent = 'Sending…';
+  $('q-status').textContent = t('play.sending');
   // The server opens each player's window late by the time their `shown`
   // took to arrive, so an answer given the instant the lead-in ends here can
   // be refused as not_open although this screen showed the question open.
@@ -706,20 +734,22 @@ async function submitAnswer(answer, text) {
 
 function showAnswered() {
   const a = S.lastAnswer;
-  $('answered-detail').textContent = a && a.text ? `You answered ${a.text}` : 'Your answer is in.';
-  if (a && typeof a.timeMs === 'number') $('answered-detail').textContent += ` in ${(a.timeMs / 1000).toFixed(1)} s`;
+  let detail = a && a.text ? t('play.youAnswered', { answer: a.text }) : t('play.answerIn');
+  if (a && typeof a.timeMs === 'number') {
+    detail += ` ${t('play.answerTime', { s: fmtNum(a.timeMs / 1000, { minimumFractionDigits: 1, maximumFractionDigits: 1 }) })}`;
+  }
+  $('answered-detail').textContent = detail;
   renderProgress();
   $('change-btn').hidden = !(S.settings.change_answer && countdown.read().open);
   view('answered');
-  announce(liveResult, 'Answer received');
+  announce(liveResult, t('play.answerReceived'));
 }
 
 // No live answer count on phones (the big screen has it): the number of
 // players comes with the question.
 function renderProgress() {
   const others = Math.max(0, (S.players || 0) - 1);
-  $('answered-progress').textContent =
-    others === 0 ? '' : `Waiting for ${others === 1 ? 'the other player' : `the other ${others} players`}`;
+  $('answered-progress').textContent = others === 0 ? '' : t('play.waitingOthers', { n: others });
 }
 
 $('change-btn').addEventListener('click', () => {
@@ -741,7 +771,7 @@ function correctText() {
     case 'multi':
       return Array.isArray(r.correct) ? r.correct.map((i) => optionLabel(i, q.options[i] ?? '?')).join(', ') : '';
     case 'truefalse':
-      return r.correct ? 'True' : 'False';
+      return r.correct ? t('common.true') : t('common.false');
     case 'typeanswer':
       return Array.isArray(r.correct) ? r.correct.join(' / ') : '';
     case 'ordering':
@@ -762,23 +792,23 @@ function showResult(m) {
   let kind;
   let ic;
   if (isPoll) {
-    title = m.answered ? 'Thanks for voting!' : 'No vote this time';
+    title = t(m.answered ? 'play.res.voted' : 'play.res.noVote');
     kind = 'neutral';
     ic = 'star';
   } else if (!m.answered) {
-    title = "Time's up";
+    title = t('play.res.timeUp');
     kind = 'wrong';
     ic = 'clock';
   } else if (m.correct) {
-    title = 'Correct!';
+    title = t('play.res.correct');
     kind = 'correct';
     ic = 'check';
   } else if (m.points > 0) {
-    title = 'Partly right';
+    title = t('play.res.partial');
     kind = 'partial';
     ic = 'partial';
   } else {
-    title = 'Incorrect';
+    title = t('play.res.wrong');
     kind = 'wrong';
     ic = 'cross';
   }
@@ -786,14 +816,15 @@ function showResult(m) {
   $('result-icon').replaceChildren(icon(ic));
   $('result-title').textContent = title;
   const pts = (m.points || 0) + (m.bonus || 0);
-  $('result-points').textContent = isPoll ? 'Polls score no points' : `+${pts} points` + (m.bonus ? ` (incl. ${m.bonus} streak bonus)` : '');
+  $('result-points').textContent = isPoll ? t('play.pollNoPoints') : t('play.plusPoints', { n: pts }) + (m.bonus ? ` ${t('play.inclBonus', { n: m.bonus })}` : '');
   $('result-points').dataset.points = String(pts);
-  $('result-streak').replaceChildren(...(m.streak >= 2 && !isPoll ? [icon('flame', 'icon icon-inline'), `Answer streak: ${m.streak}`] : []));
+  $('result-streak').replaceChildren(...(m.streak >= 2 && !isPoll ? [icon('flame', 'icon icon-inline'), t('play.streak', { n: m.streak })] : []));
   const ct = correctText();
-  $('result-correct').textContent = !isPoll && ct && !m.correct ? `Right answer: ${ct}` : '';
-  $('result-rank').textContent = m.rank ? `You're in ${ordinal(m.rank)} place of ${m.players} · ${m.score} points` : `${m.score} points`;
+  $('result-correct').textContent = !isPoll && ct && !m.correct ? t('play.rightAnswer', { answer: ct }) : '';
+  const total = t('common.points', { n: m.score });
+  $('result-rank').textContent = m.rank && m.score > 0 ? `${t('play.rankOf', { rank: ordinal(m.rank), players: m.players })} · ${total}` : total;
   view('result');
-  announce(liveResult, `${title}. ${isPoll ? '' : `${pts} points.`} ${m.rank ? `You are ${ordinal(m.rank)} of ${m.players}.` : ''}`);
+  announce(liveResult, `${title}. ${isPoll ? '' : `${t('common.points', { n: pts })}.`} ${m.rank ? t('play.announceRank', { rank: ordinal(m.rank), players: m.players }) : ''}`);
 }
 
 function showPlayerBoard(lb) {
@@ -804,9 +835,11 @@ function showPlayerBoard(lb) {
   const score = row?.score ?? S.result?.score ?? S.score;
   S.score = score;
   updateMe();
-  $('pl-eyebrow').textContent = `After question ${lb.index + 1} of ${lb.total}`;
-  $('pl-title').textContent = rank ? `You're ${ordinal(rank)}` : 'Standings';
-  $('pl-score').textContent = `${score} points`;
+  $('pl-eyebrow').textContent = t('common.afterQuestion', { n: lb.index + 1, total: lb.total });
+  // No place to boast of with 0 points; a shared place says so.
+  const tied = (lb.top || []).some((r) => r.rank === rank && r.id !== me);
+  $('pl-title').textContent = rank && score > 0 ? t(tied ? 'play.youreTied' : 'play.youreRank', { rank: ordinal(rank) }) : t('play.standings');
+  $('pl-score').textContent = t('common.points', { n: score });
   const board = $('pl-board');
   board.replaceChildren(
     ...(lb.top || []).slice(0, 5).map((r) =>
@@ -820,35 +853,54 @@ function showPlayerBoard(lb) {
     ),
   );
   view('leaderboard');
-  announce(liveResult, rank ? `You are ${ordinal(rank)} with ${score} points` : `${score} points`);
+  announce(liveResult, rank ? t('play.announceBoard', { rank: ordinal(rank), points: t('common.points', { n: score }) }) : t('common.points', { n: score }));
+}
+
+/** The end screen's title. Rank 1 is "You won!" only when nobody else has
+ * it (the `ended` podium lists every row ranked 1-3) and it is worth
+ * something: with every score at 0 nobody won. */
+function endTitle(sm) {
+  if (!sm.rank) return t('play.thanks');
+  const podium = S.endedMsg?.podium || [];
+  const me = S.session?.id;
+  const tied = podium.filter((r) => r.rank === sm.rank && r.id !== me).length > 0;
+  if (sm.rank === 1) {
+    if (sm.score === 0) return t('play.noScores');
+    return tied ? t('play.tiedFirst') : t('play.won');
+  }
+  return tied ? t('play.tiedRank', { rank: ordinal(sm.rank) }) : t('play.finished', { rank: ordinal(sm.rank) });
 }
 
 function showEnded(sm) {
   S.ended = true;
+  S.summary = sm;
   S.score = sm.score;
   updateMe();
   countdown.stop();
-  const title = sm.rank === 1 ? 'You won!' : sm.rank ? `You finished ${ordinal(sm.rank)}` : 'Thanks for playing';
+  const title = endTitle(sm);
+  // No medal for a first place nobody earned (every score 0).
+  const medal = sm.rank >= 1 && sm.rank <= 3 && sm.score > 0;
   $('end-title').textContent = title;
-  $('end-medal').replaceChildren(...(sm.rank >= 1 && sm.rank <= 3 ? [icon('trophy')] : []));
+  $('end-medal').replaceChildren(...(medal ? [icon('trophy')] : []));
   $('end-medal').dataset.rank = String(sm.rank || 0);
-  $('end-medal').hidden = !(sm.rank >= 1 && sm.rank <= 3);
-  $('end-score').textContent = `${sm.score} points · ${sm.players} ${sm.players === 1 ? 'player' : 'players'}`;
+  $('end-medal').hidden = !medal;
+  $('end-score').textContent = `${t('common.points', { n: sm.score })} · ${t('common.players', { n: sm.players })}`;
   // The board that outlives the game: this group's (or this bank's), around me.
   $('end-board').href = boardHref(S.settings, { me: S.session?.nickname || null });
-  $('end-board').textContent = S.settings.group ? 'See the group leaderboard' : 'See the leaderboard';
+  $('end-board').dataset.i18n = S.settings.group ? 'play.seeGroupBoard' : 'play.seeBoard';
+  $('end-board').textContent = t($('end-board').dataset.i18n);
   const body = $('end-summary').tBodies[0];
   body.replaceChildren(
     ...(sm.questions || []).map((q) => {
       let res;
       let cls;
       const poll = S.qtypes[q.index] === 'poll';
-      if (q.skipped) [res, cls] = ['Skipped', 'res-skip'];
-      else if (poll) [res, cls] = [q.answered ? 'Voted' : 'No vote', 'res-none'];
-      else if (!q.answered) [res, cls] = ['No answer', 'res-none'];
-      else if (q.correct) [res, cls] = ['✓ Right', 'res-right'];
-      else if (q.points > 0) [res, cls] = ['½ Partly', 'res-partial'];
-      else [res, cls] = ['✗ Wrong', 'res-wrong'];
+      if (q.skipped) [res, cls] = [t('play.sum.skipped'), 'res-skip'];
+      else if (poll) [res, cls] = [t(q.answered ? 'play.sum.voted' : 'play.sum.noVote'), 'res-none'];
+      else if (!q.answered) [res, cls] = [t('play.sum.noAnswer'), 'res-none'];
+      else if (q.correct) [res, cls] = [t('play.sum.right'), 'res-right'];
+      else if (q.points > 0) [res, cls] = [t('play.sum.partly'), 'res-partial'];
+      else [res, cls] = [t('play.sum.wrong'), 'res-wrong'];
       return el(
         'tr',
         { class: cls },
@@ -860,7 +912,7 @@ function showEnded(sm) {
     }),
   );
   view('ended');
-  announce(liveResult, `Game over. ${title}. ${sm.score} points.`);
+  announce(liveResult, t('play.announceEnd', { title, points: t('common.points', { n: sm.score }) }));
 }
 
 // ---- keyboard ------------------------------------------------------------------
@@ -926,7 +978,7 @@ $('leave-btn').addEventListener('click', async () => {
 $('gone-retry').addEventListener('click', () => {
   if (!S.session) return;
   view('connecting');
-  $('connecting-text').textContent = 'Rejoining your game…';
+  connectingText('play.rejoining');
   S.started = false;
   startClient();
 });
@@ -940,6 +992,38 @@ $('tick-circle').replaceChildren(icon('check'));
 
 const landing = initLanding({ onJoin: onJoinRequest });
 
+function resumeText() {
+  const old = S.resumeOffer;
+  if (!old) return;
+  $('resume-text').textContent = old.nickname ? t('play.resumeAs', { nick: old.nickname, pin: old.pin }) : t('play.resumeIn', { pin: old.pin });
+}
+
+/** The connecting screen's text, by catalogue key. */
+function connectingText(key) {
+  const p = $('connecting-text');
+  p.dataset.i18n = key;
+  p.textContent = t(key);
+}
+
+// A language switch: the static texts are filled again by i18n.js; what
+// this page built is built again from the state it keeps.
+onLangChange(() => {
+  banner.relabel();
+  updateMe();
+  resumeText();
+  const v = document.body.dataset.view;
+  if (S.gone && v === 'gone') goneView(S.gone.title, S.gone.text, S.gone.canRetry, S.gone.err);
+  else if (v === 'lobby') renderLobby();
+  else if (v === 'question' && S.question) {
+    questionHead(S.question);
+    buildAnswerUI(S.question);
+    setControlsEnabled(countdown.read().open);
+  } else if (v === 'answered') showAnswered();
+  else if (v === 'result' && S.result) showResult(S.result);
+  else if (v === 'leaderboard' && S.board) showPlayerBoard(S.board);
+  else if (v === 'ended' && S.summary) showEnded(S.summary);
+});
+
 // A seat from a tab that was closed: offer it, don't take it silently.
 function offerResume() {
   const old = sessions.load('player');
@@ -949,13 +1033,14 @@ function offerResume() {
     return;
   }
   $('resume').hidden = false;
-  $('resume-text').textContent = old.nickname ? `Continue as ${old.nickname} in game ${old.pin}?` : `Continue in game ${old.pin}?`;
+  S.resumeOffer = old;
+  resumeText();
   $('resume-btn').addEventListener('click', () => {
     S.session = old;
     sessions.save('player', old);
     $('resume').hidden = true;
     view('connecting');
-    $('connecting-text').textContent = 'Rejoining your game…';
+    connectingText('play.rejoining');
     startClient();
   });
   $('resume-forget').addEventListener('click', () => {
@@ -966,7 +1051,7 @@ function offerResume() {
 
 if (S.session && S.session.pin && S.session.token) {
   loadQtypes();
-  $('connecting-text').textContent = 'Rejoining your game…';
+  connectingText('play.rejoining');
   view('connecting');
   updateMe();
   startClient();

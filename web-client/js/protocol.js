@@ -7,7 +7,10 @@
 // - on(type, fn) dispatches server messages by `type` ('*' gets them all);
 // - the connection reconnects by itself with exponential back-off and
 //   jitter; the `onOpen` hook runs after every (re)connection so a screen
-//   can rejoin with its stored token.
+//   can rejoin with its stored token. The back-off is skipped when the
+//   browser says the network is back (`online`) or the tab is shown again
+//   (`visibilitychange`): a phone whose Wi-Fi returns rejoins at once
+//   instead of waiting out a retry of up to 10 s.
 
 export const SUBPROTOCOL = 'chainquiz.v1';
 export const WS_PATH = '/ws';
@@ -43,6 +46,7 @@ const DEFAULTS = {
   maxDelayMs: 10000, // back-off ceiling
   heartbeatMs: 15000, // app-level ping while idle
   heartbeatTimeoutMs: 10000, // no pong in this time: the link is dead
+  probeMs: 2500, // after `online` or the tab coming back: no reply to a ping in this time, reconnect
   requestTimeoutMs: 15000,
 };
 
@@ -63,11 +67,14 @@ export class Client {
     this.pending = new Map(); // id -> {resolve, reject, timer}
     this.handlers = new Map(); // type -> Set<fn>
     this.retryTimer = null;
+    this.retryAt = 0; // when the pending retry is due (ms since the epoch)
     this.heartbeatTimer = null;
     this.lastRx = 0;
     this.welcome = null;
     this.stopped = false;
+    this.probeTimer = null;
     this._onOnline = () => this.reconnectNow();
+    this._onOffline = () => this._drop();
     this._onVisible = () => {
       if (document.visibilityState === 'visible') this.reconnectNow();
     };
@@ -84,6 +91,7 @@ export class Client {
   start() {
     this.stopped = false;
     window.addEventListener('online', this._onOnline);
+    window.addEventListener('offline', this._onOffline);
     document.addEventListener('visibilitychange', this._onVisible);
     this._connect();
   }
@@ -94,6 +102,9 @@ export class Client {
     clearTimeout(this.retryTimer);
     this._stopHeartbeat();
     window.removeEventListener('online', this._onOnline);
+    window.removeEventListener('offline', this._onOffline);
+    clearTimeout(this.probeTimer);
+    this.probeTimer = null;
     document.removeEventListener('visibilitychange', this._onVisible);
     if (this.ws) {
       try {
@@ -106,11 +117,51 @@ export class Client {
     this._setStatus('stopped');
   }
 
-  /** Skips the remaining back-off (network came back, tab became visible). */
+  /** The network came back or the tab is visible again: a connection
+   * waiting out its back-off retries now; an open one is asked for a pong
+   * and replaced at once if none comes (a socket that died unnoticed while
+   * the phone was off the network or asleep). */
   reconnectNow() {
-    if (this.stopped || this.status !== 'reconnecting') return;
+    if (this.stopped || this.status === 'idle') return;
+    if (this.isOpen) {
+      this._probe();
+      return;
+    }
     clearTimeout(this.retryTimer);
     this._connect();
+  }
+
+  _probe() {
+    if (this.probeTimer !== null) return;
+    const ws = this.ws;
+    const at = Date.now();
+    this.send('ping');
+    this.probeTimer = setTimeout(() => {
+      this.probeTimer = null;
+      if (this.ws === ws && this.lastRx < at && !this.stopped) {
+        this._drop();
+        clearTimeout(this.retryTimer);
+        this._connect();
+      }
+    }, this.opts.probeMs);
+  }
+
+  /** Gives the socket up (the browser went offline, or it stopped
+   * answering) and waits out the back-off as after a close. */
+  _drop() {
+    const ws = this.ws;
+    if (this.stopped || !ws) return;
+    ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
+    this.ws = null;
+    try {
+      ws.close(4001, 'network lost');
+    } catch {
+      /* ignore */
+    }
+    this._stopHeartbeat();
+    this._failPending();
+    this._dispatch({ type: 'disconnected', code: 4001, reason: 'network lost' });
+    this._scheduleRetry();
   }
 
   get isOpen() {
@@ -192,10 +243,12 @@ export class Client {
 
   _scheduleRetry() {
     if (this.stopped) return;
+    clearTimeout(this.retryTimer);
     const exp = Math.min(this.opts.maxDelayMs, this.opts.baseDelayMs * 2 ** this.attempt);
     const delayMs = Math.round(exp * (0.75 + Math.random() * 0.5));
     this.attempt++;
-    this._setStatus('reconnecting', { delayMs, retryAt: Date.now() + delayMs });
+    this.retryAt = Date.now() + delayMs;
+    this._setStatus('reconnecting', { delayMs, retryAt: this.retryAt });
     this.retryTimer = setTimeout(() => this._connect(), delayMs);
   }
 
@@ -326,47 +379,9 @@ export const sessions = {
   },
 };
 
-/** Human text for an error code (the server's message is the fallback). */
-const ERROR_TEXT = {
-  no_game: 'No live game has this PIN. Check the number on the big screen, or open the join link.',
-  game_locked: 'The host has locked this game.',
-  game_full: 'This game is full.',
-  game_started: 'This game has already started.',
-  game_over: 'This game is over. Ask the host for the PIN of the next one.',
-  nickname_invalid: 'That nickname is too long, or has characters that are not allowed.',
-  nickname_taken: 'Someone in this game already uses that nickname.',
-  nickname_rejected: 'That nickname is not allowed. Pick another one.',
-  bad_token: 'Your seat in this game is no longer valid.',
-  resume_expired: 'You were away too long: your seat was released.',
-  kicked: 'The host removed you from this game.',
-  no_players: 'Wait for at least one player to join.',
-  paused: 'The game is paused.',
-  too_late: 'Too late: time was up.',
-  not_open: 'Answering is not open yet.',
-  already_answered: 'You have already answered.',
-  no_bank: 'That question bank does not exist.',
-  no_questions: 'No question matches that selection. Choose other tags.',
-  group_secret_required:
-    'This group label is already in use, and its leaderboard belongs to the host who created it. Enter the group secret under “Group label”, or choose another label.',
-  bad_group_secret: 'That group secret does not belong to this group label. Check it, or choose another label.',
-  server_full: 'The server is busy with too many games. Try again later.',
-  server_busy: 'The server is restarting. Try again in a moment.',
-  rate_limited: 'Slow down a little.',
-  connection_lost: 'The connection to the server was lost.',
-  timeout: 'The server did not answer in time.',
-};
-
-/** Codes whose server message says which character or which player: shown too. */
-const DETAILED = new Set(['nickname_invalid', 'nickname_taken']);
-
-export function errorText(err) {
-  if (!err) return '';
-  const text = ERROR_TEXT[err.code];
-  if (text && DETAILED.has(err.code) && err.message?.startsWith('nickname ')) {
-    return `${text} (${err.message})`;
-  }
-  return text || err.message || String(err);
-}
+// Texts for error codes (the server's message is the fallback) and ranks
+// are in the message catalogue.
+export { errorText, ordinal } from './i18n.js';
 
 /** Creates an element; `text` always goes in as textContent (never HTML). */
 export function el(tag, attrs = {}, ...children) {
@@ -385,11 +400,4 @@ export function el(tag, attrs = {}, ...children) {
     node.append(c instanceof Node ? c : document.createTextNode(String(c)));
   }
   return node;
-}
-
-/** Ordinal: 1st, 2nd, 3rd, 4th, 11th, 21st. */
-export function ordinal(n) {
-  const v = n % 100;
-  if (v >= 11 && v <= 13) return `${n}th`;
-  return `${n}${{ 1: 'st', 2: 'nd', 3: 'rd' }[n % 10] || 'th'}`;
 }

@@ -2,6 +2,7 @@
 // Every piece of user-supplied text goes in through textContent.
 
 import { el } from './protocol.js';
+import { t } from './i18n.js';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
@@ -84,41 +85,35 @@ export function announce(region, text) {
   }, 30);
 }
 
-/** The connection banner: hidden while connected, "Reconnecting…" with
- * the next retry otherwise. */
+/** The connection banner: hidden while connected; otherwise one calm,
+ * steady "Reconnecting…" (a live region: its text changes only when the
+ * state does, so a screen reader says it once, not at every retry). The
+ * attempt count is kept in data-attempt for debugging. */
 export class ConnectionBanner {
   constructor(node) {
     this.node = node;
-    this.timer = null;
+    this.status = null;
   }
 
   update(info) {
-    clearInterval(this.timer);
+    if (info) this.status = info.status;
     const n = this.node;
-    n.dataset.status = info.status;
-    if (info.status === 'open' || info.status === 'idle') {
+    const status = this.status;
+    n.dataset.status = status;
+    if (info) n.dataset.attempt = String(info.attempt ?? 0);
+    if (status === 'open' || status === 'idle') {
       n.hidden = true;
       n.textContent = '';
       return;
     }
     n.hidden = false;
-    if (info.status === 'connecting') {
-      n.textContent = 'Connecting…';
-      return;
-    }
-    if (info.status === 'stopped') {
-      n.textContent = 'Disconnected.';
-      return;
-    }
-    const render = () => {
-      const left = info.retryAt ? Math.max(0, Math.ceil((info.retryAt - Date.now()) / 1000)) : 0;
-      n.textContent =
-        left > 0
-          ? `Reconnecting… (attempt ${info.attempt}, next try in ${left} s)`
-          : `Reconnecting… (attempt ${Math.max(1, info.attempt)})`;
-    };
-    render();
-    if (info.retryAt) this.timer = setInterval(render, 500);
+    const text = t(status === 'connecting' ? 'conn.connecting' : status === 'stopped' ? 'conn.disconnected' : 'conn.reconnecting');
+    if (n.textContent !== text) n.textContent = text;
+  }
+
+  /** Again in the page's new language. */
+  relabel() {
+    if (this.status) this.update(null);
   }
 }
 
@@ -202,12 +197,12 @@ export class TimeAnnouncer {
     for (const mark of [10, 5]) {
       if (s <= mark && s > 0 && !this.said.has(mark) && r.limitMs > mark * 1000) {
         this.said.add(mark);
-        announce(this.region, `${mark} seconds left`);
+        announce(this.region, t('ui.secondsLeftN', { n: mark }));
       }
     }
     if (s === 0 && !this.said.has(0)) {
       this.said.add(0);
-      announce(this.region, "Time's up");
+      announce(this.region, t('ui.timeUp'));
     }
   }
 }
@@ -231,30 +226,24 @@ export function toast(text, kind = 'info', ms = 4000) {
 
 /** Rank movement text and class: ▲2, ▼1, =, new. */
 export function rankChange(rank, prev) {
-  if (!prev) return { text: 'new', cls: 'rank-new', label: 'new on the board' };
+  if (!prev) return { text: t('ui.rank.new'), cls: 'rank-new', label: t('ui.rank.newLabel') };
   const d = prev - rank;
-  if (d > 0) return { text: `▲${d}`, cls: 'rank-up', label: `up ${d}` };
-  if (d < 0) return { text: `▼${-d}`, cls: 'rank-down', label: `down ${-d}` };
-  return { text: '=', cls: 'rank-same', label: 'no change' };
+  if (d > 0) return { text: `▲${d}`, cls: 'rank-up', label: t('ui.rank.up', { n: d }) };
+  if (d < 0) return { text: `▼${-d}`, cls: 'rank-down', label: t('ui.rank.down', { n: -d }) };
+  return { text: '=', cls: 'rank-same', label: t('ui.rank.same') };
 }
 
 export function qtypeLabel(qtype, select) {
-  switch (qtype) {
-    case 'single':
-      return 'Pick one';
-    case 'multi':
-      return select ? `Pick ${select}` : 'Pick all that apply';
-    case 'truefalse':
-      return 'True or false';
-    case 'typeanswer':
-      return 'Type your answer';
-    case 'ordering':
-      return 'Put in order';
-    case 'poll':
-      return 'Poll: no wrong answer';
-    default:
-      return '';
-  }
+  if (qtype === 'multi' && select) return t('ui.qt.multiN', { n: select });
+  return ['single', 'multi', 'truefalse', 'typeanswer', 'ordering', 'poll'].includes(qtype) ? t(`ui.qt.${qtype}`) : '';
+}
+
+/** A question's option texts; true/false ones in the page's language (the
+ * server sends them in English). */
+export function optionTexts(q) {
+  if (!q) return [];
+  if (q.qtype === 'truefalse') return [t('common.true'), t('common.false')];
+  return q.options || [];
 }
 
 /** An image for a question, when the page's security policy allows it
@@ -271,7 +260,7 @@ export function questionImage(url) {
     return el('img', { class: 'q-image', src: u.href, alt: '' });
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
-  return el('a', { class: 'q-image-link', href: u.href, target: '_blank', rel: 'noopener noreferrer', text: 'Open the picture for this question' });
+  return el('a', { class: 'q-image-link', href: u.href, target: '_blank', rel: 'noopener noreferrer', text: t('ui.openPicture') });
 }
 
 // Icons as SVG, so nothing depends on an emoji font being installed.

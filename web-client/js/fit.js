@@ -1,0 +1,113 @@
+// fit.js: text that scales down to fit its box (the projector, and the
+// phone's question screen).
+//
+// A box marked `data-fit` has a size the layout gives it (a flex or grid
+// share, or a max-height) and hides what overflows. Its text sizes in
+// app.css are multiplied by the custom property --fit (1 when unset); this
+// routine lowers --fit on the box, by bisection, until neither the box nor
+// any of its descendants that match the attribute's value (a selector, e.g.
+// data-fit=".host-opt": tiles that clip their own text) overflows, or
+// --fit reaches the box's data-fit-min (0.3 unless given).
+//
+// Boxes are fitted in document order (a prompt before the options below
+// it, whose room depends on the prompt) whenever the view, the content of a
+// box, or the window's size changes. No other script needs to call it.
+//
+// It also marks answer grids whose texts are long (`.opt-grid.is-long`:
+// one column on a phone, so words are never split inside).
+
+const LONG_TEXT = 28; // characters of an option that make its grid one column
+const LONG_WORD = 12; // or a word of this many letters
+
+function overflows(node) {
+  return node.scrollHeight > node.clientHeight + 1 || node.scrollWidth > node.clientWidth + 1;
+}
+
+function tooBig(box, items) {
+  if (overflows(box)) return true;
+  for (const it of items) if (overflows(it)) return true;
+  return false;
+}
+
+function markLongGrids(box) {
+  const grids = box.matches('.chart') ? [box] : [];
+  for (const grid of [...grids, ...box.querySelectorAll('.opt-grid, .host-opt-grid')]) {
+    const long = [...grid.querySelectorAll('.opt-text')].some((t) => {
+      const s = t.textContent || '';
+      return s.length > LONG_TEXT || s.split(/\s+/).some((w) => w.length >= LONG_WORD);
+    });
+    grid.classList.toggle('is-long', long);
+  }
+}
+
+/** Fits one box: the largest --fit in [min, 1] (to 1/64) that makes it fit. */
+export function fitBox(box) {
+  markLongGrids(box);
+  const sel = box.dataset.fit;
+  const items = sel ? [...box.querySelectorAll(sel)] : [];
+  const min = Number(box.dataset.fitMin) || 0.3;
+  box.style.setProperty('--fit', '1');
+  if (!tooBig(box, items)) return 1;
+  let lo = min;
+  let hi = 1;
+  for (let i = 0; i < 7; i++) {
+    const mid = (lo + hi) / 2;
+    box.style.setProperty('--fit', mid.toFixed(4));
+    if (tooBig(box, items)) hi = mid;
+    else lo = mid;
+  }
+  box.style.setProperty('--fit', lo.toFixed(4));
+  return lo;
+}
+
+/** Fits every visible box of the page, in document order. */
+export function fitAll(root = document) {
+  for (const box of root.querySelectorAll('[data-fit]')) {
+    if (box.offsetParent === null && getComputedStyle(box).position !== 'fixed') continue; // not shown
+    fitBox(box);
+  }
+}
+
+let queued = false;
+function fitSoon() {
+  if (queued) return;
+  queued = true;
+  requestAnimationFrame(() => {
+    queued = false;
+    fitAll();
+  });
+}
+
+function start() {
+  const main = document.querySelector('main') || document.body;
+  // The window, the room the page gives main (a control band shown, a
+  // banner) or a box's own size (a column beside it grew) changed.
+  if (typeof ResizeObserver === 'function') {
+    const ro = new ResizeObserver(fitSoon);
+    ro.observe(main);
+    for (const box of document.querySelectorAll('[data-fit]')) ro.observe(box);
+  }
+  window.addEventListener('resize', fitSoon);
+  // A view was switched, or a box got new content (a countdown elsewhere
+  // does not count).
+  new MutationObserver((records) => {
+    for (const r of records) {
+      const t = r.target.nodeType === 1 ? r.target : r.target.parentElement;
+      if (!t) continue;
+      if (r.type === 'attributes') {
+        if (r.oldValue === t.getAttribute(r.attributeName)) continue; // set again, unchanged
+        fitSoon();
+        return;
+      }
+      if (t.closest('[role="timer"], .timebar, .leadin')) continue; // countdowns
+      if (t.closest('[data-fit]') || t.querySelector?.('[data-fit]')) {
+        fitSoon();
+        return;
+      }
+    }
+  }).observe(main, { subtree: true, childList: true, characterData: true, attributes: true, attributeOldValue: true, attributeFilter: ['hidden'] });
+  if (document.fonts && document.fonts.ready) document.fonts.ready.then(fitSoon);
+  fitSoon();
+}
+
+start();
