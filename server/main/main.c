@@ -1,5 +1,6 @@
 /* main.c: configuration, content, Redis (ours or the operator's), one
  * libuv loop shared by libwebsockets and hiredis, orderly shutdown. */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +31,7 @@ struct app {
     uv_signal_t sigint, sigterm;
     struct cq_store *store;
     struct cq_jfile jfile; /* the store's writes while Redis is away (jfile.h) */
+    char identity[256];    /* our lease on the Redis key prefix (cq_store_claim) */
     struct cq_net *net;
     int stopping;
 };
@@ -96,12 +98,61 @@ static bool restore_game(void *ud, const char *game_id, const char *const *entri
     return cq_net_restore_game(ud, game_id, entries, lens, n);
 }
 
+/* Our name on the Redis prefix's lease: this machine's, its boot's and our pid. */
+static void server_identity(char *out, size_t cap)
+{
+    char host[128] = "?", boot[64] = "?";
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    if (f) {
+        if (!fgets(boot, sizeof boot, f))
+            snprintf(boot, sizeof boot, "?");
+        boot[strcspn(boot, "\n")] = '\0';
+        fclose(f);
+    }
+    if (gethostname(host, sizeof host))
+        snprintf(host, sizeof host, "?");
+    host[sizeof host - 1] = '\0';
+    snprintf(out, cap, "%s %s %d", host, boot, (int)getpid());
+}
+
+/* A lease holder is gone for sure when it was a process of this machine,
+ * since its last boot, that no longer runs (a server killed a moment ago). */
+static bool holder_gone(const char *holder)
+{
+    char me[256], host[128], boot[64];
+    int pid;
+    server_identity(me, sizeof me);
+    if (sscanf(holder, "%127s %63s %d", host, boot, &pid) != 3 || pid <= 0)
+        return false;
+    size_t n = strlen(host) + 1 + strlen(boot) + 1;
+    if (strncmp(me, holder, n))
+        return false; /* another machine, or another boot of this one: wait */
+    if (kill(pid, 0))
+        return errno == ESRCH;
+    /* Still there as a zombie (its parent has not reaped it): gone too. */
+    char path[64], stat[256];
+    snprintf(path, sizeof path, "/proc/%d/stat", pid);
+    FILE *f = fopen(path, "r");
+    size_t got = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+    if (f)
+        fclose(f);
+    stat[got] = '\0';
+    const char *close = strrchr(stat, ')');
+    return close && close[1] == ' ' && close[2] == 'Z';
+}
+
 /* The journal file: what a previous run could not give Redis goes first, so
  * that the logs read next are whole. */
 static int setup_journal_file(struct app *a)
 {
     char err[512];
     size_t sent;
+    server_identity(a->identity, sizeof a->identity);
+    if (cq_store_claim(&a->target, a->cfg.key_prefix, a->identity, holder_gone,
+                       a->cfg.redis_timeout_ms, err, sizeof err)) {
+        fprintf(stderr, "chainquiz: %s\n", err);
+        return -1;
+    }
     if (cq_jfile_open(&a->jfile, a->cfg.data_dir, err, sizeof err)) {
         fprintf(stderr, "chainquiz: %s\n", err);
         return -1;
@@ -174,7 +225,7 @@ int main(int argc, char **argv)
         setrlimit(RLIMIT_NOFILE, &rl);
     }
 
-    if (load_content(a) || setup_redis(a) || setup_journal_file(a))
+    if (load_content(a) || setup_redis(a))
         goto out;
 
     uv_loop_init(&a->loop);
@@ -190,7 +241,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "chainquiz: out of memory\n");
         goto loop_out;
     }
-    cq_store_set_journal_file(a->store, &a->jfile);
     if (a->cfg.redis_url[0])
         cq_store_set_replicas(a->store, a->cfg.redis_replicas);
     cq_store_start(a->store);
@@ -210,6 +260,13 @@ int main(int argc, char **argv)
         cq_redis_embed_stop(&a->redis);
         _exit(1);
     }
+    /* Listening (a busy port is the first error to hear of), and before the
+     * loop runs: our lease on the Redis prefix, then what a previous run
+     * left in the journal file. */
+    if (setup_journal_file(a))
+        goto loop_out; /* result is still 1 */
+    cq_store_set_journal_file(a->store, &a->jfile);
+    cq_store_set_identity(a->store, a->identity);
     /* Games that were live when the server last stopped (or was killed)
      * resume before the first connection is served, their clocks going on
      * from when that server last ran. */

@@ -76,6 +76,9 @@ struct cq_store {
     size_t n_waiting, cap_waiting;
     uint64_t wait_short; /* WAITs that timed out short of `replicas` */
 
+    char identity[256]; /* our lease on the prefix (cq_store_claim); "" without */
+    bool lease_lost_warned;
+
     /* The journal file (jfile.h), NULL without one. While Redis is not
      * ready, what the journal gets is appended to it and synced at the end
      * of the loop iteration (the prepare handle runs after every check
@@ -89,6 +92,10 @@ struct cq_store {
     uint64_t spill_errors;
     int64_t spill_warned_ms;
 };
+
+static const char release_script[] =
+    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
+    "return 0";
 
 static void store_connect(struct cq_store *s);
 static void store_finish_free(struct cq_store *s);
@@ -662,8 +669,15 @@ void cq_store_free(struct cq_store *s)
     uv_timer_stop(&s->watchdog);
     if (s->ac && s->state == ST_READY) {
         /* Send what the journal and hiredis hold, and wait for the replies
-         * (bounded by the command timeout): disconnect, not free. */
+         * (bounded by the command timeout): disconnect, not free. The lease
+         * on the prefix goes last: the next server need not wait it out. */
         journal_flush(s);
+        if (s->identity[0]) {
+            char key[128];
+            snprintf(key, sizeof key, "%sserver", s->prefix);
+            redisAsyncCommand(s->ac, NULL, NULL, "EVAL %s 1 %s %s", release_script, key,
+                              s->identity);
+        }
         uv_timer_start(&s->retry, on_shutdown_timeout, (uint64_t)s->timeout_ms, 0);
         redisAsyncDisconnect(s->ac); /* on_disconnect: store_finish_free; last use of `s` */
         return;
@@ -1027,10 +1041,6 @@ int cq_store_group_claim(struct cq_store *s, const char *group, const char *dige
 
 /* Releases a claim made for a create_game that was never answered: only if
  * the owner is still that digest (compare and delete, one script). */
-static const char release_script[] =
-    "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end\n"
-    "return 0";
-
 int cq_store_group_release(struct cq_store *s, const char *group, const char *digest)
 {
     char key[256];
@@ -1044,13 +1054,47 @@ int cq_store_group_release(struct cq_store *s, const char *group, const char *di
 
 /* ---- live games' logs ------------------------------------------------------ */
 
+/* Renews our lease on the prefix, or takes it back when it lapsed (Redis
+ * away longer than the lease); 0 when another server holds it. */
+static const char lease_script[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v == ARGV[1] or not v then\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end\n"
+    "return 0";
+
+static void on_lease_reply(redisAsyncContext *ac, void *r, void *priv)
+{
+    struct cq_store *s = ac->data;
+    redisReply *reply = r;
+    (void)priv;
+    if (!s || !reply || reply->type != REDIS_REPLY_INTEGER || reply->integer)
+        return;
+    if (!s->lease_lost_warned) {
+        s->lease_lost_warned = true;
+        cq_err_log("redis: another chainquiz server has taken this Redis with prefix %s: two "
+                   "servers on one prefix lose each other's answers; stop one of them",
+                   s->prefix);
+    }
+}
+
+void cq_store_set_identity(struct cq_store *s, const char *id)
+{
+    snprintf(s->identity, sizeof s->identity, "%s", id);
+}
+
 void cq_store_alive(struct cq_store *s, int64_t now_us)
 {
-    char key[128];
+    char key[128], lease[16];
     if (s->state != ST_READY)
         return;
     snprintf(key, sizeof key, "%salive", s->prefix);
     redisAsyncCommand(s->ac, NULL, NULL, "SET %s %lld", key, (long long)now_us);
+    if (!s->identity[0])
+        return;
+    snprintf(key, sizeof key, "%sserver", s->prefix);
+    snprintf(lease, sizeof lease, "%d", CQ_STORE_LEASE_MS);
+    redisAsyncCommand(s->ac, on_lease_reply, NULL, "EVAL %s 1 %s %s %s", lease_script, key,
+                      s->identity, lease);
 }
 
 static int live_set(struct cq_store *s, const char *cmd, const char *game_id)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "jfile.h"
 #include "store.h"
@@ -170,6 +171,59 @@ int cq_store_load_logs(const struct cq_redis_target *t, const char *prefix, int 
 out:
     if (live)
         freeReplyObject(live);
+    redisFree(c);
+    return result;
+}
+
+int cq_store_claim(const struct cq_redis_target *t, const char *prefix, const char *id,
+                   cq_store_gone_cb gone, int timeout_ms, char *err, size_t errlen)
+{
+    char key[128], holder[256] = "";
+    int result = -1;
+    redisContext *c = connect_sync(t, timeout_ms, err, errlen);
+    if (!c)
+        return -1;
+    snprintf(key, sizeof key, "%sserver", prefix);
+    /* Polled every 250 ms for at most the lease and a second. */
+    for (int i = 0; i <= (CQ_STORE_LEASE_MS + 1000) / 250; i++) {
+        redisReply *r = redisCommand(c, "SET %s %s NX PX %d", key, id, CQ_STORE_LEASE_MS);
+        bool took = r && r->type == REDIS_REPLY_STATUS;
+        if (r)
+            freeReplyObject(r);
+        if (took) {
+            result = 0;
+            goto out;
+        }
+        r = redisCommand(c, "GET %s", key);
+        if (!r || r->type == REDIS_REPLY_ERROR) {
+            snprintf(err, errlen, "GET %s: %s", key, r ? r->str : c->errstr);
+            if (r)
+                freeReplyObject(r);
+            goto out;
+        }
+        if (r->type == REDIS_REPLY_STRING)
+            snprintf(holder, sizeof holder, "%s", r->str);
+        freeReplyObject(r);
+        if (holder[0] && (!strcmp(holder, id) || gone(holder))) {
+            r = redisCommand(c, "SET %s %s PX %d", key, id, CQ_STORE_LEASE_MS);
+            if (r)
+                freeReplyObject(r);
+            result = 0;
+            goto out;
+        }
+        if (i == 0)
+            fprintf(stderr,
+                    "chainquiz: another chainquiz server (%s) uses this Redis with key prefix "
+                    "%s; waiting up to %d s for it to stop\n",
+                    holder, prefix, (CQ_STORE_LEASE_MS + 1000) / 1000);
+        struct timespec ts = {0, 250 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    snprintf(err, errlen,
+             "another chainquiz server (%s) uses this Redis with key prefix %s: stop it first, "
+             "or give each server its own --key-prefix",
+             holder, prefix);
+out:
     redisFree(c);
     return result;
 }

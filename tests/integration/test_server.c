@@ -22,7 +22,14 @@ Test(server, embedded_redis_is_started_used_and_stopped, .fini = stop)
 {
     char body[4096], sock[400], out[256];
     cr_assert_eq(cq_harness_start(&h, true, NULL), 0, "server did not start; see %s", h.log_path);
-    cr_assert_eq(cq_http_get(h.http_port, "/readyz", body, sizeof body), 200, "%s", body);
+    /* Ready once the store has connected (asynchronously, on the loop). */
+    int ready = 0;
+    for (int i = 0; i < 250 && ready != 200; i++) {
+        ready = cq_http_get(h.http_port, "/readyz", body, sizeof body);
+        if (ready != 200)
+            usleep(20000);
+    }
+    cr_assert_eq(ready, 200, "%s", body);
     cr_assert(strstr(body, "\"redis\":true"));
     pid_t redis = cq_child_named(h.server_pid, "redis-server");
     cr_assert(redis > 0, "no redis-server child of the server");

@@ -1314,3 +1314,53 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
         cq_ws_free(&p[i].ws);
     }
 }
+
+/* ---- one server per Redis and key prefix ------------------------------------- */
+
+/* A second server on the same Redis and prefix (its own data folder, as in a
+ * start-the-new-then-stop-the-old upgrade) would take over the first one's
+ * games and write the same log entry numbers (attack: acknowledged answers
+ * lost for good). It waits out the first one's lease and exits, naming it;
+ * with its own prefix it starts. */
+Test(store, a_second_server_on_the_same_redis_prefix_is_refused)
+{
+    struct cq_harness h2 = h;
+    char url[64], data[300], data3[300];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", h.redis_port);
+    snprintf(data, sizeof data, "%s/data2", h.dir);
+    snprintf(h2.log_path, sizeof h2.log_path, "%s/server2.log", h.dir);
+    h2.http_port = cq_free_port();
+    const char *args[] = {"--redis", url,         "--data-dir",
+                          data,      "--content", CQ_SOURCE_DIR "/tests/fixtures/content",
+                          NULL};
+    pid_t second = cq_harness_spawn(&h2, args);
+    cr_assert_gt(second, 0);
+    int status = cq_harness_wait(second, 20000);
+    cr_assert_eq(status, 1, "the second server did not exit with 1 (%d); see %s", status,
+                 h2.log_path);
+    cr_assert_eq(cq_log_count(&h2, "another chainquiz server ("), 2, "see %s", h2.log_path);
+    cr_assert_eq(cq_log_count(&h2, "give each server its own --key-prefix"), 1);
+
+    /* Its own prefix: it starts. */
+    snprintf(data3, sizeof data3, "%s/data3", h.dir);
+    const char *own[] = {"--redis",
+                         url,
+                         "--data-dir",
+                         data3,
+                         "--key-prefix",
+                         "other:",
+                         "--content",
+                         CQ_SOURCE_DIR "/tests/fixtures/content",
+                         NULL};
+    h2.http_port = cq_free_port();
+    second = cq_harness_spawn(&h2, own);
+    int ready = 0;
+    for (int i = 0; i < 500 && ready != 200; i++) {
+        ready = cq_http_get(h2.http_port, "/readyz", NULL, 0);
+        if (ready != 200)
+            usleep(20000);
+    }
+    cr_assert_eq(ready, 200, "the server with its own prefix did not start; see %s", h2.log_path);
+    kill(second, SIGTERM);
+    cr_assert_eq(cq_harness_wait(second, 10000), 0);
+}
