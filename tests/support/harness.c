@@ -144,9 +144,22 @@ int cq_harness_start_redis_on(struct cq_harness *h, int port_number)
     h->redis_port = port_number;
     snprintf(port, sizeof port, "%d", h->redis_port);
     snprintf(rlog, sizeof rlog, "%s/redis.log", h->dir);
-    const char *argv[] = {
-        "redis-server", "--port", port,           "--bind", "127.0.0.1",   "--save", "",
-        "--dir",        h->dir,   "--appendonly", "yes",    "--daemonize", "no",     NULL};
+    const char *argv[40] = {h->redis_program ? h->redis_program : "redis-server",
+                            "--port",
+                            port,
+                            "--bind",
+                            "127.0.0.1",
+                            "--save",
+                            "",
+                            "--dir",
+                            h->dir,
+                            "--appendonly",
+                            "yes",
+                            "--daemonize",
+                            "no",
+                            NULL};
+    for (size_t i = 0, n = 13; h->redis_args && h->redis_args[i] && n < 39; i++)
+        argv[n++] = h->redis_args[i];
     h->redis_pid = spawn(argv, rlog, 0);
     for (int i = 0; i < 250; i++) {
         char out[64];

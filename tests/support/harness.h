@@ -17,6 +17,10 @@ struct cq_harness {
     char dir[256];      /* temporary folder, removed by stop */
     char log_path[300]; /* the server's stderr */
     unsigned nofile;    /* when set: the server's open-file limit (soft and hard) */
+    /* When set (before cq_harness_start_redis*): the program run instead of
+     * redis-server, and more arguments after the harness's own. */
+    const char *redis_program;
+    const char *const *redis_args;
 };
 
 int cq_free_port(void);
