@@ -91,7 +91,7 @@ enum cq_config_result cq_config_parse(struct cq_config *cfg, int argc, char **ar
  * documents to the code (tests/unit/test_limits.c). */
 struct cq_config_option {
     const char *flag, *env, *help;
-    bool number;          /* a whole number from `lo` to `hi` */
+    bool number;            /* a whole number from `lo` to `hi` */
     long long lo, hi, dflt; /* dflt: the value when neither flag nor environment sets it */
 };
 /* The `i`th option (0, 1, ...); false past the last. */

@@ -49,8 +49,8 @@ static size_t cell_numbers(const char *p, const char *end, long long *out, size_
 {
     size_t n = 0;
     while (p < end && n < cap) {
-        if (!isdigit((unsigned char)*p) || (p > spec && (isalnum((unsigned char)p[-1]) ||
-                                                         p[-1] == '_' || p[-1] == '.'))) {
+        if (!isdigit((unsigned char)*p) ||
+            (p > spec && (isalnum((unsigned char)p[-1]) || p[-1] == '_' || p[-1] == '.'))) {
             p++;
             continue;
         }
@@ -95,8 +95,8 @@ Test(limits, every_flag_in_the_limits_table_has_the_code_s_default_and_range)
             struct cq_config_option o;
             char row[160];
             snprintf(row, sizeof row, "%.*s", (int)(c1 - line - 2), line + 2);
-            cr_assert(find_option(name, (size_t)(name_end - name), &o), "%s: no option --%.*s",
-                      row, (int)(name_end - name), name);
+            cr_assert(find_option(name, (size_t)(name_end - name), &o), "%s: no option --%.*s", row,
+                      (int)(name_end - name), name);
             flags++;
             const char *env = strstr(name_end, "`CHAINQUIZ_");
             cr_assert(env && env < c3, "%s: --%s has no environment variable", row, o.flag);
