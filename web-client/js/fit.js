@@ -7,7 +7,11 @@
 // routine lowers --fit on the box, by bisection, until neither the box nor
 // any of its descendants that match the attribute's value (a selector, e.g.
 // data-fit=".host-opt": tiles that clip their own text) overflows, or
-// --fit reaches the box's data-fit-min (0.3 unless given).
+// --fit reaches the box's data-fit-min (0.3 unless given). A box may also
+// name a smallest readable size in px (data-fit-min-px, e.g. 14 on the
+// phone): --fit never goes below what keeps the texts matching
+// data-fit-min-px-of (default: the items) at that size. When the box does not fit even at its minimum, it gets the class
+// `fit-overflow` (app.css then lets its page scroll instead of cutting).
 //
 // Boxes are fitted in document order (a prompt before the options below
 // it, whose room depends on the prompt) whenever the view, the content of a
@@ -44,10 +48,23 @@ function markLongGrids(box) {
 export function fitBox(box) {
   markLongGrids(box);
   const sel = box.dataset.fit;
-  const items = sel ? [...box.querySelectorAll(sel)] : [];
-  const min = Number(box.dataset.fitMin) || 0.3;
+  box.classList.remove('fit-overflow');
   box.style.setProperty('--fit', '1');
+  const items = sel ? [...box.querySelectorAll(sel)] : [];
+  let min = Number(box.dataset.fitMin) || 0.3;
+  const minPx = Number(box.dataset.fitMinPx) || 0;
+  if (minPx) {
+    // The smallest of the texts named by data-fit-min-px-of (default: the items).
+    const refs = box.dataset.fitMinPxOf ? [...box.querySelectorAll(box.dataset.fitMinPxOf)] : items;
+    const sizes = refs.filter((r) => r.offsetParent !== null).map((r) => parseFloat(getComputedStyle(r).fontSize)).filter((x) => x > 0);
+    if (sizes.length) min = Math.min(1, Math.max(min, minPx / Math.min(...sizes)));
+  }
   if (!tooBig(box, items)) return 1;
+  box.style.setProperty('--fit', min.toFixed(4));
+  if (tooBig(box, items)) {
+    box.classList.add('fit-overflow');
+    return min;
+  }
   let lo = min;
   let hi = 1;
   for (let i = 0; i < 7; i++) {
