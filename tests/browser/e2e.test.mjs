@@ -147,7 +147,7 @@ async function playGame({ host, alice, bob, carol, spect, everyone }) {
   await carol.page.waitForFunction((x) => [...document.querySelectorAll('#lobby-recent li')].some((li) => li.textContent === x), XSS);
   assert.deepEqual(await carol.page.locator('#lobby-recent li').allTextContents(), ['Alice', XSS]);
   assert.equal(await carol.page.locator('#lobby-recent img').count(), 0, 'no element was made from a nickname');
-  assert.equal(await text(carol.page, '#lobby-count'), 'You joined with 2 others.');
+  assert.equal(await text(carol.page, '#lobby-count'), 'When you joined, 2 others were here.'); // as of joining: players get no lobby updates
   await shot(host, 'lobby');
   await shot(alice, 'lobby');
 

@@ -25,6 +25,8 @@ const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-c
 const BIG = { width: 1920, height: 1080 };
 const SMALL = { width: 1280, height: 720 };
 const PHONE = { width: 390, height: 844 };
+// The phone's game screens also at 320x568, 360x640 and landscape 844x390.
+const PHONES = [PHONE, { width: 320, height: 568 }, { width: 360, height: 640 }, { width: 844, height: 390 }];
 const NICK = 'Maximilianoverlength'; // 20 characters: the default limit
 const BOTS = 23;
 
@@ -43,11 +45,15 @@ const env = useServerAndBrowser({
  * Measures the page (in the page): elements outside the viewport, overlaps
  * with the host's control band, overflow, and fitted text that is cut off.
  */
-function measure({ noScroll }) {
+function measure({ noScroll, clip }) {
   const W = window.innerWidth;
   const H = window.innerHeight;
   const de = document.documentElement;
   const problems = [];
+  // A phone's question that does not fit at 14 px scrolls (js/fit.js, class fit-overflow):
+  // then nothing may be cut off instead.
+  const scrolls = !noScroll || !!document.querySelector('main [data-view]:not([hidden]).fit-overflow');
+  noScroll = !scrolls;
   const name = (e) => {
     const t = (e.textContent || '').trim().slice(0, 30);
     return `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : ''}${t ? ` "${t}"` : ''}`;
@@ -69,6 +75,26 @@ function measure({ noScroll }) {
     // Only what is on screen when nothing scrolls; scrolled pages: left and right.
     const out = r.left < -1 || r.right > W + 1 || (noScroll && (r.top < -1 || r.bottom > H + 1));
     if (out) problems.push(`outside the ${W}x${H} viewport: ${name(e)} [${Math.round(r.left)},${Math.round(r.top)} ${Math.round(r.width)}x${Math.round(r.height)}]`);
+  }
+  // The phone's game screens, when they scroll: no text or control cut off by a box that
+  // hides its overflow.
+  if (clip && scrolls) {
+    const own = (e) => ['INPUT', 'BUTTON', 'SELECT', 'IMG', 'A', 'TEXTAREA'].includes(e.tagName) || [...e.childNodes].some((n) => n.nodeType === 3 && n.data.trim());
+    for (const e of els.filter(own)) {
+      const r = e.getBoundingClientRect();
+      for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+        const s = getComputedStyle(p);
+        const clipY = /hidden|clip/.test(s.overflowY);
+        const clipX = /hidden|clip/.test(s.overflowX);
+        if (!clipX && !clipY) continue;
+        const q = p.getBoundingClientRect();
+        if (q.width <= 2 || q.height <= 2) break; // visually hidden on purpose
+        if ((clipY && (r.top < q.top - 4 || r.bottom > q.bottom + 4)) || (clipX && (r.left < q.left - 1 || r.right > q.right + 1))) {
+          problems.push(`cut off by ${name(p).slice(0, 50)}: ${name(e)}`);
+          break;
+        }
+      }
+    }
   }
   // Text the page fitted must not be cut off by its box.
   for (const e of document.querySelectorAll('[data-fit]')) {
@@ -142,11 +168,18 @@ async function check(a, phase, { sizes, noScroll = true, runAxe = true }) {
     await settle(a.page);
     const label = `${phase}-${a.name}-${size.width}x${size.height}`;
     await a.page.screenshot({ path: path.join(ARTIFACTS, `${String(seen.size + 1).padStart(3, '0')}-${label}.png`) });
-    const { problems, fonts } = await a.page.evaluate(measure, { noScroll });
+    // A landscape phone (844x390) may scroll its page, if nothing is cut off.
+    const landscape = a.name === 'phone' && size.width > size.height;
+    const clip = a.name === 'phone' && !/^(landing|leaderboard-page)/.test(phase); // the game's screens
+    const { problems, fonts } = await a.page.evaluate(measure, { noScroll: noScroll && !landscape, clip });
     // Readable from the back of the room: the PIN and the question on the projector.
     if (a.name !== 'phone') {
       if (fonts.pin !== undefined && fonts.pin < 48) problems.push(`the PIN is ${fonts.pin}px`);
       if (fonts.prompt !== undefined && fonts.prompt < 16) problems.push(`the question is ${fonts.prompt}px`);
+    }
+    // On the phone, the question and its answers keep 14 px (the page scrolls beyond).
+    if (a.name === 'phone') {
+      for (const k of ['prompt', 'option']) if (fonts[k] !== undefined && fonts[k] < 13.95) problems.push(`the ${k} is ${fonts[k]}px on the phone`);
     }
     sizesSeen.set(label, fonts);
     if (runAxe && size === sizes[0]) problems.push(...(await axe(a.page)).map((p) => `axe: ${p}`));
@@ -241,7 +274,10 @@ async function play({ host, spect, phone, bots }) {
 
   // -- the phone: the start page, a nickname too long, then 20 characters --
   await phone.page.goto(`${base}/?pin=${pin}`);
-  await check(phone, 'landing', { sizes: [PHONE], noScroll: false });
+  await check(phone, 'landing', { sizes: PHONES, noScroll: false });
+  // (the field allows 40 until the server's welcome says its limit: taken away here, as a
+  // pasting browser might ignore it)
+  await phone.page.evaluate(() => document.getElementById('join-nick').removeAttribute('maxlength'));
   await phone.page.fill('#join-nick', 'A nickname of 25 letters!');
   await phone.page.click('#join-btn');
   await phone.page.waitForFunction(() => document.getElementById('join-error').textContent.trim() !== '');
@@ -260,7 +296,7 @@ async function play({ host, spect, phone, bots }) {
   await host.page.waitForFunction((n) => document.querySelectorAll('#lobby-players .player-chip').length === n, BOTS + 1, { timeout: 60_000 });
   await spect.page.waitForFunction((n) => document.querySelectorAll('#lobby-players .player-chip').length === n, BOTS + 1, { timeout: 60_000 });
   await projectors(host, spect, 'lobby');
-  await check(phone, 'lobby', { sizes: [PHONE] });
+  await check(phone, 'lobby', { sizes: PHONES });
 
   await host.page.click('#start-btn');
   const total = 7;
@@ -281,7 +317,7 @@ async function play({ host, spect, phone, bots }) {
     await viewIs(phone.page, 'question');
     await phone.page.waitForSelector('#q-leadin', { state: 'hidden' });
     await projectors(host, spect, phase);
-    await check(phone, phase, { sizes: [PHONE] });
+    await check(phone, phase, { sizes: PHONES });
     if (k === 1) {
       await host.page.click('#ctl-pause');
       await host.page.waitForSelector('#hq-paused:not([hidden])');
@@ -299,7 +335,7 @@ async function play({ host, spect, phone, bots }) {
     await viewIs(spect.page, 'reveal');
     await viewIs(phone.page, 'result');
     await projectors(host, spect, `${phase}-reveal`);
-    await check(phone, `${phase}-result`, { sizes: [PHONE] });
+    await check(phone, `${phase}-result`, { sizes: PHONES });
     await host.page.click('#ctl-next');
     await viewIs(host.page, 'leaderboard');
     await viewIs(spect.page, 'leaderboard');
@@ -307,7 +343,7 @@ async function play({ host, spect, phone, bots }) {
     await host.page.waitForFunction(() => document.querySelectorAll('#hl-list .board-row').length === 10);
     if (k === 0 || k === total - 1) {
       await projectors(host, spect, `${phase}-leaderboard`);
-      await check(phone, `${phase}-leaderboard`, { sizes: [PHONE] });
+      await check(phone, `${phase}-leaderboard`, { sizes: PHONES });
     }
     await host.page.click('#ctl-next');
   }
@@ -317,7 +353,7 @@ async function play({ host, spect, phone, bots }) {
   await viewIs(phone.page, 'ended');
   await host.page.waitForSelector('#dl-csv:not([hidden])');
   await projectors(host, spect, 'podium');
-  await check(phone, 'ended', { sizes: [PHONE], noScroll: false });
+  await check(phone, 'ended', { sizes: PHONES, noScroll: false });
 
   // The leaderboard page, from the phone's end screen.
   await phone.page.click('#end-board');

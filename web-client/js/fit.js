@@ -7,11 +7,18 @@
 // routine lowers --fit on the box, by bisection, until neither the box nor
 // any of its descendants that match the attribute's value (a selector, e.g.
 // data-fit=".host-opt": tiles that clip their own text) overflows, or
-// --fit reaches the box's data-fit-min (0.3 unless given).
+// --fit reaches the box's data-fit-min (0.3 unless given). A box may also
+// name a smallest readable size in px (data-fit-min-px, e.g. 14 on the
+// phone): --fit never goes below what keeps the texts matching
+// data-fit-min-px-of (default: the items) at that size. When the box does not fit even at its minimum, it gets the class
+// `fit-overflow` (app.css then lets its page scroll instead of cutting).
 //
 // Boxes are fitted in document order (a prompt before the options below
 // it, whose room depends on the prompt) whenever the view, the content of a
 // box, or the window's size changes. No other script needs to call it.
+//
+// A list with data-fit-more (e.g. "+{n} more") that does not fit even at
+// its minimum shows as many of its items as fit and, last, that text.
 //
 // It also marks answer grids whose texts are long (`.opt-grid.is-long`:
 // one column on a phone, so words are never split inside).
@@ -40,14 +47,63 @@ function markLongGrids(box) {
   }
 }
 
+/** A list box with data-fit-more ("+{n} more"): the children after the
+ * last one that fits are hidden (class fit-cut) and one more item says how
+ * many. Undone at the start of every fit. */
+function uncut(box) {
+  for (const c of box.querySelectorAll(':scope > .fit-cut')) c.classList.remove('fit-cut');
+  const more = box.querySelector(':scope > .fit-more');
+  if (more) more.classList.add('fit-cut');
+}
+
+function cutToFit(box, items) {
+  const kids = [...box.children].filter((c) => !c.classList.contains('fit-more'));
+  let more = box.querySelector(':scope > .fit-more');
+  if (!more) {
+    more = document.createElement(box.tagName === 'UL' || box.tagName === 'OL' ? 'li' : 'div');
+    more.className = `fit-more ${box.dataset.fitMoreClass || ''}`.trim();
+    box.append(more);
+  }
+  more.classList.remove('fit-cut');
+  const show = (k) => {
+    kids.forEach((c, i) => c.classList.toggle('fit-cut', i >= k));
+    const text = (box.dataset.fitMore || '+{n}').replace('{n}', String(kids.length - k));
+    if (more.textContent !== text) more.textContent = text;
+  };
+  let lo = 0;
+  let hi = kids.length - 1;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    show(mid);
+    if (tooBig(box, items)) hi = mid - 1;
+    else lo = mid;
+  }
+  show(lo);
+}
+
 /** Fits one box: the largest --fit in [min, 1] (to 1/64) that makes it fit. */
 export function fitBox(box) {
   markLongGrids(box);
   const sel = box.dataset.fit;
-  const items = sel ? [...box.querySelectorAll(sel)] : [];
-  const min = Number(box.dataset.fitMin) || 0.3;
+  box.classList.remove('fit-overflow');
+  if (box.dataset.fitMore !== undefined) uncut(box);
   box.style.setProperty('--fit', '1');
+  const items = sel ? [...box.querySelectorAll(sel)] : [];
+  let min = Number(box.dataset.fitMin) || 0.3;
+  const minPx = Number(box.dataset.fitMinPx) || 0;
+  if (minPx) {
+    // The smallest of the texts named by data-fit-min-px-of (default: the items).
+    const refs = box.dataset.fitMinPxOf ? [...box.querySelectorAll(box.dataset.fitMinPxOf)] : items;
+    const sizes = refs.filter((r) => r.offsetParent !== null).map((r) => parseFloat(getComputedStyle(r).fontSize)).filter((x) => x > 0);
+    if (sizes.length) min = Math.min(1, Math.max(min, minPx / Math.min(...sizes)));
+  }
   if (!tooBig(box, items)) return 1;
+  box.style.setProperty('--fit', min.toFixed(4));
+  if (tooBig(box, items)) {
+    if (box.dataset.fitMore !== undefined) cutToFit(box, items);
+    else box.classList.add('fit-overflow');
+    return min;
+  }
   let lo = min;
   let hi = 1;
   for (let i = 0; i < 7; i++) {
@@ -100,6 +156,7 @@ function start() {
         return;
       }
       if (t.closest('[role="timer"], .timebar, .leadin')) continue; // countdowns
+      if (t.closest('.fit-more')) continue; // this routine's own "+N more"
       if (t.closest('[data-fit]') || t.querySelector?.('[data-fit]')) {
         fitSoon();
         return;

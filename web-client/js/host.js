@@ -510,6 +510,8 @@ function renderPlayers() {
   $('lobby-count').textContent = String(n);
   $('lobby-count-word').textContent = t('host.playersWord', { n });
   $('lobby-empty').hidden = n > 0;
+  // Beyond what fits at a readable size, js/fit.js shows "+N more".
+  $('lobby-players').dataset.fitMore = t('host.morePlayers', { n: '{n}' });
   $('lobby-players').replaceChildren(...list.map((p) => playerChip(p, false)));
   $('players-btn-count').textContent = String(n);
   $('panel-count').textContent = String(n);

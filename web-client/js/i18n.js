@@ -163,8 +163,8 @@ const en = {
   'play.replacedTitle': 'Playing somewhere else',
   'play.replacedText': 'Your game continues in another tab or on another device.',
   'play.closedText': 'This game is over and has closed.',
-  'play.first': "You're the first one in.",
-  'play.joinedWith': { one: 'You joined with {n} other player.', other: 'You joined with {n} others.' },
+  'play.first': 'Nobody else was here when you joined.',
+  'play.joinedWith': { one: 'When you joined, {n} other player was here.', other: 'When you joined, {n} others were here.' },
   'play.announceQuestion': 'Question {n}: {prompt}',
   'play.keysPick': 'Keys 1–{n} pick an answer.',
   'play.answersMulti': 'Answers: pick all that apply',
@@ -240,6 +240,7 @@ const en = {
   'host.projectorLink': 'Projector link (it shows every name: open it only on your own screens):',
   'host.open': 'open',
   'host.playersWord': { one: 'player', other: 'players' },
+  'host.morePlayers': '+{n} more',
   'host.lock': 'Lock game',
   'host.unlock': 'Unlock game',
   'host.start': 'Start',
@@ -436,7 +437,7 @@ const en = {
   'err.game_over': 'This game is over. Ask the host for the PIN of the next one.',
   'err.no_players': 'Wait for at least one player to join.',
   'err.paused': 'The game is paused.',
-  'err.nickname_invalid': 'That nickname is too long, or has characters that are not allowed.',
+  'err.nickname_invalid': 'That nickname has characters that are not allowed.',
   'err.nickname_too_long': 'That nickname is too long: at most {max} characters.',
   'err.nickname_taken': 'Someone in this game already uses that nickname.',
   'err.nickname_rejected': 'That nickname is not allowed. Pick another one.',
@@ -605,8 +606,8 @@ const de = {
   'play.replacedTitle': 'Du spielst woanders',
   'play.replacedText': 'Dein Spiel geht in einem anderen Tab oder auf einem anderen Gerät weiter.',
   'play.closedText': 'Dieses Spiel ist vorbei und wurde geschlossen.',
-  'play.first': 'Noch niemand sonst ist da.',
-  'play.joinedWith': { one: 'Du bist mit {n} weiteren Person beigetreten.', other: 'Du bist mit {n} weiteren Personen beigetreten.' },
+  'play.first': 'Als du beigetreten bist, war noch niemand sonst da.',
+  'play.joinedWith': { one: 'Als du beigetreten bist, war {n} weitere Person da.', other: 'Als du beigetreten bist, waren {n} weitere Personen da.' },
   'play.announceQuestion': 'Frage {n}: {prompt}',
   'play.keysPick': 'Die Tasten 1–{n} wählen eine Antwort.',
   'play.answersMulti': 'Antworten: wähle alle zutreffenden',
@@ -681,6 +682,7 @@ const de = {
   'host.projectorLink': 'Projektor-Link (zeigt alle Namen: nur auf eigenen Bildschirmen öffnen):',
   'host.open': 'öffnen',
   'host.playersWord': { one: 'Spieler', other: 'Spieler' },
+  'host.morePlayers': '+{n} weitere',
   'host.lock': 'Spiel sperren',
   'host.unlock': 'Spiel entsperren',
   'host.start': 'Start',
@@ -875,7 +877,7 @@ const de = {
   'err.game_over': 'Dieses Spiel ist vorbei. Frag die Spielleitung nach der PIN des nächsten.',
   'err.no_players': 'Warte, bis mindestens eine Person beigetreten ist.',
   'err.paused': 'Das Spiel ist pausiert.',
-  'err.nickname_invalid': 'Dieser Spitzname ist zu lang oder enthält nicht erlaubte Zeichen.',
+  'err.nickname_invalid': 'Dieser Spitzname enthält nicht erlaubte Zeichen.',
   'err.nickname_too_long': 'Dieser Spitzname ist zu lang: höchstens {max} Zeichen.',
   'err.nickname_taken': 'Jemand in diesem Spiel verwendet diesen Spitznamen schon.',
   'err.nickname_rejected': 'Dieser Spitzname ist nicht erlaubt. Wähle einen anderen.',
@@ -1044,8 +1046,8 @@ const fr = {
   'play.replacedTitle': 'Vous jouez ailleurs',
   'play.replacedText': 'Votre partie continue dans un autre onglet ou sur un autre appareil.',
   'play.closedText': 'Cette partie est terminée et a été fermée.',
-  'play.first': 'Personne d’autre n’est encore là.',
-  'play.joinedWith': { one: 'Vous avez rejoint avec {n} autre joueur.', other: 'Vous avez rejoint avec {n} autres joueurs.' },
+  'play.first': 'Personne d’autre n’était là à votre arrivée.',
+  'play.joinedWith': { one: 'À votre arrivée, {n} autre joueur était là.', other: 'À votre arrivée, {n} autres joueurs étaient là.' },
   'play.announceQuestion': 'Question {n} : {prompt}',
   'play.keysPick': 'Les touches 1–{n} choisissent une réponse.',
   'play.answersMulti': 'Réponses : choisissez toutes les bonnes',
@@ -1120,6 +1122,7 @@ const fr = {
   'host.projectorLink': 'Lien projecteur (il affiche tous les noms : ouvrez-le seulement sur vos propres écrans) :',
   'host.open': 'ouvrir',
   'host.playersWord': { one: 'joueur', other: 'joueurs' },
+  'host.morePlayers': '+{n} autres',
   'host.lock': 'Verrouiller la partie',
   'host.unlock': 'Déverrouiller la partie',
   'host.start': 'Lancer',
@@ -1314,7 +1317,7 @@ const fr = {
   'err.game_over': 'Cette partie est terminée. Demandez à l’animateur le code PIN de la suivante.',
   'err.no_players': 'Attendez qu’au moins un joueur ait rejoint.',
   'err.paused': 'La partie est en pause.',
-  'err.nickname_invalid': 'Ce pseudo est trop long, ou contient des caractères non autorisés.',
+  'err.nickname_invalid': 'Ce pseudo contient des caractères non autorisés.',
   'err.nickname_too_long': 'Ce pseudo est trop long : {max} caractères au maximum.',
   'err.nickname_taken': 'Quelqu’un dans cette partie utilise déjà ce pseudo.',
   'err.nickname_rejected': 'Ce pseudo n’est pas autorisé. Choisissez-en un autre.',
@@ -1483,8 +1486,8 @@ const es = {
   'play.replacedTitle': 'Estás jugando en otro sitio',
   'play.replacedText': 'Tu partida continúa en otra pestaña o en otro dispositivo.',
   'play.closedText': 'Esta partida ha terminado y se ha cerrado.',
-  'play.first': 'Todavía no ha llegado nadie más.',
-  'play.joinedWith': { one: 'Te has unido con {n} jugador más.', other: 'Te has unido con {n} jugadores más.' },
+  'play.first': 'No había nadie más cuando llegaste.',
+  'play.joinedWith': { one: 'Cuando llegaste había {n} jugador más.', other: 'Cuando llegaste había {n} jugadores más.' },
   'play.announceQuestion': 'Pregunta {n}: {prompt}',
   'play.keysPick': 'Las teclas 1–{n} eligen una respuesta.',
   'play.answersMulti': 'Respuestas: elige todas las correctas',
@@ -1559,6 +1562,7 @@ const es = {
   'host.projectorLink': 'Enlace del proyector (muestra todos los nombres: ábrelo solo en tus propias pantallas):',
   'host.open': 'abrir',
   'host.playersWord': { one: 'jugador', other: 'jugadores' },
+  'host.morePlayers': '+{n} más',
   'host.lock': 'Bloquear la partida',
   'host.unlock': 'Desbloquear la partida',
   'host.start': 'Empezar',
@@ -1753,7 +1757,7 @@ const es = {
   'err.game_over': 'Esta partida ha terminado. Pide al anfitrión el PIN de la siguiente.',
   'err.no_players': 'Espera a que se una al menos un jugador.',
   'err.paused': 'La partida está en pausa.',
-  'err.nickname_invalid': 'Ese apodo es demasiado largo o tiene caracteres no permitidos.',
+  'err.nickname_invalid': 'Ese apodo tiene caracteres no permitidos.',
   'err.nickname_too_long': 'Ese apodo es demasiado largo: como máximo {max} caracteres.',
   'err.nickname_taken': 'Alguien en esta partida ya usa ese apodo.',
   'err.nickname_rejected': 'Ese apodo no está permitido. Elige otro.',
@@ -1955,9 +1959,11 @@ export function mountLangSelect(parent) {
     const o = document.createElement('option');
     o.value = l;
     o.lang = l;
-    // Short on screen (a phone's top bar is narrow); the name for assistive technology.
+    // Short on screen (a phone's top bar is narrow); for assistive technology
+    // the visible code first, then the name ("EN – English": the accessible
+    // name contains the visible text).
     o.textContent = l.toUpperCase();
-    o.setAttribute('aria-label', LANG_NAMES[l]);
+    o.setAttribute('aria-label', `${l.toUpperCase()} – ${LANG_NAMES[l]}`);
     o.title = LANG_NAMES[l];
     sel.append(o);
   }

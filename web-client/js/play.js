@@ -864,9 +864,11 @@ function showPlayerBoard(lb) {
  * something: with every score at 0 nobody won. */
 function endTitle(sm) {
   if (!sm.rank) return t('play.thanks');
-  const podium = S.endedMsg?.podium || [];
+  // Anyone else of my rank among the rows the end sent (podium: ranks 1-3,
+  // top: the first ten) means a tie, at any rank.
+  const rows = [...(S.endedMsg?.podium || []), ...(S.endedMsg?.top || [])];
   const me = S.session?.id;
-  const tied = podium.filter((r) => r.rank === sm.rank && r.id !== me).length > 0;
+  const tied = rows.some((r) => r.rank === sm.rank && r.id !== me);
   if (sm.rank === 1) {
     if (sm.score === 0) return t('play.noScores');
     return tied ? t('play.tiedFirst') : t('play.won');
@@ -908,7 +910,7 @@ function showEnded(sm) {
         'tr',
         { class: cls },
         el('td', { class: 'num', text: String(q.index + 1) }),
-        el('td', { class: 'sum-prompt', text: q.prompt }),
+        el('td', { class: 'sum-prompt' }, el('span', { class: 'sum-prompt-text', text: q.prompt })),
         el('td', { class: 'sum-res', text: res }),
         el('td', { class: 'num', text: String(q.points) }),
       );
