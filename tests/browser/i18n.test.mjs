@@ -10,10 +10,13 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { HERE, REPO, STEP, useServerAndBrowser, actor, shooter, viewIs, text, assertClean } from './harness.mjs';
 
-const { CATALOGUES } = await import(pathToFileURL(path.join(REPO, 'web-client', 'js', 'i18n.js')).href);
+// As a data: URL: node 18 (Debian 12's) reads a .js file outside a "type": "module"
+// package as CommonJS.
+const { CATALOGUES } = await import(
+  `data:text/javascript;base64,${fs.readFileSync(path.join(REPO, 'web-client', 'js', 'i18n.js')).toString('base64')}`
+);
 const ARTIFACTS = path.join(HERE, 'artifacts', 'i18n');
 const LOCALES = { en: 'en-US', de: 'de-DE', fr: 'fr-FR', es: 'es-ES' };
 

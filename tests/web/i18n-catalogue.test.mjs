@@ -14,11 +14,15 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { fileURLToPath } from 'node:url';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 const WEB = path.join(REPO, 'web-client');
-const { CATALOGUES, LANGS } = await import(pathToFileURL(path.join(WEB, 'js', 'i18n.js')).href);
+// As a data: URL, an ES module whatever node makes of a .js file outside a
+// "type": "module" package (node 18, Debian 12's, reads it as CommonJS).
+const { CATALOGUES, LANGS } = await import(
+  `data:text/javascript;base64,${fs.readFileSync(path.join(WEB, 'js', 'i18n.js')).toString('base64')}`
+);
 const read = (...p) => fs.readFileSync(path.join(REPO, ...p), 'utf8');
 
 function placeholders(entry) {
