@@ -368,11 +368,17 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
     const struct cq_config *cfg = c->net->deps.cfg;
     if (!b || c->culled)
         return;
-    /* The byte limit counts what waits in the kernel too (at most twice
-     * --socket-send-buffer), asked only once our queue is in use, i.e. when
-     * the socket is already full: a reader that keeps up costs no call. */
+    /* The byte limit counts what waits behind the message in flight, the
+     * kernel's share included (at most twice --socket-send-buffer; asked only
+     * once our queue is in use, i.e. when the socket is already full: a
+     * reader that keeps up costs no call). A message with nothing queued
+     * ahead of it is never refused, whatever its size: the host's `state` of
+     * a 20,000-player game is about 1.5 MiB (20-letter names), over the 1 MiB default, and a
+     * projector must not be cut off for joining a full hall. What lws keeps
+     * of a partly written message is that one message, so a connection holds
+     * at most one message plus --send-queue-bytes. */
     if (c->qlen >= cfg->send_queue_max ||
-        c->qbytes + b->len + (c->qlen ? kernel_queued(c) : 0) > cfg->send_queue_bytes) {
+        (c->qlen && c->qbytes + b->len + kernel_queued(c) > cfg->send_queue_bytes)) {
         /* Too slow to keep up: cut off, asynchronously and at a safe point. */
         c->culled = true;
         drop_queue(c);
