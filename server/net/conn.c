@@ -191,7 +191,7 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
     /* NULL only when out of memory: then this one connection is not
      * counted, which is better than refusing it. */
     c->addr = cq_addr_acquire(net->addrs, c->peer, c->tokens_at);
-    cq_conn_send(c, cq_wire_welcome(net->deps.cfg));
+    cq_conn_send(c, cq_wire_welcome(&net->deps.cfg->limits));
     cq_conn_set_idle(c, true);
     return 0;
 }

@@ -14,8 +14,7 @@
 #include "secret.h"
 #include "text.h"
 
-#define FLUSH_US        200000 /* lobby and progress updates, at most this often */
-#define LEADERBOARD_TOP 10
+#define FLUSH_US 200000 /* lobby and progress updates, at most this often */
 /* A heartbeat later than a game's last input by more than this is not taken
  * as the time its server last ran (another boot's clock, or another server). */
 #define ALIVE_TRUSTED_US (86400LL * 1000000)
@@ -424,12 +423,7 @@ static json_t *timing_msg(struct cq_live_room *lr, const char *type)
 /* The full screen for a (re)joining connection. */
 static json_t *state_msg(struct cq_live_room *lr, unsigned role, const struct cq_player *p)
 {
-    json_t *st = cq_wire_state(lr->game, role, p, cq_net_now_us());
-    json_object_set_new(st, "game_id", json_string(lr->game_id));
-    json_t *ended = json_object_get(st, "ended");
-    if (ended)
-        json_object_set_new(ended, "game_id", json_string(lr->game_id));
-    return st;
+    return cq_wire_state(lr->game, lr->game_id, role, p, cq_net_now_us());
 }
 
 /* The host's and spectators' full screen, encoded once per change of the
@@ -509,7 +503,7 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         store_board(lr);
         break;
     case CQ_EV_LEADERBOARD:
-        broadcast(lr, cq_wire_leaderboard(lr->game, LEADERBOARD_TOP), CQ_ROLE_ANY);
+        broadcast(lr, cq_wire_leaderboard(lr->game, CQ_WIRE_TOP), CQ_ROLE_ANY);
         break;
     case CQ_EV_ENDED: {
         flush_updates(lr);
@@ -517,8 +511,7 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
          * logged (inputs are told after their events), and held until
          * stored: a podium seen is a podium kept. */
         json_decref(lr->ended_msg);
-        lr->ended_msg = cq_wire_ended(lr->game);
-        json_object_set_new(lr->ended_msg, "game_id", json_string(lr->game_id));
+        lr->ended_msg = cq_wire_ended(lr->game, lr->game_id);
         store_final(lr, cq_room_host_token(lr->game));
         /* An ended game no longer counts against its address's live games:
          * it only waits (--ended-ttl) for late readers of the results. */

@@ -16,6 +16,7 @@
 #include "proxy.h"
 #include "room.h"
 #include "secret.h"
+#include "wire.h"
 
 /* One serialised message, shared by every queue it sits in. */
 struct cq_buf {
@@ -299,31 +300,6 @@ void cq_join_urls_add(json_t *joined, const struct cq_net *net);
 bool cq_host_is_loopback(const char *host);
 /* The first LAN base URL ("http://192.168.1.20:8080"); false when none. */
 bool cq_join_first_lan(const struct cq_net *net, char *out, size_t cap);
-
-/* wire.c: server->client messages (PROTOCOL.md) built from game state. */
-json_t *cq_wire_welcome(const struct cq_config *cfg);
-/* `unanswered` (hosts only): the players still in the game who have not
- * answered the open question, the first `cap` by name, and how many in all. */
-#define CQ_UNANSWERED_MAX 50
-json_t *cq_wire_unanswered(const struct cq_room *room, unsigned cap);
-json_t *cq_wire_banks(const struct cq_bankset *banks);
-json_t *cq_wire_player(const struct cq_player *p);
-json_t *cq_wire_question(const struct cq_room *room, int64_t now);
-json_t *cq_wire_reveal(const struct cq_room *room);
-json_t *cq_wire_result(const struct cq_room *room, const struct cq_player *p);
-json_t *cq_wire_leaderboard(const struct cq_room *room, unsigned top);
-json_t *cq_wire_ended(const struct cq_room *room);
-json_t *cq_wire_summary(const struct cq_room *room, const struct cq_player *p);
-json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq_player *p,
-                      int64_t now);
-json_t *cq_wire_settings(const struct cq_room *room);
-/* paused / resumed / time_added: the clock as it stands. */
-json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now);
-/* The full result of a game, as stored for download; `host_token_sha256`
- * (the host token's digest, which the download checks) is stripped before
- * it is served. */
-json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
-                       long long ended, const char *host_token_key);
 
 /* cache.c: replies encoded once and shared. */
 struct cq_buf *cq_buf_from_bytes(const void *data, size_t len); /* refs = 0 */

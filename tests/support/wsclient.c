@@ -1,6 +1,7 @@
 /* wsclient.c: blocking RFC 6455 client for tests. */
 #define _GNU_SOURCE /* memmem */
 #include "wsclient.h"
+#include "wirelog.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -16,32 +17,6 @@
 #include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
-
-/* Every text message received is appended, one line each, to
- * $CQ_WIRE_LOG_DIR/wire-PID.jsonl when that is set: ctest's
- * server_messages_agree validates them all against protocol/schema/server/
- * after the other tests (tests/protocol/messages_agree.py). A file per
- * process: Criterion runs each test in its own. */
-static void wire_log(const unsigned char *p, size_t n)
-{
-    static const char *dir;
-    static bool looked;
-    char path[512];
-    if (!looked) {
-        dir = getenv("CQ_WIRE_LOG_DIR");
-        looked = true;
-    }
-    if (!dir || !dir[0] || memchr(p, '\n', n))
-        return; /* compact JSON has no raw newline; one that does is not ours to split */
-    snprintf(path, sizeof path, "%s/wire-%d.jsonl", dir, (int)getpid());
-    int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-    if (fd < 0)
-        return;
-    struct iovec iov[2] = {{(void *)p, n}, {"\n", 1}};
-    if (writev(fd, iov, 2) < 0)
-        fprintf(stderr, "wsclient: cannot log to %s\n", path);
-    close(fd);
-}
 
 static int64_t now_ms(void)
 {
@@ -280,7 +255,7 @@ json_t *cq_ws_recv(struct cq_ws *ws, int timeout_ms)
         size_t n;
         if (parse_frame(ws, &op, &p, &n)) {
             if (op == 0x1) {
-                wire_log(p, n);
+                cq_wire_log(p, n);
                 json_t *j = json_loadb((char *)p, n, 0, NULL);
                 free(p);
                 if (j)

@@ -1,8 +1,11 @@
 /* wire.c: server->client messages built from the game's state.
- * Field by field as PROTOCOL.md documents them. */
+ * Field by field as PROTOCOL.md documents them (wire.h). */
+#include "wire.h"
+
 #include <string.h>
 
-#include "net_priv.h"
+#include "content.h"
+#include "cq_proto.h"
 
 #define RECENT_NAMES 10 /* names in a player's `state.recent` */
 
@@ -11,9 +14,8 @@ static json_t *ms(int64_t us)
     return json_integer((json_int_t)((us + 999) / 1000));
 }
 
-json_t *cq_wire_welcome(const struct cq_config *cfg)
+json_t *cq_wire_welcome(const struct cq_limits *l)
 {
-    const struct cq_limits *l = &cfg->limits;
     return json_pack("{s:s, s:i, s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I}}", "type", "welcome",
                      "protocol", CQ_PROTOCOL_VERSION, "server", "chainquiz " CQ_VERSION, "limits",
                      "frame_bytes", (json_int_t)l->frame_bytes, "nickname_max",
@@ -185,15 +187,16 @@ json_t *cq_wire_leaderboard(const struct cq_room *room, unsigned top)
                      ranking_rows(room, top), "players", (json_int_t)cq_room_n_players(room));
 }
 
-json_t *cq_wire_ended(const struct cq_room *room)
+json_t *cq_wire_ended(const struct cq_room *room, const char *game_id)
 {
     /* The podium is every rank up to 3, so a tie for third is not cut. */
     unsigned n, podium = 0;
     struct cq_player *const *r = cq_room_ranking(room, &n);
-    while (podium < n && podium < 10 && r[podium]->rank <= 3)
+    while (podium < n && podium < CQ_WIRE_TOP && r[podium]->rank <= 3)
         podium++;
-    return json_pack("{s:s, s:o, s:o, s:I}", "type", "ended", "podium", ranking_rows(room, podium),
-                     "top", ranking_rows(room, 10), "players", (json_int_t)cq_room_n_players(room));
+    return json_pack("{s:s, s:o, s:o, s:I, s:s}", "type", "ended", "podium",
+                     ranking_rows(room, podium), "top", ranking_rows(room, CQ_WIRE_TOP), "players",
+                     (json_int_t)cq_room_n_players(room), "game_id", game_id);
 }
 
 json_t *cq_wire_unanswered(const struct cq_room *room, unsigned cap)
@@ -242,8 +245,8 @@ json_t *cq_wire_summary(const struct cq_room *room, const struct cq_player *p)
                      "questions", qs);
 }
 
-json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq_player *p,
-                      int64_t now)
+json_t *cq_wire_state(const struct cq_room *room, const char *game_id, unsigned role,
+                      const struct cq_player *p, int64_t now)
 {
     enum cq_phase ph = cq_room_phase(room);
     json_t *o = json_pack(
@@ -278,9 +281,9 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
         json_object_set_new(o, "reveal", cq_wire_reveal(room));
     }
     if (ph == CQ_PHASE_LEADERBOARD)
-        json_object_set_new(o, "leaderboard", cq_wire_leaderboard(room, 10));
+        json_object_set_new(o, "leaderboard", cq_wire_leaderboard(room, CQ_WIRE_TOP));
     if (ph == CQ_PHASE_ENDED)
-        json_object_set_new(o, "ended", cq_wire_ended(room));
+        json_object_set_new(o, "ended", cq_wire_ended(room, game_id));
     if (p) {
         json_t *you =
             json_pack("{s:I, s:s, s:I, s:i, s:i}", "id", (json_int_t)p->id, "nickname", p->nickname,
@@ -297,6 +300,7 @@ json_t *cq_wire_state(const struct cq_room *room, unsigned role, const struct cq
             json_object_set_new(you, "summary", cq_wire_summary(room, p));
         json_object_set_new(o, "you", you);
     }
+    json_object_set_new(o, "game_id", json_string(game_id));
     return o;
 }
 
