@@ -221,3 +221,36 @@ Test(wire, unanswered_is_capped_and_counted)
     cr_assert_eq(json_integer_value(json_object_get(u, "more")), 1);
     json_decref(u);
 }
+
+/* The host's `state` of a full hall: 20,000 players (the default
+ * max_players) with 20-letter names is over the 1 MiB --send-queue-bytes,
+ * which is why a message with nothing queued ahead of it is never refused
+ * (server/net/conn.c; test_listen sends one over the limit end to end). */
+Test(wire, host_state_of_a_full_hall)
+{
+    enum { HALL = 20000 };
+    struct cq_room_settings set;
+    cq_room_settings_default(&set);
+    set.max_players = HALL;
+    const struct cq_bank *bank = cq_bankset_find(&banks, "mini");
+    unsigned q[1] = {0};
+    struct cq_room *big = cq_room_create(bank, q, 1, &set, "654321", "t", 1, now, &hooks, NULL);
+    cr_assert_not_null(big);
+    for (unsigned i = 0; i < HALL; i++) {
+        char nick[32], token[32];
+        struct cq_player *p;
+        snprintf(nick, sizeof nick, "Player number %06u", i); /* 20 letters */
+        snprintf(token, sizeof token, "t%u", i);
+        cr_assert_eq(cq_room_join(big, nick, token, now, &p), 0, "player %u", i);
+    }
+    json_t *st = seen(cq_wire_state(big, GAME_ID, CQ_ROLE_HOST, NULL, now), "state");
+    char *text = json_dumps(st, JSON_COMPACT);
+    size_t len = strlen(text);
+    cr_log_info("host state of %d players: %zu bytes", HALL, len);
+    cr_assert_eq(json_array_size(json_object_get(st, "list")), HALL);
+    cr_assert_gt(len, 1u << 20);
+    cr_assert_lt(len, 2u << 20);
+    free(text);
+    json_decref(st);
+    cq_room_free(big);
+}
