@@ -287,13 +287,13 @@ void cq_room_settings_default(struct cq_room_settings *s)
     s->late_join = true;
     s->max_players = CQ_DEFAULT_MAX_PLAYERS;
     s->nickname_max = CQ_DEFAULT_NICKNAME_MAX;
-    s->reveal_us = 5 * 1000000LL;
-    s->leaderboard_us = 5 * 1000000LL;
-    s->max_show_delay_us = 1000000LL;
-    s->rejoin_grace_us = 300 * 1000000LL;
-    s->ended_ttl_us = 1800 * 1000000LL;
+    s->reveal_us = CQ_DEFAULT_REVEAL_MS * 1000LL;
+    s->leaderboard_us = CQ_DEFAULT_LEADERBOARD_MS * 1000LL;
+    s->max_show_delay_us = CQ_DEFAULT_MAX_SHOW_DELAY_MS * 1000LL;
+    s->rejoin_grace_us = CQ_DEFAULT_REJOIN_GRACE_S * 1000000LL;
+    s->ended_ttl_us = CQ_DEFAULT_ENDED_TTL_S * 1000000LL;
     s->idle_ttl_us = 7200 * 1000000LL;
-    s->empty_lobby_us = 600 * 1000000LL;
+    s->empty_lobby_us = CQ_DEFAULT_EMPTY_LOBBY_S * 1000000LL;
 }
 
 static bool has_any_tag(const struct cq_question *q, const char *const *tags, unsigned n_tags)

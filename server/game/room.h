@@ -20,6 +20,15 @@
 #include "score.h"
 
 #define CQ_DEFAULT_TIME_LIMIT_S 20
+/* The game's timing defaults, written once: the server's options
+ * (server/main/config.c) start from them and cq_room_settings_default uses
+ * them. */
+#define CQ_DEFAULT_REVEAL_MS         5000 /* auto-advance: the reveal's time on screen */
+#define CQ_DEFAULT_LEADERBOARD_MS    5000 /* auto-advance: the leaderboard's */
+#define CQ_DEFAULT_MAX_SHOW_DELAY_MS 1000 /* display delay a player's clock may be credited */
+#define CQ_DEFAULT_REJOIN_GRACE_S    300  /* a dropped player's seat is kept */
+#define CQ_DEFAULT_ENDED_TTL_S       1800 /* an ended game stays open for results */
+#define CQ_DEFAULT_EMPTY_LOBBY_S     600  /* a lobby with no player closes */
 
 enum cq_phase {
     CQ_PHASE_LOBBY = 0,

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "room.h"
 
 enum opt_kind { OPT_STR, OPT_INT, OPT_UINT, OPT_BOOL, OPT_LOG, OPT_SIZE };
 
@@ -153,10 +154,16 @@ static const struct opt opts[] = {
      "ms of display delay a player's clock may be credited (default 1000)", OPT_INT,
      O(max_show_delay_ms), 0, 0, 5000},
     {"ended-ttl", "CHAINQUIZ_ENDED_TTL", "seconds an ended game stays open for results (1800)",
-     OPT_INT, O(ended_ttl_s), 0, 10, 86400},
+     OPT_INT, O(ended_ttl_s), 0, 1, 86400},
+    {"reveal-time", "CHAINQUIZ_REVEAL_TIME",
+     "ms a game with auto_advance shows each reveal (default 5000)", OPT_INT, O(reveal_ms), 0, 100,
+     60000},
+    {"leaderboard-time", "CHAINQUIZ_LEADERBOARD_TIME",
+     "ms a game with auto_advance shows each leaderboard (default 5000)", OPT_INT,
+     O(leaderboard_ms), 0, 100, 60000},
     {"idle-timeout", "CHAINQUIZ_IDLE_TIMEOUT",
      "seconds of silence before a WebSocket is pinged (default 30)", OPT_INT, O(idle_timeout_s), 0,
-     5, 3600},
+     1, 3600},
     {"idle-grace", "CHAINQUIZ_IDLE_GRACE",
      "seconds more of silence after --idle-timeout before a WebSocket is closed (default 10)",
      OPT_INT, O(idle_grace_s), 0, 1, 3600},
@@ -207,16 +214,18 @@ static void defaults(struct cq_config *c)
     c->http_idle_timeout_s = 5;
     c->games_per_ip = 20;
     c->games_per_min = 20;
-    c->empty_lobby_timeout_s = 600;
+    c->empty_lobby_timeout_s = CQ_DEFAULT_EMPTY_LOBBY_S;
     c->max_hosts_per_game = 8;
     c->max_log_entries = 1000000;
     c->work_per_sec = 200;
     c->work_burst = 1000;
     c->send_queue_bytes = 1u << 20;
     c->sndbuf = 1u << 16;
-    c->rejoin_grace_s = 300;
-    c->max_show_delay_ms = 1000;
-    c->ended_ttl_s = 1800;
+    c->rejoin_grace_s = CQ_DEFAULT_REJOIN_GRACE_S;
+    c->max_show_delay_ms = CQ_DEFAULT_MAX_SHOW_DELAY_MS;
+    c->ended_ttl_s = CQ_DEFAULT_ENDED_TTL_S;
+    c->reveal_ms = CQ_DEFAULT_REVEAL_MS;
+    c->leaderboard_ms = CQ_DEFAULT_LEADERBOARD_MS;
     c->idle_timeout_s = 30;
     c->idle_grace_s = 10;
     c->redis_timeout_ms = 2000;

@@ -65,6 +65,7 @@ struct cq_config {
     unsigned sndbuf;
     int rejoin_grace_s;
     int max_show_delay_ms;
+    int reveal_ms, leaderboard_ms; /* auto-advance: time on the reveal, on the leaderboard */
     int ended_ttl_s;
     int idle_timeout_s; /* WebSocket with no traffic (pongs included): pinged */
     int idle_grace_s;   /* after idle_timeout_s, this much more silence: closed */

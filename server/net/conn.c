@@ -750,13 +750,24 @@ void cq_conn_heard(struct cq_conn *c)
 
 static void sweep_cb(lws_sorted_usec_list_t *sul);
 
+/* SWEEP_US, or half the shortest of --idle-timeout and --idle-grace when
+ * that is shorter (test-sized timeouts: a 1 s timeout is checked every
+ * 0.5 s, so a silence is noticed within half its length). */
+static int64_t sweep_period(const struct cq_config *cfg)
+{
+    int64_t shortest = (int64_t)(cfg->idle_timeout_s < cfg->idle_grace_s ? cfg->idle_timeout_s
+                                                                         : cfg->idle_grace_s) *
+                       1000000 / 2;
+    return shortest < SWEEP_US ? shortest : SWEEP_US;
+}
+
 static void sweep_arm(struct cq_net *net, int64_t in_us)
 {
     net->sweep_due = cq_net_now_us() + in_us;
     lws_sul_schedule(net->ctx, 0, &net->sweep_sul, sweep_cb, in_us);
 }
 
-/* Every SWEEP_US: a connection silent for idle_timeout is pinged (once per
+/* Every SWEEP_US (sweep_period): a connection silent for idle_timeout is pinged (once per
  * silence); one that stays silent idle_grace after that ping is closed
  * without a close frame (it does not answer: nobody would read one). The
  * walk is O(connections) every two seconds, no system call unless a ping is
@@ -814,10 +825,10 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
                 "address (--max-conns-per-ip %u): a flood of connections?",
                 net->evicted_since_sweep, cfg->max_conns_per_ip);
     net->evicted_since_sweep = 0;
-    sweep_arm(net, late ? SWEEP_RECHECK_US : SWEEP_US);
+    sweep_arm(net, late ? SWEEP_RECHECK_US : sweep_period(cfg));
 }
 
 void cq_conn_sweep_start(struct cq_net *net)
 {
-    sweep_arm(net, SWEEP_US);
+    sweep_arm(net, sweep_period(net->deps.cfg));
 }

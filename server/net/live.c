@@ -900,6 +900,8 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
         (m->present & CQ_F(MAX_PLAYERS)) ? (unsigned)m->max_players : cfg->limits.max_players;
     set.nickname_max = cfg->limits.nickname_max;
     set.max_show_delay_us = (int64_t)cfg->max_show_delay_ms * 1000;
+    set.reveal_us = (int64_t)cfg->reveal_ms * 1000;
+    set.leaderboard_us = (int64_t)cfg->leaderboard_ms * 1000;
     set.rejoin_grace_us = (int64_t)cfg->rejoin_grace_s * 1000000;
     set.ended_ttl_us = (int64_t)cfg->ended_ttl_s * 1000000;
     set.empty_lobby_us = (int64_t)cfg->empty_lobby_timeout_s * 1000000;

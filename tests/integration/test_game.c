@@ -21,6 +21,13 @@ static void stop(void)
 
 TestSuite(game, .init = start, .fini = stop, .timeout = 120);
 
+/* Test-sized auto-advance: the reveal and the leaderboard 300 ms each. */
+static void start_quick_advance(void)
+{
+    const char *const args[] = {"--reveal-time", "300", "--leaderboard-time", "300", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
+}
+
 static int position_of(json_t *options, const char *text)
 {
     for (size_t i = 0; i < json_array_size(options); i++)
@@ -344,12 +351,12 @@ Test(game, host_controls_and_late_answers)
     cq_ws_free(&b.ws);
 }
 
-Test(game, auto_advance_plays_without_host_clicks)
+Test(game, auto_advance_plays_without_host_clicks, .init = start_quick_advance)
 {
     struct cq_ws host;
     struct player a;
     char pin[8], token[80];
-    /* A short game on timers: 1 s answers; reveal and board shown 5 s each. */
+    /* A short game on timers: 1 s answers; reveal and board shown 300 ms each. */
     json_decref(create(&host,
                        json_pack("{s:s, s:i, s:b, s:i}", "bank", "mini", "time_limit", 1,
                                  "auto_advance", 1, "count", 2),

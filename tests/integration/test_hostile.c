@@ -17,9 +17,9 @@ static struct cq_ws host, player;
 static char pin[8], watch[80];
 
 /* A game with one player, waiting on its first question. */
-static void start(void)
+static void start_with(const char *const *args)
 {
-    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "server did not start; see %s", h.log_path);
+    cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
     client_open(&host, &h);
     json_t *j = client_req(
         &host,
@@ -34,6 +34,19 @@ static void start(void)
         "joined"));
     json_decref(client_req(&host, json_pack("{s:s}", "type", "start"), "ok"));
     json_decref(client_expect(&player, "question"));
+}
+
+static void start(void)
+{
+    start_with(NULL);
+}
+
+/* The shortest handshake time-out (--http-header-timeout 1): the half
+ * upgrade below is closed after 1 s instead of the default 10. */
+static void start_short_handshake(void)
+{
+    const char *const args[] = {"--http-header-timeout", "1", NULL};
+    start_with(args);
 }
 
 /* The game goes on: the honest player's right answer scores. */
@@ -160,7 +173,7 @@ Test(hostile, bad_messages_in_a_row_close_the_connection)
     cq_ws_free(&x);
 }
 
-Test(hostile, half_frames_and_abrupt_disconnects)
+Test(hostile, half_frames_and_abrupt_disconnects, .init = start_short_handshake)
 {
     for (int i = 0; i < 20; i++) {
         struct cq_ws x;
@@ -170,8 +183,9 @@ Test(hostile, half_frames_and_abrupt_disconnects)
         cq_ws_send_raw(&x, partial, 10);
         cq_ws_free(&x);
     }
-    /* Half an HTTP upgrade, then nothing: lws' handshake timeout (10 s, not
-     * the WebSocket keep-alive, which starts after the upgrade) closes it. */
+    /* Half an HTTP upgrade, then nothing: lws' handshake timeout
+     * (--http-header-timeout, not the WebSocket keep-alive, which starts
+     * after the upgrade) closes it. */
     int fd = socket(AF_INET, SOCK_STREAM, 0);
     struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)h.http_port)};
     sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -250,8 +264,9 @@ static struct cq_harness kh;
 
 static void keepalive_start(void)
 {
-    /* The shortest allowed: ping after 5 s of silence, close 2 s later. */
-    const char *args[] = {"--idle-timeout", "5", "--idle-grace", "2", NULL};
+    /* The shortest allowed: ping after 1 s of silence, close 1 s later
+     * (checked every 0.5 s). */
+    const char *args[] = {"--idle-timeout", "1", "--idle-grace", "1", NULL};
     cr_assert_eq(cq_harness_start(&kh, false, args), 0, "server did not start; see %s",
                  kh.log_path);
 }

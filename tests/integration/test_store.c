@@ -401,7 +401,7 @@ Test(store, redis_lost_mid_game_loses_no_score)
  * is replayed and nothing is lost. */
 static void start_short_timeout(void)
 {
-    const char *args[] = {"--redis-timeout", "300", NULL};
+    const char *args[] = {"--redis-timeout", "500", NULL};
     cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
 }
 
@@ -837,7 +837,14 @@ Test(store, its_own_redis_killed_is_restarted_and_loses_nothing, .init = start_e
 
 /* A Redis whose port takes no connection (full accept queue): every connect
  * times out, and each time-out must lead to another try. */
-Test(store, a_connect_that_hangs_is_tried_again)
+/* Connect time-outs of 500 ms instead of the default 2 s. */
+static void start_short_redis_timeout(void)
+{
+    const char *const extra[] = {"--redis-timeout", "500", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+Test(store, a_connect_that_hangs_is_tried_again, .init = start_short_redis_timeout)
 {
     char body[256], log[65536];
     int port = h.redis_port;
@@ -881,7 +888,7 @@ Test(store, a_connect_that_hangs_is_tried_again)
 
 static void start_short_ttl(void)
 {
-    const char *const extra[] = {"--ended-ttl", "10", NULL};
+    const char *const extra[] = {"--ended-ttl", "1", NULL};
     cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
 }
 
@@ -907,7 +914,7 @@ Test(store, an_expired_game_leaves_no_log, .init = start_short_ttl)
     cr_assert_str_eq(out, "1", "the game is not listed as live");
     cq_redis_cmd(&h, out, sizeof out, "EXISTS cq:game:%s:log", game_id);
     cr_assert_str_eq(out, "1", "the game has no log");
-    /* Ended games stay --ended-ttl (10 s) for results, then expire. */
+    /* Ended games stay --ended-ttl (1 s here) for results, then expire. */
     for (int i = 0; i < 300 && strcmp(out, "0"); i++) {
         usleep(100000);
         cq_redis_cmd(&h, out, sizeof out, "EXISTS cq:game:%s:log", game_id);

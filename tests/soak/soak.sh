@@ -37,7 +37,7 @@ Usage: tests/soak/soak.sh [OPTION]...
   --questions N        questions per game (default 3)
   --time-limit S       answer window per question, s (default 2)
   --drop F             share of players dropped and rejoined in each game (default 0.2)
-  --ended-ttl S        the server's --ended-ttl, s (default 10, the smallest it takes)
+  --ended-ttl S        the server's --ended-ttl, s (default 2)
   --rss-tolerance-kb K RSS after the last round may exceed the baseline by at most
                        K kB (default 1024)
   --keep               keep the working folder (logs, bench JSON) even on success
@@ -54,7 +54,7 @@ players=30
 questions=3
 time_limit=2
 drop=0.2
-ended_ttl=10
+ended_ttl=2
 tolerance_kb=1024
 keep=0
 while [ $# -gt 0 ]; do
@@ -82,9 +82,9 @@ if [ "$rounds" -lt 1 ] || [ "$games" -lt 1 ] || [ "$players" -lt 1 ] || [ "$ques
   echo "soak: needs at least 1 round, 1 game, 1 player and 2 questions" >&2
   exit 2
 fi
-# The server refuses an --ended-ttl below 10 (server/main/config.c).
-if [ "$ended_ttl" -lt 10 ]; then
-  echo "soak: --ended-ttl must be at least 10 (the server's minimum)" >&2
+# The server refuses an --ended-ttl below 1 (server/main/config.c).
+if [ "$ended_ttl" -lt 1 ]; then
+  echo "soak: --ended-ttl must be at least 1 (the server's minimum)" >&2
   exit 2
 fi
 
