@@ -2,7 +2,7 @@
  *
  * CQ_ERR_MAP(XX) yields the C enum (negative values, libuv style), the
  * protocol's wire code and the human message. PROTOCOL.md's error table is
- * checked against this list by tests/unit/test_spec.c.
+ * checked against this list by tests/protocol/test_protocol.c.
  */
 #ifndef CQ_ERROR_H
 #define CQ_ERROR_H

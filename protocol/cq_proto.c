@@ -122,11 +122,6 @@ uint32_t cq_msg_fields(enum cq_msg_type t, uint32_t *required)
     return CQ_F(ID) | msg_required[t] | msg_optional[t];
 }
 
-const char *cq_field_name(enum cq_field f)
-{
-    return (unsigned)f < CQ_FIELD__COUNT ? field_names[f] : "?";
-}
-
 /* ---- helpers --------------------------------------------------------- */
 
 static int fail(struct cq_proto_error *err, int code, const char *field, const char *fmt, ...)

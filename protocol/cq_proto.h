@@ -181,7 +181,6 @@ const char *cq_msg_name(enum cq_msg_type t);
 unsigned cq_msg_roles(enum cq_msg_type t);
 /* Fields a message allows: bit mask of CQ_F_*; `required` gets the subset. */
 uint32_t cq_msg_fields(enum cq_msg_type t, uint32_t *required);
-const char *cq_field_name(enum cq_field f);
 
 /* Serialises compactly into a fresh buffer with `headroom` spare bytes in
  * front (for transport headers). Caller frees the returned pointer (the

@@ -1210,11 +1210,6 @@ bool cq_room_never_joined(const struct cq_room *room)
     return room->phase == CQ_PHASE_LOBBY && room->n_players == 0;
 }
 
-int64_t cq_room_created_at(const struct cq_room *room)
-{
-    return room->created_at;
-}
-
 /* ---- reading ------------------------------------------------------------- */
 
 const char *cq_room_pin(const struct cq_room *room)

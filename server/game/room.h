@@ -238,8 +238,6 @@ const char *cq_room_pin(const struct cq_room *room);
 bool cq_room_expired(const struct cq_room *room);
 /* True when the game is still in the lobby and no player ever joined it. */
 bool cq_room_never_joined(const struct cq_room *room);
-/* When the room was created, in its clock. */
-int64_t cq_room_created_at(const struct cq_room *room);
 const struct cq_bank *cq_room_bank(const struct cq_room *room);
 const struct cq_room_settings *cq_room_settings(const struct cq_room *room);
 enum cq_phase cq_room_phase(const struct cq_room *room);

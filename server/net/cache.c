@@ -85,7 +85,7 @@ void cq_cache_state_drop(struct cq_live_room *lr)
 
 struct cq_buf *cq_cache_state_get(struct cq_live_room *lr)
 {
-    if (lr->state_buf && cq_room_phase(lr->game) == CQ_PHASE_QUESTION &&
+    if (lr->state_buf && cq_room_phase(lr->room) == CQ_PHASE_QUESTION &&
         cq_net_now_us() - lr->state_at > STATE_MAX_AGE_US)
         cq_cache_state_drop(lr);
     return lr->state_buf;

@@ -67,7 +67,7 @@ static void on_group_claim(void *ud, enum cq_group_claim r)
         c->creating = NULL;
     } else if (c) {
         c->creating = NULL;
-        if (c->room) /* it joined or watched a game meanwhile */
+        if (c->lr) /* it joined or watched a game meanwhile */
             cq_conn_error(c, pc->m.req_id, CQ_EALREADY_IN_GAME, "type", NULL);
         else
             create_checked(c, pc, r);

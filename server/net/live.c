@@ -31,7 +31,7 @@ static void log_flush_room(struct cq_live_room *lr);
 static struct cq_live_room *room_by_pin(struct cq_net *net, const char *pin)
 {
     for (struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
-        if (!lr->expired && !strcmp(cq_room_pin(lr->game), pin))
+        if (!lr->expired && !strcmp(cq_room_pin(lr->room), pin))
             return lr;
     return NULL;
 }
@@ -51,7 +51,7 @@ static int room_attach(struct cq_live_room *lr, struct cq_conn *c, unsigned role
     lr->conns[lr->n_conns++] = c;
     if (role == CQ_ROLE_HOST)
         lr->n_hosts++;
-    c->room = lr;
+    c->lr = lr;
     c->role = role;
     c->player = p;
     if (p)
@@ -62,7 +62,7 @@ static int room_attach(struct cq_live_room *lr, struct cq_conn *c, unsigned role
 
 static void room_detach(struct cq_conn *c)
 {
-    struct cq_live_room *lr = c->room;
+    struct cq_live_room *lr = c->lr;
     if (!lr)
         return;
     struct cq_conn *last = lr->conns[--lr->n_conns];
@@ -72,7 +72,7 @@ static void room_detach(struct cq_conn *c)
         c->player->conn = NULL;
     if (c->role == CQ_ROLE_HOST)
         lr->n_hosts--;
-    c->room = NULL;
+    c->lr = NULL;
     c->player = NULL;
     c->role = CQ_ROLE_NONE;
     cq_conn_set_idle(c, true); /* unless it is closing */
@@ -204,7 +204,7 @@ static void live_room_discard(struct cq_live_room *lr)
      * (else its log is going anyway): its `closed` must get out. */
     release_stored(lr, lr->net->stopping ? RELEASE_NONE : RELEASE_ALL);
     cq_cache_state_drop(lr);
-    cq_room_free(lr->game);
+    cq_room_free(lr->room);
     for (size_t i = 0; i < lr->log_n; i++)
         free(lr->log_e[i]);
     free(lr->log_e);
@@ -221,7 +221,7 @@ static void live_room_link(struct cq_live_room *lr)
     lr->net->n_rooms++;
 }
 
-static void room_free(struct cq_live_room *lr)
+static void live_room_free(struct cq_live_room *lr)
 {
     struct cq_net *net = lr->net;
     lws_sul_cancel(&lr->tick_sul);
@@ -252,8 +252,8 @@ static bool flush_lobby(struct cq_live_room *lr)
         json_t *host =
             json_pack("{s:s, s:O, s:O, s:O, s:I, s:I}", "type", "lobby", "joined",
                       lr->pending_joined, "left", lr->pending_left, "status", lr->pending_status,
-                      "players", (json_int_t)cq_room_n_players(lr->game), "connected",
-                      (json_int_t)cq_room_n_connected(lr->game));
+                      "players", (json_int_t)cq_room_n_players(lr->room), "connected",
+                      (json_int_t)cq_room_n_connected(lr->room));
         broadcast(lr, host, PROJECTORS);
         json_array_clear(lr->pending_joined);
         json_array_clear(lr->pending_left);
@@ -269,17 +269,17 @@ static void flush_updates(struct cq_live_room *lr)
     bool presenter = lr->progress_dirty; /* the host's `unanswered` changed */
     if (flush_lobby(lr))
         presenter = true;
-    if (lr->progress_dirty && cq_room_phase(lr->game) == CQ_PHASE_QUESTION) {
+    if (lr->progress_dirty && cq_room_phase(lr->room) == CQ_PHASE_QUESTION) {
         broadcast(lr,
                   json_pack("{s:s, s:i, s:I, s:I, s:I}", "type", "progress", "index",
-                            cq_room_current(lr->game), "answered",
-                            (json_int_t)cq_room_answered(lr->game), "players",
-                            (json_int_t)cq_room_n_players(lr->game), "connected",
-                            (json_int_t)cq_room_n_connected(lr->game)),
+                            cq_room_current(lr->room), "answered",
+                            (json_int_t)cq_room_answered(lr->room), "players",
+                            (json_int_t)cq_room_n_players(lr->room), "connected",
+                            (json_int_t)cq_room_n_connected(lr->room)),
                   PROJECTORS);
     }
-    if (presenter && cq_room_phase(lr->game) == CQ_PHASE_QUESTION)
-        broadcast(lr, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
+    if (presenter && cq_room_phase(lr->room) == CQ_PHASE_QUESTION)
+        broadcast(lr, cq_wire_unanswered(lr->room, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
     lr->progress_dirty = false;
 }
 
@@ -304,7 +304,7 @@ static void store_board(struct cq_live_room *lr)
 {
     struct cq_store *st = lr->net->deps.store;
     unsigned n;
-    struct cq_player *const *r = cq_room_ranking(lr->game, &n);
+    struct cq_player *const *r = cq_room_ranking(lr->room, &n);
     if (!st || !n)
         return;
     const char **ids = calloc(n, sizeof *ids);
@@ -342,10 +342,10 @@ static void store_final(struct cq_live_room *lr, const char *host_token_key)
     const struct cq_config *cfg = lr->net->deps.cfg;
     long long now = (long long)time(NULL);
     unsigned n;
-    struct cq_player *const *r = cq_room_players(lr->game, &n);
+    struct cq_player *const *r = cq_room_players(lr->room, &n);
     if (!st)
         return;
-    json_t *rec = cq_wire_record(lr->game, lr->game_id, lr->created_unix, now, host_token_key);
+    json_t *rec = cq_wire_record(lr->room, lr->game_id, lr->created_unix, now, host_token_key);
     size_t len;
     char *text = rec ? cq_proto_dump(rec, 0, &len) : NULL;
     json_decref(rec);
@@ -374,8 +374,8 @@ static void store_final(struct cq_live_room *lr, const char *host_token_key)
         if (!kept || strcmp(e[kept - 1].member, e[i].member))
             e[kept++] = e[i];
     k = kept;
-    const struct cq_room_settings *set = cq_room_settings(lr->game);
-    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->game)->id, set->group, lr->group_digest,
+    const struct cq_room_settings *set = cq_room_settings(lr->room);
+    cq_store_count_game(st, lr->game_id, cq_room_bank(lr->room)->id, set->group, lr->group_digest,
                         e, k, now);
     free(e);
 }
@@ -402,7 +402,7 @@ static void send_results(struct cq_live_room *lr)
     for (unsigned i = 0; i < lr->n_conns; i++) {
         struct cq_conn *c = lr->conns[i];
         if (c->role == CQ_ROLE_PLAYER && c->player)
-            cq_conn_send(c, cq_wire_result(lr->game, c->player));
+            cq_conn_send(c, cq_wire_result(lr->room, c->player));
     }
 }
 
@@ -411,19 +411,19 @@ static void send_summaries(struct cq_live_room *lr)
     for (unsigned i = 0; i < lr->n_conns; i++) {
         struct cq_conn *c = lr->conns[i];
         if (c->role == CQ_ROLE_PLAYER && c->player)
-            cq_conn_send(c, cq_wire_summary(lr->game, c->player));
+            cq_conn_send(c, cq_wire_summary(lr->room, c->player));
     }
 }
 
 static json_t *timing_msg(struct cq_live_room *lr, const char *type)
 {
-    return cq_wire_timing(lr->game, type, cq_net_now_us());
+    return cq_wire_timing(lr->room, type, cq_net_now_us());
 }
 
 /* The full screen for a (re)joining connection. */
 static json_t *state_msg(struct cq_live_room *lr, unsigned role, const struct cq_player *p)
 {
-    return cq_wire_state(lr->game, lr->game_id, role, p, cq_net_now_us());
+    return cq_wire_state(lr->room, lr->game_id, role, p, cq_net_now_us());
 }
 
 /* The host's and spectators' full screen, encoded once per change of the
@@ -470,7 +470,7 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         arm_flush(lr);
         break;
     case CQ_EV_LOCKED:
-        broadcast(lr, json_pack("{s:s, s:b}", "type", "locked", "locked", cq_room_locked(lr->game)),
+        broadcast(lr, json_pack("{s:s, s:b}", "type", "locked", "locked", cq_room_locked(lr->room)),
                   CQ_ROLE_ANY);
         break;
     case CQ_EV_QUESTION:
@@ -479,8 +479,8 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
          * new one precedes it, and the armed timer keeps the 200 ms pace. */
         lr->progress_dirty = false;
         flush_lobby(lr);
-        broadcast(lr, cq_wire_question(lr->game, cq_net_now_us()), CQ_ROLE_ANY);
-        broadcast(lr, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
+        broadcast(lr, cq_wire_question(lr->room, cq_net_now_us()), CQ_ROLE_ANY);
+        broadcast(lr, cq_wire_unanswered(lr->room, CQ_UNANSWERED_MAX), CQ_ROLE_HOST);
         break;
     case CQ_EV_PROGRESS:
         lr->net->m.answers++;
@@ -498,12 +498,12 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         break;
     case CQ_EV_REVEAL:
         lr->progress_dirty = false;
-        broadcast(lr, cq_wire_reveal(lr->game), CQ_ROLE_ANY);
+        broadcast(lr, cq_wire_reveal(lr->room), CQ_ROLE_ANY);
         send_results(lr);
         store_board(lr);
         break;
     case CQ_EV_LEADERBOARD:
-        broadcast(lr, cq_wire_leaderboard(lr->game, CQ_WIRE_TOP), CQ_ROLE_ANY);
+        broadcast(lr, cq_wire_leaderboard(lr->room, CQ_WIRE_TOP), CQ_ROLE_ANY);
         break;
     case CQ_EV_ENDED: {
         flush_updates(lr);
@@ -511,8 +511,8 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
          * logged (inputs are told after their events), and held until
          * stored: a podium seen is a podium kept. */
         json_decref(lr->ended_msg);
-        lr->ended_msg = cq_wire_ended(lr->game, lr->game_id);
-        store_final(lr, cq_room_host_token(lr->game));
+        lr->ended_msg = cq_wire_ended(lr->room, lr->game_id);
+        store_final(lr, cq_room_host_token(lr->room));
         /* An ended game no longer counts against its address's live games:
          * it only waits (--ended-ttl) for late readers of the results. */
         cq_addr_game_end(lr->net->addrs, lr->owner);
@@ -640,7 +640,7 @@ static void tick_cb(lws_sorted_usec_list_t *sul)
 {
     struct cq_live_room *lr = lws_container_of(sul, struct cq_live_room, tick_sul);
     lr->tick_at = INT64_MAX;
-    cq_room_tick(lr->game, cq_net_now_us());
+    cq_room_tick(lr->room, cq_net_now_us());
     room_after(lr);
 }
 
@@ -657,14 +657,14 @@ static void room_after(struct cq_live_room *lr)
         send_summaries(lr);
     }
     if (lr->expired) {
-        cq_info("game %s closed", cq_room_pin(lr->game));
+        cq_info("game %s closed", cq_room_pin(lr->room));
         log_flush_room(lr);
         if (lr->net->deps.store)
             cq_store_live_remove(lr->net->deps.store, lr->game_id);
-        room_free(lr);
+        live_room_free(lr);
         return;
     }
-    int64_t at = cq_room_next_deadline(lr->game);
+    int64_t at = cq_room_next_deadline(lr->room);
     /* Most calls (an answer, a join) leave the deadline where it was: lws'
      * timer list is sorted by walking it, so re-arming costs O(timers). */
     if (at == lr->tick_at)
@@ -781,7 +781,7 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
         cq_room_free(r.room);
         return false;
     }
-    lr->game = r.room;
+    lr->room = r.room;
     lr->log_seq = r.next_seq;
     lr->log_stored = r.next_seq; /* read back from Redis */
     lr->created_unix = r.game.created_unix;
@@ -796,7 +796,7 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
         return false;
     }
     snprintf(lr->join_secret, sizeof lr->join_secret, "%s", r.game.join_secret);
-    cq_room_set_hooks(lr->game, &room_hooks, lr);
+    cq_room_set_hooks(lr->room, &room_hooks, lr);
     /* The time the server was down does not count, and the time it ran
      * does: the game's clock goes on from the previous server's last
      * heartbeat (at most a second before it stopped), or, without one that
@@ -805,22 +805,22 @@ bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const 
     int64_t now = cq_net_now_us(), from = r.last_now;
     if (net->last_alive_us > from && net->last_alive_us - from < ALIVE_TRUSTED_US)
         from = net->last_alive_us;
-    cq_room_shift(lr->game, now - from);
+    cq_room_shift(lr->room, now - from);
     unsigned np;
-    struct cq_player *const *players = cq_room_players(lr->game, &np);
+    struct cq_player *const *players = cq_room_players(lr->room, &np);
     for (unsigned i = 0; i < np; i++)
         if (players[i])
-            cq_room_disconnect(lr->game, players[i], now);
+            cq_room_disconnect(lr->room, players[i], now);
     live_room_link(lr);
     /* Writes the dead server may not have made are made again (idempotent). */
-    enum cq_phase ph = cq_room_phase(lr->game);
+    enum cq_phase ph = cq_room_phase(lr->room);
     if (ph == CQ_PHASE_REVEAL || ph == CQ_PHASE_LEADERBOARD)
         store_board(lr);
     else if (ph == CQ_PHASE_ENDED)
-        store_final(lr, cq_room_host_token(lr->game));
+        store_final(lr, cq_room_host_token(lr->room));
     cq_info("game %s resumed: %s, question %d of %u, %u players", lr->game_id, cq_phase_name(ph),
-            cq_room_current(lr->game) + 1, cq_room_n_questions(lr->game),
-            cq_room_n_players(lr->game));
+            cq_room_current(lr->room) + 1, cq_room_n_questions(lr->room),
+            cq_room_n_players(lr->room));
     room_after(lr);
     return true;
 }
@@ -833,7 +833,7 @@ static json_t *host_joined(const struct cq_live_room *lr, const struct cq_msg *m
 {
     json_t *j =
         json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s*}", "type", "joined", "role", "host", "pin",
-                  cq_room_pin(lr->game), "token", token, "game_id", lr->game_id, "watch_token",
+                  cq_room_pin(lr->room), "token", token, "game_id", lr->game_id, "watch_token",
                   lr->watch_token, "secret", lr->join_secret[0] ? lr->join_secret : NULL);
     if (j && group_secret)
         json_object_set_new(j, "group_secret", json_string(group_secret));
@@ -932,9 +932,9 @@ void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *
     snprintf(lr->game_id, sizeof lr->game_id, "%s-%lld", pin, lr->created_unix);
     snprintf(lr->group_digest, sizeof lr->group_digest, "%s", group_digest);
     uint64_t seed = cq_rand_u64();
-    lr->game =
+    lr->room =
         cq_room_create(bank, qidx, n, &set, pin, token_key, seed, lr->created_at, &room_hooks, lr);
-    if (!lr->game)
+    if (!lr->room)
         goto out;
     result = room_attach(lr, c, CQ_ROLE_HOST, NULL);
     if (result)
@@ -964,10 +964,10 @@ out:
 static void welcome_player(struct cq_conn *c, const struct cq_msg *m, struct cq_player *p,
                            const char *token)
 {
-    struct cq_live_room *lr = c->room;
+    struct cq_live_room *lr = c->lr;
     cq_conn_send(c,
                  with_id(json_pack("{s:s, s:s, s:s, s:s, s:{s:I, s:s}}", "type", "joined", "role",
-                                   "player", "pin", cq_room_pin(lr->game), "token", token, "player",
+                                   "player", "pin", cq_room_pin(lr->room), "token", token, "player",
                                    "id", (json_int_t)p->id, "nickname", p->nickname),
                          m));
     cq_conn_send(c, state_msg(lr, CQ_ROLE_PLAYER, p));
@@ -1025,9 +1025,9 @@ static void handle_join(struct cq_conn *c, const struct cq_msg *m)
     char why[CQ_NICK_WHY_MAX];
     cq_secret_digest(token, token_key);
     int r =
-        cq_room_join_why(lr->game, m->nickname, token_key, cq_net_now_us(), &p, why, sizeof why);
+        cq_room_join_why(lr->room, m->nickname, token_key, cq_net_now_us(), &p, why, sizeof why);
     if (!r && (r = room_attach(lr, c, CQ_ROLE_PLAYER, p)))
-        cq_room_leave(lr->game, p, cq_net_now_us());
+        cq_room_leave(lr->room, p, cq_net_now_us());
     if (r) {
         cq_conn_error(c, m->req_id, r,
                       r == CQ_ENICKNAME_INVALID || r == CQ_ENICKNAME_TAKEN ||
@@ -1078,7 +1078,7 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
     if (!lr)
         return;
     cq_secret_digest(m->token, key);
-    if (cq_room_is_host_token(lr->game, key)) {
+    if (cq_room_is_host_token(lr->room, key)) {
         if (lr->n_hosts >= c->net->deps.cfg->max_hosts_per_game) {
             cq_conn_error(c, m->req_id, CQ_ETOO_MANY_HOSTS, NULL, NULL);
             return;
@@ -1089,13 +1089,13 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
         }
         cq_conn_send(c, host_joined(lr, m, m->token, NULL));
         send_screen_state(c, lr);
-        if (cq_room_phase(lr->game) == CQ_PHASE_QUESTION) /* the presenter's list */
-            cq_conn_send(c, cq_wire_unanswered(lr->game, CQ_UNANSWERED_MAX));
+        if (cq_room_phase(lr->room) == CQ_PHASE_QUESTION) /* the presenter's list */
+            cq_conn_send(c, cq_wire_unanswered(lr->room, CQ_UNANSWERED_MAX));
         if (c->net->deps.store && !cq_store_connected(c->net->deps.store))
             cq_conn_send(c, cq_live_redis_warning(false));
         return;
     }
-    int r = cq_room_rejoin(lr->game, key, cq_net_now_us(), &p);
+    int r = cq_room_rejoin(lr->room, key, cq_net_now_us(), &p);
     if (r == CQ_EBAD_TOKEN) {
         /* Token guessing: a wrong guess like a wrong PIN. */
         cq_conn_wrong_guess(c, "a token that is no seat",
@@ -1124,11 +1124,11 @@ static void handle_rejoin(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_leave(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = c->room;
+    struct cq_live_room *lr = c->lr;
     struct cq_player *p = c->player;
     room_detach(c);
     if (p)
-        cq_room_leave(lr->game, p, cq_net_now_us());
+        cq_room_leave(lr->room, p, cq_net_now_us());
     hold(lr, c);
     reply_ok(c, m);
     room_after(lr);
@@ -1136,12 +1136,12 @@ static void handle_leave(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = c->room;
+    struct cq_live_room *lr = c->lr;
     int64_t t = 0;
     /* At the log's cap a first answer is still taken (no answer is ever
      * lost), a changed one is not: with change_answer on, changes could
      * otherwise grow the log without bound. */
-    if (log_full(lr) && m->question >= 0 && (unsigned)m->question < cq_room_n_questions(lr->game) &&
+    if (log_full(lr) && m->question >= 0 && (unsigned)m->question < cq_room_n_questions(lr->room) &&
         c->player->answers[m->question].answered) {
         cq_conn_error(c, m->req_id, CQ_ELOG_FULL, NULL, NULL);
         return;
@@ -1150,7 +1150,7 @@ static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
         cq_conn_error(c, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
-    int r = cq_room_answer(lr->game, c->player, m->question, &m->answer, cq_net_now_us(), &t);
+    int r = cq_room_answer(lr->room, c->player, m->question, &m->answer, cq_net_now_us(), &t);
     if (r) {
         cq_conn_error(c, m->req_id, r, r == CQ_EBAD_ANSWER ? "answer" : "question", NULL);
     } else {
@@ -1165,7 +1165,7 @@ static void handle_answer(struct cq_conn *c, const struct cq_msg *m)
 
 static void handle_host(struct cq_conn *c, const struct cq_msg *m)
 {
-    struct cq_live_room *lr = c->room;
+    struct cq_live_room *lr = c->lr;
     int64_t now = cq_net_now_us();
     int r;
     if (storage_full(c->net)) {
@@ -1180,31 +1180,31 @@ static void handle_host(struct cq_conn *c, const struct cq_msg *m)
     }
     switch (m->type) {
     case CQ_MSG_START:
-        r = cq_room_start(lr->game, now);
+        r = cq_room_start(lr->room, now);
         break;
     case CQ_MSG_NEXT:
-        r = cq_room_next(lr->game, now);
+        r = cq_room_next(lr->room, now);
         break;
     case CQ_MSG_SKIP:
-        r = cq_room_skip(lr->game, now);
+        r = cq_room_skip(lr->room, now);
         break;
     case CQ_MSG_PAUSE:
-        r = cq_room_pause(lr->game, now);
+        r = cq_room_pause(lr->room, now);
         break;
     case CQ_MSG_RESUME:
-        r = cq_room_resume(lr->game, now);
+        r = cq_room_resume(lr->room, now);
         break;
     case CQ_MSG_ADD_TIME:
-        r = cq_room_add_time(lr->game, m->seconds, now);
+        r = cq_room_add_time(lr->room, m->seconds, now);
         break;
     case CQ_MSG_END:
-        r = cq_room_end(lr->game, now);
+        r = cq_room_end(lr->room, now);
         break;
     case CQ_MSG_KICK:
-        r = cq_room_kick(lr->game, (uint32_t)m->player, now);
+        r = cq_room_kick(lr->room, (uint32_t)m->player, now);
         break;
     case CQ_MSG_LOCK:
-        r = cq_room_lock(lr->game, m->locked, now);
+        r = cq_room_lock(lr->room, m->locked, now);
         break;
     default:
         r = CQ_EINTERNAL;
@@ -1246,7 +1246,7 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
     case CQ_MSG_SHOWN: {
         if (storage_full(c->net))
             break; /* as if it never came: the answer carries no display delay */
-        int r = cq_room_shown(c->room->game, c->player, m->question, cq_net_now_us());
+        int r = cq_room_shown(c->lr->room, c->player, m->question, cq_net_now_us());
         if (r)
             cq_conn_error(c, m->req_id, r, "question", NULL);
         break;
@@ -1262,7 +1262,7 @@ void cq_live_handle(struct cq_conn *c, struct cq_msg *m)
 
 void cq_live_conn_gone(struct cq_conn *c)
 {
-    struct cq_live_room *lr = c->room;
+    struct cq_live_room *lr = c->lr;
     struct cq_player *p = c->player;
     if (c->gate_room) {
         lws_dll2_remove(&c->gate_link);
@@ -1273,20 +1273,20 @@ void cq_live_conn_gone(struct cq_conn *c)
         return;
     room_detach(c);
     if (p)
-        cq_room_disconnect(lr->game, p, cq_net_now_us());
+        cq_room_disconnect(lr->room, p, cq_net_now_us());
     room_after(lr);
 }
 
 void cq_live_stop(struct cq_net *net)
 {
     while (net->rooms)
-        room_free(net->rooms);
+        live_room_free(net->rooms);
 }
 
 unsigned cq_live_players(const struct cq_net *net)
 {
     unsigned n = 0;
     for (const struct cq_live_room *lr = net->rooms; lr; lr = lr->next)
-        n += cq_room_n_players(lr->game);
+        n += cq_room_n_players(lr->room);
     return n;
 }

@@ -36,7 +36,7 @@ struct cq_conn {
     struct cq_net *net;
     struct lws *wsi;
     unsigned role; /* CQ_ROLE_* */
-    struct cq_live_room *room;
+    struct cq_live_room *lr;
     struct cq_player *player;
     unsigned room_slot;              /* index in room->conns */
     struct cq_group_check *creating; /* a create_game waiting for Redis (group.c) */
@@ -88,7 +88,7 @@ struct cq_conn {
 struct cq_live_room {
     struct cq_live_room *next;
     struct cq_net *net;
-    struct cq_room *game;
+    struct cq_room *room;
     struct cq_conn **conns;
     unsigned n_conns, cap_conns;
     unsigned n_hosts;                   /* host connections, at most cfg->max_hosts_per_game */

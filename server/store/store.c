@@ -704,11 +704,6 @@ bool cq_store_connected(const struct cq_store *s)
     return s->state == ST_READY;
 }
 
-const char *cq_store_prefix(const struct cq_store *s)
-{
-    return s->prefix;
-}
-
 void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out)
 {
     out->errors = s->errors;

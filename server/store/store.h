@@ -75,7 +75,6 @@ size_t cq_store_journal_room(const struct cq_store *s);
  * back-off. The journal is replayed once connected, as after any loss. */
 void cq_store_server_restarted(struct cq_store *s);
 void cq_store_stats(const struct cq_store *s, struct cq_store_stats *out);
-const char *cq_store_prefix(const struct cq_store *s);
 
 /* A write that must not be lost: sent now, or journaled until Redis is
  * back. Writes are replayed in order, so each must be idempotent. */
