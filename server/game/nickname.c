@@ -143,7 +143,7 @@ int cq_nickname_check(const char *raw, unsigned max_chars, struct cq_nickname *o
 {
     /* The decoder lets through at most 4 x nickname_max (at most 40) code
      * points; more is refused here as too long. */
-    uint32_t cps[4 * 64];
+    uint32_t cps[4 * CQ_NICK_CHARS_CAP];
     size_t n;
 
     if (!cq_utf8_valid(raw)) {

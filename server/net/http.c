@@ -33,6 +33,7 @@
 
 #include "log.h"
 #include "net_priv.h"
+#include "nickname.h"
 #include "text.h"
 
 #define BODY_MAX    (1u << 20)  /* a dynamic response's body, bytes */
@@ -484,7 +485,7 @@ out:
 
 static int serve_leaderboard(struct lws *wsi, struct http_pss *pss, struct cq_net *net)
 {
-    char b1[URLARG_MAX], b2[URLARG_MAX], b3[URLARG_MAX], b4[URLARG_MAX], fold[4 * 64 + 1];
+    char b1[URLARG_MAX], b2[URLARG_MAX], b3[URLARG_MAX], b4[URLARG_MAX], fold[CQ_NICK_SHOWN_MAX];
     const char *board = urlarg(wsi, "board=", b1);
     const char *period = urlarg(wsi, "period=", b2);
     const char *top = urlarg(wsi, "top=", b3);
