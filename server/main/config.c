@@ -39,6 +39,11 @@ static const struct opt opts[] = {
      OPT_STR, O(redis_url), S(redis_url), 0, 0},
     {"redis-server", "CHAINQUIZ_REDIS_SERVER", "redis-server program for the embedded Redis",
      OPT_STR, O(redis_server), S(redis_server), 0, 0},
+    {"server-lease", "CHAINQUIZ_SERVER_LEASE",
+     "seconds a server's claim on its Redis key prefix lasts unrenewed: a second server on the "
+     "same Redis and prefix waits this long for the first to go (renewed every second; give "
+     "every server on one Redis the same value; default 10)",
+     OPT_INT, O(server_lease_s), 0, 2, 300},
     {"key-prefix", "CHAINQUIZ_KEY_PREFIX", "prefix of every Redis key (default cq:)", OPT_STR,
      O(key_prefix), S(key_prefix), 0, 0},
     {"origins", "CHAINQUIZ_ORIGINS",
@@ -229,6 +234,7 @@ static void defaults(struct cq_config *c)
     c->idle_timeout_s = 30;
     c->idle_grace_s = 10;
     c->redis_timeout_ms = 2000;
+    c->server_lease_s = 10;
     c->journal_max = 100000;
     c->results_ttl_s = 30 * 24 * 3600;
     snprintf(c->metrics_allow, sizeof c->metrics_allow, "127.0.0.0/8,::1");

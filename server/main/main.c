@@ -158,8 +158,8 @@ static int setup_journal_file(struct app *a)
     char err[512];
     size_t sent;
     server_identity(a->identity, sizeof a->identity);
-    if (cq_store_claim(&a->target, a->cfg.key_prefix, a->identity, holder_gone,
-                       a->cfg.redis_timeout_ms, err, sizeof err)) {
+    if (cq_store_claim(&a->target, a->cfg.key_prefix, a->identity, a->cfg.server_lease_s * 1000,
+                       holder_gone, a->cfg.redis_timeout_ms, err, sizeof err)) {
         fprintf(stderr, "chainquiz: %s\n", err);
         return -1;
     }
@@ -276,7 +276,7 @@ int main(int argc, char **argv)
     if (setup_journal_file(a))
         goto loop_out; /* result is still 1 */
     cq_store_set_journal_file(a->store, &a->jfile);
-    cq_store_set_identity(a->store, a->identity);
+    cq_store_set_identity(a->store, a->identity, a->cfg.server_lease_s * 1000);
     /* Games that were live when the server last stopped (or was killed)
      * resume before the first connection is served, their clocks going on
      * from when that server last ran. */

@@ -77,6 +77,7 @@ struct cq_store {
     uint64_t wait_short; /* WAITs that timed out short of `replicas` */
 
     char identity[256]; /* our lease on the prefix (cq_store_claim); "" without */
+    int lease_ms;       /* its length (--server-lease) */
     bool lease_lost_warned;
 
     /* The journal file (jfile.h), NULL without one. While Redis is not
@@ -1072,9 +1073,10 @@ static void on_lease_reply(redisAsyncContext *ac, void *r, void *priv)
     }
 }
 
-void cq_store_set_identity(struct cq_store *s, const char *id)
+void cq_store_set_identity(struct cq_store *s, const char *id, int lease_ms)
 {
     snprintf(s->identity, sizeof s->identity, "%s", id);
+    s->lease_ms = lease_ms;
 }
 
 void cq_store_alive(struct cq_store *s, int64_t now_us)
@@ -1087,7 +1089,7 @@ void cq_store_alive(struct cq_store *s, int64_t now_us)
     if (!s->identity[0])
         return;
     snprintf(key, sizeof key, "%sserver", s->prefix);
-    snprintf(lease, sizeof lease, "%d", CQ_STORE_LEASE_MS);
+    snprintf(lease, sizeof lease, "%d", s->lease_ms);
     redisAsyncCommand(s->ac, on_lease_reply, NULL, "EVAL %s 1 %s %s %s", lease_script, key,
                       s->identity, lease);
 }

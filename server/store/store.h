@@ -159,20 +159,19 @@ int cq_store_get_result(struct cq_store *s, const char *game_id, cq_store_text_c
 void cq_store_alive(struct cq_store *s, int64_t now_us);
 /* One server per Redis and key prefix: two would take the same games over
  * and write the same log entry numbers (docs/redis.md). `P server` holds the
- * running server's identity (`id`, e.g. "HOST BOOT-ID PID") for
- * CQ_STORE_LEASE_MS, renewed with each cq_store_alive. */
-#define CQ_STORE_LEASE_MS 10000
+ * running server's identity (`id`, e.g. "HOST BOOT-ID PID") for `lease_ms`
+ * (--server-lease), renewed with each cq_store_alive. */
 /* Tells whether the server named by `holder` is gone for sure (a process of
  * this machine that no longer runs). */
 typedef bool (*cq_store_gone_cb)(const char *holder);
 /* At start-up, before anything is read or written: takes the lease. Held by
  * a server that is gone, it is taken at once; held by another, this waits
- * for it to lapse (at most the lease and a second), then -1 with the holder
+ * for it to lapse (at most `lease_ms` and a second), then -1 with the holder
  * named in `err`. */
 int cq_store_claim(const struct cq_redis_target *t, const char *prefix, const char *id,
-                   cq_store_gone_cb gone, int timeout_ms, char *err, size_t errlen);
-/* The identity whose lease cq_store_alive renews. */
-void cq_store_set_identity(struct cq_store *s, const char *id);
+                   int lease_ms, cq_store_gone_cb gone, int timeout_ms, char *err, size_t errlen);
+/* The identity whose lease cq_store_alive renews, for `lease_ms` each time. */
+void cq_store_set_identity(struct cq_store *s, const char *id, int lease_ms);
 
 /* At start-up: the monotonic time the previous server last wrote with
  * cq_store_alive, or -1 when there is none (or Redis cannot be read). */

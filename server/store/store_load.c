@@ -176,7 +176,7 @@ out:
 }
 
 int cq_store_claim(const struct cq_redis_target *t, const char *prefix, const char *id,
-                   cq_store_gone_cb gone, int timeout_ms, char *err, size_t errlen)
+                   int lease_ms, cq_store_gone_cb gone, int timeout_ms, char *err, size_t errlen)
 {
     char key[128], holder[256] = "";
     int result = -1;
@@ -185,8 +185,8 @@ int cq_store_claim(const struct cq_redis_target *t, const char *prefix, const ch
         return -1;
     snprintf(key, sizeof key, "%sserver", prefix);
     /* Polled every 250 ms for at most the lease and a second. */
-    for (int i = 0; i <= (CQ_STORE_LEASE_MS + 1000) / 250; i++) {
-        redisReply *r = redisCommand(c, "SET %s %s NX PX %d", key, id, CQ_STORE_LEASE_MS);
+    for (int i = 0; i <= (lease_ms + 1000) / 250; i++) {
+        redisReply *r = redisCommand(c, "SET %s %s NX PX %d", key, id, lease_ms);
         bool took = r && r->type == REDIS_REPLY_STATUS;
         if (r)
             freeReplyObject(r);
@@ -205,7 +205,7 @@ int cq_store_claim(const struct cq_redis_target *t, const char *prefix, const ch
             snprintf(holder, sizeof holder, "%s", r->str);
         freeReplyObject(r);
         if (holder[0] && (!strcmp(holder, id) || gone(holder))) {
-            r = redisCommand(c, "SET %s %s PX %d", key, id, CQ_STORE_LEASE_MS);
+            r = redisCommand(c, "SET %s %s PX %d", key, id, lease_ms);
             if (r)
                 freeReplyObject(r);
             result = 0;
@@ -215,7 +215,7 @@ int cq_store_claim(const struct cq_redis_target *t, const char *prefix, const ch
             fprintf(stderr,
                     "chainquiz: another chainquiz server (%s) uses this Redis with key prefix "
                     "%s; waiting up to %d s for it to stop\n",
-                    holder, prefix, (CQ_STORE_LEASE_MS + 1000) / 1000);
+                    holder, prefix, (lease_ms + 1000) / 1000);
         struct timespec ts = {0, 250 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }

@@ -1329,8 +1329,9 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
 /* A second server on the same Redis and prefix (its own data folder, as in a
  * start-the-new-then-stop-the-old upgrade) would take over the first one's
  * games and write the same log entry numbers (attack: acknowledged answers
- * lost for good). It waits out the first one's lease and exits, naming it;
- * with its own prefix it starts. */
+ * lost for good). It waits out the first one's lease (its own
+ * --server-lease, 2 s here) and exits, naming it; with its own prefix it
+ * starts. */
 Test(store, a_second_server_on_the_same_redis_prefix_is_refused)
 {
     struct cq_harness h2 = h;
@@ -1339,8 +1340,14 @@ Test(store, a_second_server_on_the_same_redis_prefix_is_refused)
     snprintf(data, sizeof data, "%s/data2", h.dir);
     snprintf(h2.log_path, sizeof h2.log_path, "%s/server2.log", h.dir);
     h2.http_port = cq_free_port();
-    const char *args[] = {"--redis", url,         "--data-dir",
-                          data,      "--content", CQ_SOURCE_DIR "/tests/fixtures/content",
+    const char *args[] = {"--redis",
+                          url,
+                          "--data-dir",
+                          data,
+                          "--content",
+                          CQ_SOURCE_DIR "/tests/fixtures/content",
+                          "--server-lease",
+                          "2",
                           NULL};
     pid_t second = cq_harness_spawn(&h2, args);
     cr_assert_gt(second, 0);
