@@ -19,12 +19,12 @@
 #include <stddef.h>
 
 /* Characters a nickname can ever have, above any --max-nickname (at most 40):
- * the buffers below are sized from it. */
+ * the buffers below are sized from it. A trimmed nickname is at most
+ * CQ_NICK_SHOWN_MAX bytes, NUL included. */
 #define CQ_NICK_CHARS_CAP 64
-#define CQ_NICK_SHOWN_MAX                                                                          \
-    (4 * CQ_NICK_CHARS_CAP + 1) /* bytes of a trimmed nickname, NUL included */
-#define CQ_NICK_KEY_MAX 1024    /* bytes of a key, NUL included */
-#define CQ_NICK_WHY_MAX 160     /* bytes of a refusal's reason (an error message) */
+#define CQ_NICK_SHOWN_MAX (4 * CQ_NICK_CHARS_CAP + 1)
+#define CQ_NICK_KEY_MAX   1024 /* bytes of a key, NUL included */
+#define CQ_NICK_WHY_MAX   160  /* bytes of a refusal's reason (an error message) */
 /* Combining marks (combining class not 0) stacked on one character: more
  * would spill over the lines above and below on the projector ("Zalgo").
  * Vietnamese needs 2, pointed and accented Hebrew up to 4. */

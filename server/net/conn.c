@@ -373,10 +373,10 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
      * once our queue is in use, i.e. when the socket is already full: a
      * reader that keeps up costs no call). A message with nothing queued
      * ahead of it is never refused, whatever its size: the host's `state` of
-     * a 20,000-player game is about 1.5 MiB (20-letter names), over the 1 MiB default, and a
-     * projector must not be cut off for joining a full hall. What lws keeps
-     * of a partly written message is that one message, so a connection holds
-     * at most one message plus --send-queue-bytes. */
+     * a 20,000-player game is about 1.5 MiB (20-letter names), over the
+     * 1 MiB default, and a projector must not be cut off for joining a full
+     * hall. What lws keeps of a partly written message is that one message,
+     * so a connection holds at most one message plus --send-queue-bytes. */
     if (c->qlen >= cfg->send_queue_max ||
         (c->qlen && c->qbytes + b->len + kernel_queued(c) > cfg->send_queue_bytes)) {
         /* Too slow to keep up: cut off, asynchronously and at a safe point. */
@@ -767,10 +767,10 @@ static void sweep_arm(struct cq_net *net, int64_t in_us)
     lws_sul_schedule(net->ctx, 0, &net->sweep_sul, sweep_cb, in_us);
 }
 
-/* Every SWEEP_US (sweep_period): a connection silent for idle_timeout is pinged (once per
+/* Every sweep_period: a connection silent for idle_timeout is pinged (once per
  * silence); one that stays silent idle_grace after that ping is closed
  * without a close frame (it does not answer: nobody would read one). The
- * walk is O(connections) every two seconds, no system call unless a ping is
+ * walk is O(connections) every sweep (2 s by default), no system call unless a ping is
  * due (10,000 idle connections: 0.04 s of CPU in 20 s, docs/architecture.md). */
 static void sweep_cb(lws_sorted_usec_list_t *sul)
 {
