@@ -85,8 +85,10 @@ static const struct opt opts[] = {
      "0: no cap)",
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
     {"max-http-conns-per-ip", "CHAINQUIZ_MAX_HTTP_CONNS_PER_IP",
-     "plain HTTP connections per client address; at the cap its oldest idle keep-alive is "
-     "closed, else the new one refused (default 256; 0: no cap; trusted proxies are not capped)",
+     "plain HTTP connections per client address (those under 2 s old without a whole request "
+     "are not counted, up to 5 times the cap); at the cap its oldest idle keep-alive, else its "
+     "oldest stalled connection, is closed, else the new one refused (default 256; 0: no cap; "
+     "trusted proxies are not capped)",
      OPT_UINT, O(max_http_conns_per_ip), 0, 0, 1000000},
     {"http-header-timeout", "CHAINQUIZ_HTTP_HEADER_TIMEOUT",
      "seconds a client has to send a request's headers (default 10)", OPT_INT,

@@ -593,10 +593,10 @@ static void metrics(struct cq_net *net, struct text *t)
     COUNTER("chainquiz_refused_games_total",
             "Games refused for too many live or created from one address.", m->refused_games);
     COUNTER("chainquiz_refused_http_connections_total",
-            "Plain HTTP connections refused at an address's cap, none of its own idle.",
+            "Plain HTTP connections refused at an address's cap, none of its own idle or stalled.",
             m->refused_http);
     COUNTER("chainquiz_http_idle_closed_total",
-            "Idle keep-alive HTTP connections closed to make room under an address's cap.",
+            "Idle or stalled HTTP connections closed to make room under an address's cap.",
             m->http_idle_closed);
     COUNTER("chainquiz_slow_clients_dropped_total", "Connections cut off for a full send queue.",
             m->culled);

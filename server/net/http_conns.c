@@ -9,6 +9,16 @@
 #include "net_priv.h"
 
 #define SLOTS 1024 /* hash chains; entries exist only while connections do */
+/* A connection younger than this that has not sent a whole request yet is
+ * not counted: the server may not have read it (a burst of accepts in one
+ * loop iteration, a class joining at once behind one NAT, a loop busy with
+ * a fan-out). Older, it is stalled: a slow client, counted, and closed first
+ * when its address needs room. */
+#define YOUNG_US 2000000
+/* Connections of one address in all, young ones included, as a multiple of
+ * the cap: past it even a young one is refused (a flood of connections that
+ * never send anything is bounded before YOUNG_US makes them count). */
+#define YOUNG_FACTOR 5
 
 struct http_addr {
     struct http_addr *next;
@@ -22,9 +32,10 @@ struct http_conn {
     lws_dll2_t link; /* in addr->conns */
     struct lws *wsi;
     struct http_addr *addr;
-    bool served; /* answered at least one request */
-    bool busy;   /* a request is under way */
-    bool doomed; /* closed to make room */
+    int64_t opened_at; /* cq_net_now_us() at accept */
+    bool served;       /* answered at least one request */
+    bool busy;         /* a request is under way */
+    bool doomed;       /* closed to make room */
 };
 
 struct cq_http_conns {
@@ -110,28 +121,47 @@ int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
     struct http_addr *a = addr_get(t, ip, true);
     if (!a)
         return -1;
-    if (a->conns.count - a->doomed >= t->per_addr) {
-        struct http_conn *victim = NULL;
+    int64_t now = cq_net_now_us();
+    unsigned open = a->conns.count - a->doomed;
+    if (open >= t->per_addr) {
+        /* Walked only at the cap, oldest first: what counts, and who would
+         * make room (the oldest idle keep-alive, else the oldest stalled). */
+        struct http_conn *idle = NULL, *stalled = NULL, *victim;
+        unsigned counted = 0;
         lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->conns))
         {
+            /* (no `continue` in lws' foreach: it would skip the step) */
             struct http_conn *c = lws_container_of(d, struct http_conn, link);
-            if (!victim && c->served && !c->busy && !c->doomed)
-                victim = c;
+            bool young = !c->served && !c->busy && now - c->opened_at < YOUNG_US;
+            if (!c->doomed && !young) {
+                counted++;
+                if (!idle && c->served && !c->busy)
+                    idle = c;
+                if (!stalled && !c->served && !c->busy)
+                    stalled = c;
+            }
         }
         lws_end_foreach_dll(d);
-        if (!victim) {
+        /* Under the cap when the rest are young (in flight, not counted
+         * yet), unless even they are too many. */
+        bool full =
+            counted >= t->per_addr || open >= (unsigned long long)t->per_addr * YOUNG_FACTOR;
+        victim = idle ? idle : stalled;
+        if (full && !victim) {
             net->m.refused_http++;
-            cq_debug("http: refusing %s: %u plain HTTP connections, none idle (--max-http-conns-"
-                     "per-ip)",
+            cq_debug("http: refusing %s: %u plain HTTP connections, none idle or stalled "
+                     "(--max-http-conns-per-ip)",
                      ip, t->per_addr);
             addr_drop_if_empty(t, a);
             return -1;
         }
-        /* Closed from the loop, not from inside this callback. */
-        victim->doomed = true;
-        a->doomed++;
-        net->m.http_idle_closed++;
-        lws_set_timeout(victim->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        if (full) {
+            /* Closed from the loop, not from inside this callback. */
+            victim->doomed = true;
+            a->doomed++;
+            net->m.http_idle_closed++;
+            lws_set_timeout(victim->wsi, PENDING_TIMEOUT_USER_OK, LWS_TO_KILL_ASYNC);
+        }
     }
     struct http_conn *c = calloc(1, sizeof *c);
     if (!c) {
@@ -140,6 +170,7 @@ int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
     }
     c->wsi = wsi;
     c->addr = a;
+    c->opened_at = now;
     lws_dll2_add_tail(&c->link, &a->conns);
     t->n++;
     lws_set_opaque_user_data(wsi, c);

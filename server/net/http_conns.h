@@ -1,13 +1,17 @@
 /* http_conns.h: plain-HTTP connections per client address, capped.
  *
- * A connection counts from its accept until it is upgraded to a WebSocket
- * (then addr.c's per-address WebSocket limit applies) or closed. When an
- * address is at its cap, its oldest idle keep-alive connection (it was
- * answered and sent nothing since) is closed to make room, and only when
- * it has none is the new connection refused: browsers hold idle keep-alives
- * they would give up anyway, while a slow client that never finishes a
- * request cannot take more than the cap. Addresses of trusted proxies
- * (--trusted-proxies) are not capped: they speak for many clients.
+ * A connection counts until it is upgraded to a WebSocket (then addr.c's
+ * per-address WebSocket limit applies) or closed, except while it is young:
+ * under 2 s old without a whole request yet, the server may simply not have
+ * read it (a class behind one NAT joining at once, accepted in one go). When
+ * an address is at its cap, its oldest idle keep-alive connection (answered,
+ * nothing sent since) is closed to make room, else its oldest stalled one
+ * (2 s or more without a whole request: a slow client), and only when it
+ * has neither is the new connection refused. Young connections are bounded
+ * too: at 5 times the cap in all, the same rule applies to them. Browsers
+ * hold idle keep-alives they would give up anyway, and a slow client cannot
+ * keep more than the cap. Addresses of trusted proxies (--trusted-proxies)
+ * are not capped: they speak for many clients.
  */
 #ifndef CQ_HTTP_CONNS_H
 #define CQ_HTTP_CONNS_H
