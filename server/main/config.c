@@ -40,9 +40,10 @@ static const struct opt opts[] = {
     {"redis-server", "CHAINQUIZ_REDIS_SERVER", "redis-server program for the embedded Redis",
      OPT_STR, O(redis_server), S(redis_server), 0, 0},
     {"server-lease", "CHAINQUIZ_SERVER_LEASE",
-     "seconds a server's claim on its Redis key prefix lasts unrenewed: a second server on the "
-     "same Redis and prefix waits this long for the first to go (renewed every second; give "
-     "every server on one Redis the same value; default 10)",
+     "seconds (2-300) a server's claim on its Redis key prefix lasts unrenewed: a second "
+     "server on the same Redis and prefix waits this long for the first to go, and a server "
+     "that finds its claim taken exits at once (renewed every second; give every server on "
+     "one Redis the same value; default 10)",
      OPT_INT, O(server_lease_s), 0, 2, 300},
     {"key-prefix", "CHAINQUIZ_KEY_PREFIX", "prefix of every Redis key (default cq:)", OPT_STR,
      O(key_prefix), S(key_prefix), 0, 0},
@@ -86,9 +87,9 @@ static const struct opt opts[] = {
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
     {"max-http-conns-per-ip", "CHAINQUIZ_MAX_HTTP_CONNS_PER_IP",
      "plain HTTP connections per client address (those under 2 s old without a whole request "
-     "are not counted, up to 5 times the cap); at the cap its oldest idle keep-alive, else its "
-     "oldest stalled connection, is closed, else the new one refused (default 256; 0: no cap; "
-     "trusted proxies are not capped)",
+     "are not counted, up to 5 times the cap, where the oldest silent one makes room); at the "
+     "cap its oldest idle keep-alive, else its oldest stalled connection, is closed, else the "
+     "new one refused (default 256; 0: no cap; trusted proxies are not capped)",
      OPT_UINT, O(max_http_conns_per_ip), 0, 0, 1000000},
     {"http-header-timeout", "CHAINQUIZ_HTTP_HEADER_TIMEOUT",
      "seconds a client has to send a request's headers (default 10)", OPT_INT,
@@ -179,6 +180,11 @@ static const struct opt opts[] = {
     {"results-ttl", "CHAINQUIZ_RESULTS_TTL",
      "seconds a finished game's results stay downloadable (default 2592000: 30 days)", OPT_INT,
      O(results_ttl_s), 0, 60, 31536000},
+    {"journal-acks", "CHAINQUIZ_JOURNAL_ACKS",
+     "with --redis: while Redis is away, acknowledge what the journal file holds (synced) "
+     "instead of waiting for Redis; safe only where no other server can take this key prefix "
+     "over meanwhile (the embedded Redis always does; 1/0; default 0)",
+     OPT_BOOL, O(journal_acks), 0, 0, 1},
     {"redis-replicas", "CHAINQUIZ_REDIS_REPLICAS",
      "with --redis: replicas that must have a game's log entry before it is acknowledged "
      "(Redis WAIT, bounded by --redis-timeout; default 0: the primary's word)",

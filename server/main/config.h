@@ -70,6 +70,7 @@ struct cq_config {
     int idle_timeout_s; /* WebSocket with no traffic (pongs included): pinged */
     int idle_grace_s;   /* after idle_timeout_s, this much more silence: closed */
     int redis_timeout_ms;
+    bool journal_acks;       /* --redis: acknowledge from the journal file (store.h) */
     int server_lease_s;      /* our claim on the Redis key prefix (store.h, cq_store_claim) */
     unsigned journal_max;    /* Redis writes kept while Redis is away */
     unsigned redis_replicas; /* WAIT for this many before a log entry counts as stored */

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <uv.h>
 
@@ -49,6 +50,24 @@ static void app_stop(struct app *a)
     uv_signal_stop(&a->sigterm);
     uv_close((uv_handle_t *)&a->sigint, NULL);
     uv_close((uv_handle_t *)&a->sigterm, NULL);
+}
+
+/* Another server holds our Redis prefix now (we were paused or cut off from
+ * Redis for longer than the lease): stop at once, sending nothing more. The
+ * journal file is set aside, not replayed at the next start: what it holds
+ * was never acknowledged (with an external Redis only Redis's word
+ * acknowledges), and written over the other server's game logs it would
+ * clash with them. */
+static void on_lease_lost(void *ud, const char *prefix)
+{
+    struct app *a = ud;
+    char aside[sizeof a->jfile.path + 32];
+    snprintf(aside, sizeof aside, "%s.lost-%lld", a->jfile.path, (long long)time(NULL));
+    if (a->jfile.bytes && rename(a->jfile.path, aside) == 0)
+        cq_err_log("journal file set aside as %s (never acknowledged)", aside);
+    cq_err_log("exiting: prefix %s belongs to another server now", prefix);
+    cq_redis_embed_stop(&a->redis);
+    _exit(1);
 }
 
 /* The embedded Redis died and was started again: reconnect at once. */
@@ -275,7 +294,12 @@ int main(int argc, char **argv)
      * left in the journal file. */
     if (setup_journal_file(a))
         goto loop_out; /* result is still 1 */
-    cq_store_set_journal_file(a->store, &a->jfile);
+    /* Acknowledgements from the journal file only with our own Redis (or
+     * --journal-acks): an external one may be reached by another server
+     * while we cannot reach it, and it would resume our games without what
+     * only our disk holds. */
+    cq_store_set_journal_file(a->store, &a->jfile, !a->cfg.redis_url[0] || a->cfg.journal_acks);
+    cq_store_on_lease_lost(a->store, on_lease_lost, a);
     cq_store_set_identity(a->store, a->identity, a->cfg.server_lease_s * 1000);
     /* Games that were live when the server last stopped (or was killed)
      * resume before the first connection is served, their clocks going on

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 
 #include "log.h"
 #include "net_priv.h"
@@ -109,6 +110,31 @@ static void addr_drop_if_empty(struct cq_http_conns *t, struct http_addr *a)
         }
 }
 
+/* Bytes waiting unread in a connection's socket; 0 when it cannot tell. */
+static int unread_bytes(struct lws *wsi)
+{
+    int n = 0;
+    lws_sockfd_type fd = lws_get_socket_fd(wsi);
+    return fd >= 0 && ioctl(fd, FIONREAD, &n) == 0 ? n : 0;
+}
+
+/* The oldest connection of `a` that has no request under way or answered
+ * and nothing waiting to be read: it sent nothing, or only part of a request
+ * we have read. A client whose whole request waits unread (a burst the loop
+ * has not reached) is never it. */
+static struct http_conn *oldest_silent(struct http_addr *a)
+{
+    struct http_conn *found = NULL;
+    lws_start_foreach_dll(struct lws_dll2 *, d, lws_dll2_get_head(&a->conns))
+    {
+        struct http_conn *c = lws_container_of(d, struct http_conn, link);
+        if (!found && !c->doomed && !c->served && !c->busy && !unread_bytes(c->wsi))
+            found = c;
+    }
+    lws_end_foreach_dll(d);
+    return found;
+}
+
 int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
 {
     struct cq_http_conns *t = net->http_conns;
@@ -135,7 +161,9 @@ int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
             bool young = !c->served && !c->busy && now - c->opened_at < YOUNG_US;
             if (!c->doomed && !young) {
                 counted++;
-                if (!idle && c->served && !c->busy)
+                /* idle: answered, and the answer all sent (lws keeps what
+                 * the socket did not take yet: a slow reader of a big file) */
+                if (!idle && c->served && !c->busy && !lws_partial_buffered(c->wsi))
                     idle = c;
                 if (!stalled && !c->served && !c->busy)
                     stalled = c;
@@ -143,10 +171,17 @@ int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
         }
         lws_end_foreach_dll(d);
         /* Under the cap when the rest are young (in flight, not counted
-         * yet), unless even they are too many. */
-        bool full =
-            counted >= t->per_addr || open >= (unsigned long long)t->per_addr * YOUNG_FACTOR;
+         * yet), unless even they are too many: YOUNG_FACTOR times the cap,
+         * and never more than a quarter of the server's connections (one
+         * address must not take the descriptors from every other). */
+        unsigned long long ceiling = (unsigned long long)t->per_addr * YOUNG_FACTOR;
+        if (ceiling > net->max_conns / 4)
+            ceiling = net->max_conns / 4 > t->per_addr ? net->max_conns / 4 : t->per_addr;
+        bool crowded = open >= ceiling;
+        bool full = counted >= t->per_addr || crowded;
         victim = idle ? idle : stalled;
+        if (!victim && crowded)
+            victim = oldest_silent(a); /* a flood that never waits 2 s to count */
         if (full && !victim) {
             net->m.refused_http++;
             cq_debug("http: refusing %s: %u plain HTTP connections, none idle or stalled "

@@ -7,8 +7,10 @@
  * an address is at its cap, its oldest idle keep-alive connection (answered,
  * nothing sent since) is closed to make room, else its oldest stalled one
  * (2 s or more without a whole request: a slow client), and only when it
- * has neither is the new connection refused. Young connections are bounded
- * too: at 5 times the cap in all, the same rule applies to them. Browsers
+ * has neither is the new connection refused. An answer still being sent is
+ * never idle. Young connections are bounded too: at 5 times the cap in all
+ * (at most a quarter of the server's connections), the oldest silent one
+ * (nothing unread, no request) makes room, then the rule above. Browsers
  * hold idle keep-alives they would give up anyway, and a slow client cannot
  * keep more than the cap. Addresses of trusted proxies (--trusted-proxies)
  * are not capped: they speak for many clients.

@@ -78,7 +78,15 @@ struct cq_store {
 
     char identity[256]; /* our lease on the prefix (cq_store_claim); "" without */
     int lease_ms;       /* its length (--server-lease) */
-    bool lease_lost_warned;
+    /* The lease is surely ours until lease_until_ms (monotonic): the send
+     * time of the last renewal Redis confirmed, plus the lease. Writes go
+     * out only before its last quarter (lease_fresh), so that a server
+     * paused or cut off longer than the lease, whose prefix another server
+     * may have taken meanwhile, writes nothing before a renewal says so. */
+    int64_t lease_until_ms, lease_sent_ms;
+    bool lease_inflight, lease_lost;
+    cq_store_lease_lost_cb on_lease_lost;
+    void *on_lease_lost_ud;
 
     /* The journal file (jfile.h), NULL without one. While Redis is not
      * ready, what the journal gets is appended to it and synced at the end
@@ -87,6 +95,7 @@ struct cq_store {
      * stored. The entries in the file are always a prefix of the journal:
      * `unspilled` is the first that is not (NULL: all are). */
     struct cq_jfile *jf;
+    bool jf_acks; /* what the file holds is told stored (the embedded Redis) */
     struct journal_entry *unspilled;
     uv_prepare_t spill_prep;
     bool spill_armed;
@@ -356,7 +365,7 @@ static void spill(struct cq_store *s)
     }
     struct journal_entry *e = s->unspilled;
     s->unspilled = NULL;
-    for (; e; e = e->next)
+    for (; e && s->jf_acks; e = e->next)
         report_stored(s, e);
 }
 
@@ -423,10 +432,30 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
         cq_warn("journal file %s: cannot empty it: %s", s->jf->path, strerror(errno));
 }
 
+/* Monotonic milliseconds, read now (uv_now is the loop iteration's start,
+ * which a long iteration leaves behind). */
+static int64_t mono_ms(void)
+{
+    return (int64_t)(uv_hrtime() / 1000000);
+}
+
+static bool lease_fresh(const struct cq_store *s)
+{
+    return !s->identity[0] || mono_ms() < s->lease_until_ms - s->lease_ms / 4;
+}
+
+static void lease_renew(struct cq_store *s);
+
 static void journal_flush(struct cq_store *s)
 {
     unsigned i = 0;
     bool logs = false;
+    if (s->lease_lost)
+        return;
+    if (!lease_fresh(s)) {
+        lease_renew(s); /* its confirmation flushes */
+        return;
+    }
     /* Entries already sent are the first `inflight_writes` ones. */
     for (struct journal_entry *e = s->jhead; e; e = e->next, i++) {
         if (i < s->inflight_writes)
@@ -671,7 +700,11 @@ void cq_store_free(struct cq_store *s)
     if (s->ac && s->state == ST_READY) {
         /* Send what the journal and hiredis hold, and wait for the replies
          * (bounded by the command timeout): disconnect, not free. The lease
-         * on the prefix goes last: the next server need not wait it out. */
+         * on the prefix goes last: the next server need not wait it out.
+         * With the lease unconfirmed, nothing is sent: the journal file keeps
+         * it for the next start. */
+        if (!lease_fresh(s))
+            spill(s);
         journal_flush(s);
         if (s->identity[0]) {
             char key[128];
@@ -731,9 +764,10 @@ void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud)
     s->on_stored_ud = ud;
 }
 
-void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf)
+void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf, bool acks)
 {
     s->jf = jf;
+    s->jf_acks = acks;
 }
 
 void cq_store_set_replicas(struct cq_store *s, unsigned replicas)
@@ -1063,35 +1097,65 @@ static void on_lease_reply(redisAsyncContext *ac, void *r, void *priv)
     struct cq_store *s = ac->data;
     redisReply *reply = r;
     (void)priv;
-    if (!s || !reply || reply->type != REDIS_REPLY_INTEGER || reply->integer)
+    if (!s)
         return;
-    if (!s->lease_lost_warned) {
-        s->lease_lost_warned = true;
-        cq_err_log("redis: another chainquiz server has taken this Redis with prefix %s: two "
-                   "servers on one prefix lose each other's answers; stop one of them",
-                   s->prefix);
+    s->lease_inflight = false;
+    if (!reply || reply->type != REDIS_REPLY_INTEGER)
+        return; /* disconnected or refused: tried again with the next write or second */
+    if (reply->integer) {
+        s->lease_until_ms = s->lease_sent_ms + s->lease_ms;
+        if (s->state == ST_READY && s->jhead)
+            journal_flush(s);
+        return;
     }
+    if (s->lease_lost)
+        return;
+    s->lease_lost = true;
+    cq_err_log("redis: another chainquiz server has taken prefix %s over while this one was "
+               "paused or cut off from Redis for longer than --server-lease (%d ms); stopping "
+               "at once, acknowledging nothing more",
+               s->prefix, s->lease_ms);
+    if (s->on_lease_lost)
+        s->on_lease_lost(s->on_lease_lost_ud, s->prefix);
+}
+
+/* One renewal in flight at a time; its send time starts the new lease. */
+static void lease_renew(struct cq_store *s)
+{
+    char key[128], lease[16];
+    if (!s->identity[0] || s->lease_inflight || s->lease_lost || s->state != ST_READY || s->freeing)
+        return;
+    snprintf(key, sizeof key, "%sserver", s->prefix);
+    snprintf(lease, sizeof lease, "%d", s->lease_ms);
+    s->lease_sent_ms = mono_ms();
+    if (redisAsyncCommand(s->ac, on_lease_reply, NULL, "EVAL %s 1 %s %s %s", lease_script, key,
+                          s->identity, lease) == REDIS_OK)
+        s->lease_inflight = true;
+}
+
+void cq_store_on_lease_lost(struct cq_store *s, cq_store_lease_lost_cb cb, void *ud)
+{
+    s->on_lease_lost = cb;
+    s->on_lease_lost_ud = ud;
 }
 
 void cq_store_set_identity(struct cq_store *s, const char *id, int lease_ms)
 {
     snprintf(s->identity, sizeof s->identity, "%s", id);
     s->lease_ms = lease_ms;
+    s->lease_until_ms = 0; /* confirmed by the first renewal before any write */
 }
 
 void cq_store_alive(struct cq_store *s, int64_t now_us)
 {
-    char key[128], lease[16];
-    if (s->state != ST_READY)
+    char key[128];
+    if (s->state != ST_READY || s->lease_lost)
         return;
+    lease_renew(s);
+    if (!lease_fresh(s))
+        return; /* the heartbeat is a write too */
     snprintf(key, sizeof key, "%salive", s->prefix);
     redisAsyncCommand(s->ac, NULL, NULL, "SET %s %lld", key, (long long)now_us);
-    if (!s->identity[0])
-        return;
-    snprintf(key, sizeof key, "%sserver", s->prefix);
-    snprintf(lease, sizeof lease, "%d", s->lease_ms);
-    redisAsyncCommand(s->ac, on_lease_reply, NULL, "EVAL %s 1 %s %s %s", lease_script, key,
-                      s->identity, lease);
 }
 
 static int live_set(struct cq_store *s, const char *cmd, const char *game_id)

@@ -51,9 +51,18 @@ typedef void (*cq_store_stored_cb)(void *ud, const char *game_id, uint64_t seq, 
 void cq_store_on_stored(struct cq_store *s, cq_store_stored_cb cb, void *ud);
 /* The journal file (jfile.h, opened and closed by the caller, after the
  * store is freed): while Redis is away, journaled writes are appended and
- * synced to it at the end of each loop iteration, before they are told
- * stored. */
-void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf);
+ * synced to it at the end of each loop iteration. With `acks` (the embedded
+ * Redis, which no other server can reach) they are told stored then; else
+ * they wait for Redis all the same: another server may take the prefix
+ * over while this one cannot reach Redis, and what only this server's disk
+ * holds would be missing from the games it resumes (docs/redis.md). */
+void cq_store_set_journal_file(struct cq_store *s, struct cq_jfile *jf, bool acks);
+/* Told once, when a lease renewal finds another server holding the prefix:
+ * this server must stop at once, writing and acknowledging nothing more
+ * (the caller exits). Until a renewal has confirmed the lease, within the
+ * last three quarters of --server-lease, no write is sent (cq_store_alive). */
+typedef void (*cq_store_lease_lost_cb)(void *ud, const char *holder);
+void cq_store_on_lease_lost(struct cq_store *s, cq_store_lease_lost_cb cb, void *ud);
 /* With an external Redis that has replicas: a log entry counts as stored
  * only once `replicas` of them have it too (one WAIT after each batch,
  * bounded by half the command timeout; short of it, logged and counted, and

@@ -14,9 +14,19 @@
 #include "play.h"
 #include "secret.h"
 
+static long long metric(const char *name);
+
 static void start(void)
 {
     cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "server did not start; see %s", h.log_path);
+}
+
+/* An external Redis whose absence the journal file covers (--journal-acks):
+ * acknowledged once synced to the file, as with the embedded Redis. */
+static void start_journal_acks(void)
+{
+    const char *const extra[] = {"--journal-acks", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
 }
 
 static void stop(void)
@@ -367,16 +377,27 @@ Test(store, redis_lost_mid_game_loses_no_score)
     json_decref(see_question(&a, 0));
     json_decref(see_question(&b, 0));
 
-    /* Redis dies: the host is warned, the game goes on. */
+    /* Redis dies: the host is warned, the game goes on. The answers are
+     * taken, and (an external Redis, no --journal-acks) acknowledged only
+     * once Redis has them. */
     cq_harness_stop_redis(&h);
     json_t *w = cq_ws_expect(&host, "warning", 15000);
     cr_assert_not_null(w, "no redis_down warning");
     cr_assert_str_eq(jstr(w, "code"), "redis_down");
     json_decref(w);
-    answer(&a, 0, json_integer(0));
-    answer(&b, 0, json_integer(0));
-    json_decref(result(&a, 0, true, 1));
-    json_decref(result(&b, 0, true, 1));
+    struct player *both[] = {&a, &b};
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(cq_ws_send_json(&both[i]->ws, json_pack("{s:s, s:i, s:i}", "type", "answer",
+                                                             "question", 0, "answer", 0)),
+                     0);
+    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 2; i++)
+        usleep(10000);
+    cr_assert_eq(metric("chainquiz_answers_total"), 2, "the answers were not taken");
+    for (int i = 0; i < 2; i++) {
+        json_t *early = cq_ws_recv(&both[i]->ws, 0);
+        cr_assert_null(early, "acknowledged while Redis was away: %s",
+                       early ? json_dumps(early, 0) : "");
+    }
     cr_assert_eq(cq_http_get(h.http_port, "/readyz", body, sizeof body), 503);
 
     /* Redis returns (same port, same append-only file): the journal replays. */
@@ -387,6 +408,10 @@ Test(store, redis_lost_mid_game_loses_no_score)
     cr_assert_not_null(w, "no redis_ok warning");
     cr_assert_str_eq(jstr(w, "code"), "redis_ok");
     json_decref(w);
+    for (int i = 0; i < 2; i++) {
+        json_decref(client_expect(&both[i]->ws, "answer_ack"));
+        json_decref(result(both[i], 0, true, 1));
+    }
     /* End the game now: the final records go straight to Redis. */
     host_cmd(&host, "end");
     assert_group_scores("resilient", "1000", "1000");
@@ -401,7 +426,7 @@ Test(store, redis_lost_mid_game_loses_no_score)
  * is replayed and nothing is lost. */
 static void start_short_timeout(void)
 {
-    const char *args[] = {"--redis-timeout", "500", NULL};
+    const char *args[] = {"--redis-timeout", "500", "--journal-acks", NULL};
     cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
 }
 
@@ -442,7 +467,7 @@ Test(store, a_redis_that_stops_answering_is_given_up_on_and_replayed, .init = st
 
 /* A Redis that refuses writes for now (out of memory) loses nothing: the
  * refused writes stay journaled and go in once it takes them again. */
-Test(store, writes_refused_for_now_are_kept_and_retried)
+Test(store, writes_refused_for_now_are_kept_and_retried, .init = start_journal_acks)
 {
     struct cq_ws host;
     struct player a;
@@ -993,7 +1018,7 @@ Test(store, an_answer_is_acknowledged_only_once_its_log_entry_is_stored, .init =
  * (synced), and a server killed then (kill -9) and started again, with Redis
  * back, sends the file to Redis before it reads the logs: the answer is
  * there. Before the journal file, the game came back without it. */
-Test(store, acknowledged_while_redis_is_away_survives_a_server_kill)
+Test(store, acknowledged_while_redis_is_away_survives_a_server_kill, .init = start_journal_acks)
 {
     struct cq_ws host;
     struct player a, b;
@@ -1258,7 +1283,7 @@ Test(store, a_restart_gives_back_only_the_downtime)
 
 static void start_small_journal(void)
 {
-    const char *const extra[] = {"--journal-max", "100", NULL};
+    const char *const extra[] = {"--journal-max", "100", "--journal-acks", NULL};
     cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
 }
 
@@ -1332,25 +1357,50 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
  * lost for good). It waits out the first one's lease (its own
  * --server-lease, 2 s here) and exits, naming it; with its own prefix it
  * starts. */
-Test(store, a_second_server_on_the_same_redis_prefix_is_refused)
+/* A second server on the harness's Redis, with its own data folder and port
+ * in `h2`, and `prefix` (NULL: the same as the first); `lease`: its
+ * --server-lease. Not waited for. */
+static pid_t spawn_second(struct cq_harness *h2, const char *folder, const char *prefix,
+                          const char *lease)
 {
-    struct cq_harness h2 = h;
-    char url[64], data[300], data3[300];
+    static char url[64], data[300];
+    *h2 = h;
     snprintf(url, sizeof url, "redis://127.0.0.1:%d/0", h.redis_port);
-    snprintf(data, sizeof data, "%s/data2", h.dir);
-    snprintf(h2.log_path, sizeof h2.log_path, "%s/server2.log", h.dir);
-    h2.http_port = cq_free_port();
+    snprintf(data, sizeof data, "%s/%s", h.dir, folder);
+    snprintf(h2->log_path, sizeof h2->log_path, "%s/%s.log", h.dir, folder);
+    h2->http_port = cq_free_port();
     const char *args[] = {"--redis",
                           url,
                           "--data-dir",
                           data,
                           "--content",
                           CQ_SOURCE_DIR "/tests/fixtures/content",
+                          "--key-prefix",
+                          prefix ? prefix : "cq:",
                           "--server-lease",
-                          "2",
+                          lease,
                           NULL};
-    pid_t second = cq_harness_spawn(&h2, args);
-    cr_assert_gt(second, 0);
+    pid_t pid = cq_harness_spawn(h2, args);
+    cr_assert_gt(pid, 0);
+    return pid;
+}
+
+/* Waits until the server of `hh` says it is ready; its /readyz status. */
+static int wait_ready(const struct cq_harness *hh)
+{
+    int ready = 0;
+    for (int i = 0; i < 1000 && ready != 200; i++) {
+        ready = cq_http_get(hh->http_port, "/readyz", NULL, 0);
+        if (ready != 200)
+            usleep(20000);
+    }
+    return ready;
+}
+
+Test(store, a_second_server_on_the_same_redis_prefix_is_refused)
+{
+    struct cq_harness h2;
+    pid_t second = spawn_second(&h2, "data2", NULL, "2");
     int status = cq_harness_wait(second, 20000);
     cr_assert_eq(status, 1, "the second server did not exit with 1 (%d); see %s", status,
                  h2.log_path);
@@ -1358,25 +1408,70 @@ Test(store, a_second_server_on_the_same_redis_prefix_is_refused)
     cr_assert_eq(cq_log_count(&h2, "give each server its own --key-prefix"), 1);
 
     /* Its own prefix: it starts. */
-    snprintf(data3, sizeof data3, "%s/data3", h.dir);
-    const char *own[] = {"--redis",
-                         url,
-                         "--data-dir",
-                         data3,
-                         "--key-prefix",
-                         "other:",
-                         "--content",
-                         CQ_SOURCE_DIR "/tests/fixtures/content",
-                         NULL};
-    h2.http_port = cq_free_port();
-    second = cq_harness_spawn(&h2, own);
-    int ready = 0;
-    for (int i = 0; i < 500 && ready != 200; i++) {
-        ready = cq_http_get(h2.http_port, "/readyz", NULL, 0);
-        if (ready != 200)
-            usleep(20000);
-    }
-    cr_assert_eq(ready, 200, "the server with its own prefix did not start; see %s", h2.log_path);
+    second = spawn_second(&h2, "data3", "other:", "10");
+    cr_assert_eq(wait_ready(&h2), 200, "the server with its own prefix did not start; see %s",
+                 h2.log_path);
     kill(second, SIGTERM);
     cr_assert_eq(cq_harness_wait(second, 10000), 0);
+}
+
+/* A server paused (SIGSTOP: a VM freeze, `docker pause`) for longer than its
+ * lease, while a second server on the same Redis and prefix takes the prefix
+ * over and resumes its games. When the first wakes up it must write and
+ * acknowledge nothing more: an answer it took then would get an
+ * `answer_ack` and a log entry under a number the second server also uses,
+ * and be dropped when the log is replayed (attack: an acknowledged answer
+ * lost). It finds the lease gone before any write and exits. */
+static void start_short_lease(void)
+{
+    const char *const extra[] = {"--server-lease", "2", NULL};
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
+Test(store, a_server_that_lost_its_lease_acknowledges_nothing, .init = start_short_lease)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80], out[65536];
+    json_t *st = create(&host, json_pack("{s:s}", "bank", "mini"), pin, token);
+    char game_id[40];
+    snprintf(game_id, sizeof game_id, "%s", jstr(st, "game_id"));
+    json_decref(st);
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(h.server_pid, SIGSTOP), 0);
+    struct cq_harness h2;
+    pid_t second = spawn_second(&h2, "data2", NULL, "2");
+    cr_assert_eq(wait_ready(&h2), 200, "the second server never took over; see %s", h2.log_path);
+
+    /* The first wakes up, and Ada, still connected to it, answers. */
+    cr_assert_eq(kill(h.server_pid, SIGCONT), 0);
+    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question",
+                                                  0, "answer", 0)),
+                 0);
+    for (json_t *m; (m = cq_ws_recv(&a.ws, WAIT_MS)); json_decref(m))
+        cr_assert_str_neq(jstr(m, "type"), "answer_ack", "a server without its lease acknowledged");
+    cr_assert(a.ws.closed, "the first server kept the connection");
+    cr_assert_eq(cq_harness_wait(h.server_pid, 10000), 1, "the first server did not exit with 1");
+    h.server_pid = -1;
+    cr_assert_eq(cq_log_count(&h, "another chainquiz server has taken prefix"), 1);
+
+    /* Its log has no entry number twice. */
+    cq_redis_cmd(&h, out, sizeof out, "LLEN cq:game:%s:log", game_id);
+    int n = atoi(out);
+    long long seen[512];
+    cr_assert_lt(n, 512);
+    for (int i = 0; i < n; i++) {
+        cr_assert_eq(cq_redis_cmd(&h, out, sizeof out, "LINDEX cq:game:%s:log %d", game_id, i), 0);
+        seen[i] = atoll(out + 1); /* [SEQ,"type",...] */
+        for (int k = 0; k < i; k++)
+            cr_assert_neq(seen[k], seen[i], "entry %lld written twice", seen[i]);
+    }
+    cr_assert_gt(n, 2, "no log read");
+    kill(second, SIGTERM);
+    cr_assert_eq(cq_harness_wait(second, 10000), 0);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
 }
