@@ -521,6 +521,7 @@ static void on_hello(redisAsyncContext *ac, void *r, void *priv)
         cq_info("redis: connected again; replaying %zu journaled writes", s->jdepth);
     s->reconnects++;
     s->backoff_ms = 0;
+    s->lease_inflight = false; /* a renewal on the old connection is gone with it */
     journal_flush(s);
 }
 
