@@ -287,6 +287,10 @@ int cq_harness_start_server(struct cq_harness *h, const char *const *extra)
 
 int cq_harness_start(struct cq_harness *h, bool no_redis, const char *const *extra)
 {
+    /* Criterion runs a suite's .init and then a test's own: the test's
+     * start replaces the suite's, whose processes and folder go first. */
+    if (h->dir[0])
+        cq_harness_stop(h);
     memset(h, 0, sizeof *h);
     h->redis_pid = h->server_pid = -1;
     snprintf(h->dir, sizeof h->dir, "/tmp/cq-test-XXXXXX");
