@@ -297,6 +297,20 @@ static int is_pause(json_t *m)
     return !strcmp(t, "paused") || !strcmp(t, "resumed");
 }
 
+/* A game of the test bank (240 s questions) hosted on `host`: its PIN and
+ * the watch token for screens. */
+static void host_game(struct cq_ws *host, char *pin, char *watch)
+{
+    client_open(host, &h);
+    json_t *j = client_req(
+        host,
+        json_pack("{s:s, s:s, s:i}", "type", "create_game", "bank", "mini", "time_limit", 240),
+        "joined");
+    snprintf(pin, 8, "%s", jstr(j, "pin"));
+    snprintf(watch, 80, "%s", jstr(j, "watch_token"));
+    json_decref(j);
+}
+
 /* Watchers that never read (a normal receive window, unlike the tiny one of
  * test_server's slow consumer) while the game broadcasts: each is cut off
  * after a bounded amount of data, now that the kernel's send buffer is fixed
@@ -318,15 +332,8 @@ Test(listen, clients_that_never_read_are_cut_off, .fini = stop, .timeout = 240)
     enum { DEAF = 3 };
     struct cq_ws host, reader, deaf[DEAF];
     cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
-    client_open(&host, &h);
-    json_t *j = client_req(
-        &host,
-        json_pack("{s:s, s:s, s:i}", "type", "create_game", "bank", "mini", "time_limit", 240),
-        "joined");
     char pin[8], watch[80];
-    snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
-    snprintf(watch, sizeof watch, "%s", jstr(j, "watch_token"));
-    json_decref(j);
+    host_game(&host, pin, watch);
     client_open(&reader, &h);
     json_decref(client_req(
         &reader, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "reader"),
@@ -399,20 +406,14 @@ Test(listen, a_message_over_the_byte_limit_is_sent_alone, .fini = stop, .timeout
         "--socket-send-buffer", "2048", "--send-queue-bytes", "8192", "--max-nickname", "40", NULL};
     enum { FIRST = 200, MORE = 100 };
     static struct cq_ws p[FIRST + MORE];
-    struct cq_ws readers[3], slow; /* host, screen, end mark */
-    readers[1].fd = -1;
+    /* The connections join_players drains: the host, then the screen once
+     * it is open; fd -1 ends the list. */
+    struct cq_ws readers[3], slow;
     struct cq_ws *host = &readers[0], *screen = &readers[1];
-    readers[2].fd = -1;
+    readers[1].fd = readers[2].fd = -1;
     cr_assert_eq(cq_harness_start(&h, false, args), 0, "see %s", h.log_path);
-    client_open(host, &h);
-    json_t *j = client_req(
-        host,
-        json_pack("{s:s, s:s, s:i}", "type", "create_game", "bank", "mini", "time_limit", 240),
-        "joined");
     char pin[8], watch[80];
-    snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
-    snprintf(watch, sizeof watch, "%s", jstr(j, "watch_token"));
-    json_decref(j);
+    host_game(host, pin, watch);
     join_players(p, 0, FIRST, pin, readers);
     client_open(screen, &h);
     cq_ws_send_json(screen,

@@ -16,17 +16,23 @@
 
 static long long metric(const char *name);
 
+/* The harness's server with `extra` arguments (a test's own .init). */
+static void start_args(const char *const *extra)
+{
+    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+}
+
 static void start(void)
 {
-    cr_assert_eq(cq_harness_start(&h, false, NULL), 0, "server did not start; see %s", h.log_path);
+    start_args(NULL);
 }
 
 /* An external Redis whose absence the journal file covers (--journal-acks):
  * acknowledged once synced to the file, as with the embedded Redis. */
 static void start_journal_acks(void)
 {
-    const char *const extra[] = {"--journal-acks", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--journal-acks", NULL};
+    start_args(extra);
 }
 
 static void stop(void)
@@ -244,8 +250,8 @@ static void create_refused(const char *group, const char *secret, const char *co
  * received. The claim is given back, so the label can still be used. */
 static void start_patient_redis(void)
 {
-    const char *args[] = {"--redis-timeout", "20000", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--redis-timeout", "20000", NULL};
+    start_args(extra);
 }
 
 Test(store, a_group_claimed_for_a_host_gone_before_its_answer_is_given_back,
@@ -426,8 +432,8 @@ Test(store, redis_lost_mid_game_loses_no_score)
  * is replayed and nothing is lost. */
 static void start_short_timeout(void)
 {
-    const char *args[] = {"--redis-timeout", "500", "--journal-acks", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, args), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--redis-timeout", "500", "--journal-acks", NULL};
+    start_args(extra);
 }
 
 Test(store, a_redis_that_stops_answering_is_given_up_on_and_replayed, .init = start_short_timeout)
@@ -865,8 +871,8 @@ Test(store, its_own_redis_killed_is_restarted_and_loses_nothing, .init = start_e
 /* Connect time-outs of 500 ms instead of the default 2 s. */
 static void start_short_redis_timeout(void)
 {
-    const char *const extra[] = {"--redis-timeout", "500", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--redis-timeout", "500", NULL};
+    start_args(extra);
 }
 
 Test(store, a_connect_that_hangs_is_tried_again, .init = start_short_redis_timeout)
@@ -913,8 +919,8 @@ Test(store, a_connect_that_hangs_is_tried_again, .init = start_short_redis_timeo
 
 static void start_short_ttl(void)
 {
-    const char *const extra[] = {"--ended-ttl", "1", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--ended-ttl", "1", NULL};
+    start_args(extra);
 }
 
 /* A live game is listed for restarts with its log; once it has ended and
@@ -955,8 +961,8 @@ Test(store, an_expired_game_leaves_no_log, .init = start_short_ttl)
 
 static void start_patient(void)
 {
-    const char *const extra[] = {"--redis-timeout", "60000", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--redis-timeout", "60000", NULL};
+    start_args(extra);
 }
 
 /* A number on its line of /metrics ("NAME VALUE"); -1 when missing. */
@@ -1071,8 +1077,8 @@ Test(store, acknowledged_while_redis_is_away_survives_a_server_kill, .init = sta
 
 static void start_short_grace(void)
 {
-    const char *const extra[] = {"--rejoin-grace", "1", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--rejoin-grace", "1", NULL};
+    start_args(extra);
 }
 
 /* Ada's phone dies mid-game and her seat is released after the rejoin grace;
@@ -1137,8 +1143,8 @@ Test(store, a_nickname_counts_once_per_game_on_the_boards, .init = start_short_g
 
 static void start_with_replica_wait(void)
 {
-    const char *const extra[] = {"--redis-timeout", "60000", "--redis-replicas", "1", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--redis-timeout", "60000", "--redis-replicas", "1", NULL};
+    start_args(extra);
 }
 
 /* The game's log as text, from a Redis on `port`. */
@@ -1283,8 +1289,8 @@ Test(store, a_restart_gives_back_only_the_downtime)
 
 static void start_small_journal(void)
 {
-    const char *const extra[] = {"--journal-max", "100", "--journal-acks", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--journal-max", "100", "--journal-acks", NULL};
+    start_args(extra);
 }
 
 /* Redis away and the journal (--journal-max 100) nearly full: joins past
@@ -1424,8 +1430,8 @@ Test(store, a_second_server_on_the_same_redis_prefix_is_refused)
  * lost). It finds the lease gone before any write and exits. */
 static void start_short_lease(void)
 {
-    const char *const extra[] = {"--server-lease", "2", NULL};
-    cr_assert_eq(cq_harness_start(&h, false, extra), 0, "server did not start; see %s", h.log_path);
+    static const char *const extra[] = {"--server-lease", "2", NULL};
+    start_args(extra);
 }
 
 Test(store, a_server_that_lost_its_lease_acknowledges_nothing, .init = start_short_lease)
