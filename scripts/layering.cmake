@@ -4,6 +4,8 @@
 #
 #   libwebsockets  only in server/net/     (the transport adapter)
 #   hiredis        only in server/store/   (the Redis adapter)
+#   libuv          not in server/session/, server/game/, protocol/ (the
+#                  session and the game take time as an argument)
 #
 # The tests' own clients (tests/) may use either.
 if(NOT SRC)
@@ -16,11 +18,15 @@ foreach(f IN LISTS files)
   file(RELATIVE_PATH rel "${SRC}" "${f}")
   file(STRINGS "${f}" lws REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]libwebsockets")
   file(STRINGS "${f}" hir REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]hiredis/")
+  file(STRINGS "${f}" uv REGEX "^[ \t]*#[ \t]*include[ \t]*[<\"]uv[.]h")
   if(lws AND NOT rel MATCHES "^server/net/")
     string(APPEND bad "\n  ${rel}: includes libwebsockets (only server/net/ may)")
   endif()
   if(hir AND NOT rel MATCHES "^server/store/")
     string(APPEND bad "\n  ${rel}: includes hiredis (only server/store/ may)")
+  endif()
+  if(uv AND rel MATCHES "^(server/session|server/game|protocol)/")
+    string(APPEND bad "\n  ${rel}: includes libuv (the session and the game take time as an argument)")
   endif()
 endforeach()
 if(bad)

@@ -53,30 +53,12 @@ int64_t cq_net_now_us(void)
     return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-/* ---- buffers --------------------------------------------------------- */
+/* Built messages (session.h) keep CQ_BUF_HEADROOM bytes in front for
+ * lws_write's frame header. */
+_Static_assert(LWS_PRE <= CQ_BUF_HEADROOM, "a built message has no room for lws' header");
 
-struct cq_buf *cq_buf_from_json(json_t *msg)
-{
-    size_t len;
-    if (!msg)
-        return NULL;
-    char *raw = cq_proto_dump(msg, offsetof(struct cq_buf, data) + LWS_PRE, &len);
-    json_decref(msg);
-    if (!raw)
-        return NULL;
-    /* The dump reserved room for the header and LWS_PRE in front. */
-    struct cq_buf *b = (struct cq_buf *)(void *)raw;
-    b->refs = 0;
-    b->len = len;
-    b->answer_at = 0;
-    return b;
-}
-
-void cq_buf_unref(struct cq_buf *b)
-{
-    if (b && --b->refs == 0)
-        free(b);
-}
+static const struct cq_session_conn_ops conn_session_ops;
+static void conn_set_idle(struct cq_conn *c, bool idle);
 
 /* ---- admission --------------------------------------------------------- */
 
@@ -170,9 +152,9 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
         return -1; /* c->net stays NULL: cq_conn_closed has nothing to undo */
     c->net = net;
     c->wsi = wsi;
-    c->role = CQ_ROLE_NONE;
+    cq_session_conn_init(&c->s, &conn_session_ops, c->peer, NULL);
     c->tokens = net->deps.cfg->limits.msgs_burst;
-    c->tokens_at = cq_net_now_us();
+    c->tokens_at = cq_net_now(net);
     c->heard_at = c->tokens_at;
     lws_dll2_add_tail(&c->live, &net->live_conns);
     lws_get_peer_simple(wsi, c->peer, sizeof c->peer);
@@ -191,8 +173,9 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
     /* NULL only when out of memory: then this one connection is not
      * counted, which is better than refusing it. */
     c->addr = cq_addr_acquire(net->addrs, c->peer, c->tokens_at);
+    c->s.addr = c->addr;
     cq_conn_send(c, cq_wire_welcome(&net->deps.cfg->limits));
-    cq_conn_set_idle(c, true);
+    conn_set_idle(c, true);
     return 0;
 }
 
@@ -210,7 +193,7 @@ static bool has_input(struct cq_addr_link *l)
     return fd >= 0 && !ioctl(fd, FIONREAD, &n) && n > 0;
 }
 
-void cq_conn_set_idle(struct cq_conn *c, bool idle)
+static void conn_set_idle(struct cq_conn *c, bool idle)
 {
     struct cq_net *net = c->net;
     if (!c->addr)
@@ -221,7 +204,7 @@ void cq_conn_set_idle(struct cq_conn *c, bool idle)
     }
     if (c->culled || c->close_after_flush)
         return; /* on its way out: it takes nobody's room */
-    c->idle_since = cq_net_now_us();
+    c->idle_since = cq_net_now(net);
     struct cq_addr_link *oldest = cq_addr_idle_add(net->addrs, c->addr, &c->idle);
     /* One whose request has arrived but is not read yet (the loop is busy
      * accepting a flood) is about to join: it goes to the back instead. */
@@ -267,10 +250,10 @@ static void tarpit_cb(lws_sorted_usec_list_t *sul)
     lws_rx_flow_control(c->wsi, 1);
 }
 
-void cq_conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg)
+static void conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg)
 {
     struct cq_net *net = c->net;
-    int64_t now = cq_net_now_us();
+    int64_t now = cq_net_now(net);
     net->m.wrong_guesses++;
     int64_t delay = cq_addr_miss(net->addrs, c->addr, now);
     /* Guessing spread over many addresses: the operator should know, and
@@ -342,7 +325,7 @@ static void observe_answer(struct cq_net_metrics *m, int64_t us);
  * and asks for WRITEABLE itself); the caller still owns `b`. */
 static int write_buf(struct cq_conn *c, struct cq_buf *b)
 {
-    int n = lws_write(c->wsi, b->data + LWS_PRE, b->len, LWS_WRITE_TEXT);
+    int n = lws_write(c->wsi, b->data + CQ_BUF_HEADROOM, b->len, LWS_WRITE_TEXT);
     if (n < 0)
         return -1;
     note_partial(c);
@@ -394,7 +377,7 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
      * a fan-out's cost; docs/performance.md). Only when the socket is not
      * choked, so a slow reader still fills our bounded queue and not lws'
      * unbounded one; not over TLS, where a retried write wants its buffer. */
-    if (!c->qlen && !c->gate_need && !c->ping_due && !c->close_after_flush && !lws_is_ssl(c->wsi) &&
+    if (!c->qlen && !c->gated && !c->ping_due && !c->close_after_flush && !lws_is_ssl(c->wsi) &&
         !lws_send_pipe_choked(c->wsi)) {
         if (write_buf(c, b) < 0) {
             c->culled = true; /* no more writes; lws closes it at a safe point */
@@ -422,19 +405,20 @@ static void send_own(struct cq_conn *c, struct cq_buf *b)
 
 static int write_queue(struct cq_conn *c);
 
-void cq_conn_hold_until(struct cq_conn *c, uint64_t need)
+/* What is queued from now on waits until conn_release (the session holds
+ * it until the game's log is stored). A gate already set keeps its place:
+ * what came since waits for the later entry too (coarser, never out of
+ * order). */
+static void conn_hold(struct cq_conn *c)
 {
-    /* A gate already set keeps its place: what came since waits for the
-     * later entry too (coarser, never out of order). */
-    if (!c->gate_need)
+    if (!c->gated)
         c->gate_pos = c->qout + c->qlen;
-    if (need > c->gate_need)
-        c->gate_need = need;
+    c->gated = true;
 }
 
-void cq_conn_release(struct cq_conn *c)
+static void conn_release(struct cq_conn *c)
 {
-    c->gate_need = 0;
+    c->gated = false;
     if (!c->qlen || c->culled)
         return;
     /* Written now when the socket takes it, as cq_conn_push does: a
@@ -456,15 +440,6 @@ void cq_conn_send(struct cq_conn *c, json_t *msg)
     struct cq_buf *b = cq_buf_from_json(msg);
     if (b)
         send_own(c, b);
-}
-
-void cq_conn_send_answer_ack(struct cq_conn *c, json_t *msg)
-{
-    struct cq_buf *b = cq_buf_from_json(msg);
-    if (!b)
-        return;
-    b->answer_at = c->rx_at;
-    send_own(c, b);
 }
 
 /* Prometheus buckets are "less than or equal": 1 ms exactly is in le=0.001. */
@@ -496,13 +471,13 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason)
 /* Writes what is queued, as much as the socket takes without blocking (one
  * write per callback would let a burst of broadcasts outrun a perfectly
  * healthy reader): 1 when the queue is empty, 0 when the rest waits (for the
- * socket: WRITEABLE asked; or for the game's log: cq_conn_release), -1 when
+ * socket: WRITEABLE asked; or for the game's log: conn_release), -1 when
  * a write failed. */
 static int write_queue(struct cq_conn *c)
 {
     unsigned cap = c->net->deps.cfg->send_queue_max;
     while (c->qlen) {
-        if (c->gate_need && c->qout >= c->gate_pos)
+        if (c->gated && c->qout >= c->gate_pos)
             return 0;
         struct cq_buf *b = c->q[c->qhead];
         c->qhead = (c->qhead + 1) % cap;
@@ -574,7 +549,7 @@ int cq_conn_writable(struct cq_conn *c)
 static bool rate_ok(struct cq_conn *c)
 {
     const struct cq_limits *l = &c->net->deps.cfg->limits;
-    int64_t now = cq_net_now_us();
+    int64_t now = cq_net_now(c->net);
     c->tokens += (double)(now - c->tokens_at) * l->msgs_per_sec / 1e6;
     if (c->tokens > l->msgs_burst)
         c->tokens = l->msgs_burst;
@@ -616,7 +591,7 @@ static void handle_message(struct cq_conn *c, const char *buf, size_t len)
     struct cq_msg m;
     struct cq_proto_error perr;
 
-    c->rx_at = cq_net_now_us();
+    c->rx_at = cq_net_now(c->net);
     c->net->m.msgs_in++;
     if (!rate_ok(c)) {
         if (!strike(c))
@@ -629,11 +604,11 @@ static void handle_message(struct cq_conn *c, const char *buf, size_t len)
         cq_msg_clear(&m);
         return;
     }
-    if (!(cq_msg_roles(m.type) & c->role)) {
+    if (!(cq_msg_roles(m.type) & c->s.role)) {
         bool closing = strike(c);
         if (!closing)
             cq_conn_error(c, m.req_id,
-                          c->role == CQ_ROLE_NONE                  ? CQ_ENOT_IN_GAME
+                          c->s.role == CQ_ROLE_NONE                ? CQ_ENOT_IN_GAME
                           : (cq_msg_roles(m.type) == CQ_ROLE_NONE) ? CQ_EALREADY_IN_GAME
                                                                    : CQ_EFORBIDDEN,
                           "type", NULL);
@@ -659,7 +634,7 @@ static void handle_message(struct cq_conn *c, const char *buf, size_t len)
         }
         c->costly_at = c->rx_at;
     }
-    cq_live_handle(c, &m);
+    cq_session_handle(c->net->session, &c->s, &m, c->rx_at);
     cq_msg_clear(&m);
 }
 
@@ -727,10 +702,11 @@ void cq_conn_closed(struct cq_conn *c)
     lws_sul_cancel(&c->tarpit_sul);
     json_decref(c->held);
     c->held = NULL;
-    cq_live_conn_gone(c);
+    cq_session_conn_gone(c->net->session, &c->s, cq_net_now(c->net));
     cq_addr_idle_remove(c->addr, &c->idle);
-    cq_addr_release(c->net->addrs, c->addr, cq_net_now_us());
+    cq_addr_release(c->net->addrs, c->addr, cq_net_now(c->net));
     c->addr = NULL;
+    c->s.addr = NULL;
     drop_queue(c);
     free(c->q);
     free(c->rx);
@@ -744,7 +720,7 @@ void cq_conn_closed(struct cq_conn *c)
 
 void cq_conn_heard(struct cq_conn *c)
 {
-    c->heard_at = cq_net_now_us();
+    c->heard_at = cq_net_now(c->net);
     c->ping_at = 0;
 }
 
@@ -763,7 +739,7 @@ static int64_t sweep_period(const struct cq_config *cfg)
 
 static void sweep_arm(struct cq_net *net, int64_t in_us)
 {
-    net->sweep_due = cq_net_now_us() + in_us;
+    net->sweep_due = cq_net_now(net) + in_us;
     lws_sul_schedule(net->ctx, 0, &net->sweep_sul, sweep_cb, in_us);
 }
 
@@ -776,7 +752,7 @@ static void sweep_cb(lws_sorted_usec_list_t *sul)
 {
     struct cq_net *net = lws_container_of(sul, struct cq_net, sweep_sul);
     const struct cq_config *cfg = net->deps.cfg;
-    int64_t now = cq_net_now_us();
+    int64_t now = cq_net_now(net);
     int64_t ping_after = (int64_t)cfg->idle_timeout_s * 1000000;
     int64_t grace = (int64_t)cfg->idle_grace_s * 1000000;
     int64_t join_deadline = (int64_t)cfg->join_deadline_s * 1000000;
@@ -832,3 +808,49 @@ void cq_conn_sweep_start(struct cq_net *net)
 {
     sweep_arm(net, sweep_period(net->deps.cfg));
 }
+
+/* ---- the session's view of a connection (session.h) ---------------------------- */
+
+static struct cq_conn *conn_of(struct cq_session_conn *sc)
+{
+    return (struct cq_conn *)(void *)((char *)sc - offsetof(struct cq_conn, s));
+}
+
+static void op_push(struct cq_session_conn *sc, struct cq_buf *b)
+{
+    cq_conn_push(conn_of(sc), b);
+}
+
+static void op_close_after(struct cq_session_conn *sc, uint16_t code, const char *reason)
+{
+    cq_conn_close_after(conn_of(sc), code, reason);
+}
+
+static void op_hold(struct cq_session_conn *sc)
+{
+    conn_hold(conn_of(sc));
+}
+
+static void op_release(struct cq_session_conn *sc)
+{
+    conn_release(conn_of(sc));
+}
+
+static void op_wrong_guess(struct cq_session_conn *sc, const char *what, json_t *msg)
+{
+    conn_wrong_guess(conn_of(sc), what, msg);
+}
+
+static void op_set_idle(struct cq_session_conn *sc, bool idle)
+{
+    conn_set_idle(conn_of(sc), idle);
+}
+
+static const struct cq_session_conn_ops conn_session_ops = {
+    .push = op_push,
+    .close_after = op_close_after,
+    .hold = op_hold,
+    .release = op_release,
+    .wrong_guess = op_wrong_guess,
+    .set_idle = op_set_idle,
+};

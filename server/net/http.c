@@ -553,6 +553,7 @@ static int serve_results(struct lws *wsi, struct http_pss *pss, struct cq_net *n
 static void metrics(struct cq_net *net, struct text *t)
 {
     const struct cq_net_metrics *m = &net->m;
+    const struct cq_session_metrics *sm = cq_session_metrics(net->session);
     struct cq_store_stats st = {0};
     if (net->deps.store)
         cq_store_stats(net->deps.store, &st);
@@ -564,14 +565,14 @@ static void metrics(struct cq_net *net, struct text *t)
              (unsigned long long)(val))
     GAUGE("chainquiz_connections", "Open WebSocket connections.", m->conns);
     COUNTER("chainquiz_connections_total", "WebSocket connections accepted.", m->conns_total);
-    GAUGE("chainquiz_games", "Live games.", net->n_rooms);
-    COUNTER("chainquiz_games_created_total", "Games created.", m->games_created);
-    GAUGE("chainquiz_players", "Players in live games.", cq_live_players(net));
+    GAUGE("chainquiz_games", "Live games.", cq_session_games(net->session));
+    COUNTER("chainquiz_games_created_total", "Games created.", sm->games_created);
+    GAUGE("chainquiz_players", "Players in live games.", cq_session_players(net->session));
     COUNTER("chainquiz_messages_in_total", "Messages received.", m->msgs_in);
     COUNTER("chainquiz_messages_out_total", "Messages sent.", m->msgs_out);
     COUNTER("chainquiz_bad_messages_total", "Messages refused (malformed, throttled).",
             m->bad_msgs);
-    COUNTER("chainquiz_answers_total", "Answers accepted.", m->answers);
+    COUNTER("chainquiz_answers_total", "Answers accepted.", sm->answers);
     COUNTER("chainquiz_refused_connections_total",
             "Connections refused because the server is full.", m->refused_conns);
     COUNTER("chainquiz_wrong_guesses_total",
@@ -589,9 +590,9 @@ static void metrics(struct cq_net *net, struct text *t)
             m->refused_work);
     COUNTER("chainquiz_state_encodes_total",
             "Host and spectator states encoded (the others came from the cache).",
-            m->state_encodes);
+            sm->state_encodes);
     COUNTER("chainquiz_refused_games_total",
-            "Games refused for too many live or created from one address.", m->refused_games);
+            "Games refused for too many live or created from one address.", sm->refused_games);
     COUNTER("chainquiz_refused_http_connections_total",
             "Plain HTTP connections refused at an address's cap, none of its own idle or stalled.",
             m->refused_http);

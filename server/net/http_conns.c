@@ -147,7 +147,7 @@ int cq_http_conn_open(struct cq_net *net, struct lws *wsi)
     struct http_addr *a = addr_get(t, ip, true);
     if (!a)
         return -1;
-    int64_t now = cq_net_now_us();
+    int64_t now = cq_net_now(net);
     unsigned open = a->conns.count - a->doomed;
     if (open >= t->per_addr) {
         /* Walked only at the cap, oldest first: what counts, and who would

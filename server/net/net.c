@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <uv.h>
 
 #include "log.h"
@@ -53,7 +54,7 @@ static void on_store_state(void *ud, bool connected)
 {
     struct cq_net *net = ud;
     if (!net->stopping)
-        cq_live_redis_state(net, connected);
+        cq_session_store_state(net->session, connected);
 }
 
 /* Once a second: this server is alive (a restart's downtime starts here). */
@@ -65,13 +66,71 @@ static void on_alive(uv_timer_t *t)
 
 void cq_net_set_last_alive(struct cq_net *net, int64_t mono_us)
 {
-    net->last_alive_us = mono_us;
+    cq_session_set_last_alive(net->session, mono_us);
 }
 
 /* A game's log entries are stored: held acknowledgements go out. */
 static void on_store_stored(void *ud, const char *game_id, uint64_t seq, bool stored)
 {
-    cq_live_stored(ud, game_id, seq, stored);
+    struct cq_net *net = ud;
+    cq_session_stored(net->session, game_id, seq, stored);
+}
+
+/* ---- the session on the loop ------------------------------------------------ */
+
+int64_t cq_net_now(struct cq_net *net)
+{
+    if (!net->clock_us) {
+        net->clock_us = cq_net_now_us();
+        if (net->session) /* the wall clock's seconds, read with it */
+            cq_session_set_unix(net->session, (long long)time(NULL));
+    }
+    return net->clock_us;
+}
+
+/* The loop is about to wait, or has handled what woke it: the next reading
+ * is a new one. */
+static void forget_clock_prepare(uv_prepare_t *h)
+{
+    ((struct cq_net *)h->data)->clock_us = 0;
+}
+
+static void forget_clock_check(uv_check_t *h)
+{
+    ((struct cq_net *)h->data)->clock_us = 0;
+}
+
+static void on_wake(lws_sorted_usec_list_t *sul)
+{
+    struct cq_net *net = lws_container_of(sul, struct cq_net, wake_sul);
+    cq_session_tick(net->session, cq_net_now(net));
+}
+
+/* One timer for every game's deadlines: the session asks for its earliest. */
+static void session_wake(void *ud, int64_t at)
+{
+    struct cq_net *net = ud;
+    int64_t in = at - cq_net_now(net);
+    lws_sul_schedule(net->ctx, 0, &net->wake_sul, on_wake, in > 0 ? in : 0);
+}
+
+static void on_log_check(uv_check_t *h)
+{
+    struct cq_net *net = h->data;
+    cq_session_flush_logs(net->session);
+    uv_check_stop(&net->log_check);
+}
+
+/* The games' log entries of this iteration leave together once it ends. */
+static void session_logs_pending(void *ud)
+{
+    struct cq_net *net = ud;
+    uv_check_start(&net->log_check, on_log_check);
+}
+
+static void session_join_urls(void *ud, json_t *joined)
+{
+    cq_join_urls_add(joined, ud);
 }
 
 /* lws logs go through ours, a level lower: lws is chatty about clients. */
@@ -188,7 +247,12 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     /* From here `net` is stopped (which closes this handle) before it is freed. */
     uv_check_init(deps->loop, &net->log_check);
     net->log_check.data = net;
-    net->last_alive_us = -1;
+    uv_prepare_init(deps->loop, &net->clock_prepare);
+    net->clock_prepare.data = net;
+    uv_prepare_start(&net->clock_prepare, forget_clock_prepare);
+    uv_check_init(deps->loop, &net->clock_check);
+    net->clock_check.data = net;
+    uv_check_start(&net->clock_check, forget_clock_check);
     uv_timer_init(deps->loop, &net->alive_timer);
     net->alive_timer.data = net;
     /* The first delayed wrong answer waits a second, each next one twice
@@ -220,7 +284,22 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
         fd_ceiling > 2 * CQ_HTTP_MARGIN ? fd_ceiling - CQ_HTTP_MARGIN : fd_ceiling / 2;
     net->max_conns = cfg->max_conns && cfg->max_conns < fd_room ? cfg->max_conns : fd_room;
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
-    if (!net->addrs || !net->http_conns || !net->vhost) {
+    struct cq_session_deps sd = {
+        .cfg = cfg,
+        .banks = deps->banks,
+        .blocked = deps->blocked,
+        .store_ops = deps->store ? &cq_store_session_ops : NULL,
+        .store = deps->store,
+        .addrs = net->addrs,
+        .wake = session_wake,
+        .logs_pending = session_logs_pending,
+        .join_urls = session_join_urls,
+        .ud = net,
+    };
+    net->session = net->addrs ? cq_session_new(&sd) : NULL;
+    if (net->session)
+        cq_session_set_unix(net->session, (long long)time(NULL));
+    if (!net->addrs || !net->http_conns || !net->vhost || !net->session) {
         /* With a foreign loop lws 4.1 returns a context even when the
          * listening vhost failed; its teardown needs the loop, so `net`
          * goes back to the caller to be stopped and freed like any other. */
@@ -248,7 +327,8 @@ bool cq_net_failed(const struct cq_net *net)
 bool cq_net_restore_game(struct cq_net *net, const char *game_id, const char *const *entries,
                          const size_t *lens, size_t n)
 {
-    return cq_live_restore(net, game_id, entries, lens, n);
+    net->clock_us = 0; /* before the loop runs: each game read at its own time */
+    return cq_session_restore(net->session, game_id, entries, lens, n, cq_net_now(net));
 }
 
 void cq_net_stop(struct cq_net *net)
@@ -261,8 +341,12 @@ void cq_net_stop(struct cq_net *net)
         cq_store_on_state(net->deps.store, NULL, NULL);
         cq_store_on_stored(net->deps.store, NULL, NULL);
     }
-    cq_live_stop(net);
+    if (net->session)
+        cq_session_stop(net->session);
+    lws_sul_cancel(&net->wake_sul);
     uv_close((uv_handle_t *)&net->log_check, NULL);
+    uv_close((uv_handle_t *)&net->clock_prepare, NULL);
+    uv_close((uv_handle_t *)&net->clock_check, NULL);
     uv_timer_stop(&net->alive_timer);
     if (net->deps.store)
         cq_store_alive(net->deps.store, cq_net_now_us()); /* the last word: stopping now */
@@ -279,8 +363,8 @@ void cq_net_free(struct cq_net *net)
         return;
     if (net->ctx)
         lws_context_destroy(net->ctx);
+    cq_session_free(net->session);
     cq_addr_table_free(net->addrs);
-    cq_cache_free(net);
     cq_http_conns_free(net->http_conns);
     free(net);
 }

@@ -16,30 +16,14 @@
 #include "proxy.h"
 #include "room.h"
 #include "secret.h"
+#include "session.h"
 #include "wire.h"
-
-/* One serialised message, shared by every queue it sits in. */
-struct cq_buf {
-    unsigned refs;
-    size_t len;
-    /* An answer_ack: when its answer was received (cq_net_now_us), observed
-     * into the latency histogram once written; 0 for every other message. */
-    int64_t answer_at;
-    unsigned char data[]; /* LWS_PRE bytes of headroom, then len bytes */
-};
-
-struct cq_live_room;
-struct cq_group_check;
 
 /* Per-WebSocket state, allocated by lws (per_session_data_size). */
 struct cq_conn {
     struct cq_net *net;
     struct lws *wsi;
-    unsigned role; /* CQ_ROLE_* */
-    struct cq_live_room *lr;
-    struct cq_player *player;
-    unsigned room_slot;              /* index in room->conns */
-    struct cq_group_check *creating; /* a create_game waiting for Redis (group.c) */
+    struct cq_session_conn s; /* the session's view: role, game, player */
 
     struct cq_buf **q; /* ring of send_queue_max entries */
     unsigned qhead, qlen;
@@ -56,13 +40,11 @@ struct cq_conn {
     unsigned strikes; /* bad messages in a row */
     bool culled, close_after_flush, close_sent;
     bool write_asked; /* we asked lws for the next WRITEABLE (conn.c) */
-    /* Held until the game's log is stored (cq_conn_hold_until): the
+    /* Held until the game's log is stored (the session's hold): the
      * messages queued from the `gate_pos`th on (counting every message ever
-     * queued, `qout` of them written or dropped) wait until the log of
-     * `gate_room` holds its entries below `gate_need`. 0: no gate. */
-    uint64_t qout, gate_pos, gate_need;
-    struct cq_live_room *gate_room;
-    lws_dll2_t gate_link; /* in gate_room->gated */
+     * queued, `qout` of them written or dropped) wait until it releases. */
+    uint64_t qout, gate_pos;
+    bool gated;
     uint16_t close_code;
     char close_reason[64];
     char peer[64];
@@ -85,57 +67,16 @@ struct cq_conn {
     bool ping_due;    /* write a ping at the next WRITEABLE */
 };
 
-struct cq_live_room {
-    struct cq_live_room *next;
-    struct cq_net *net;
-    struct cq_room *room;
-    struct cq_conn **conns;
-    unsigned n_conns, cap_conns;
-    unsigned n_hosts;                   /* host connections, at most cfg->max_hosts_per_game */
-    struct cq_addr *owner;              /* the address that created it (its games quota); NULL
-                                           for a game resumed after a restart */
-    char watch_token[CQ_TOKEN_MAX + 1]; /* `watch` needs it: the host's link */
-    struct cq_buf *state_buf;           /* the host's and spectators' `state` (cache.c) */
-    int64_t state_at;                   /* when state_buf was encoded */
-    lws_sorted_usec_list_t tick_sul;    /* the game's next deadline */
-    int64_t tick_at;                    /* when tick_sul fires; INT64_MAX: not armed */
-    lws_sorted_usec_list_t flush_sul;   /* coalesced lobby and progress updates */
-    bool flush_armed, progress_dirty, expired, in_tick;
-    json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
-    int64_t created_at;
-    long long created_unix;
-    char game_id[32]; /* "<pin>-<unix time>": unique over time, unlike the PIN */
-    char group_digest[CQ_SECRET_DIGEST_LEN + 1]; /* of its group secret (secret.h), or "" */
-    /* The game's join secret ("" when the host did not ask for one): `join`
-     * and `watch` must carry it beside the PIN (the join link's `k`). */
-    char join_secret[CQ_TOKEN_MAX + 1];
-    uint64_t log_seq; /* number of the game's next log entry (replay.h) */
-    /* Entries below this number are stored (cq_live_stored): an answer is
-     * acknowledged, a host command confirmed, a join welcomed and the end
-     * announced only once the entries they depend on are. */
-    uint64_t log_stored;
-    uint64_t log_gap;       /* the first entry the store dropped: log_stored stays below it */
-    lws_dll2_owner_t gated; /* connections held for it (struct cq_conn.gate_link) */
-    json_t *ended_msg;      /* `ended`, sent once its input is logged (room_after) */
-    /* Log entries made in this loop iteration, sent in one RPUSH after it. */
-    char **log_e;
-    size_t *log_len;
-    size_t log_n, log_cap;
-    bool log_ttl, log_queued;
-    struct cq_live_room *log_next; /* in net->log_dirty */
-};
-
 /* Answer latency (received to acknowledgement written) histogram bounds,
  * 1 ms to 10 s; defined in conn.c. */
 #define CQ_ANSWER_BUCKETS 13
 extern const int64_t cq_answer_bucket_us[CQ_ANSWER_BUCKETS];
 
 struct cq_net_metrics {
-    uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled, answers, games_created;
-    uint64_t refused_conns, refused_games, idle_dropped;
+    uint64_t conns_total, msgs_in, msgs_out, bad_msgs, culled;
+    uint64_t refused_conns, idle_dropped;
     uint64_t accept_refused, accept_failed; /* listen.c: over the fd ceiling; EMFILE and such */
     uint64_t refused_work;                  /* costly messages over their address's budget */
-    uint64_t state_encodes; /* host/spectator `state` encoded (not from the cache) */
     /* Plain HTTP (http_conns.c): refused at an address's cap, and idle
      * keep-alives closed to make room under it. */
     uint64_t refused_http, http_idle_closed;
@@ -186,9 +127,9 @@ struct cq_net {
     struct cq_listen listen;
     struct lws_context *ctx;
     struct lws_vhost *vhost;
-    struct cq_live_room *rooms;
-    unsigned n_rooms;
-    bool stopping, failed; /* failed: did not start; stop and free it */
+    struct cq_session *session;      /* the live games */
+    lws_sorted_usec_list_t wake_sul; /* the session's next deadline (cq_session_tick) */
+    bool stopping, failed;           /* failed: did not start; stop and free it */
     struct cq_net_metrics m;
     struct cq_addr_table *addrs;
     struct cq_http_conns *http_conns; /* --max-http-conns-per-ip */
@@ -212,12 +153,20 @@ struct cq_net {
     int64_t sweep_due;                /* when sweep_sul should fire */
     uv_check_t log_check;             /* after each loop iteration: send the games' logs */
     uv_timer_t alive_timer;           /* cq_store_alive, every second */
-    int64_t last_alive_us;            /* the previous server's last heartbeat; -1: unknown */
-    struct cq_live_room *log_dirty;
-    struct cq_buf *banks_buf; /* the `banks` reply, encoded once (cache.c) */
+    /* cq_net_now's reading (0: read again), forgotten before the loop waits
+     * (clock_prepare) and after it handled what woke it (clock_check). */
+    int64_t clock_us;
+    uv_prepare_t clock_prepare;
+    uv_check_t clock_check;
 };
 
+/* The monotonic clock, read now (µs). */
 int64_t cq_net_now_us(void);
+/* The loop iteration's time: read once after the loop wakes (at its timers,
+ * then after its poll) and shared by everything that iteration handles, so
+ * the game, the session and the rate limits see one time per event batch.
+ * Not for measuring how long something took within an iteration. */
+int64_t cq_net_now(struct cq_net *net);
 
 /* conn.c */
 int cq_conn_filter(struct cq_net *net, struct lws *wsi);
@@ -232,29 +181,14 @@ void cq_conn_heard(struct cq_conn *c);
 void cq_conn_control(struct cq_conn *c);
 /* Starts the keep-alive sweep (after the context exists). */
 void cq_conn_sweep_start(struct cq_net *net);
-struct cq_buf *cq_buf_from_json(json_t *msg); /* steals msg; refs = 0 */
-void cq_buf_unref(struct cq_buf *b);
 /* Queues `b` (takes a ref); culls the connection when its queue is full. */
 void cq_conn_push(struct cq_conn *c, struct cq_buf *b);
-/* What is queued for `c` from now on waits until cq_conn_release: until the
- * game's log entries below `need` are stored (live.c). */
-void cq_conn_hold_until(struct cq_conn *c, uint64_t need);
-void cq_conn_release(struct cq_conn *c);
 /* Sends one personal message (steals msg). */
 void cq_conn_send(struct cq_conn *c, json_t *msg);
-/* Sends the answer_ack for the message being handled (steals msg): the
- * answer latency is observed when it is written. */
-void cq_conn_send_answer_ack(struct cq_conn *c, json_t *msg);
 void cq_conn_error(struct cq_conn *c, const json_t *req_id, int code, const char *field,
                    const char *detail);
 /* Sends what is queued, then closes with `code` and `reason`. */
 void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason);
-/* The answer to a wrong guess (steals msg): counts it against the address
- * and the server, and sends it at once within their budgets; past them it
- * is held, and the connection reads nothing, for the delay addr.c sets. */
-void cq_conn_wrong_guess(struct cq_conn *c, const char *what, json_t *msg);
-/* The connection is in a game now (false), or in none again (true). */
-void cq_conn_set_idle(struct cq_conn *c, bool idle);
 
 /* listen.c */
 /* Resolves `bind_to` and listens on each of its addresses, before lws
@@ -265,33 +199,6 @@ void cq_listen_close(struct cq_listen *L);
 void cq_listen_start(struct cq_net *net, unsigned fd_ceiling);
 void cq_listen_stop(struct cq_net *net);
 
-/* live.c */
-void cq_live_handle(struct cq_conn *c, struct cq_msg *m);
-/* Creates the game of a create_game. `group_digest`: the SHA-256 of the
- * group secret it is created with ("" without a group); `group_secret`:
- * the secret of the group this game creates, for the host, or NULL. */
-void cq_live_create_game(struct cq_conn *c, const struct cq_msg *m, const char *group_digest,
-                         const char *group_secret);
-void cq_live_conn_gone(struct cq_conn *c);
-void cq_live_stop(struct cq_net *net);
-/* Sends the log entries the games made in this loop iteration. */
-void cq_live_log_flush(struct cq_net *net);
-/* Rebuilds a game from its log after a restart; false when it cannot be. */
-bool cq_live_restore(struct cq_net *net, const char *game_id, const char *const *entries,
-                     const size_t *lens, size_t n);
-void cq_live_redis_state(struct cq_net *net, bool connected);
-/* The store has game `game_id`'s log entries up to `seq`: what waited for
- * them goes out. With `stored` false, the entries from `seq` on were
- * dropped: what depends on them never goes out. */
-void cq_live_stored(struct cq_net *net, const char *game_id, uint64_t seq, bool stored);
-json_t *cq_live_redis_warning(bool connected);
-unsigned cq_live_players(const struct cq_net *net);
-
-/* group.c: create_game, after the group owner check (may wait for Redis). */
-void cq_group_create(struct cq_conn *c, const struct cq_msg *m);
-/* The connection is gone: a check still waiting for Redis forgets it. */
-void cq_group_conn_gone(struct cq_conn *c);
-
 /* joinurl.c: where players can reach us, for a host page opened as
  * localhost. Adds `local_only` and `public_url` or `lan_urls` to a host's
  * or spectator's `joined`. */
@@ -300,18 +207,6 @@ void cq_join_urls_add(json_t *joined, const struct cq_net *net);
 bool cq_host_is_loopback(const char *host);
 /* The first LAN base URL ("http://192.168.1.20:8080"); false when none. */
 bool cq_join_first_lan(const struct cq_net *net, char *out, size_t cap);
-
-/* cache.c: replies encoded once and shared. */
-struct cq_buf *cq_buf_from_bytes(const void *data, size_t len); /* refs = 0 */
-/* The `banks` reply, with the request's id when it has one. */
-void cq_cache_send_banks(struct cq_conn *c, const json_t *req_id);
-/* The game's host/spectator `state` while it is current, else NULL. */
-struct cq_buf *cq_cache_state_get(struct cq_live_room *lr);
-/* Encodes `state` (stolen) as the current one; NULL when out of memory. */
-struct cq_buf *cq_cache_state_put(struct cq_live_room *lr, json_t *state);
-/* The game changed: the next screen that asks gets a new encoding. */
-void cq_cache_state_drop(struct cq_live_room *lr);
-void cq_cache_free(struct cq_net *net);
 
 /* http.c */
 int cq_http_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in,

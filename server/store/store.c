@@ -1319,3 +1319,76 @@ int cq_store_get_result(struct cq_store *s, const char *game_id, cq_store_text_c
     size_t lens[] = {3, strlen(key)};
     return store_query(s, p, 2, argv, lens);
 }
+
+/* ---- the session layer's view (session.h) ------------------------------------ */
+
+/* Thin wrappers: the session reaches the store only through this table, so
+ * its tests can put a fake in its place. Errors are the store's to log. */
+static bool ss_connected(void *st)
+{
+    return cq_store_connected(st);
+}
+
+static size_t ss_journal_room(void *st)
+{
+    return cq_store_journal_room(st);
+}
+
+static void ss_log_append(void *st, const char *game_id, const char *const *entries,
+                          const size_t *lens, size_t n, unsigned ttl_s, uint64_t last_seq)
+{
+    cq_store_log_append(st, game_id, entries, lens, n, ttl_s, last_seq);
+}
+
+static void ss_live_add(void *st, const char *game_id)
+{
+    cq_store_live_add(st, game_id);
+}
+
+static void ss_live_remove(void *st, const char *game_id)
+{
+    cq_store_live_remove(st, game_id);
+}
+
+static void ss_game_board(void *st, const char *game_id, const char **ids, const long long *scores,
+                          unsigned n, unsigned ttl_s)
+{
+    cq_store_game_board(st, game_id, ids, scores, n, ttl_s);
+}
+
+static void ss_put_result(void *st, const char *game_id, const char *json, size_t len,
+                          unsigned ttl_s)
+{
+    cq_store_put_result(st, game_id, json, len, ttl_s);
+}
+
+static void ss_count_game(void *st, const char *game_id, const char *bank, const char *group,
+                          const char *group_digest, const struct cq_board_entry *e, size_t n,
+                          long long unix_now)
+{
+    cq_store_count_game(st, game_id, bank, group, group_digest, e, n, unix_now);
+}
+
+static void ss_group_claim(void *st, const char *group, const char *digest, const char *new_digest,
+                           cq_session_claim_cb cb, void *ud)
+{
+    cq_store_group_claim(st, group, digest, new_digest, cb, ud);
+}
+
+static void ss_group_release(void *st, const char *group, const char *digest)
+{
+    cq_store_group_release(st, group, digest);
+}
+
+const struct cq_session_store cq_store_session_ops = {
+    .connected = ss_connected,
+    .journal_room = ss_journal_room,
+    .log_append = ss_log_append,
+    .live_add = ss_live_add,
+    .live_remove = ss_live_remove,
+    .game_board = ss_game_board,
+    .put_result = ss_put_result,
+    .count_game = ss_count_game,
+    .group_claim = ss_group_claim,
+    .group_release = ss_group_release,
+};

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "session.h"
 
 struct uv_loop_s;
 struct cq_store;
@@ -92,12 +93,6 @@ int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t
 /* ---- game data (key schema: docs/redis.md) ------------------------------ */
 
 /* One player's points from one game, for the boards that outlive games. */
-struct cq_board_entry {
-    const char *member;  /* stable identity: the folded nickname */
-    const char *display; /* the name as last shown */
-    long long score;
-};
-
 /* The live game's board: absolute scores, so a replay is harmless. */
 int cq_store_game_board(struct cq_store *s, const char *game_id, const char **ids,
                         const long long *scores, size_t n, unsigned ttl_s);
@@ -111,15 +106,9 @@ int cq_store_count_game(struct cq_store *s, const char *game_id, const char *ban
                         const char *group, const char *group_digest, const struct cq_board_entry *e,
                         size_t n, long long now);
 
-/* Who owns a group's boards, asked when a game is created with its label. */
-enum cq_group_claim {
-    CQ_GROUP_UNKNOWN,  /* Redis away or slow: not checked */
-    CQ_GROUP_NEW,      /* no owner yet: `new_digest` is now the owner */
-    CQ_GROUP_OWNER,    /* `digest` is the owner's */
-    CQ_GROUP_REQUIRED, /* the group has an owner and no digest was given */
-    CQ_GROUP_WRONG,    /* the group has another owner */
-};
-typedef void (*cq_store_claim_cb)(void *ud, enum cq_group_claim outcome);
+/* Who owns a group's boards, asked when a game is created with its label
+ * (enum cq_group_claim, session.h). */
+typedef cq_session_claim_cb cq_store_claim_cb;
 /* Checks `digest` (NULL: none given) against the owner of `group`, or makes
  * `new_digest` its owner when it has none, in one atomic step. The callback
  * may run before this returns (Redis away). */
@@ -185,6 +174,10 @@ void cq_store_set_identity(struct cq_store *s, const char *id, int lease_ms);
 /* At start-up: the monotonic time the previous server last wrote with
  * cq_store_alive, or -1 when there is none (or Redis cannot be read). */
 int64_t cq_store_read_alive(const struct cq_redis_target *t, const char *prefix, int timeout_ms);
+
+/* The store as the session layer uses it (session.h); its `st` is a
+ * struct cq_store. */
+extern const struct cq_session_store cq_store_session_ops;
 
 /* Marks a game live: its log is read back at start-up. */
 int cq_store_live_add(struct cq_store *s, const char *game_id);

@@ -1,0 +1,1237 @@
+/* Whole games through the session layer (session.h) without a socket, a
+ * Redis or a real second: connections are fakes that record what they are
+ * sent (and whether it was held for the log), the store is a fake that keeps
+ * the logs and says "stored" when the test decides, and the clock moves only
+ * when a test moves it (to the deadline the session asked to be woken at).
+ * Every message sent is logged for server_messages_agree, which validates it
+ * against protocol/schema/server/ (tests/support/wirelog.h). */
+#include <criterion/criterion.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "addr.h"
+#include "config.h"
+#include "content.h"
+#include "cq_proto.h"
+#include "session.h"
+#include "wirelog.h"
+
+#define MS(x) ((int64_t)(x)*1000)
+
+/* ---- the fake clock and loop ---------------------------------------------------- */
+
+static struct cq_config cfg;
+static struct cq_bankset banks;
+static struct cq_addr_table *addrs;
+static struct cq_session *s;
+static int64_t now, wake_at;
+static bool logs_pending;
+static unsigned wakes; /* wake-ups asked for */
+
+static void on_wake(void *ud, int64_t at)
+{
+    (void)ud;
+    wake_at = at;
+    wakes++;
+}
+
+static void on_logs_pending(void *ud)
+{
+    (void)ud;
+    logs_pending = true;
+}
+
+/* Where phones reach the server, as the transport would add it (joinurl.c). */
+static void on_join_urls(void *ud, json_t *joined)
+{
+    (void)ud;
+    json_object_set_new(joined, "local_only", json_false());
+    json_object_set_new(joined, "lan_urls", json_pack("[s]", "http://192.168.1.20:8080"));
+}
+
+/* ---- the fake store --------------------------------------------------------------- */
+
+static struct {
+    json_t *logs;    /* game id -> [entry text] */
+    json_t *pending; /* game id -> last entry number appended, not yet said stored */
+    json_t *first;   /* game id -> the first of those */
+    bool auto_ack;   /* say stored at the end of each loop iteration */
+    bool connected;
+    size_t journal_room;
+    unsigned results, counts, boards, releases, live_added, live_removed;
+    cq_session_claim_cb claim_cb; /* a group claim waiting for the test's answer */
+    void *claim_ud;
+} st;
+
+static bool fs_connected(void *p)
+{
+    (void)p;
+    return st.connected;
+}
+
+static size_t fs_journal_room(void *p)
+{
+    (void)p;
+    return st.journal_room;
+}
+
+static void fs_log_append(void *p, const char *game_id, const char *const *entries,
+                          const size_t *lens, size_t n, unsigned ttl_s, uint64_t last_seq)
+{
+    (void)p, (void)ttl_s;
+    json_t *log = json_object_get(st.logs, game_id);
+    if (!log) {
+        log = json_array();
+        json_object_set_new(st.logs, game_id, log);
+    }
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(log, json_stringn(entries[i], lens[i]));
+    json_object_set_new(st.pending, game_id, json_integer((json_int_t)last_seq));
+    if (!json_object_get(st.first, game_id))
+        json_object_set_new(st.first, game_id, json_integer((json_int_t)(last_seq + 1 - n)));
+}
+
+static void fs_live_add(void *p, const char *game_id)
+{
+    (void)p, (void)game_id;
+    st.live_added++;
+}
+
+static void fs_live_remove(void *p, const char *game_id)
+{
+    (void)p, (void)game_id;
+    st.live_removed++;
+}
+
+static void fs_game_board(void *p, const char *game_id, const char **ids, const long long *scores,
+                          unsigned n, unsigned ttl_s)
+{
+    (void)p, (void)game_id, (void)ids, (void)scores, (void)n, (void)ttl_s;
+    st.boards++;
+}
+
+static void fs_put_result(void *p, const char *game_id, const char *json, size_t len,
+                          unsigned ttl_s)
+{
+    (void)p, (void)game_id, (void)ttl_s;
+    json_error_t e;
+    json_t *rec = json_loadb(json, len, 0, &e);
+    cr_assert_not_null(rec, "the record is not JSON: %s", e.text);
+    json_decref(rec);
+    st.results++;
+}
+
+static void fs_count_game(void *p, const char *game_id, const char *bank, const char *group,
+                          const char *group_digest, const struct cq_board_entry *e, size_t n,
+                          long long unix_now)
+{
+    (void)p, (void)game_id, (void)bank, (void)group, (void)group_digest, (void)e, (void)n;
+    (void)unix_now;
+    st.counts++;
+}
+
+static void fs_group_claim(void *p, const char *group, const char *digest, const char *new_digest,
+                           cq_session_claim_cb cb, void *ud)
+{
+    (void)p, (void)group, (void)digest, (void)new_digest;
+    cr_assert_null(st.claim_cb, "two claims at once");
+    st.claim_cb = cb;
+    st.claim_ud = ud;
+}
+
+static void fs_group_release(void *p, const char *group, const char *digest)
+{
+    (void)p, (void)group, (void)digest;
+    st.releases++;
+}
+
+static const struct cq_session_store store_ops = {
+    fs_connected,  fs_journal_room, fs_log_append, fs_live_add,    fs_live_remove,
+    fs_game_board, fs_put_result,   fs_count_game, fs_group_claim, fs_group_release,
+};
+
+/* The store says every entry appended so far is stored. */
+static void store_ack(void)
+{
+    const char *id;
+    json_t *v, *pending = st.pending;
+    st.pending = json_object();
+    json_object_clear(st.first);
+    json_object_foreach(pending, id, v)
+    {
+        cq_session_stored(s, id, (uint64_t)json_integer_value(v), true);
+    }
+    json_decref(pending);
+}
+
+/* The end of a loop iteration: the logs leave and (auto_ack) are stored;
+ * then, as the next iterations would, the deadlines due by now. */
+static void loop_end(void)
+{
+    for (;;) {
+        if (logs_pending) {
+            logs_pending = false;
+            cq_session_flush_logs(s);
+        }
+        if (st.auto_ack)
+            store_ack();
+        if (wake_at > now)
+            return;
+        wake_at = INT64_MAX;
+        cq_session_tick(s, now);
+    }
+}
+
+/* Moves the clock by `ms`, waking the session at each deadline it asked for. */
+static void advance(int64_t ms)
+{
+    int64_t to = now + MS(ms);
+    while (wake_at <= to) {
+        now = wake_at;
+        loop_end();
+    }
+    now = to;
+}
+
+/* ---- fake connections ---------------------------------------------------------------- */
+
+struct fc {
+    struct cq_session_conn sc;
+    char peer[16];
+    json_t *in;   /* messages delivered, oldest first */
+    json_t *held; /* pushed while held for the log */
+    bool gated, idle, closed;
+    uint16_t close_code;
+    unsigned wrong; /* wrong guesses reported */
+};
+
+static struct fc *fc_of(struct cq_session_conn *sc)
+{
+    return (struct fc *)(void *)((char *)sc - offsetof(struct fc, sc));
+}
+
+static void fc_push(struct cq_session_conn *sc, struct cq_buf *b)
+{
+    struct fc *c = fc_of(sc);
+    const char *text = (const char *)b->data + CQ_BUF_HEADROOM;
+    json_error_t e;
+    json_t *m = json_loadb(text, b->len, 0, &e);
+    cr_assert_not_null(m, "a message that is not JSON: %s", e.text);
+    cq_wire_log(text, b->len);
+    cr_assert(!c->closed || !strcmp(json_string_value(json_object_get(m, "type")), "kicked") ||
+                  !strcmp(json_string_value(json_object_get(m, "type")), "replaced"),
+              "a message after the close");
+    json_array_append_new(c->gated ? c->held : c->in, m);
+}
+
+static void fc_close_after(struct cq_session_conn *sc, uint16_t code, const char *reason)
+{
+    struct fc *c = fc_of(sc);
+    (void)reason;
+    c->closed = true;
+    c->close_code = code;
+}
+
+static void fc_hold(struct cq_session_conn *sc)
+{
+    fc_of(sc)->gated = true;
+}
+
+static void fc_release(struct cq_session_conn *sc)
+{
+    struct fc *c = fc_of(sc);
+    c->gated = false;
+    json_array_extend(c->in, c->held);
+    json_array_clear(c->held);
+}
+
+static void fc_wrong_guess(struct cq_session_conn *sc, const char *what, json_t *msg)
+{
+    struct fc *c = fc_of(sc);
+    (void)what;
+    c->wrong++;
+    char *text = json_dumps(msg, JSON_COMPACT);
+    cq_wire_log(text, strlen(text));
+    free(text);
+    json_array_append_new(c->in, msg);
+}
+
+static void fc_set_idle(struct cq_session_conn *sc, bool idle)
+{
+    fc_of(sc)->idle = idle;
+}
+
+static const struct cq_session_conn_ops fc_ops = {fc_push,    fc_close_after, fc_hold,
+                                                  fc_release, fc_wrong_guess, fc_set_idle};
+
+static struct fc *fc_open(void)
+{
+    static unsigned n;
+    struct fc *c = calloc(1, sizeof *c);
+    cr_assert_not_null(c);
+    snprintf(c->peer, sizeof c->peer, "10.0.0.%u", ++n % 250);
+    c->in = json_array();
+    c->held = json_array();
+    cq_session_conn_init(&c->sc, &fc_ops, c->peer, NULL);
+    c->idle = true;
+    return c;
+}
+
+/* Frees a fake the session no longer knows. */
+static void fc_free(struct fc *c)
+{
+    json_decref(c->in);
+    json_decref(c->held);
+    free(c);
+}
+
+/* The connection goes (a drop, a closed tab), and is freed. */
+static void fc_gone(struct fc *c)
+{
+    cq_session_conn_gone(s, &c->sc, now);
+    loop_end();
+    json_decref(c->in);
+    json_decref(c->held);
+    free(c);
+}
+
+/* Sends `text` as the client would: decoded by the one codec, and only when
+ * its role may send it (the transport's check). */
+static void sendf(struct fc *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void sendf(struct fc *c, const char *fmt, ...)
+{
+    char text[2048];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(text, sizeof text, fmt, ap);
+    va_end(ap);
+    struct cq_msg m;
+    struct cq_proto_error err;
+    cr_assert_eq(cq_proto_decode(text, strlen(text), &cfg.limits, &m, &err), 0,
+                 "the test sent a bad message: %s (%s)", text, err.detail ? err.detail : "");
+    cr_assert(cq_msg_roles(m.type) & c->sc.role, "a %s from the wrong role", cq_msg_name(m.type));
+    cq_session_handle(s, &c->sc, &m, now);
+    cq_msg_clear(&m);
+    loop_end();
+}
+
+static const char *type_of(const json_t *m)
+{
+    return json_string_value(json_object_get(m, "type"));
+}
+
+/* The oldest message delivered, which must be a `type`; the caller owns it. */
+static json_t *expect_at(struct fc *c, const char *type, int line)
+{
+    cr_assert_gt(json_array_size(c->in), 0, "line %d: no message; a %s was expected", line, type);
+    json_t *m = json_incref(json_array_get(c->in, 0));
+    json_array_remove(c->in, 0);
+    if (strcmp(type_of(m), type)) {
+        char *text = json_dumps(m, JSON_COMPACT);
+        cr_assert_fail("line %d: a %s was expected, got %s", line, type, text);
+        free(text);
+    }
+    return m;
+}
+#define expect(c, type)      expect_at(c, type, __LINE__)
+#define expect_drop(c, type) json_decref(expect_at(c, type, __LINE__))
+
+/* The first delivered message of `type`, taken out (others stay); NULL if none. */
+static json_t *take(struct fc *c, const char *type)
+{
+    for (size_t i = 0; i < json_array_size(c->in); i++) {
+        json_t *m = json_array_get(c->in, i);
+        if (!strcmp(type_of(m), type)) {
+            json_incref(m);
+            json_array_remove(c->in, i);
+            return m;
+        }
+    }
+    return NULL;
+}
+
+/* Whether a message of `type` was delivered (taken out). */
+static bool took(struct fc *c, const char *type)
+{
+    json_t *m = take(c, type);
+    json_decref(m);
+    return m != NULL;
+}
+
+static unsigned count(struct fc *c, const char *type)
+{
+    unsigned n = 0;
+    for (size_t i = 0; i < json_array_size(c->in); i++)
+        n += !strcmp(type_of(json_array_get(c->in, i)), type);
+    return n;
+}
+
+static void clear(struct fc *c)
+{
+    json_array_clear(c->in);
+}
+
+static const char *jstr(const json_t *o, const char *k)
+{
+    const char *v = json_string_value(json_object_get(o, k));
+    cr_assert_not_null(v, "no string %s", k);
+    return v;
+}
+
+static long long jint(const json_t *o, const char *k)
+{
+    const json_t *v = json_object_get(o, k);
+    cr_assert(json_is_integer(v), "no integer %s", k);
+    return (long long)json_integer_value(v);
+}
+
+/* ---- games ---------------------------------------------------------------------------- */
+
+struct game {
+    struct fc *host;
+    char pin[8], host_token[80], watch[80];
+};
+
+struct seat {
+    struct fc *c;
+    char token[80];
+    long long id;
+};
+
+static void new_session(void)
+{
+    struct cq_session_deps d = {
+        .cfg = &cfg,
+        .banks = &banks,
+        .store_ops = &store_ops,
+        .store = &st,
+        .addrs = addrs,
+        .wake = on_wake,
+        .logs_pending = on_logs_pending,
+        .join_urls = on_join_urls,
+    };
+    s = cq_session_new(&d);
+    cr_assert_not_null(s);
+    cq_session_set_unix(s, 1765100000);
+    wake_at = INT64_MAX;
+}
+
+static void setup(void)
+{
+    char err[256];
+    char *argv[] = {"chainquiz", "--reveal-time",  "3000", "--leaderboard-time",
+                    "4000",      "--rejoin-grace", "30",   "--ended-ttl",
+                    "60"};
+    cr_assert_eq(cq_config_parse(&cfg, (int)(sizeof argv / sizeof *argv), argv, err, sizeof err),
+                 CQ_CONFIG_RUN, "%s", err);
+    struct cq_content_errors errs = {0};
+    cr_assert_eq(cq_bankset_load_dir(CQ_SOURCE_DIR "/tests/fixtures/content", &banks, &errs), 0);
+    struct cq_addr_limits al = {.games_live = 20, .games_min = 20};
+    addrs = cq_addr_table_new(&al);
+    cr_assert_not_null(addrs);
+    memset(&st, 0, sizeof st);
+    st.logs = json_object();
+    st.pending = json_object();
+    st.first = json_object();
+    st.auto_ack = true;
+    st.connected = true;
+    st.journal_room = SIZE_MAX;
+    now = MS(1000000);
+    new_session();
+}
+
+static void teardown(void)
+{
+    cq_session_free(s);
+    cq_addr_table_free(addrs);
+    cq_bankset_free(&banks);
+    json_decref(st.logs);
+    json_decref(st.pending);
+    json_decref(st.first);
+}
+
+TestSuite(session, .init = setup, .fini = teardown);
+
+/* A host creates a game of the mini bank's questions tagged `tags` (a JSON
+ * array), in bank order, with `extra` settings ("" or ", ..."). */
+static struct game host_game(const char *tags, const char *extra)
+{
+    struct game g = {.host = fc_open()};
+    sendf(g.host,
+          "{\"type\":\"create_game\",\"id\":\"c\",\"bank\":\"mini\",\"tags\":%s,\"shuffle\":false,"
+          "\"time_limit\":20%s%s}",
+          tags, strstr(extra, "\"lead_in\"") ? "" : ",\"lead_in\":0", extra);
+    json_t *j = expect(g.host, "joined");
+    cr_assert_str_eq(jstr(j, "role"), "host");
+    cr_assert_str_eq(jstr(j, "id"), "c");
+    cr_assert(json_is_false(json_object_get(j, "local_only")));
+    snprintf(g.pin, sizeof g.pin, "%s", jstr(j, "pin"));
+    snprintf(g.host_token, sizeof g.host_token, "%s", jstr(j, "token"));
+    snprintf(g.watch, sizeof g.watch, "%s", jstr(j, "watch_token"));
+    json_decref(j);
+    json_t *state = expect(g.host, "state");
+    cr_assert_str_eq(jstr(state, "phase"), "lobby");
+    json_decref(state);
+    cr_assert_eq(g.host->sc.role, CQ_ROLE_HOST);
+    cr_assert(!g.host->idle, "a host in a game is not idle");
+    return g;
+}
+
+static struct seat join(const struct game *g, const char *nick)
+{
+    struct seat p = {.c = fc_open()};
+    sendf(p.c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"%s\"}", g->pin, nick);
+    json_t *j = expect(p.c, "joined");
+    snprintf(p.token, sizeof p.token, "%s", jstr(j, "token"));
+    p.id = jint(json_object_get(j, "player"), "id");
+    json_decref(j);
+    expect_drop(p.c, "state");
+    return p;
+}
+
+/* The answer `right` or wrong to the mini bank's question shown in `q`. */
+static void answer(struct seat *p, const json_t *q, bool right)
+{
+    const char *qt = jstr(q, "qtype");
+    long long i = jint(q, "index");
+    if (!strcmp(qt, "single"))
+        sendf(p->c, "{\"type\":\"answer\",\"id\":\"a%lld\",\"question\":%lld,\"answer\":%d}", i, i,
+              right ? 0 : 1);
+    else if (!strcmp(qt, "multi"))
+        sendf(p->c, "{\"type\":\"answer\",\"id\":\"a%lld\",\"question\":%lld,\"answer\":%s}", i, i,
+              right ? "[0,2]" : "[1]");
+    else if (!strcmp(qt, "truefalse"))
+        sendf(p->c, "{\"type\":\"answer\",\"id\":\"a%lld\",\"question\":%lld,\"answer\":%s}", i, i,
+              right ? "true" : "false");
+    else if (!strcmp(qt, "typeanswer"))
+        sendf(p->c, "{\"type\":\"answer\",\"id\":\"a%lld\",\"question\":%lld,\"answer\":\"%s\"}", i,
+              i, right ? "Paris." : "Lyon");
+    else if (!strcmp(qt, "ordering"))
+        sendf(p->c, "{\"type\":\"answer\",\"id\":\"a%lld\",\"question\":%lld,\"answer\":%s}", i, i,
+              right ? "[0,1,2,3]" : "[3,2,1,0]");
+    else
+        sendf(p->c, "{\"type\":\"answer\",\"id\":\"a%lld\",\"question\":%lld,\"answer\":2}", i, i);
+}
+
+/* The host starts; `p`, the only player, answers the first question right
+ * and has its reveal. Returns the score. */
+static long long start_and_score(const struct game *g, struct seat *p)
+{
+    sendf(g->host, "{\"type\":\"start\"}");
+    json_t *q = expect(p->c, "question");
+    answer(p, q, true);
+    json_decref(q);
+    json_t *res = take(p->c, "result");
+    long long score = jint(res, "score");
+    json_decref(res);
+    return score;
+}
+
+/* ---- the tests ------------------------------------------------------------------------ */
+
+/* Every question type, from create to the podium, with a spectator: who gets
+ * what, in which order, and the scores the messages carry add up. */
+Test(session, a_whole_game_of_every_question_type)
+{
+    struct game g = host_game("[]", "");
+    struct seat ann = join(&g, "Ann"), ben = join(&g, "Ben");
+    struct fc *screen = fc_open();
+    sendf(screen, "{\"type\":\"watch\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.watch);
+    expect_drop(screen, "joined");
+    json_t *st0 = expect(screen, "state");
+    cr_assert_eq(jint(st0, "players"), 2);
+    json_decref(st0);
+    /* The roster reaches the projectors coalesced, once the flush is due. */
+    cr_assert_eq(count(g.host, "lobby"), 0);
+    advance(200);
+    json_t *lobby = expect(g.host, "lobby");
+    cr_assert_eq(json_array_size(json_object_get(lobby, "joined")), 2);
+    json_decref(lobby);
+    cr_assert_eq(count(ann.c, "lobby"), 0, "players get no lobby updates");
+    clear(screen);
+
+    sendf(g.host, "{\"type\":\"start\",\"id\":\"s\"}");
+    json_decref(take(g.host, "ok"));
+    long long ann_total = 0, ben_total = 0;
+    for (int k = 0; k < 6; k++) {
+        json_t *q = expect(ann.c, "question");
+        cr_assert_eq(jint(q, "index"), k);
+        json_decref(expect(ben.c, "question"));
+        json_decref(take(screen, "question"));
+        answer(&ann, q, true);
+        json_t *ack = expect(ann.c, "answer_ack");
+        cr_assert_eq(jint(ack, "index"), k);
+        json_decref(ack);
+        answer(&ben, q, false);
+        expect_drop(ben.c, "answer_ack");
+        json_decref(q);
+        /* All answered: the reveal at once, each player's own result. */
+        json_t *rv = expect(ann.c, "reveal");
+        json_decref(rv);
+        json_t *ra = expect(ann.c, "result"),
+               *rb = (expect_drop(ben.c, "reveal"), expect(ben.c, "result"));
+        ann_total += jint(ra, "points") + jint(ra, "bonus");
+        ben_total += jint(rb, "points") + jint(rb, "bonus");
+        cr_assert_eq(jint(ra, "score"), ann_total);
+        cr_assert_eq(jint(rb, "score"), ben_total);
+        json_decref(ra);
+        json_decref(rb);
+        sendf(g.host, "{\"type\":\"next\",\"id\":\"n%d\"}", k);
+        expect_drop(ann.c, "leaderboard");
+        expect_drop(ben.c, "leaderboard");
+        sendf(g.host, "{\"type\":\"next\",\"id\":\"m%d\"}", k);
+        if (k < 5) {
+            clear(g.host);
+            clear(screen);
+        }
+    }
+    cr_assert_gt(ann_total, ben_total);
+    json_t *end = expect(ann.c, "ended");
+    json_t *podium = json_object_get(end, "podium");
+    cr_assert_str_eq(jstr(json_array_get(podium, 0), "nickname"), "Ann");
+    json_decref(end);
+    json_t *sum = expect(ann.c, "summary");
+    json_decref(sum);
+    cr_assert(took(screen, "ended"));
+    cr_assert_eq(st.results, 1, "the record is written once");
+    cr_assert_eq(st.counts, 1, "the boards count the game once");
+    cr_assert_eq(st.boards, 6, "a board after each reveal");
+    fc_gone(ann.c);
+    fc_gone(ben.c);
+    fc_gone(screen);
+    fc_gone(g.host);
+}
+
+/* No answer is acknowledged, no command confirmed, no seat welcomed before
+ * the store has its log entries; then they go out in order. */
+Test(session, acknowledgements_wait_for_the_store)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    st.auto_ack = false;
+    struct fc *late = fc_open();
+    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", g.pin);
+    cr_assert_eq(json_array_size(late->in), 0, "welcomed before the join was stored");
+    sendf(g.host, "{\"type\":\"start\",\"id\":\"s\"}");
+    cr_assert(!took(g.host, "ok"), "start confirmed before it was stored");
+    json_t *q = expect(ann.c, "question");
+    answer(&ann, q, true);
+    json_decref(q);
+    cr_assert_eq(json_array_size(ann.c->in), 0, "acknowledged before stored");
+    cr_assert_gt(json_array_size(ann.c->held), 0);
+    store_ack();
+    expect_drop(late, "joined");
+    expect_drop(late, "state");
+    cr_assert(took(g.host, "ok"));
+    json_t *ack = expect(ann.c, "answer_ack");
+    cr_assert_str_eq(jstr(ack, "id"), "a0");
+    json_decref(ack);
+    fc_gone(late);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* What the store dropped (its journal was full) is never acknowledged. */
+Test(session, entries_the_store_dropped_are_never_acknowledged)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"start\"}");
+    st.auto_ack = false;
+    json_t *q = expect(ann.c, "question");
+    answer(&ann, q, true);
+    json_decref(q);
+    cr_assert_gt(json_array_size(ann.c->held), 0);
+    const char *id;
+    json_t *v;
+    json_object_foreach(st.first, id, v)
+    {
+        uint64_t first = (uint64_t)json_integer_value(v);
+        uint64_t last = (uint64_t)json_integer_value(json_object_get(st.pending, id));
+        cq_session_stored(s, id, first, false);
+        cq_session_stored(s, id, last, true); /* the rest, too late */
+    }
+    cr_assert(!took(ann.c, "answer_ack"));
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* The clock drives the game: with auto_advance, question, reveal,
+ * leaderboard and the next question follow by deadlines alone. */
+Test(session, auto_advance_runs_on_the_clock_alone)
+{
+    struct game g = host_game("[\"single\",\"truefalse\"]", ",\"auto_advance\":true");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"start\"}");
+    expect_drop(ann.c, "question");
+    /* Answers close after the time limit and the longest display delay. */
+    advance(20000 + cfg.max_show_delay_ms - 1);
+    cr_assert_eq(count(ann.c, "reveal"), 0, "revealed before the time limit");
+    advance(1);
+    expect_drop(ann.c, "reveal");
+    expect_drop(ann.c, "result");
+    advance(2999);
+    cr_assert_eq(count(ann.c, "leaderboard"), 0);
+    advance(1); /* --reveal-time 3000 */
+    expect_drop(ann.c, "leaderboard");
+    advance(4000); /* --leaderboard-time */
+    json_t *q = expect(ann.c, "question");
+    cr_assert_eq(jint(q, "index"), 1);
+    json_decref(q);
+    advance(20000 + cfg.max_show_delay_ms + 3000 + 4000);
+    cr_assert(took(ann.c, "ended"));
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* pause, add_time, resume, lock, skip and end: each confirmed and told. */
+Test(session, every_host_control)
+{
+    struct game g = host_game("[\"single\",\"truefalse\",\"multi\"]", "");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"lock\",\"id\":\"l\",\"locked\":true}");
+    json_t *ok = take(g.host, "ok");
+    cr_assert_str_eq(jstr(ok, "of"), "lock");
+    json_decref(ok);
+    expect_drop(ann.c, "locked");
+    struct fc *late = fc_open();
+    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", g.pin);
+    json_t *err = expect(late, "error");
+    cr_assert_str_eq(jstr(err, "code"), "game_locked");
+    json_decref(err);
+    fc_gone(late);
+    clear(g.host);
+    sendf(g.host, "{\"type\":\"start\"}");
+    clear(g.host);
+    expect_drop(ann.c, "question");
+    advance(5000);
+    sendf(g.host, "{\"type\":\"pause\",\"id\":\"p\"}");
+    json_t *paused = expect(ann.c, "paused");
+    cr_assert_eq(jint(paused, "remaining_ms"), 15000);
+    json_decref(paused);
+    advance(60000); /* the clock stands still while paused */
+    cr_assert_eq(count(ann.c, "reveal"), 0);
+    sendf(g.host, "{\"type\":\"add_time\",\"seconds\":10}");
+    json_t *added = expect(ann.c, "time_added");
+    cr_assert_eq(jint(added, "remaining_ms"), 25000);
+    json_decref(added);
+    sendf(g.host, "{\"type\":\"resume\"}");
+    expect_drop(ann.c, "resumed");
+    advance(25000 + cfg.max_show_delay_ms - 1);
+    cr_assert_eq(count(ann.c, "reveal"), 0);
+    advance(1);
+    expect_drop(ann.c, "reveal");
+    clear(ann.c);
+    sendf(g.host, "{\"type\":\"next\"}");
+    expect_drop(ann.c, "leaderboard");
+    sendf(g.host, "{\"type\":\"next\"}");
+    json_t *q = expect(ann.c, "question");
+    cr_assert_eq(jint(q, "index"), 1);
+    json_decref(q);
+    sendf(g.host, "{\"type\":\"skip\",\"id\":\"k\"}");
+    clear(g.host);
+    /* A skip goes straight to the next question. */
+    q = expect(ann.c, "question");
+    cr_assert_eq(jint(q, "index"), 2);
+    json_decref(q);
+    sendf(g.host, "{\"type\":\"end\",\"id\":\"e\"}");
+    ok = take(g.host, "ok");
+    cr_assert_str_eq(jstr(ok, "of"), "end");
+    json_decref(ok);
+    cr_assert(took(g.host, "ended"));
+    cr_assert(took(ann.c, "ended"));
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* A player who drops keeps the seat and its score through a rejoin; a
+ * second connection with the same token replaces the first. */
+Test(session, rejoin_keeps_the_seat_and_replaces_the_old_link)
+{
+    struct game g = host_game("[\"single\",\"truefalse\"]", "");
+    struct seat ann = join(&g, "Ann");
+    long long score = start_and_score(&g, &ann);
+    cr_assert_gt(score, 0);
+    fc_gone(ann.c);
+    advance(200);
+    clear(g.host);
+    struct fc *back = fc_open();
+    sendf(back, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    json_t *j = expect(back, "joined");
+    cr_assert_eq(jint(json_object_get(j, "player"), "id"), ann.id);
+    json_decref(j);
+    json_t *state = expect(back, "state");
+    cr_assert_eq(jint(json_object_get(state, "you"), "score"), score);
+    json_decref(state);
+    /* The same token from a second tab: the first link is told and closed. */
+    struct fc *tab = fc_open();
+    sendf(tab, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    expect_drop(tab, "joined");
+    cr_assert(back->closed);
+    cr_assert(took(back, "replaced"));
+    cr_assert_eq(back->sc.role, CQ_ROLE_NONE);
+    sendf(g.host, "{\"type\":\"next\"}");
+    cr_assert(took(tab, "leaderboard"));
+    cr_assert_eq(count(back, "leaderboard"), 0, "the replaced link gets nothing more");
+    fc_gone(back);
+    fc_gone(tab);
+    fc_gone(g.host);
+}
+
+/* A seat nobody rejoins within --rejoin-grace is released: the host is told. */
+Test(session, a_seat_is_released_after_the_rejoin_grace)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    struct seat ben = join(&g, "Ben");
+    sendf(g.host, "{\"type\":\"start\"}");
+    json_t *q = expect(ben.c, "question");
+    answer(&ben, q, true);
+    json_decref(q);
+    fc_gone(ann.c);
+    advance(200);
+    clear(g.host);
+    advance(30000);
+    advance(200);
+    json_t *lobby = take(g.host, "lobby");
+    cr_assert_not_null(lobby, "the host was not told of the released seat");
+    cr_assert_eq(json_array_size(json_object_get(lobby, "left")), 1);
+    json_decref(lobby);
+    struct fc *back = fc_open();
+    sendf(back, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    json_t *err = expect(back, "error");
+    cr_assert_str_neq(jstr(err, "code"), "");
+    json_decref(err);
+    fc_gone(back);
+    fc_gone(ben.c);
+    fc_gone(g.host);
+}
+
+/* A kick tells the player, closes its link and frees its nickname. */
+Test(session, a_kicked_player_is_told_and_closed)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"kick\",\"id\":\"k\",\"player\":%lld}", ann.id);
+    expect_drop(ann.c, "kicked");
+    cr_assert(ann.c->closed);
+    cr_assert_eq(ann.c->close_code, 1000);
+    cr_assert_eq(ann.c->sc.role, CQ_ROLE_NONE);
+    cr_assert(took(g.host, "ok"));
+    sendf(g.host, "{\"type\":\"kick\",\"id\":\"k2\",\"player\":%lld}", ann.id);
+    json_t *err = take(g.host, "error");
+    cr_assert_str_eq(jstr(err, "field"), "player");
+    json_decref(err);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* A wrong PIN, a wrong join secret, a wrong watch token and a token that is
+ * no seat are wrong guesses, for the transport to count and slow down. */
+Test(session, wrong_guesses_go_to_the_transport)
+{
+    struct game g = host_game("[\"single\"]", ",\"join_secret\":true");
+    struct fc *c = fc_open();
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Ann\"}", g.pin);
+    sendf(c, "{\"type\":\"join\",\"pin\":\"000000\",\"nickname\":\"Ann\"}");
+    sendf(c, "{\"type\":\"watch\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.host_token);
+    sendf(c,
+          "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+          g.pin);
+    cr_assert_eq(c->wrong, 4);
+    cr_assert_eq(count(c, "error"), 4);
+    cr_assert_eq(c->sc.role, CQ_ROLE_NONE);
+    fc_gone(c);
+    fc_gone(g.host);
+}
+
+/* A second host screen with the host token; past --max-hosts-per-game, no. */
+Test(session, host_screens_rejoin_up_to_the_limit)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct fc *extra[8];
+    unsigned n = cfg.max_hosts_per_game;
+    cr_assert_leq(n, 8);
+    for (unsigned i = 1; i < n; i++) {
+        extra[i] = fc_open();
+        sendf(extra[i], "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin,
+              g.host_token);
+        expect_drop(extra[i], "joined");
+        expect_drop(extra[i], "state");
+    }
+    struct fc *over = fc_open();
+    sendf(over, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.host_token);
+    json_t *err = expect(over, "error");
+    cr_assert_str_eq(jstr(err, "code"), "too_many_hosts");
+    json_decref(err);
+    fc_gone(over);
+    for (unsigned i = 1; i < n; i++)
+        fc_gone(extra[i]);
+    fc_gone(g.host);
+}
+
+/* A restart: a new session rebuilt from the fake store's log carries on the
+ * same game, with the same scores, and its players rejoin. */
+Test(session, a_game_restored_from_its_log_goes_on)
+{
+    struct game g = host_game("[\"single\",\"truefalse\"]", "");
+    struct seat ann = join(&g, "Ann");
+    long long score = start_and_score(&g, &ann);
+    /* The old server dies: its connections vanish without a word. */
+    cq_session_stop(s);
+    cr_assert(took(ann.c, "closed"));
+    cq_session_free(s);
+    fc_free(ann.c);
+    fc_free(g.host);
+    new_session();
+    now += MS(5000);
+    const char *id;
+    json_t *log;
+    unsigned restored = 0;
+    json_object_foreach(st.logs, id, log)
+    {
+        size_t n = json_array_size(log);
+        const char **e = calloc(n, sizeof *e);
+        size_t *lens = calloc(n, sizeof *lens);
+        for (size_t i = 0; i < n; i++) {
+            e[i] = json_string_value(json_array_get(log, i));
+            lens[i] = json_string_length(json_array_get(log, i));
+        }
+        restored += cq_session_restore(s, id, e, lens, n, now);
+        free(e);
+        free(lens);
+    }
+    cr_assert_eq(restored, 1);
+    cr_assert_eq(cq_session_players(s), 1);
+    struct fc *back = fc_open();
+    sendf(back, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    expect_drop(back, "joined");
+    json_t *state = expect(back, "state");
+    cr_assert_str_eq(jstr(state, "phase"), "reveal");
+    cr_assert_eq(jint(json_object_get(state, "you"), "score"), score);
+    json_decref(state);
+    struct fc *host = fc_open();
+    sendf(host, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.host_token);
+    expect_drop(host, "joined");
+    sendf(host, "{\"type\":\"next\"}");
+    sendf(host, "{\"type\":\"next\"}");
+    json_t *q = take(back, "question");
+    cr_assert_eq(jint(q, "index"), 1);
+    json_decref(q);
+    fc_gone(back);
+    fc_gone(host);
+}
+
+/* While the store's journal is nearly full, requests that would change a
+ * game are refused with storage_full and change nothing. */
+Test(session, a_full_journal_refuses_changes)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    st.journal_room = 1;
+    struct fc *late = fc_open();
+    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", g.pin);
+    json_t *err = expect(late, "error");
+    cr_assert_str_eq(jstr(err, "code"), "storage_full");
+    json_decref(err);
+    sendf(g.host, "{\"type\":\"start\",\"id\":\"s\"}");
+    err = take(g.host, "error");
+    cr_assert_str_eq(jstr(err, "code"), "storage_full");
+    json_decref(err);
+    cr_assert_eq(count(ann.c, "question"), 0);
+    st.journal_room = SIZE_MAX;
+    sendf(g.host, "{\"type\":\"start\",\"id\":\"s\"}");
+    expect_drop(ann.c, "question");
+    fc_gone(late);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* A group label asks the store who owns it: a new group's host gets its
+ * secret; a host gone before the answer gives the claim back. */
+Test(session, groups_are_claimed_through_the_store)
+{
+    struct fc *host = fc_open();
+    sendf(host, "{\"type\":\"create_game\",\"bank\":\"mini\",\"group\":\"Class B\"}");
+    cr_assert_not_null(st.claim_cb);
+    cr_assert_eq(json_array_size(host->in), 0, "created before the store answered");
+    cq_session_claim_cb cb = st.claim_cb;
+    st.claim_cb = NULL;
+    cb(st.claim_ud, CQ_GROUP_NEW);
+    loop_end();
+    json_t *j = expect(host, "joined");
+    cr_assert_geq(strlen(jstr(j, "group_secret")), 16);
+    json_decref(j);
+    fc_gone(host);
+
+    struct fc *wrong = fc_open();
+    sendf(wrong, "{\"type\":\"create_game\",\"bank\":\"mini\",\"group\":\"Class "
+                 "B\",\"group_secret\":\"x\"}");
+    cb = st.claim_cb;
+    st.claim_cb = NULL;
+    cb(st.claim_ud, CQ_GROUP_WRONG);
+    json_t *err = expect(wrong, "error");
+    cr_assert_str_eq(jstr(err, "code"), "bad_group_secret");
+    json_decref(err);
+    fc_gone(wrong);
+
+    struct fc *gone = fc_open();
+    sendf(gone, "{\"type\":\"create_game\",\"bank\":\"mini\",\"group\":\"Class C\"}");
+    cb = st.claim_cb;
+    st.claim_cb = NULL;
+    fc_gone(gone);
+    cb(st.claim_ud, CQ_GROUP_NEW);
+    cr_assert_eq(st.releases, 1, "the claim of a host gone was not given back");
+    cr_assert_eq(cq_session_games(s), 1);
+}
+
+/* One wake-up per deadline, not one per message: 200 answers in a question
+ * ask the owner for no new wake-up beyond the coalesced update's. */
+Test(session, answers_cost_no_timer_churn)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat p[200];
+    char nick[16];
+    for (int i = 0; i < 200; i++) {
+        snprintf(nick, sizeof nick, "P%03d", i);
+        p[i] = join(&g, nick);
+    }
+    advance(200);
+    sendf(g.host, "{\"type\":\"start\"}");
+    json_t *q = expect(p[0].c, "question");
+    unsigned before = wakes;
+    for (int i = 0; i < 199; i++)
+        answer(&p[i], q, i % 2);
+    json_decref(q);
+    cr_assert_leq(wakes - before, 1, "%u wake-ups for 199 answers", wakes - before);
+    advance(200);
+    json_t *prog = take(g.host, "progress");
+    cr_assert_eq(jint(prog, "answered"), 199);
+    json_decref(prog);
+    cr_assert_eq(count(g.host, "progress"), 0, "progress is coalesced");
+    for (int i = 0; i < 200; i++)
+        fc_gone(p[i].c);
+    fc_gone(g.host);
+}
+
+static void expect_error(struct fc *c, const char *code, const char *field)
+{
+    json_t *err = expect(c, "error");
+    cr_assert_str_eq(jstr(err, "code"), code);
+    if (field)
+        cr_assert_str_eq(jstr(err, "field"), field);
+    json_decref(err);
+}
+
+/* Flow: question and answer. The lead-in, fair timing from `shown`, and
+ * each answer error the protocol names. */
+Test(session, answer_rules_and_fair_timing)
+{
+    struct game g = host_game("[\"single\",\"truefalse\"]", ",\"lead_in\":3");
+    struct seat ann = join(&g, "Ann"), ben = join(&g, "Ben"), cy = join(&g, "Cy");
+    sendf(g.host, "{\"type\":\"start\"}");
+    json_t *q = expect(ann.c, "question");
+    expect_drop(ben.c, "question");
+    expect_drop(cy.c, "question");
+    cr_assert_eq(jint(q, "lead_in_ms"), 3000);
+    cr_assert_eq(jint(q, "remaining_ms"), 23000);
+    advance(450);
+    sendf(ann.c, "{\"type\":\"shown\",\"question\":0}");
+    cr_assert_eq(json_array_size(ann.c->in), 0, "shown has no reply");
+    sendf(ann.c, "{\"type\":\"shown\",\"question\":1}");
+    expect_error(ann.c, "wrong_phase", "question");
+    sendf(ann.c, "{\"type\":\"answer\",\"id\":\"early\",\"question\":0,\"answer\":0}");
+    expect_error(ann.c, "not_open", NULL);
+    advance(2550 + 400); /* 3.4 s after the question: inside Ann's 450 ms delay */
+    answer(&ann, q, true);
+    json_t *ack = expect(ann.c, "answer_ack");
+    cr_assert_eq(jint(ack, "time_ms"), 0, "an answer inside the display delay has time 0");
+    json_decref(ack);
+    advance(1000);
+    clear(g.host);
+    answer(&ben, q, true); /* no `shown`: timed from the question's opening */
+    ack = expect(ben.c, "answer_ack");
+    cr_assert_eq(jint(ack, "time_ms"), 1400);
+    json_decref(ack);
+    sendf(ann.c, "{\"type\":\"answer\",\"id\":\"a1\",\"question\":0,\"answer\":1}");
+    expect_error(ann.c, "already_answered", "question");
+    sendf(cy.c, "{\"type\":\"answer\",\"question\":0,\"answer\":[0]}");
+    expect_error(cy.c, "bad_answer", "answer");
+    sendf(cy.c, "{\"type\":\"answer\",\"question\":1,\"answer\":true}");
+    expect_error(cy.c, "not_open", "question"); /* a future index */
+    /* The answer count reaches the projectors coalesced, not the players. */
+    advance(200);
+    json_t *prog = take(g.host, "progress");
+    cr_assert_eq(jint(prog, "answered"), 2);
+    json_decref(prog);
+    cr_assert_eq(count(ann.c, "progress"), 0);
+    sendf(g.host, "{\"type\":\"pause\"}");
+    expect_drop(cy.c, "paused");
+    sendf(cy.c, "{\"type\":\"answer\",\"question\":0,\"answer\":0}");
+    expect_error(cy.c, "paused", NULL);
+    sendf(g.host, "{\"type\":\"resume\"}");
+    advance(30000);
+    clear(cy.c);
+    sendf(cy.c, "{\"type\":\"answer\",\"question\":0,\"answer\":0}");
+    expect_error(cy.c, "too_late", NULL);
+    json_decref(q);
+    fc_gone(ann.c);
+    fc_gone(ben.c);
+    fc_gone(cy.c);
+    fc_gone(g.host);
+}
+
+/* With change_answer an answer may be changed until the question closes. */
+Test(session, change_answer_takes_the_last_answer)
+{
+    struct game g = host_game("[\"single\"]", ",\"change_answer\":true");
+    struct seat ann = join(&g, "Ann"), ben = join(&g, "Ben");
+    sendf(g.host, "{\"type\":\"start\"}");
+    json_t *q = expect(ann.c, "question");
+    answer(&ann, q, false);
+    expect_drop(ann.c, "answer_ack");
+    answer(&ann, q, true);
+    expect_drop(ann.c, "answer_ack");
+    answer(&ben, q, false);
+    json_decref(q);
+    sendf(g.host, "{\"type\":\"next\"}"); /* closes the question */
+    json_t *res = take(ann.c, "result");
+    cr_assert(json_is_true(json_object_get(res, "correct")), "the changed answer did not count");
+    json_decref(res);
+    fc_gone(ann.c);
+    fc_gone(ben.c);
+    fc_gone(g.host);
+}
+
+/* Flow: join. Nicknames folded alike are taken; a late joiner with
+ * late_join off is refused once the game started; leave frees the seat. */
+Test(session, join_rules_late_join_and_leave)
+{
+    struct game g = host_game("[\"single\",\"truefalse\"]", ",\"late_join\":false");
+    struct seat ann = join(&g, "Ann");
+    struct fc *twin = fc_open();
+    sendf(twin, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\" ANN \"}", g.pin);
+    expect_error(twin, "nickname_taken", "nickname");
+    cr_assert_eq(twin->sc.role, CQ_ROLE_NONE);
+    cr_assert(twin->idle, "a refused joiner is idle again");
+    struct seat ben = join(&g, "Ben");
+    sendf(ben.c, "{\"type\":\"leave\",\"id\":\"bye\"}");
+    json_t *ok = expect(ben.c, "ok");
+    cr_assert_str_eq(jstr(ok, "of"), "leave");
+    json_decref(ok);
+    cr_assert_eq(ben.c->sc.role, CQ_ROLE_NONE);
+    advance(200);
+    json_t *lobby = take(g.host, "lobby");
+    cr_assert_eq(json_array_size(json_object_get(lobby, "left")), 1);
+    json_decref(lobby);
+    /* The seat is gone: its token no longer works, the name is free. */
+    sendf(ben.c, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ben.token);
+    json_t *err = expect(ben.c, "error");
+    json_decref(err);
+    sendf(g.host, "{\"type\":\"start\"}");
+    sendf(twin, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Cy\"}", g.pin);
+    expect_error(twin, "game_started", NULL);
+    fc_gone(twin);
+    fc_gone(ben.c);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* ping and list_banks answer with the request's id; the bank list is
+ * encoded once and shared. */
+Test(session, ping_and_list_banks)
+{
+    struct fc *c = fc_open();
+    sendf(c, "{\"type\":\"ping\",\"id\":7}");
+    json_t *pong = expect(c, "pong");
+    cr_assert_eq(jint(pong, "id"), 7);
+    json_decref(pong);
+    sendf(c, "{\"type\":\"list_banks\",\"id\":\"b\"}");
+    json_t *b = expect(c, "banks");
+    cr_assert_str_eq(jstr(b, "id"), "b");
+    cr_assert_geq(json_array_size(json_object_get(b, "banks")), 1);
+    json_decref(b);
+    sendf(c, "{\"type\":\"list_banks\"}");
+    b = expect(c, "banks");
+    cr_assert_null(json_object_get(b, "id"));
+    json_decref(b);
+    fc_gone(c);
+}
+
+/* The store going and coming back is told to the hosts, not the players;
+ * a host screen that rejoins meanwhile is told at once. */
+Test(session, hosts_are_told_when_the_store_goes_and_comes)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    st.connected = false;
+    cq_session_store_state(s, false);
+    json_t *w = expect(g.host, "warning");
+    cr_assert_str_eq(jstr(w, "code"), "redis_down");
+    json_decref(w);
+    cr_assert_eq(count(ann.c, "warning"), 0);
+    struct fc *second = fc_open();
+    sendf(second, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.host_token);
+    cr_assert(took(second, "warning"));
+    st.connected = true;
+    cq_session_store_state(s, true);
+    w = expect(g.host, "warning");
+    cr_assert_str_eq(jstr(w, "code"), "redis_ok");
+    json_decref(w);
+    fc_gone(second);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* A phone too slow to keep up is cut off by the transport (its queue is the
+ * transport's): for the session it is a connection gone mid-question. The
+ * game does not wait for it, and the player rejoins with the answer kept. */
+Test(session, a_slow_phone_cut_off_rejoins_with_its_answer)
+{
+    struct game g = host_game("[\"single\",\"truefalse\"]", "");
+    struct seat ann = join(&g, "Ann"), ben = join(&g, "Ben");
+    sendf(g.host, "{\"type\":\"start\"}");
+    json_t *q = expect(ann.c, "question");
+    answer(&ann, q, true);
+    expect_drop(ann.c, "answer_ack");
+    fc_gone(ann.c); /* cut off before the reveal */
+    answer(&ben, q, false);
+    json_decref(q);
+    /* Everyone still connected has answered: the reveal goes out at once. */
+    cr_assert(took(ben.c, "reveal"));
+    struct fc *back = fc_open();
+    sendf(back, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    expect_drop(back, "joined");
+    json_t *state = expect(back, "state");
+    cr_assert_str_eq(jstr(state, "phase"), "reveal");
+    json_t *you = json_object_get(state, "you");
+    cr_assert_gt(jint(you, "score"), 0, "the answer given before the cut was lost");
+    json_decref(state);
+    fc_gone(back);
+    fc_gone(ben.c);
+    fc_gone(g.host);
+}
+
+/* A game expires --ended-ttl after its end: its connections are told
+ * `closed`, the store forgets it, and its PIN finds nothing. */
+Test(session, an_ended_game_expires_and_closes)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"end\"}");
+    cr_assert(took(ann.c, "ended"));
+    advance(60000);
+    cr_assert(took(ann.c, "closed"));
+    cr_assert(took(g.host, "closed"));
+    cr_assert_eq(st.live_removed, 1);
+    cr_assert_eq(cq_session_games(s), 0);
+    cr_assert_eq(ann.c->sc.role, CQ_ROLE_NONE);
+    struct fc *c = fc_open();
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", g.pin);
+    cr_assert_eq(c->wrong, 1);
+    fc_gone(c);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
