@@ -82,8 +82,8 @@ static const struct opt opts[] = {
      O(max_conns), 0, 0, 1000000},
     {"max-conns-per-ip", "CHAINQUIZ_MAX_CONNS_PER_IP",
      "WebSocket connections per client address (IPv6: per /64) that are in no game yet "
-     "(default 1024; at the cap the address's oldest such connection is closed, never the new one; "
-     "0: no cap)",
+     "(default 1024, and never over half of --max-conns; at the cap the address's oldest such "
+     "connection is closed, never the new one; 0: no cap)",
      OPT_UINT, O(max_conns_per_ip), 0, 0, 1000000},
     {"max-http-conns-per-ip", "CHAINQUIZ_MAX_HTTP_CONNS_PER_IP",
      "plain HTTP connections per client address (those under 2 s old without a whole request "

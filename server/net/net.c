@@ -255,20 +255,6 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     uv_check_start(&net->clock_check, forget_clock_check);
     uv_timer_init(deps->loop, &net->alive_timer);
     net->alive_timer.data = net;
-    /* The first delayed wrong answer waits a second, each next one twice
-     * as long (addr.h), up to --tarpit-max. */
-    struct cq_addr_limits al = {
-        .max_idle = cfg->max_conns_per_ip,
-        .misses_min = cfg->pin_misses_per_min,
-        .server_misses_min = cfg->server_pin_misses_per_min,
-        .tarpit_first_us = 1000000,
-        .tarpit_max_us = (int64_t)cfg->tarpit_max_s * 1000000,
-        .games_live = cfg->games_per_ip,
-        .games_min = cfg->games_per_min,
-        .work_per_sec = cfg->work_per_sec,
-        .work_burst = cfg->work_burst,
-    };
-    net->addrs = cq_addr_table_new(&al);
     net->http_conns = cq_http_conns_new(cfg->max_http_conns_per_ip);
     /* One descriptor per connection: sockets stop at the open-file limit
      * less CQ_FD_RESERVE (listen.c), WebSockets CQ_HTTP_MARGIN below that,
@@ -283,6 +269,31 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
     unsigned fd_room =
         fd_ceiling > 2 * CQ_HTTP_MARGIN ? fd_ceiling - CQ_HTTP_MARGIN : fd_ceiling / 2;
     net->max_conns = cfg->max_conns && cfg->max_conns < fd_room ? cfg->max_conns : fd_room;
+    /* One address's idle connections may hold at most half of them, whatever
+     * --max-conns-per-ip says: with a small open-file limit (1,024 is common)
+     * the default of 1,024 would let one address fill the server and lock
+     * every other address out. */
+    unsigned max_idle = cfg->max_conns_per_ip;
+    if (max_idle && max_idle > net->max_conns / 2) {
+        max_idle = net->max_conns / 2 ? net->max_conns / 2 : 1;
+        cq_warn("--max-conns-per-ip %u is over half of the %u connections the open-file limit "
+                "allows: each address may keep %u idle connections",
+                cfg->max_conns_per_ip, net->max_conns, max_idle);
+    }
+    /* The first delayed wrong answer waits a second, each next one twice
+     * as long (addr.h), up to --tarpit-max. */
+    struct cq_addr_limits al = {
+        .max_idle = max_idle,
+        .misses_min = cfg->pin_misses_per_min,
+        .server_misses_min = cfg->server_pin_misses_per_min,
+        .tarpit_first_us = 1000000,
+        .tarpit_max_us = (int64_t)cfg->tarpit_max_s * 1000000,
+        .games_live = cfg->games_per_ip,
+        .games_min = cfg->games_per_min,
+        .work_per_sec = cfg->work_per_sec,
+        .work_burst = cfg->work_burst,
+    };
+    net->addrs = cq_addr_table_new(&al);
     net->vhost = lws_get_vhost_by_name(net->ctx, "chainquiz");
     struct cq_session_deps sd = {
         .cfg = cfg,

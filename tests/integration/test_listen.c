@@ -289,6 +289,47 @@ Test(listen, out_of_descriptors_the_server_goes_on, .fini = stop, .timeout = 120
     cq_ws_free(&fresh);
 }
 
+#define HOARD 200
+#define HALF  80 /* 256 descriptors: 160 WebSockets (listen.c), half of them */
+
+/* With 256 descriptors (160 WebSockets) and the default --max-conns-per-ip
+ * of 1,024, one address opening 200 idle connections filled the server and
+ * every later one was refused (server_busy), from every address. An
+ * address's idle connections now hold at most half the server: its oldest
+ * makes room (told too_many_connections; the client closes, as a browser
+ * does), and another address gets in. */
+Test(listen, one_address_cannot_fill_a_small_server_with_idle_sockets, .fini = stop, .timeout = 120)
+{
+    static struct cq_ws hoard[HOARD];
+    struct cq_ws other;
+    begin();
+    h.nofile = 256;
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "see %s", h.log_path);
+    for (int i = 0; i < HOARD; i++) {
+        cr_assert_eq(cq_ws_connect_from(&hoard[i], h.http_port, "127.0.0.1"), 0, "hoarder %d", i);
+        json_t *w = cq_ws_expect(&hoard[i], "welcome", WAIT_MS);
+        cr_assert_not_null(w, "hoarder %d got no welcome; see %s", i, h.log_path);
+        json_decref(w);
+        if (i < HALF)
+            continue;
+        json_t *e = cq_ws_expect(&hoard[i - HALF], "error", WAIT_MS);
+        cr_assert_not_null(e, "hoarder %d was not closed for %d; see %s", i - HALF, i, h.log_path);
+        cr_assert_str_eq(jstr(e, "code"), "too_many_connections");
+        json_decref(e);
+        cq_ws_free(&hoard[i - HALF]);
+    }
+    cr_assert_eq(cq_ws_connect_from(&other, h.http_port, "127.0.0.2"), 0);
+    json_t *w = cq_ws_expect(&other, "welcome", WAIT_MS);
+    cr_assert_not_null(w, "another address was not let in; see %s", h.log_path);
+    json_decref(w);
+    json_decref(client_req(&other, json_pack("{s:s, s:i}", "type", "ping", "id", 1), "pong"));
+    cr_assert_eq(metric("chainquiz_idle_evicted_total"), HOARD - HALF);
+    cr_assert_eq(metric("chainquiz_refused_connections_total"), 0);
+    for (int i = HOARD - HALF; i < HOARD; i++)
+        cq_ws_free(&hoard[i]);
+    cq_ws_free(&other);
+}
+
 /* ---- clients that never read ---------------------------------------------- */
 
 static int is_pause(json_t *m)
