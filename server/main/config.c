@@ -61,7 +61,7 @@ static const struct opt opts[] = {
      OPT_STR, O(public_url), S(public_url), 0, 0},
     {"log-level", "CHAINQUIZ_LOG_LEVEL", "error, warn, info or debug (default info)", OPT_LOG,
      O(log_level), 0, 0, 0},
-    {"log-json", "CHAINQUIZ_LOG_JSON", "log JSON lines (1/0)", OPT_BOOL, O(log_json), 0, 0, 1},
+    {"log-json", "CHAINQUIZ_LOG_JSON", "log JSON lines", OPT_BOOL, O(log_json), 0, 0, 1},
     {"max-frame", "CHAINQUIZ_MAX_FRAME", "largest inbound message, bytes (default 4096)", OPT_SIZE,
      O(limits.frame_bytes), 0, 256, 65536},
     {"max-nickname", "CHAINQUIZ_MAX_NICKNAME", "nickname length, characters (default 20)", OPT_UINT,
@@ -141,7 +141,7 @@ static const struct opt opts[] = {
      OPT_UINT, O(server_pin_misses_per_min), 0, 0, 10000000},
     {"require-join-secret", "CHAINQUIZ_REQUIRE_JOIN_SECRET",
      "every game gets a join secret, as if its host had asked for one: players need the join "
-     "link or QR code, the PIN alone is not enough (1/0; default 0)",
+     "link or QR code, the PIN alone is not enough (default off)",
      OPT_BOOL, O(require_join_secret), 0, 0, 1},
     {"tarpit-max", "CHAINQUIZ_TARPIT_MAX",
      "longest delay, in seconds, of a wrong answer past the budgets (default 30)", OPT_INT,
@@ -183,7 +183,7 @@ static const struct opt opts[] = {
     {"journal-acks", "CHAINQUIZ_JOURNAL_ACKS",
      "with --redis: while Redis is away, acknowledge what the journal file holds (synced) "
      "instead of waiting for Redis; safe only where no other server can take this key prefix "
-     "over meanwhile (the embedded Redis always does; 1/0; default 0)",
+     "over meanwhile (the embedded Redis always does; default off)",
      OPT_BOOL, O(journal_acks), 0, 0, 1},
     {"redis-replicas", "CHAINQUIZ_REDIS_REPLICAS",
      "with --redis: replicas that must have a game's log entry before it is acknowledged "
@@ -353,8 +353,15 @@ static void usage(void)
     printf("Usage: chainquiz [OPTION]...\n"
            "Live multiplayer quiz server: HTTP, WebSocket (" CQ_WS_PATH
            ", subprotocol " CQ_SUBPROTOCOL ") and Redis leaderboards.\n\n");
-    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++)
-        printf("  --%-18s %s\n  %-20s env %s\n", opts[i].flag, opts[i].help, "", opts[i].env);
+    for (size_t i = 0; i < sizeof opts / sizeof opts[0]; i++) {
+        /* A switch takes no value on the command line (--flag, or
+         * --flag=0 to turn it off); its environment variable takes 1/0. */
+        if (opts[i].kind == OPT_BOOL)
+            printf("  --%-18s %s (a switch: no value; --%s=0 turns it off)\n  %-20s env %s (1/0)\n",
+                   opts[i].flag, opts[i].help, opts[i].flag, "", opts[i].env);
+        else
+            printf("  --%-18s %s\n  %-20s env %s\n", opts[i].flag, opts[i].help, "", opts[i].env);
+    }
     printf("  --%-18s %s\n  --%-18s %s\n", "help", "show this help", "version", "show the version");
 }
 

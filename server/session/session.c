@@ -223,9 +223,24 @@ static void broadcast(struct cq_game *g, json_t *msg, unsigned roles)
 
 /* ---- held until stored ------------------------------------------------------ */
 
+static void gate_link(struct cq_session_conn *sc, struct cq_game *g, uint64_t need)
+{
+    sc->gate_game = g;
+    sc->gate_need = need;
+    sc->gate_prev = NULL;
+    sc->gate_next = g->gated;
+    if (g->gated)
+        g->gated->gate_prev = sc;
+    g->gated = sc;
+}
+
+/* Forgets the gate (and what was to follow it) without releasing: what is
+ * held is never sent. */
 static void gate_unlink(struct cq_session_conn *sc)
 {
     struct cq_game *g = sc->gate_game;
+    if (!g)
+        return;
     if (sc->gate_prev)
         sc->gate_prev->gate_next = sc->gate_next;
     else
@@ -237,11 +252,34 @@ static void gate_unlink(struct cq_session_conn *sc)
     sc->gate_need = 0;
 }
 
+static struct cq_game *game_by_id(struct cq_session *s, const char *game_id)
+{
+    for (struct cq_game *g = s->games; g; g = g->next)
+        if (!strcmp(g->game_id, game_id))
+            return g;
+    return NULL;
+}
+
+/* The gate's entries are stored. What is held goes out, unless the
+ * connection entered another game meanwhile whose entries are not stored
+ * yet: then it stays held for those (a game that closed has had them
+ * stored: a game waits for its log before it closes). */
 static void unhold(struct cq_session_conn *sc)
 {
     if (!sc->gate_game)
         return;
+    struct cq_session *s = sc->gate_game->s;
     gate_unlink(sc);
+    if (sc->then_game[0]) {
+        struct cq_game *next = game_by_id(s, sc->then_game);
+        uint64_t need = sc->then_need;
+        sc->then_game[0] = '\0';
+        sc->then_need = 0;
+        if (next && next->log_stored < need) {
+            gate_link(sc, next, need);
+            return;
+        }
+    }
     sc->ops->release(sc);
 }
 
@@ -252,21 +290,35 @@ static void hold(struct cq_game *g, struct cq_session_conn *sc)
 {
     if (!g->s->deps.store_ops || g->log_stored >= g->log_seq)
         return;
-    if (sc->gate_game && sc->gate_game != g)
-        unhold(sc);
     /* A gate already set keeps its place: what came since waits for the
      * later entry too (coarser, never out of order). */
     sc->ops->hold(sc);
-    if (g->log_seq > sc->gate_need)
-        sc->gate_need = g->log_seq;
     if (!sc->gate_game) {
-        sc->gate_game = g;
-        sc->gate_prev = NULL;
-        sc->gate_next = g->gated;
-        if (g->gated)
-            g->gated->gate_prev = sc;
-        g->gated = sc;
+        gate_link(sc, g, g->log_seq);
+    } else if (sc->gate_game == g) {
+        if (g->log_seq > sc->gate_need)
+            sc->gate_need = g->log_seq;
+    } else {
+        /* Still held for another game (an answer, then leave, then join
+         * here, while the store is slow): held for both, in turn. Releasing
+         * the first game's acknowledgements now would send them unstored.
+         * may_enter keeps it to two games. */
+        if (!sc->then_game[0])
+            snprintf(sc->then_game, sizeof sc->then_game, "%s", g->game_id);
+        if (!strcmp(sc->then_game, g->game_id) && g->log_seq > sc->then_need)
+            sc->then_need = g->log_seq;
     }
+}
+
+/* A held connection may enter one more game while its first one's entries
+ * are not stored (held for both, in turn), not a third. */
+static bool may_enter(struct cq_session_conn *sc, const struct cq_msg *m)
+{
+    if (!sc->then_game[0])
+        return true;
+    send_error(sc, m->req_id, CQ_ESERVER_BUSY, NULL,
+               "storage is slow: your earlier moves are not saved yet; try again shortly");
+    return false;
 }
 
 enum release { RELEASE_STORED, RELEASE_ALL, RELEASE_NONE };
@@ -279,9 +331,10 @@ static void release_stored(struct cq_game *g, enum release how)
     struct cq_session_conn *next;
     for (struct cq_session_conn *sc = g->gated; sc; sc = next) {
         next = sc->gate_next;
-        if (how == RELEASE_NONE)
+        if (how == RELEASE_NONE) {
             gate_unlink(sc);
-        else if (how == RELEASE_ALL || sc->gate_need <= g->log_stored)
+            sc->then_game[0] = '\0';
+        } else if (how == RELEASE_ALL || sc->gate_need <= g->log_stored)
             unhold(sc);
     }
 }
@@ -298,6 +351,8 @@ void cq_session_stored(struct cq_session *s, const char *game_id, uint64_t seq, 
                                "cannot be resumed after a restart",
                                game_id, (unsigned long long)seq);
                 }
+                if (g->expired)
+                    game_after(g); /* its log can no longer be completed */
                 return;
             }
             uint64_t upto = seq + 1 < g->log_gap ? seq + 1 : g->log_gap;
@@ -305,6 +360,8 @@ void cq_session_stored(struct cq_session *s, const char *game_id, uint64_t seq, 
                 g->log_stored = upto;
                 release_stored(g, RELEASE_STORED);
             }
+            if (g->expired)
+                game_after(g); /* closed once its log is stored */
             return;
         }
 }
@@ -356,9 +413,10 @@ static void game_discard(struct cq_game *g)
     /* At shutdown what still waits for the log is never sent: the store's
      * last flush comes after this (a SIGKILL in between must not find an
      * acknowledgement of what is not stored), and the connections close
-     * with the server. A game that expired had its entries stored long ago
-     * (else its log is going anyway): its `closed` must get out. */
-    release_stored(g, g->s->stopping ? RELEASE_NONE : RELEASE_ALL);
+     * with the server. A game that expired waited for its entries to be
+     * stored (game_after): its `closed` must get out; unless its log has a
+     * gap, and then what waited for it never does. */
+    release_stored(g, g->s->stopping || g->log_gap != UINT64_MAX ? RELEASE_NONE : RELEASE_ALL);
     state_drop(g);
     cq_room_free(g->room);
     for (size_t i = 0; i < g->log_n; i++)
@@ -838,18 +896,36 @@ static const struct cq_room_hooks room_hooks = {on_event, on_blocked, on_input};
 
 /* After any call into the game: announce its end, follow its next deadline,
  * or free it. */
+/* The game ended: `ended` and each player's `summary`, held until the
+ * input that ended it is stored. Before the reply to the request that ended
+ * it, as every broadcast a request causes (PROTOCOL.md, Ordering). */
+static void announce_end(struct cq_game *g)
+{
+    if (!g->ended_msg)
+        return;
+    json_t *ended = g->ended_msg;
+    g->ended_msg = NULL;
+    for (unsigned i = 0; i < g->n_conns; i++)
+        hold(g, g->conns[i]);
+    broadcast(g, ended, CQ_ROLE_ANY);
+    send_summaries(g);
+}
+
 static void game_after(struct cq_game *g)
 {
     struct cq_session *s = g->s;
-    if (g->ended_msg) {
-        json_t *ended = g->ended_msg;
-        g->ended_msg = NULL;
-        for (unsigned i = 0; i < g->n_conns; i++)
-            hold(g, g->conns[i]);
-        broadcast(g, ended, CQ_ROLE_ANY);
-        send_summaries(g);
-    }
+    announce_end(g);
     if (g->expired) {
+        /* A game closes only once its log is stored: what its connections
+         * wait for (the podium, a last answer's acknowledgement) must not
+         * go out unstored with its `closed`. The store's report frees it
+         * (cq_session_stored); its PIN finds nothing meanwhile. */
+        g->tick_at = g->flush_at = INT64_MAX;
+        if (s->deps.store_ops && !s->stopping && g->log_stored < g->log_seq &&
+            g->log_gap == UINT64_MAX) {
+            log_flush_game(g);
+            return;
+        }
         cq_info("game %s closed", cq_room_pin(g->room));
         log_flush_game(g);
         if (s->deps.store_ops)
@@ -1255,6 +1331,8 @@ static void group_create(struct cq_session *s, struct cq_session_conn *sc, const
         send_error(sc, m->req_id, CQ_EALREADY_IN_GAME, "type", NULL);
         return;
     }
+    if (!may_enter(sc, m))
+        return;
     /* Refusals that need no store come first (create_game repeats them). */
     if (!m->group[0] || !cq_bankset_find(s->deps.banks, m->bank) ||
         s->n_games >= s->deps.cfg->max_games || s->stopping) {
@@ -1338,6 +1416,8 @@ static void handle_join(struct cq_session *s, struct cq_session_conn *sc, const 
     /* No per-address join limit: it would refuse a class behind one NAT
      * address. Bots that have the PIN are bounded by the game's max_players,
      * the host's lock and kick, and the per-connection message rate. */
+    if (!may_enter(sc, m))
+        return;
     struct cq_game *g = game_for(s, sc, m, true);
     if (!g)
         return;
@@ -1398,6 +1478,8 @@ static void handle_watch(struct cq_session *s, struct cq_session_conn *sc, const
 static void handle_rejoin(struct cq_session *s, struct cq_session_conn *sc, const struct cq_msg *m)
 {
     /* The token (128 random bits) is the proof: no join secret needed. */
+    if (!may_enter(sc, m))
+        return;
     struct cq_game *g = game_for(s, sc, m, false);
     struct cq_player *p;
     char key[CQ_SECRET_DIGEST_LEN + 1];
@@ -1543,7 +1625,8 @@ static void handle_host(struct cq_session *s, struct cq_session_conn *sc, const 
     if (r) {
         send_error(sc, m->req_id, r, m->type == CQ_MSG_KICK ? "player" : NULL, NULL);
     } else {
-        hold(g, sc); /* confirmed once stored */
+        announce_end(g); /* `ended` (end, or next/skip past the last) before the `ok` */
+        hold(g, sc);     /* confirmed once stored */
         reply_ok(sc, m);
     }
     game_after(g);
@@ -1609,8 +1692,8 @@ void cq_session_conn_gone(struct cq_session *s, struct cq_session_conn *sc, int6
     struct cq_game *g = sc->game;
     struct cq_player *p = sc->player;
     s->now = now;
-    if (sc->gate_game)
-        gate_unlink(sc);
+    gate_unlink(sc);
+    sc->then_game[0] = '\0';
     if (sc->creating) {
         sc->creating->sc = NULL; /* the store's answer only frees it */
         sc->creating = NULL;

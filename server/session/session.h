@@ -92,6 +92,11 @@ struct cq_session_conn {
     struct cq_game *gate_game;
     uint64_t gate_need;
     struct cq_session_conn *gate_prev, *gate_next;
+    /* Entered another game while held: then held for that game's entries
+     * below `then_need` too, once gate_game's are stored ("" : none). By id,
+     * not pointer: that game may close first. */
+    char then_game[32];
+    uint64_t then_need;
 };
 
 /* The store as the session uses it; NULL for a server without one. The

@@ -360,6 +360,15 @@ static bool took(struct fc *c, const char *type)
     return m != NULL;
 }
 
+/* The place of the first delivered message of `type`; -1 when none. */
+static int place(struct fc *c, const char *type)
+{
+    for (size_t i = 0; i < json_array_size(c->in); i++)
+        if (!strcmp(type_of(json_array_get(c->in, i)), type))
+            return (int)i;
+    return -1;
+}
+
 static unsigned count(struct fc *c, const char *type)
 {
     unsigned n = 0;
@@ -1232,6 +1241,132 @@ Test(session, an_ended_game_expires_and_closes)
     sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", g.pin);
     cr_assert_eq(c->wrong, 1);
     fc_gone(c);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* The reply to a request that ends the game comes after the `ended` it
+ * caused, as every broadcast a request causes (PROTOCOL.md, Ordering):
+ * `end`, and `next` past the last leaderboard. (Found by an attack from the
+ * documents: `ok` came first.) */
+Test(session, the_reply_to_what_ended_the_game_follows_ended)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"start\"}");
+    clear(g.host);
+    sendf(g.host, "{\"type\":\"end\",\"id\":\"e\"}");
+    cr_assert_geq(place(g.host, "ended"), 0);
+    cr_assert_gt(place(g.host, "ok"), place(g.host, "ended"), "ok(end) before ended");
+    fc_gone(ann.c);
+    fc_gone(g.host);
+
+    g = host_game("[\"single\"]", "");
+    ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"start\"}");
+    sendf(g.host, "{\"type\":\"next\"}");
+    sendf(g.host, "{\"type\":\"next\"}");
+    clear(g.host);
+    sendf(g.host, "{\"type\":\"next\",\"id\":\"last\"}");
+    expect_drop(g.host, "ended");
+    json_t *ok = expect(g.host, "ok");
+    cr_assert_str_eq(jstr(ok, "id"), "last");
+    json_decref(ok);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* An answer acknowledged, then leave, then a join of another game, all
+ * while the store is slow: the acknowledgement waits for the first game's
+ * log, and the new game's welcome for its own. (Found by an attack: the
+ * switch released the first game's acknowledgements unstored, and after a
+ * crash the answer was gone.) A third game meanwhile is refused. */
+Test(session, entering_another_game_does_not_release_what_waits_for_the_first)
+{
+    struct game a = host_game("[\"single\",\"truefalse\"]", "");
+    struct game b = host_game("[\"single\"]", "");
+    struct game c = host_game("[\"single\"]", "");
+    struct seat ann = join(&a, "Ann");
+    sendf(a.host, "{\"type\":\"start\"}");
+    json_t *q = expect(ann.c, "question");
+    st.auto_ack = false;
+    answer(&ann, q, true);
+    json_decref(q);
+    sendf(ann.c, "{\"type\":\"leave\",\"id\":\"bye\"}");
+    sendf(ann.c, "{\"type\":\"join\",\"id\":\"j\",\"pin\":\"%s\",\"nickname\":\"Ann\"}", b.pin);
+    cr_assert_eq(ann.c->sc.role, CQ_ROLE_PLAYER);
+    cr_assert_eq(json_array_size(ann.c->in), 0, "something went out before it was stored");
+    sendf(ann.c, "{\"type\":\"leave\",\"id\":\"bye2\"}");
+    sendf(ann.c, "{\"type\":\"join\",\"id\":\"k\",\"pin\":\"%s\",\"nickname\":\"Ann\"}", c.pin);
+    cr_assert_eq(ann.c->sc.role, CQ_ROLE_NONE, "a third game was entered while two wait");
+    /* Game A's log stored: still nothing, as game B's welcome is queued
+     * behind A's replies and is not stored (one gate per connection: its
+     * replies go out in order once both are). */
+    const char *id;
+    json_t *v;
+    char a_id[32] = "";
+    json_object_foreach(st.pending, id, v)
+    {
+        if (!strncmp(id, a.pin, 6))
+            snprintf(a_id, sizeof a_id, "%s", id);
+    }
+    cr_assert(a_id[0]);
+    cq_session_stored(s, a_id, (uint64_t)json_integer_value(json_object_get(st.pending, a_id)),
+                      true);
+    json_object_del(st.pending, a_id);
+    cr_assert_eq(json_array_size(ann.c->in), 0, "game B's welcome went out unstored");
+    st.auto_ack = true;
+    store_ack();
+    json_t *ack = expect(ann.c, "answer_ack");
+    cr_assert_str_eq(jstr(ack, "id"), "a0");
+    json_decref(ack);
+    expect_drop(ann.c, "reveal"); /* she was the last to answer */
+    expect_drop(ann.c, "result");
+    json_t *ok = expect(ann.c, "ok");
+    cr_assert_str_eq(jstr(ok, "id"), "bye");
+    json_decref(ok);
+    json_t *j = expect(ann.c, "joined");
+    cr_assert_str_eq(jstr(j, "id"), "j");
+    json_decref(j);
+    expect_drop(ann.c, "state");
+    ok = expect(ann.c, "ok");
+    cr_assert_str_eq(jstr(ok, "id"), "bye2");
+    json_decref(ok);
+    json_t *err = expect(ann.c, "error");
+    cr_assert_str_eq(jstr(err, "code"), "server_busy");
+    cr_assert_str_eq(jstr(err, "id"), "k");
+    json_decref(err);
+    fc_gone(ann.c);
+    fc_gone(a.host);
+    fc_gone(b.host);
+    fc_gone(c.host);
+}
+
+/* A game whose log is not stored yet when it expires waits for it: its
+ * podium and `closed` go out only once stored. (Found by an attack: with a
+ * short --ended-ttl and a stalled Redis, `ok`, `ended` and `summary` went
+ * out unstored with `closed`, and a restart took the podium back.) */
+Test(session, a_game_closes_only_once_its_log_is_stored)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"start\"}");
+    st.auto_ack = false;
+    sendf(g.host, "{\"type\":\"end\"}");
+    clear(ann.c);          /* the reveal: broadcasts other than `ended` are not held */
+    advance(60000 + 1000); /* past --ended-ttl */
+    cr_assert_eq(json_array_size(ann.c->in), 0, "the podium went out unstored");
+    cr_assert_eq(cq_session_games(s), 1, "the game closed before its log was stored");
+    struct fc *late = fc_open();
+    sendf(late, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    cr_assert_eq(late->wrong, 1, "a closing game is found by its PIN");
+    fc_gone(late);
+    store_ack();
+    expect_drop(ann.c, "ended");
+    expect_drop(ann.c, "summary");
+    expect_drop(ann.c, "closed");
+    cr_assert_eq(cq_session_games(s), 0);
+    cr_assert_eq(st.live_removed, 1);
     fc_gone(ann.c);
     fc_gone(g.host);
 }
