@@ -30,7 +30,11 @@
 #define CQ_LWS_WRITE_CLOSE       ((enum lws_write_protocol)4)
 #define CLOSE_LINGER_S           3    /* after our close frame, how long we wait for the client's */
 #define CQ_CLOSE_TRY_AGAIN_LATER 1013 /* RFC 6455 registry; not in lws 4.1's enum */
-#define SWEEP_US                 2000000 /* keep-alive check period */
+#define CQ_CLOSE_MESSAGE_TOO_BIG 1009
+/* Bytes of one oversized message read and dropped before the connection is
+ * closed: reading an endless one would cost the loop for nothing. */
+#define DISCARD_MAX (1u << 20)
+#define SWEEP_US    2000000 /* keep-alive check period */
 /* A sweep this late means the loop was busy: what the clients sent may be
  * unread in the sockets yet, so it pings but closes nobody, and looks again
  * once the loop has read them. */
@@ -672,7 +676,12 @@ int cq_conn_receive(struct cq_conn *c, const void *in, size_t len)
     }
     if (!c->rx_discard) {
         if (c->rx_len + len > limit) {
-            c->rx_discard = true; /* read and drop the rest; answer once */
+            /* Read and drop the rest; answered now, not at its end: a frame
+             * can announce 2^63 bytes, and its end may never come. */
+            c->rx_discard = true;
+            c->rx_dropped = c->rx_len;
+            if (!strike(c))
+                cq_conn_error(c, NULL, CQ_ETOO_LARGE, NULL, NULL);
         } else {
             if (!c->rx && !(c->rx = malloc(limit)))
                 return -1;
@@ -680,13 +689,17 @@ int cq_conn_receive(struct cq_conn *c, const void *in, size_t len)
             c->rx_len += len;
         }
     }
-    if (final) {
-        if (c->rx_discard) {
-            if (!strike(c))
-                cq_conn_error(c, NULL, CQ_ETOO_LARGE, NULL, NULL);
-        } else {
-            handle_message(c, c->rx, c->rx_len);
+    if (c->rx_discard) {
+        c->rx_dropped += len;
+        if (c->rx_dropped > DISCARD_MAX) {
+            cq_info("ws: %s: closing, a message went on past %u bytes", c->peer, DISCARD_MAX);
+            cq_conn_close_after(c, CQ_CLOSE_MESSAGE_TOO_BIG, "message too big");
+            return 0;
         }
+    }
+    if (final) {
+        if (!c->rx_discard)
+            handle_message(c, c->rx, c->rx_len);
         c->rx_len = 0;
         c->rx_discard = false;
     }

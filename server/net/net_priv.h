@@ -32,6 +32,7 @@ struct cq_conn {
     char *rx; /* fragments of the message being received */
     size_t rx_len;
     bool rx_discard;   /* the current message is over the limit */
+    size_t rx_dropped; /* its bytes read and dropped so far (DISCARD_MAX, conn.c) */
     int64_t rx_at;     /* when the message being handled was received */
     int64_t costly_at; /* its last costly message (list_banks, join...); see conn.c */
 

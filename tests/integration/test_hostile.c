@@ -107,6 +107,29 @@ Test(hostile, garbage_binary_and_oversized_frames)
     cq_ws_free(&x);
 }
 
+/* A frame that announces 2^40 bytes: too_large comes at once (it used to
+ * come at the message's end, which never came, and the server read and
+ * dropped forever), and past 1 MiB the connection is closed with 1009.
+ * (Found by an attack from the documents.) */
+Test(hostile, an_endless_frame_is_answered_at_once_then_closed)
+{
+    struct cq_ws x;
+    client_open(&x, &h);
+    /* FIN, text; masked with a zero key (the payload is sent as is), 64-bit length. */
+    unsigned char hdr[14] = {0x81, 0x80 | 127, 0, 0, 0x01, 0, 0, 0, 0, 0, 0, 0, 0, 0};
+    cr_assert_eq(cq_ws_send_raw(&x, hdr, sizeof hdr), 0);
+    static char chunk[64 * 1024];
+    memset(chunk, 'a', sizeof chunk);
+    cr_assert_eq(cq_ws_send_raw(&x, chunk, 8192), 0);
+    expect_error(&x, "too_large");
+    /* Then more, until the server hangs up (or 4 MiB, which would fail). */
+    for (int i = 0; i < 64 && cq_ws_send_raw(&x, chunk, sizeof chunk) == 0; i++)
+        ;
+    cr_assert(cq_ws_wait_closed(&x, WAIT_MS), "not closed after 4 MiB of one message");
+    cr_assert_eq(x.close_code, 1009, "close code %d", x.close_code);
+    cq_ws_free(&x);
+}
+
 Test(hostile, invalid_utf8_closes_with_1007)
 {
     struct cq_ws x;
