@@ -2,9 +2,11 @@
  * measures what the players see.
  *
  * One process, one libuv loop, one lws context (on that loop, as the server
- * does), many client connections. Writes happen only in
- * LWS_CALLBACK_CLIENT_WRITEABLE, one message per callback, from a small
- * per-connection queue. Per-player timers are libuv timers.
+ * does), many client connections. A message is written at once when
+ * nothing is queued ahead of it and lws holds nothing for the socket;
+ * otherwise from a small per-connection queue in
+ * LWS_CALLBACK_CLIENT_WRITEABLE, one message per callback. Per-player
+ * timers are libuv timers.
  *
  * Measured: join time; question fan-out (host's start/next written ->
  * player's `question` read); answer acknowledgement (answer written ->
@@ -261,6 +263,8 @@ static void count_error(const char *code)
 
 /* ---- connections --------------------------------------------------------- */
 
+static int conn_write(struct conn *c, struct lws *wsi, struct out *o);
+
 static void conn_send(struct conn *c, const char *msg, size_t len, int64_t *stamp, struct pq *ans,
                       struct rq *rq)
 {
@@ -277,6 +281,17 @@ static void conn_send(struct conn *c, const char *msg, size_t len, int64_t *stam
     memcpy(o->buf + LWS_PRE, msg, len);
     if (ans)
         B.queued++;
+    /* Nothing queued and lws holds nothing for the socket: written at once,
+     * as the server writes. A WRITEABLE round trip per message costs two
+     * epoll_ctl (POLLOUT on, then off) and a loop iteration, and the
+     * `shown` every player sends on each `question` would put those on
+     * the generator's side of the fan-out it measures. A write to a full
+     * socket is kept whole by lws, which asks for WRITEABLE itself. */
+    if (c->established && c->wsi && !c->closing && !c->qh && !lws_partial_buffered(c->wsi)) {
+        if (conn_write(c, c->wsi, o))
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        return;
+    }
     if (c->qt)
         c->qt->next = o;
     else
@@ -380,14 +395,10 @@ static void conn_gone(struct conn *c, bool was_established, const char *why)
         host_closed(c->room, why);
 }
 
-static int conn_writable(struct conn *c, struct lws *wsi)
+/* Writes one message taken off the queue (or never queued) and frees it:
+ * 0, or -1 when the write failed (the connection is to be closed). */
+static int conn_write(struct conn *c, struct lws *wsi, struct out *o)
 {
-    struct out *o = c->qh;
-    if (!o)
-        return 0;
-    c->qh = o->next;
-    if (!c->qh)
-        c->qt = NULL;
     int64_t t = cqb_now_ns();
     int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
     if (o->answer)
@@ -410,6 +421,19 @@ static int conn_writable(struct conn *c, struct lws *wsi)
     c->bytes_out += o->len;
     c->msgs_out++;
     free(o);
+    return 0;
+}
+
+static int conn_writable(struct conn *c, struct lws *wsi)
+{
+    struct out *o = c->qh;
+    if (!o)
+        return 0;
+    c->qh = o->next;
+    if (!c->qh)
+        c->qt = NULL;
+    if (conn_write(c, wsi, o))
+        return -1;
     if (c->qh)
         lws_callback_on_writable(wsi);
     return 0;
