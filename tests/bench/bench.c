@@ -69,6 +69,7 @@ struct opts {
     uint64_t seed;
     pid_t server_pid;
     bool spawn, smoke, quiet;
+    bool shown_at_once; /* --shown-at-once: no holding back `shown` (shown_later) */
     unsigned send_queue, msgs_per_sec, max_players;
     const char *server_args[32];
     unsigned n_server_args;
@@ -134,6 +135,8 @@ struct player {
     int drop_q;    /* question to drop on, -1: none */
     int last_q;    /* last question index seen */
     int away_from; /* first question of the current absence */
+    int shown_k;   /* a `shown` held back by shown_later, -1: none */
+    bool shown_listed;
     int64_t joined_at, dropped_at;
     unsigned n_drops, n_rejoins, n_unexpected, n_ended, n_summary;
     struct pq pq[MAX_Q];
@@ -174,6 +177,10 @@ static struct bench {
     struct opts o;
     uv_loop_t loop;
     uv_timer_t tick;
+    uv_check_t shown_check; /* sends the `shown` held back (shown_later) */
+    struct player **shown_wait;
+    unsigned n_shown_wait;
+    bool question_read; /* in this loop iteration */
     struct lws_context *ctx;
     struct room *rooms;
     struct player **all;
@@ -584,6 +591,54 @@ static void send_shown(struct player *p, int k)
     conn_sendf(&p->c, NULL, "{\"type\":\"shown\",\"id\":%d,\"question\":%d}", ID_SHOWN + 16 * k, k);
 }
 
+/* A `question` was just read: its `shown` goes out once the burst is read.
+ * One process reads every player's copy of a broadcast, one after the
+ * other; writing each `shown` there and then (a loopback send costs as much
+ * as the server's, the kernel delivering it to the server) made the
+ * generator read the later copies late, and that was counted as the
+ * server's fan-out (at 2,000 players the slowest copy came about twice as
+ * late; docs/performance.md). A real player's `shown` costs the other
+ * players nothing. So they wait until a loop iteration reads no `question`
+ * (shown_check_cb), a few milliseconds at most after the last copy;
+ * a player's answer sends its own first (the server takes a `shown` after
+ * an answer as an error). --shown-at-once writes them at once. */
+static void shown_later(struct player *p, int k)
+{
+    if (B.o.shown_at_once) {
+        send_shown(p, k);
+        return;
+    }
+    B.question_read = true;
+    if (p->shown_k >= 0 && p->shown_k != k)
+        send_shown(p, p->shown_k);
+    p->shown_k = k;
+    if (!p->shown_listed) {
+        p->shown_listed = true;
+        B.shown_wait[B.n_shown_wait++] = p;
+    }
+}
+
+static void shown_now(struct player *p)
+{
+    int k = p->shown_k;
+    p->shown_k = -1;
+    if (k >= 0 && p->st == P_IN && !B.finishing)
+        send_shown(p, k);
+}
+
+static void shown_check_cb(uv_check_t *h)
+{
+    (void)h;
+    if (B.n_shown_wait && !B.question_read) {
+        for (unsigned i = 0; i < B.n_shown_wait; i++) {
+            B.shown_wait[i]->shown_listed = false;
+            shown_now(B.shown_wait[i]);
+        }
+        B.n_shown_wait = 0;
+    }
+    B.question_read = false;
+}
+
 /* Plans this player's moves for question k, `lead_ms` and `remaining_ms`
  * from now (as the question or state message says). */
 static void schedule(struct player *p, int k, const struct cqb_plan *pl, long long lead_ms,
@@ -625,6 +680,7 @@ static void send_answer(struct player *p, int k)
     char buf[1024];
     if (!pl->ready || q->ans != ANS_NONE)
         return;
+    shown_now(p);
     bool wrong = q->behaviour == B_WRONG;
     int n =
         snprintf(buf, sizeof buf, "{\"type\":\"answer\",\"id\":%d,\"question\":%d,\"answer\":%s}",
@@ -659,6 +715,7 @@ static void timer_cb(uv_timer_t *h)
         if (p->st != P_IN || !p->c.wsi)
             break;
         p->st = P_DROPPING;
+        p->shown_k = -1;
         p->c.closing = true;
         p->dropped_at = cqb_now_ns();
         p->away_from = p->last_q;
@@ -754,6 +811,7 @@ static void player_state(struct player *p, const char *s, size_t n)
             json_t *qo = json_object_get(st, "question");
             struct cqb_plan *pl = plan_of(p->room, k, qo);
             q->via_state |= VS_Q;
+            p->shown_k = -1; /* one held back from before the drop is stale */
             send_shown(p, k);
             if (pl && !json_is_true(json_object_get(you, "answered")))
                 schedule(p, k, pl, (long long)json_integer_value(json_object_get(qo, "lead_in_ms")),
@@ -831,7 +889,7 @@ static void player_msg(struct player *p, const char *type, const char *s, size_t
                 rq->fanout_max = lat;
         }
         struct cqb_plan *pl = plan_from_text(r, (int)k, s, n);
-        send_shown(p, (int)k);
+        shown_later(p, (int)k);
         if (pl)
             schedule(p, (int)k, pl, pl->lead_in_ms, pl->remaining_ms, false);
     } else if (!strcmp(type, "reveal")) {
@@ -1419,6 +1477,9 @@ static int report(void)
            "answers checked against the bank: %s\n",
            B.o.wrong, B.o.late, B.o.silent, B.o.drop, (unsigned long long)B.o.seed,
            B.bank ? "yes" : "no (bank file not found)");
+    printf("  `shown`: %s\n", B.o.shown_at_once
+                                  ? "sent as each `question` is read (--shown-at-once)"
+                                  : "sent once the broadcast's burst is read");
     if (B.server_cmd[0])
         printf("  server: %s\n", B.server_cmd);
     printf("\n  joined %lu / %lu players in %.2f s (%.0f/s); connect-to-joined p50 %.1f ms, "
@@ -1533,19 +1594,19 @@ static int report(void)
         for (unsigned i = 0; i < B.n_errs; i++)
             json_object_set_new(errs, B.errs[i].code, json_integer(B.errs[i].n));
         json_t *j = json_pack(
-            "{s:{s:I, s:I, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s?}, "
+            "{s:{s:I, s:I, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s?, s:b}, "
             "s:{s:I, s:I, s:f}, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:f}",
             "config", "players", (json_int_t)B.o.players, "rooms", (json_int_t)B.o.rooms,
             "questions_played", played, "bank", B.o.bank, "time_limit", B.o.time_limit, "lead_in",
             B.o.lead_in, "join_rate", B.o.join_rate, "wrong", B.o.wrong, "late", B.o.late, "silent",
             B.o.silent, "drop", B.o.drop, "seed", (json_int_t)B.o.seed, "gap_ms",
-            (json_int_t)B.o.gap_ms, "server_cmd", B.server_cmd[0] ? B.server_cmd : NULL, "join",
-            "players", (json_int_t)T.players, "joined", (json_int_t)T.joined, "seconds", join_s,
-            "latency_ms", "question_fanout", cqb_series_json(&B.fanout), "fanout_slowest",
-            cqb_series_json(&B.fanout_last), "answer_ack", cqb_series_json(&B.ack), "reveal",
-            cqb_series_json(&B.reveal), "result", cqb_series_json(&B.result), "leaderboard",
-            cqb_series_json(&B.leaderboard), "connect_to_joined", cqb_series_json(&B.join_lat),
-            "wall_s", wall);
+            (json_int_t)B.o.gap_ms, "server_cmd", B.server_cmd[0] ? B.server_cmd : NULL,
+            "shown_at_once", (int)B.o.shown_at_once, "join", "players", (json_int_t)T.players,
+            "joined", (json_int_t)T.joined, "seconds", join_s, "latency_ms", "question_fanout",
+            cqb_series_json(&B.fanout), "fanout_slowest", cqb_series_json(&B.fanout_last),
+            "answer_ack", cqb_series_json(&B.ack), "reveal", cqb_series_json(&B.reveal), "result",
+            cqb_series_json(&B.result), "leaderboard", cqb_series_json(&B.leaderboard),
+            "connect_to_joined", cqb_series_json(&B.join_lat), "wall_s", wall);
         json_object_set_new(
             j, "messages",
             json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -1650,6 +1711,9 @@ static void usage(FILE *f)
         "  --drop F             share of players dropped and rejoined mid-game (default 0.02)\n"
         "  --gap-ms MS          host's pause on the leaderboard (default 500)\n"
         "  --drop-host Q        every host drops and rejoins when question Q arrives\n"
+        "  --shown-at-once      send each player's `shown` as its `question` is read, not\n"
+        "                       once the broadcast's burst is read (slower reading, counted\n"
+        "                       in the fan-out)\n"
         "  --seed N             random seed (default 1)\n\n"
         "Output:\n"
         "  --json FILE          machine-readable results\n"
@@ -1725,7 +1789,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         O_TRACE,
         O_MDROW,
         O_JTIMEOUT,
-        O_DROPHOST
+        O_DROPHOST,
+        O_SHOWN_NOW
     };
     static const struct option lo[] = {
         {"url", 1, 0, O_URL},
@@ -1761,6 +1826,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"md-row", 1, 0, O_MDROW},
         {"join-timeout", 1, 0, O_JTIMEOUT},
         {"drop-host", 1, 0, O_DROPHOST},
+        {"shown-at-once", 0, 0, O_SHOWN_NOW},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -1882,6 +1948,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case O_DROPHOST:
             o->drop_host_q = atoi(optarg);
+            break;
+        case O_SHOWN_NOW:
+            o->shown_at_once = true;
             break;
         case O_SMOKE:
             o->smoke = true;
@@ -2055,7 +2124,8 @@ static int setup_players(void)
     B.rooms = calloc(B.o.rooms, sizeof *B.rooms);
     B.n_all = B.o.players * B.o.rooms;
     B.all = calloc(B.n_all, sizeof *B.all);
-    if (!B.rooms || !B.all)
+    B.shown_wait = calloc(B.n_all ? B.n_all : 1, sizeof *B.shown_wait);
+    if (!B.rooms || !B.all || !B.shown_wait)
         return -1;
     for (unsigned i = 0; i < B.o.rooms; i++) {
         struct room *r = &B.rooms[i];
@@ -2076,6 +2146,7 @@ static int setup_players(void)
             p->c.player = p;
             p->last_q = -1;
             p->away_from = -1;
+            p->shown_k = -1;
             snprintf(p->nick, sizeof p->nick, "b%u-%u", i, j);
             uv_timer_init(&B.loop, &p->timer);
             p->timer.data = p;
@@ -2112,6 +2183,7 @@ static void free_all(void)
     }
     free(B.rooms);
     free(B.all);
+    free(B.shown_wait);
     while (B.links) {
         struct link *l = B.links;
         B.links = l->next_all;
@@ -2210,6 +2282,8 @@ int main(int argc, char **argv)
         culled0 = 0;
     uv_timer_init(&B.loop, &B.tick);
     uv_timer_start(&B.tick, tick_cb, TICK_MS, TICK_MS);
+    uv_check_init(&B.loop, &B.shown_check);
+    uv_check_start(&B.shown_check, shown_check_cb);
     uv_run(&B.loop, UV_RUN_DEFAULT);
 
     if (B.o.server_pid > 0) {
@@ -2232,6 +2306,8 @@ int main(int argc, char **argv)
     B.finishing = true;
     uv_timer_stop(&B.tick);
     uv_close((uv_handle_t *)&B.tick, close_cb);
+    uv_check_stop(&B.shown_check);
+    uv_close((uv_handle_t *)&B.shown_check, close_cb);
     for (unsigned i = 0; i < B.o.rooms; i++) {
         uv_timer_stop(&B.rooms[i].host_timer);
         uv_close((uv_handle_t *)&B.rooms[i].host_timer, close_cb);
