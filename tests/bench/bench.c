@@ -39,13 +39,14 @@
 #define CQ_SERVER_BIN "build/chainquiz"
 #endif
 
-#define MAX_Q         100 /* questions tracked per game */
-#define FD_SPARE      64  /* descriptors beyond one per connection */
-#define CONNECT_BURST 512 /* handshakes in flight at once */
-#define TICK_MS       5
-#define LB_WAIT_MS    3000 /* longest the host waits for every player's leaderboard */
-#define END_WAIT_MS   60000
-#define SETTLE_MS     500 /* after the last join, before `start` */
+#define MAX_Q          100 /* questions tracked per game */
+#define FD_SPARE       64  /* descriptors beyond one per connection */
+#define CONNECT_BURST  512 /* handshakes in flight at once */
+#define TICK_MS        5
+#define SHOWN_QUIET_MS 5    /* no `question` read this long: the held `shown` go */
+#define LB_WAIT_MS     3000 /* longest the host waits for every player's leaderboard */
+#define END_WAIT_MS    60000
+#define SETTLE_MS      500 /* after the last join, before `start` */
 
 /* request ids: kind + 16 * question */
 enum { ID_JOIN = 1, ID_REJOIN, ID_SHOWN, ID_ANSWER, ID_CREATE, ID_START, ID_NEXT };
@@ -180,7 +181,7 @@ static struct bench {
     uv_check_t shown_check; /* sends the `shown` held back (shown_later) */
     struct player **shown_wait;
     unsigned n_shown_wait;
-    bool question_read; /* in this loop iteration */
+    int64_t question_at; /* the last `question` read */
     struct lws_context *ctx;
     struct room *rooms;
     struct player **all;
@@ -598,17 +599,19 @@ static void send_shown(struct player *p, int k)
  * generator read the later copies late, and that was counted as the
  * server's fan-out (at 2,000 players the slowest copy came about twice as
  * late; docs/performance.md). A real player's `shown` costs the other
- * players nothing. So they wait until a loop iteration reads no `question`
- * (shown_check_cb), a few milliseconds at most after the last copy;
- * a player's answer sends its own first (the server takes a `shown` after
- * an answer as an error). --shown-at-once writes them at once. */
+ * players nothing. So they wait until no `question` has been read for
+ * SHOWN_QUIET_MS (shown_check_cb: the burst is over; a pause of one loop
+ * iteration is not enough at 20,000 players, where the generator catches
+ * up with the server now and then); a player's answer sends its own first
+ * (the server measures the answer time from the `shown`).
+ * --shown-at-once writes them at once. */
 static void shown_later(struct player *p, int k)
 {
     if (B.o.shown_at_once) {
         send_shown(p, k);
         return;
     }
-    B.question_read = true;
+    B.question_at = cqb_now_ns();
     if (p->shown_k >= 0 && p->shown_k != k)
         send_shown(p, p->shown_k);
     p->shown_k = k;
@@ -629,14 +632,13 @@ static void shown_now(struct player *p)
 static void shown_check_cb(uv_check_t *h)
 {
     (void)h;
-    if (B.n_shown_wait && !B.question_read) {
+    if (B.n_shown_wait && cqb_now_ns() - B.question_at >= (int64_t)SHOWN_QUIET_MS * 1000000) {
         for (unsigned i = 0; i < B.n_shown_wait; i++) {
             B.shown_wait[i]->shown_listed = false;
             shown_now(B.shown_wait[i]);
         }
         B.n_shown_wait = 0;
     }
-    B.question_read = false;
 }
 
 /* Plans this player's moves for question k, `lead_ms` and `remaining_ms`
