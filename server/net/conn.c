@@ -156,6 +156,7 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
         return -1; /* c->net stays NULL: cq_conn_closed has nothing to undo */
     c->net = net;
     c->wsi = wsi;
+    c->tls = lws_is_ssl(wsi);
     cq_session_conn_init(&c->s, &conn_session_ops, c->peer, NULL);
     c->tokens = net->deps.cfg->limits.msgs_burst;
     c->tokens_at = cq_net_now(net);
@@ -309,6 +310,19 @@ static void note_partial(struct cq_conn *c)
         c->write_asked = true;
 }
 
+/* Whether the next message must wait for WRITEABLE. Without TLS that is when
+ * lws still holds part of a message: a write to a full socket is taken whole
+ * by lws (send() says EAGAIN, lws keeps it and asks for WRITEABLE itself),
+ * so each connection has at most that one message in lws and the rest in our
+ * bounded queue, as before, without a poll() per message (lws 4.1.6's check
+ * for back-to-back writes, `could_have_pending`, is compiled out: it would
+ * only log). Over TLS a retried SSL_write wants the same buffer: there we
+ * ask the socket, as lws_send_pipe_choked does. */
+static bool choked(struct cq_conn *c)
+{
+    return c->tls ? lws_send_pipe_choked(c->wsi) : lws_partial_buffered(c->wsi);
+}
+
 static void drop_queue(struct cq_conn *c)
 {
     unsigned cap = c->net->deps.cfg->send_queue_max;
@@ -375,14 +389,14 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
         return;
     }
-    /* Nothing waiting and the socket takes data now: write at once. That
+    /* Nothing waiting and lws holds nothing for it: write at once. That
      * saves the writable round trip (lws asks libuv for POLLOUT, then drops
      * it: two epoll_ctl and a callback per recipient per broadcast, most of
-     * a fan-out's cost; docs/performance.md). Only when the socket is not
-     * choked, so a slow reader still fills our bounded queue and not lws'
-     * unbounded one; not over TLS, where a retried write wants its buffer. */
-    if (!c->qlen && !c->gated && !c->ping_due && !c->close_after_flush && !lws_is_ssl(c->wsi) &&
-        !lws_send_pipe_choked(c->wsi)) {
+     * a fan-out's cost; docs/performance.md). Not when lws holds part of a
+     * message (choked()), so a slow reader fills our bounded queue and not
+     * lws' unbounded one; not over TLS, where a retried write wants its
+     * buffer. */
+    if (!c->qlen && !c->gated && !c->ping_due && !c->close_after_flush && !c->tls && !choked(c)) {
         if (write_buf(c, b) < 0) {
             c->culled = true; /* no more writes; lws closes it at a safe point */
             cq_debug("ws: %s: write failed, closing", c->peer);
@@ -396,6 +410,11 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
     c->qbytes += b->len;
     c->net->m.queued_msgs++;
     c->net->m.queued_bytes += b->len;
+    /* Behind the durability gate with nothing ahead of it, a WRITEABLE
+     * would write nothing: cq_conn_release writes it (or asks then). Not
+     * asking saves two epoll_ctl per held message (every answer_ack). */
+    if (c->gated && c->qout >= c->gate_pos && !c->ping_due && !c->close_after_flush)
+        return;
     want_writable(c);
 }
 
@@ -428,7 +447,7 @@ static void conn_release(struct cq_conn *c)
     /* Written now when the socket takes it, as cq_conn_push does: a
      * question's thousands of acknowledgements are released together, and
      * a WRITEABLE round trip each would cost two epoll_ctl per player. */
-    if (c->ping_due || c->close_after_flush || lws_is_ssl(c->wsi) || lws_send_pipe_choked(c->wsi)) {
+    if (c->ping_due || c->close_after_flush || c->tls || choked(c)) {
         want_writable(c);
         return;
     }
@@ -494,7 +513,7 @@ static int write_queue(struct cq_conn *c)
         cq_buf_unref(b);
         if (n < 0)
             return -1;
-        if (c->qlen && lws_send_pipe_choked(c->wsi)) {
+        if (c->qlen && choked(c)) {
             want_writable(c);
             return 0;
         }
@@ -520,7 +539,7 @@ int cq_conn_writable(struct cq_conn *c)
         if (lws_write(c->wsi, ping + LWS_PRE, sizeof PING_PAYLOAD - 1, LWS_WRITE_PING) < 0)
             return -1;
         note_partial(c);
-        if (c->qlen && lws_send_pipe_choked(c->wsi)) {
+        if (c->qlen && choked(c)) {
             want_writable(c);
             return 0;
         }

@@ -41,6 +41,7 @@ struct cq_conn {
     unsigned strikes; /* bad messages in a row */
     bool culled, close_after_flush, close_sent;
     bool write_asked; /* we asked lws for the next WRITEABLE (conn.c) */
+    bool tls;         /* over TLS: lws_is_ssl(), asked once (conn.c) */
     /* Held until the game's log is stored (the session's hold): the
      * messages queued from the `gate_pos`th on (counting every message ever
      * queued, `qout` of them written or dropped) wait until it releases. */

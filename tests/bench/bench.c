@@ -2,9 +2,11 @@
  * measures what the players see.
  *
  * One process, one libuv loop, one lws context (on that loop, as the server
- * does), many client connections. Writes happen only in
- * LWS_CALLBACK_CLIENT_WRITEABLE, one message per callback, from a small
- * per-connection queue. Per-player timers are libuv timers.
+ * does), many client connections. A message is written at once when
+ * nothing is queued ahead of it and lws holds nothing for the socket;
+ * otherwise from a small per-connection queue in
+ * LWS_CALLBACK_CLIENT_WRITEABLE, one message per callback. Per-player
+ * timers are libuv timers.
  *
  * Measured: join time; question fan-out (host's start/next written ->
  * player's `question` read); answer acknowledgement (answer written ->
@@ -37,13 +39,14 @@
 #define CQ_SERVER_BIN "build/chainquiz"
 #endif
 
-#define MAX_Q         100 /* questions tracked per game */
-#define FD_SPARE      64  /* descriptors beyond one per connection */
-#define CONNECT_BURST 512 /* handshakes in flight at once */
-#define TICK_MS       5
-#define LB_WAIT_MS    3000 /* longest the host waits for every player's leaderboard */
-#define END_WAIT_MS   60000
-#define SETTLE_MS     500 /* after the last join, before `start` */
+#define MAX_Q          100 /* questions tracked per game */
+#define FD_SPARE       64  /* descriptors beyond one per connection */
+#define CONNECT_BURST  512 /* handshakes in flight at once */
+#define TICK_MS        5
+#define SHOWN_QUIET_MS 5    /* no `question` read this long: the held `shown` go */
+#define LB_WAIT_MS     3000 /* longest the host waits for every player's leaderboard */
+#define END_WAIT_MS    60000
+#define SETTLE_MS      500 /* after the last join, before `start` */
 
 /* request ids: kind + 16 * question */
 enum { ID_JOIN = 1, ID_REJOIN, ID_SHOWN, ID_ANSWER, ID_CREATE, ID_START, ID_NEXT };
@@ -67,6 +70,7 @@ struct opts {
     uint64_t seed;
     pid_t server_pid;
     bool spawn, smoke, quiet;
+    bool shown_at_once; /* --shown-at-once: no holding back `shown` (shown_later) */
     unsigned send_queue, msgs_per_sec, max_players;
     const char *server_args[32];
     unsigned n_server_args;
@@ -132,6 +136,8 @@ struct player {
     int drop_q;    /* question to drop on, -1: none */
     int last_q;    /* last question index seen */
     int away_from; /* first question of the current absence */
+    int shown_k;   /* a `shown` held back by shown_later, -1: none */
+    bool shown_listed;
     int64_t joined_at, dropped_at;
     unsigned n_drops, n_rejoins, n_unexpected, n_ended, n_summary;
     struct pq pq[MAX_Q];
@@ -172,6 +178,10 @@ static struct bench {
     struct opts o;
     uv_loop_t loop;
     uv_timer_t tick;
+    uv_check_t shown_check; /* sends the `shown` held back (shown_later) */
+    struct player **shown_wait;
+    unsigned n_shown_wait;
+    int64_t question_at; /* the last `question` read */
     struct lws_context *ctx;
     struct room *rooms;
     struct player **all;
@@ -261,6 +271,8 @@ static void count_error(const char *code)
 
 /* ---- connections --------------------------------------------------------- */
 
+static int conn_write(struct conn *c, struct lws *wsi, struct out *o);
+
 static void conn_send(struct conn *c, const char *msg, size_t len, int64_t *stamp, struct pq *ans,
                       struct rq *rq)
 {
@@ -277,6 +289,17 @@ static void conn_send(struct conn *c, const char *msg, size_t len, int64_t *stam
     memcpy(o->buf + LWS_PRE, msg, len);
     if (ans)
         B.queued++;
+    /* Nothing queued and lws holds nothing for the socket: written at once,
+     * as the server writes. A WRITEABLE round trip per message costs two
+     * epoll_ctl (POLLOUT on, then off) and a loop iteration, and the
+     * `shown` every player sends on each `question` would put those on
+     * the generator's side of the fan-out it measures. A write to a full
+     * socket is kept whole by lws, which asks for WRITEABLE itself. */
+    if (c->established && c->wsi && !c->closing && !c->qh && !lws_partial_buffered(c->wsi)) {
+        if (conn_write(c, c->wsi, o))
+            lws_set_timeout(c->wsi, PENDING_TIMEOUT_KILLED_BY_PARENT, LWS_TO_KILL_ASYNC);
+        return;
+    }
     if (c->qt)
         c->qt->next = o;
     else
@@ -380,14 +403,10 @@ static void conn_gone(struct conn *c, bool was_established, const char *why)
         host_closed(c->room, why);
 }
 
-static int conn_writable(struct conn *c, struct lws *wsi)
+/* Writes one message taken off the queue (or never queued) and frees it:
+ * 0, or -1 when the write failed (the connection is to be closed). */
+static int conn_write(struct conn *c, struct lws *wsi, struct out *o)
 {
-    struct out *o = c->qh;
-    if (!o)
-        return 0;
-    c->qh = o->next;
-    if (!c->qh)
-        c->qt = NULL;
     int64_t t = cqb_now_ns();
     int n = lws_write(wsi, o->buf + LWS_PRE, o->len, LWS_WRITE_TEXT);
     if (o->answer)
@@ -410,6 +429,19 @@ static int conn_writable(struct conn *c, struct lws *wsi)
     c->bytes_out += o->len;
     c->msgs_out++;
     free(o);
+    return 0;
+}
+
+static int conn_writable(struct conn *c, struct lws *wsi)
+{
+    struct out *o = c->qh;
+    if (!o)
+        return 0;
+    c->qh = o->next;
+    if (!c->qh)
+        c->qt = NULL;
+    if (conn_write(c, wsi, o))
+        return -1;
     if (c->qh)
         lws_callback_on_writable(wsi);
     return 0;
@@ -560,6 +592,55 @@ static void send_shown(struct player *p, int k)
     conn_sendf(&p->c, NULL, "{\"type\":\"shown\",\"id\":%d,\"question\":%d}", ID_SHOWN + 16 * k, k);
 }
 
+/* A `question` was just read: its `shown` goes out once the burst is read.
+ * One process reads every player's copy of a broadcast, one after the
+ * other; writing each `shown` there and then (a loopback send costs as much
+ * as the server's, the kernel delivering it to the server) made the
+ * generator read the later copies late, and that was counted as the
+ * server's fan-out (at 2,000 players the slowest copy came about twice as
+ * late; docs/performance.md). A real player's `shown` costs the other
+ * players nothing. So they wait until no `question` has been read for
+ * SHOWN_QUIET_MS (shown_check_cb: the burst is over; a pause of one loop
+ * iteration is not enough at 20,000 players, where the generator catches
+ * up with the server now and then); a player's answer sends its own first
+ * (the server measures the answer time from the `shown`).
+ * --shown-at-once writes them at once. */
+static void shown_later(struct player *p, int k)
+{
+    if (B.o.shown_at_once) {
+        send_shown(p, k);
+        return;
+    }
+    B.question_at = cqb_now_ns();
+    if (p->shown_k >= 0 && p->shown_k != k)
+        send_shown(p, p->shown_k);
+    p->shown_k = k;
+    if (!p->shown_listed) {
+        p->shown_listed = true;
+        B.shown_wait[B.n_shown_wait++] = p;
+    }
+}
+
+static void shown_now(struct player *p)
+{
+    int k = p->shown_k;
+    p->shown_k = -1;
+    if (k >= 0 && p->st == P_IN && !B.finishing)
+        send_shown(p, k);
+}
+
+static void shown_check_cb(uv_check_t *h)
+{
+    (void)h;
+    if (B.n_shown_wait && cqb_now_ns() - B.question_at >= (int64_t)SHOWN_QUIET_MS * 1000000) {
+        for (unsigned i = 0; i < B.n_shown_wait; i++) {
+            B.shown_wait[i]->shown_listed = false;
+            shown_now(B.shown_wait[i]);
+        }
+        B.n_shown_wait = 0;
+    }
+}
+
 /* Plans this player's moves for question k, `lead_ms` and `remaining_ms`
  * from now (as the question or state message says). */
 static void schedule(struct player *p, int k, const struct cqb_plan *pl, long long lead_ms,
@@ -601,6 +682,7 @@ static void send_answer(struct player *p, int k)
     char buf[1024];
     if (!pl->ready || q->ans != ANS_NONE)
         return;
+    shown_now(p);
     bool wrong = q->behaviour == B_WRONG;
     int n =
         snprintf(buf, sizeof buf, "{\"type\":\"answer\",\"id\":%d,\"question\":%d,\"answer\":%s}",
@@ -635,6 +717,7 @@ static void timer_cb(uv_timer_t *h)
         if (p->st != P_IN || !p->c.wsi)
             break;
         p->st = P_DROPPING;
+        p->shown_k = -1;
         p->c.closing = true;
         p->dropped_at = cqb_now_ns();
         p->away_from = p->last_q;
@@ -730,6 +813,7 @@ static void player_state(struct player *p, const char *s, size_t n)
             json_t *qo = json_object_get(st, "question");
             struct cqb_plan *pl = plan_of(p->room, k, qo);
             q->via_state |= VS_Q;
+            p->shown_k = -1; /* one held back from before the drop is stale */
             send_shown(p, k);
             if (pl && !json_is_true(json_object_get(you, "answered")))
                 schedule(p, k, pl, (long long)json_integer_value(json_object_get(qo, "lead_in_ms")),
@@ -807,7 +891,7 @@ static void player_msg(struct player *p, const char *type, const char *s, size_t
                 rq->fanout_max = lat;
         }
         struct cqb_plan *pl = plan_from_text(r, (int)k, s, n);
-        send_shown(p, (int)k);
+        shown_later(p, (int)k);
         if (pl)
             schedule(p, (int)k, pl, pl->lead_in_ms, pl->remaining_ms, false);
     } else if (!strcmp(type, "reveal")) {
@@ -1395,6 +1479,9 @@ static int report(void)
            "answers checked against the bank: %s\n",
            B.o.wrong, B.o.late, B.o.silent, B.o.drop, (unsigned long long)B.o.seed,
            B.bank ? "yes" : "no (bank file not found)");
+    printf("  `shown`: %s\n", B.o.shown_at_once
+                                  ? "sent as each `question` is read (--shown-at-once)"
+                                  : "sent once the broadcast's burst is read");
     if (B.server_cmd[0])
         printf("  server: %s\n", B.server_cmd);
     printf("\n  joined %lu / %lu players in %.2f s (%.0f/s); connect-to-joined p50 %.1f ms, "
@@ -1509,19 +1596,19 @@ static int report(void)
         for (unsigned i = 0; i < B.n_errs; i++)
             json_object_set_new(errs, B.errs[i].code, json_integer(B.errs[i].n));
         json_t *j = json_pack(
-            "{s:{s:I, s:I, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s?}, "
+            "{s:{s:I, s:I, s:i, s:s, s:i, s:i, s:f, s:f, s:f, s:f, s:f, s:I, s:I, s:s?, s:b}, "
             "s:{s:I, s:I, s:f}, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:f}",
             "config", "players", (json_int_t)B.o.players, "rooms", (json_int_t)B.o.rooms,
             "questions_played", played, "bank", B.o.bank, "time_limit", B.o.time_limit, "lead_in",
             B.o.lead_in, "join_rate", B.o.join_rate, "wrong", B.o.wrong, "late", B.o.late, "silent",
             B.o.silent, "drop", B.o.drop, "seed", (json_int_t)B.o.seed, "gap_ms",
-            (json_int_t)B.o.gap_ms, "server_cmd", B.server_cmd[0] ? B.server_cmd : NULL, "join",
-            "players", (json_int_t)T.players, "joined", (json_int_t)T.joined, "seconds", join_s,
-            "latency_ms", "question_fanout", cqb_series_json(&B.fanout), "fanout_slowest",
-            cqb_series_json(&B.fanout_last), "answer_ack", cqb_series_json(&B.ack), "reveal",
-            cqb_series_json(&B.reveal), "result", cqb_series_json(&B.result), "leaderboard",
-            cqb_series_json(&B.leaderboard), "connect_to_joined", cqb_series_json(&B.join_lat),
-            "wall_s", wall);
+            (json_int_t)B.o.gap_ms, "server_cmd", B.server_cmd[0] ? B.server_cmd : NULL,
+            "shown_at_once", (int)B.o.shown_at_once, "join", "players", (json_int_t)T.players,
+            "joined", (json_int_t)T.joined, "seconds", join_s, "latency_ms", "question_fanout",
+            cqb_series_json(&B.fanout), "fanout_slowest", cqb_series_json(&B.fanout_last),
+            "answer_ack", cqb_series_json(&B.ack), "reveal", cqb_series_json(&B.reveal), "result",
+            cqb_series_json(&B.result), "leaderboard", cqb_series_json(&B.leaderboard),
+            "connect_to_joined", cqb_series_json(&B.join_lat), "wall_s", wall);
         json_object_set_new(
             j, "messages",
             json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
@@ -1626,6 +1713,9 @@ static void usage(FILE *f)
         "  --drop F             share of players dropped and rejoined mid-game (default 0.02)\n"
         "  --gap-ms MS          host's pause on the leaderboard (default 500)\n"
         "  --drop-host Q        every host drops and rejoins when question Q arrives\n"
+        "  --shown-at-once      send each player's `shown` as its `question` is read, not\n"
+        "                       once the broadcast's burst is read (slower reading, counted\n"
+        "                       in the fan-out)\n"
         "  --seed N             random seed (default 1)\n\n"
         "Output:\n"
         "  --json FILE          machine-readable results\n"
@@ -1701,7 +1791,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         O_TRACE,
         O_MDROW,
         O_JTIMEOUT,
-        O_DROPHOST
+        O_DROPHOST,
+        O_SHOWN_NOW
     };
     static const struct option lo[] = {
         {"url", 1, 0, O_URL},
@@ -1737,6 +1828,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"md-row", 1, 0, O_MDROW},
         {"join-timeout", 1, 0, O_JTIMEOUT},
         {"drop-host", 1, 0, O_DROPHOST},
+        {"shown-at-once", 0, 0, O_SHOWN_NOW},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -1858,6 +1950,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case O_DROPHOST:
             o->drop_host_q = atoi(optarg);
+            break;
+        case O_SHOWN_NOW:
+            o->shown_at_once = true;
             break;
         case O_SMOKE:
             o->smoke = true;
@@ -2031,7 +2126,8 @@ static int setup_players(void)
     B.rooms = calloc(B.o.rooms, sizeof *B.rooms);
     B.n_all = B.o.players * B.o.rooms;
     B.all = calloc(B.n_all, sizeof *B.all);
-    if (!B.rooms || !B.all)
+    B.shown_wait = calloc(B.n_all ? B.n_all : 1, sizeof *B.shown_wait);
+    if (!B.rooms || !B.all || !B.shown_wait)
         return -1;
     for (unsigned i = 0; i < B.o.rooms; i++) {
         struct room *r = &B.rooms[i];
@@ -2052,6 +2148,7 @@ static int setup_players(void)
             p->c.player = p;
             p->last_q = -1;
             p->away_from = -1;
+            p->shown_k = -1;
             snprintf(p->nick, sizeof p->nick, "b%u-%u", i, j);
             uv_timer_init(&B.loop, &p->timer);
             p->timer.data = p;
@@ -2088,6 +2185,7 @@ static void free_all(void)
     }
     free(B.rooms);
     free(B.all);
+    free(B.shown_wait);
     while (B.links) {
         struct link *l = B.links;
         B.links = l->next_all;
@@ -2186,6 +2284,8 @@ int main(int argc, char **argv)
         culled0 = 0;
     uv_timer_init(&B.loop, &B.tick);
     uv_timer_start(&B.tick, tick_cb, TICK_MS, TICK_MS);
+    uv_check_init(&B.loop, &B.shown_check);
+    uv_check_start(&B.shown_check, shown_check_cb);
     uv_run(&B.loop, UV_RUN_DEFAULT);
 
     if (B.o.server_pid > 0) {
@@ -2208,6 +2308,8 @@ int main(int argc, char **argv)
     B.finishing = true;
     uv_timer_stop(&B.tick);
     uv_close((uv_handle_t *)&B.tick, close_cb);
+    uv_check_stop(&B.shown_check);
+    uv_close((uv_handle_t *)&B.shown_check, close_cb);
     for (unsigned i = 0; i < B.o.rooms; i++) {
         uv_timer_stop(&B.rooms[i].host_timer);
         uv_close((uv_handle_t *)&B.rooms[i].host_timer, close_cb);
