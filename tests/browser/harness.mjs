@@ -64,8 +64,11 @@ export async function startServer(extraArgs = []) {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = once(proc, 'exit');
         proc.kill('SIGTERM');
-        const timer = new Promise((r) => setTimeout(() => r('timeout'), 8000));
-        if ((await Promise.race([exited, timer])) === 'timeout') {
+        let timeout;
+        const timer = new Promise((r) => (timeout = setTimeout(() => r('timeout'), 8000)));
+        const how = await Promise.race([exited, timer]);
+        clearTimeout(timeout); // else it holds the test file's process open for 8 s
+        if (how === 'timeout') {
           proc.kill('SIGKILL');
           await exited;
         }
