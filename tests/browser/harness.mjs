@@ -203,7 +203,9 @@ export async function settle(page) {
   assert.ok(frames > 0, `the page's fitted text did not settle in ${-frames} frames`);
 }
 
-export const viewIs = (page, name) => page.waitForFunction((v) => document.body.dataset.view === v, name, { timeout: STEP });
+/** Waits for the page's view; a page being navigated has no body for a moment
+ * (a predicate that throws ends the wait at once, as a failure). */
+export const viewIs = (page, name) => page.waitForFunction((v) => document.body?.dataset.view === v, name, { timeout: STEP });
 
 export async function text(page, sel) {
   return (await page.locator(sel).textContent())?.trim() ?? '';

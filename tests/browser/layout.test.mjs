@@ -409,6 +409,6 @@ async function phoneAnswers(phone, qtype, phase) {
     default:
       await p.click('.opt[data-index="1"]');
   }
-  await p.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
-  await p.waitForFunction(() => document.body.dataset.view === 'result', null, { timeout: STEP });
+  await p.waitForFunction(() => ['answered', 'result'].includes(document.body?.dataset.view));
+  await p.waitForFunction(() => document.body?.dataset.view === 'result', null, { timeout: STEP });
 }

@@ -281,8 +281,8 @@ test('images shrink, not the answers; small and landscape phones cut nothing; ti
         if (k < 2 || qtype === 'typeanswer') await check(ph, `${phase}-result`, { axe: ph.name === 'p360' && k === 0 });
       }
       await host.page.click('#ctl-next');
-      await host.page.waitForFunction(() => ['leaderboard', 'ended'].includes(document.body.dataset.view));
-      if (await host.page.evaluate(() => document.body.dataset.view === 'ended')) break;
+      await host.page.waitForFunction(() => ['leaderboard', 'ended'].includes(document.body?.dataset.view));
+      if (await host.page.evaluate(() => document.body?.dataset.view === 'ended')) break;
       if (k === 0) for (const ph of phones) {
         await viewIs(ph.page, 'leaderboard');
         await check(ph, `${phase}-leaderboard`, { axe: ph.name === 'p360' });
