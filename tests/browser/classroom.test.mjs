@@ -129,7 +129,7 @@ async function joinAs(base, a, pin, nickname) {
 async function questionOpen(a, k) {
   await a.page.waitForFunction(
     (k) =>
-      document.body.dataset.view === 'question' &&
+      document.body?.dataset.view === 'question' &&
       document.getElementById('q-count').textContent.startsWith(`Question ${k + 1} of`) &&
       document.getElementById('q-leadin').hidden &&
       !document.querySelector('#q-answer .opt')?.disabled,
@@ -139,7 +139,7 @@ async function questionOpen(a, k) {
 
 async function pick(a, option) {
   await a.page.click(`.opt:has-text("${option}")`);
-  await a.page.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
+  await a.page.waitForFunction(() => ['answered', 'result'].includes(document.body?.dataset.view));
 }
 
 /** Box of `sel`, or null when it is not rendered. */

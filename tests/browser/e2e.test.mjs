@@ -48,7 +48,7 @@ async function joinAs(a, pin, nickname) {
 async function questionOpen(a, k) {
   await a.page.waitForFunction(
     (k) =>
-      document.body.dataset.view === 'question' &&
+      document.body?.dataset.view === 'question' &&
       document.getElementById('q-count').textContent.startsWith(`Question ${k + 1} of`) &&
       document.getElementById('q-leadin').hidden,
     k,
@@ -59,8 +59,8 @@ async function questionOpen(a, k) {
 /** "Answer received" (the last answer can close the question at once, so
  * the result may already have replaced it). */
 async function answered(a) {
-  await a.page.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view), null, { timeout: STEP });
-  if ((await a.page.evaluate(() => document.body.dataset.view)) === 'answered') {
+  await a.page.waitForFunction(() => ['answered', 'result'].includes(document.body?.dataset.view), null, { timeout: STEP });
+  if ((await a.page.evaluate(() => document.body?.dataset.view)) === 'answered') {
     assert.equal(await text(a.page, '#answered-title'), 'Answer received');
   }
 }

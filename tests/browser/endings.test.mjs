@@ -47,16 +47,16 @@ async function play(host, picks) {
   await host.page.click('#start-btn');
   await viewIs(host.page, 'question');
   for (const [p, option] of picks) {
-    await p.page.waitForFunction(() => document.body.dataset.view === 'question' && !document.querySelector('#q-answer .opt')?.disabled, null, { timeout: STEP });
+    await p.page.waitForFunction(() => document.body?.dataset.view === 'question' && !document.querySelector('#q-answer .opt')?.disabled, null, { timeout: STEP });
     await p.page.click(`.opt:has-text("${option}")`);
-    await p.page.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
+    await p.page.waitForFunction(() => ['answered', 'result'].includes(document.body?.dataset.view));
   }
   await viewIs(host.page, 'reveal');
   await host.page.click('#ctl-next');
   await viewIs(host.page, 'leaderboard');
   await host.page.click('#ctl-next'); // "Final results"
   await viewIs(host.page, 'ended');
-  for (const [p] of picks) await p.page.waitForFunction(() => document.body.dataset.view === 'ended' && document.getElementById('end-title').textContent !== '');
+  for (const [p] of picks) await p.page.waitForFunction(() => document.body?.dataset.view === 'ended' && document.getElementById('end-title').textContent !== '');
 }
 
 test('nobody scores: no winner on any screen', { timeout: 120_000 }, async () => {

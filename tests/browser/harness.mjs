@@ -64,8 +64,11 @@ export async function startServer(extraArgs = []) {
       if (proc.exitCode === null && proc.signalCode === null) {
         const exited = once(proc, 'exit');
         proc.kill('SIGTERM');
-        const timer = new Promise((r) => setTimeout(() => r('timeout'), 8000));
-        if ((await Promise.race([exited, timer])) === 'timeout') {
+        let timeout;
+        const timer = new Promise((r) => (timeout = setTimeout(() => r('timeout'), 8000)));
+        const how = await Promise.race([exited, timer]);
+        clearTimeout(timeout); // else it holds the test file's process open for 8 s
+        if (how === 'timeout') {
           proc.kill('SIGKILL');
           await exited;
         }
@@ -145,16 +148,64 @@ export async function actor(browser, name, viewport, options = {}) {
   return a;
 }
 
+/** Screenshot options for the pictures kept in artifacts/ (for people, not
+ * compared by any test): JPEG takes a fifth of PNG's time at 1920x1080. */
+export const SHOT = { type: 'jpeg', quality: 85 };
+
 /** Screenshots numbered in order, into `dir`. */
 export function shooter(dir) {
   let n = 0;
   return async (a, label, page = a.page) => {
     n++;
-    await page.screenshot({ path: path.join(dir, `${String(n).padStart(2, '0')}-${label}-${a.name}.png`), fullPage: false });
+    await page.screenshot({ path: path.join(dir, `${String(n).padStart(2, '0')}-${label}-${a.name}.jpg`), fullPage: false, ...SHOT });
   };
 }
 
-export const viewIs = (page, name) => page.waitForFunction((v) => document.body.dataset.view === v, name, { timeout: STEP });
+/**
+ * Resolves once the page's fitted text (web-client/js/fit.js, which runs on
+ * the animation frame after a resize, a view switch or new content, and
+ * again when its own change resized a box) has settled: after at least two
+ * frames, the first frame before which no [data-fit] box or anything inside
+ * one changed its style or class, and neither the window, main nor a box
+ * was resized. Frames, not a fixed delay.
+ */
+export async function settle(page) {
+  const frames = await page.evaluate(
+    () =>
+      new Promise((resolve) => {
+        let changed = true;
+        let n = 0;
+        const mo = new MutationObserver((records) => {
+          for (const r of records) if (r.target.closest?.('[data-fit]')) changed = true;
+        });
+        mo.observe(document.documentElement, { subtree: true, attributes: true, attributeFilter: ['style', 'class'] });
+        // What makes the routine run again: a box or main resized, the window resized.
+        const ro = new ResizeObserver(() => (changed = true));
+        for (const e of document.querySelectorAll('main, [data-fit]')) ro.observe(e);
+        const resized = () => (changed = true);
+        window.addEventListener('resize', resized);
+        const frame = () =>
+          requestAnimationFrame(() => {
+            n++;
+            if ((!changed && n >= 2) || n >= 600) {
+              mo.disconnect();
+              ro.disconnect();
+              window.removeEventListener('resize', resized);
+              resolve(changed ? -n : n);
+            } else {
+              changed = false;
+              frame();
+            }
+          });
+        frame();
+      }),
+  );
+  assert.ok(frames > 0, `the page's fitted text did not settle in ${-frames} frames`);
+}
+
+/** Waits for the page's view; a page being navigated has no body for a moment
+ * (a predicate that throws ends the wait at once, as a failure). */
+export const viewIs = (page, name) => page.waitForFunction((v) => document.body?.dataset.view === v, name, { timeout: STEP });
 
 export async function text(page, sel) {
   return (await page.locator(sel).textContent())?.trim() ?? '';

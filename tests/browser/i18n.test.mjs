@@ -127,7 +127,7 @@ test('the language selector switches a page at once and is remembered', { timeou
   await pl.page.selectOption('#lang-select', 'es');
   await shows(pl.page, 'section[data-view="lobby"] .eyebrow', 'es', 'play.youreIn');
   await shows(pl.page, '#lobby-count', 'es', 'play.first');
-  assert.equal(await pl.page.evaluate(() => document.body.dataset.view), 'lobby', 'still in the lobby');
+  assert.equal(await pl.page.evaluate(() => document.body?.dataset.view), 'lobby', 'still in the lobby');
   await shot(pl, 'switched-to-es');
 
   await host.page.waitForFunction(() => document.getElementById('lobby-count').textContent === '1');
@@ -156,7 +156,7 @@ test('the language selector switches a page at once and is remembered', { timeou
   await shows(pl.page, '#q-count', 'de', 'common.questionOf', { n: 1, total: 1 });
   await shows(pl.page, '#q-type', 'de', 'ui.qt.single');
   await pl.page.click('.opt:has-text("Red")');
-  await pl.page.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
+  await pl.page.waitForFunction(() => ['answered', 'result'].includes(document.body?.dataset.view));
   await viewIs(host.page, 'reveal');
   await shot(host, 'reveal-fr');
 

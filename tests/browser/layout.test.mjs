@@ -18,7 +18,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { HERE, STEP, useServerAndBrowser, actor as newActor, viewIs, text, assertClean } from './harness.mjs';
+import { HERE, STEP, SHOT, useServerAndBrowser, actor as newActor, viewIs, text, assertClean, settle } from './harness.mjs';
 
 const ARTIFACTS = path.join(HERE, 'artifacts', 'layout');
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -149,25 +149,28 @@ async function axe(page) {
     .map((v) => `${v.id} (${v.impact}): ${v.help}: ${v.nodes.map((n) => n.target.join(' ') + (n.failureSummary ? ` [${n.failureSummary.replace(/\s+/g, ' ').slice(0, 160)}]` : '')).join('; ')}`);
 }
 
-/** Waits two frames: the fit routine runs on resize and on render. */
-const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 50)))));
-
 const failures = [];
 const seen = new Map(); // phase -> problems, for the report at the end
 const sizesSeen = new Map(); // phase -> smallest font sizes
+let checks = 0; // screenshots' numbers, taken when a check starts (checks run side by side)
 
 /**
  * Checks one actor's screen in `phase`, at each of `sizes` (the first one is
  * the actor's own; the page is resized for the others and back), runs axe
- * once, and keeps a screenshot per size.
+ * once, and keeps a screenshot per size. The actors' pages are checked side
+ * by side (all(): each in its own browser context, nothing else happens in
+ * the game meanwhile).
  */
 async function check(a, phase, { sizes, noScroll = true, runAxe = true }) {
   const own = a.page.viewportSize();
+  let n = checks;
+  checks += sizes.length;
   for (const size of sizes) {
     if (size.width !== a.page.viewportSize().width || size.height !== a.page.viewportSize().height) await a.page.setViewportSize(size);
     await settle(a.page);
     const label = `${phase}-${a.name}-${size.width}x${size.height}`;
-    await a.page.screenshot({ path: path.join(ARTIFACTS, `${String(seen.size + 1).padStart(3, '0')}-${label}.png`) });
+    const numbered = `${String(++n).padStart(3, '0')}-${label}`;
+    await a.page.screenshot({ path: path.join(ARTIFACTS, `${numbered}.jpg`), ...SHOT });
     // A landscape phone (844x390) may scroll its page, if nothing is cut off.
     const landscape = a.name === 'phone' && size.width > size.height;
     const clip = a.name === 'phone' && !/^(landing|leaderboard-page)/.test(phase); // the game's screens
@@ -181,9 +184,9 @@ async function check(a, phase, { sizes, noScroll = true, runAxe = true }) {
     if (a.name === 'phone') {
       for (const k of ['prompt', 'option']) if (fonts[k] !== undefined && fonts[k] < 13.95) problems.push(`the ${k} is ${fonts[k]}px on the phone`);
     }
-    sizesSeen.set(label, fonts);
+    sizesSeen.set(numbered, fonts);
     if (runAxe && size === sizes[0]) problems.push(...(await axe(a.page)).map((p) => `axe: ${p}`));
-    seen.set(label, problems);
+    seen.set(numbered, problems);
     for (const p of problems) failures.push(`${label}: ${p}`);
   }
   if (own.width !== a.page.viewportSize().width || own.height !== a.page.viewportSize().height) {
@@ -232,41 +235,81 @@ function startBots({ pin, count }) {
 // ---- the game -------------------------------------------------------------------
 
 test('every screen fits the projector and the phone, and passes axe-core', { timeout: 600_000 }, async () => {
+  // The lead-in in a game of its own (the longest lead-in, 30 s: the
+  // checks must run while it shows), so that the main game's questions,
+  // without one, do not each wait out a lead-in.
+  const leadHost = await newActor(env.browser, 'host', BIG);
+  const leadPhone = await newActor(env.browser, 'phone', PHONE);
+  const leadBots = await newActor(env.browser, 'bots', { width: 400, height: 300 });
   const host = await newActor(env.browser, 'host', BIG);
   const spect = await newActor(env.browser, 'projector', SMALL);
   const phone = await newActor(env.browser, 'phone', PHONE);
   const bots = await newActor(env.browser, 'bots', { width: 400, height: 300 });
-  const everyone = [host, spect, phone];
+  const everyone = [leadHost, leadPhone, host, spect, phone];
   try {
+    await leadIn({ host: leadHost, phone: leadPhone, bots: leadBots });
+    for (const a of [leadHost, leadPhone, leadBots]) await a.context.close();
     await play({ host, spect, phone, bots });
     await assertClean(everyone);
   } catch (e) {
     for (const a of everyone) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
     throw e;
   } finally {
-    for (const a of [...everyone, bots]) await a.context.close().catch(() => {});
-    fs.writeFileSync(path.join(ARTIFACTS, 'report.txt'), [...seen].map(([k, v]) => `${k}: ${v.length ? v.join('\n    ') : 'ok'}  ${JSON.stringify(sizesSeen.get(k) || {})}`).join('\n') + '\n');
+    for (const a of [...everyone, bots, leadBots]) await a.context.close().catch(() => {});
+    fs.writeFileSync(path.join(ARTIFACTS, 'report.txt'), [...seen].sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}: ${v.length ? v.join('\n    ') : 'ok'}  ${JSON.stringify(sizesSeen.get(k) || {})}`).join('\n') + '\n');
   }
   assert.deepEqual(failures, [], `layout or accessibility problems:\n${failures.join('\n')}`);
 });
 
 const PROJ = { sizes: [BIG, SMALL] };
 const PROJ_SMALL_FIRST = { sizes: [SMALL, BIG] };
-const projectors = async (host, spect, phase) => {
-  await check(host, phase, PROJ);
-  await check(spect, phase, PROJ_SMALL_FIRST);
-};
+/** The host's screen and the projector view in `phase`, and the phone's
+ * (as `phonePhase`, when given) with `phoneOpts`, side by side. */
+const all = (host, spect, phase, phone, phonePhase, phoneOpts = { sizes: PHONES }) =>
+  Promise.all([check(host, phase, PROJ), check(spect, phase, PROJ_SMALL_FIRST), phone ? check(phone, phonePhase, phoneOpts) : null]);
+
+/** Creates a game of the long bank with lead-in `lead` (s); its PIN. */
+async function createGame(host, lead, checkForm) {
+  await host.page.goto(`${env.base}/?host`);
+  await host.page.check('.bank-card input[value="long"]');
+  if (checkForm) await check(host, 'start-page-host-form', { sizes: [BIG], noScroll: false });
+  await host.page.fill('#opt-lead', String(lead));
+  await host.page.click('#host-btn');
+  await viewIs(host.page, 'lobby');
+  return (await text(host.page, '#pin-big')).replace(/\s+/g, '');
+}
+
+/** The 23 WebSocket players join game `pin`; resolves once the host's lobby has all 24. */
+async function botsJoin(host, bots, pin) {
+  await bots.page.goto(`${env.base}/leaderboard.html`);
+  await bots.page.evaluate(startBots, { pin, count: BOTS });
+  await host.page.waitForFunction((n) => document.querySelectorAll('#lobby-players .player-chip').length === n, BOTS + 1, { timeout: 60_000 });
+}
+
+/** The first question's lead-in, on the host's screen and the phone, in a game of 24. */
+async function leadIn({ host, phone, bots }) {
+  const pin = await createGame(host, 30, false);
+  await phone.page.goto(`${env.base}/?pin=${pin}`);
+  await phone.page.fill('#join-nick', NICK);
+  await phone.page.click('#join-btn');
+  await viewIs(phone.page, 'lobby');
+  await botsJoin(host, bots, pin);
+  await host.page.click('#start-btn');
+  await viewIs(host.page, 'question');
+  await host.page.waitForFunction(() => document.getElementById('hq-count').textContent.startsWith('Question 1 of'));
+  await host.page.waitForSelector('#hq-leadin:not([hidden])');
+  await viewIs(phone.page, 'question');
+  await phone.page.waitForSelector('#q-leadin:not([hidden])');
+  await Promise.all([check(host, 'leadin', { sizes: [BIG] }), check(phone, 'leadin', { sizes: [PHONE] })]);
+  // What was measured was the lead-in.
+  assert.ok(await host.page.isVisible('#hq-leadin'), "the host's lead-in ended before it was checked");
+  assert.ok(await phone.page.isVisible('#q-leadin'), "the phone's lead-in ended before it was checked");
+}
 
 async function play({ host, spect, phone, bots }) {
   const base = env.base;
-  // -- the host creates a game of the long bank --
-  await host.page.goto(`${base}/?host`);
-  await host.page.check('.bank-card input[value="long"]');
-  await check(host, 'start-page-host-form', { sizes: [BIG], noScroll: false });
-  await host.page.fill('#opt-lead', '8');
-  await host.page.click('#host-btn');
-  await viewIs(host.page, 'lobby');
-  const pin = (await text(host.page, '#pin-big')).replace(/\s+/g, '');
+  // -- the host creates a game of the long bank, without lead-in (leadIn() has it) --
+  const pin = await createGame(host, 0, true);
   await host.page.waitForFunction(() => document.getElementById('qr').complete && document.getElementById('qr').naturalWidth > 0);
   const watchHref = await host.page.getAttribute('#watch-link', 'href');
   await spect.page.goto(watchHref);
@@ -291,12 +334,9 @@ async function play({ host, spect, phone, bots }) {
   assert.equal(await text(phone.page, '#me-name'), NICK);
 
   // -- 23 more players --
-  await bots.page.goto(`${base}/leaderboard.html`);
-  await bots.page.evaluate(startBots, { pin, count: BOTS });
-  await host.page.waitForFunction((n) => document.querySelectorAll('#lobby-players .player-chip').length === n, BOTS + 1, { timeout: 60_000 });
+  await botsJoin(host, bots, pin);
   await spect.page.waitForFunction((n) => document.querySelectorAll('#lobby-players .player-chip').length === n, BOTS + 1, { timeout: 60_000 });
-  await projectors(host, spect, 'lobby');
-  await check(phone, 'lobby', { sizes: PHONES });
+  await all(host, spect, 'lobby', phone, 'lobby');
 
   await host.page.click('#start-btn');
   const total = 7;
@@ -305,26 +345,17 @@ async function play({ host, spect, phone, bots }) {
     await host.page.waitForFunction((k) => document.getElementById('hq-count').textContent.startsWith(`Question ${k + 1} of`), k);
     const qtype = await host.page.evaluate(() => document.getElementById('hq-options').dataset.qtype);
     const phase = `q${k + 1}-${qtype}`;
-    if (k === 0) {
-      // The lead-in (8 s): the host's screen at its own size only.
-      await host.page.waitForSelector('#hq-leadin:not([hidden])');
-      await check(host, 'leadin', { sizes: [BIG] });
-      await phone.page.waitForSelector('#q-leadin:not([hidden])');
-      await check(phone, 'leadin', { sizes: [PHONE] });
-    }
     await host.page.waitForSelector('#hq-leadin', { state: 'hidden' });
     await host.page.waitForFunction((n) => document.getElementById('hq-answered').textContent === String(n), BOTS, { timeout: 60_000 });
     await viewIs(phone.page, 'question');
     await phone.page.waitForSelector('#q-leadin', { state: 'hidden' });
-    await projectors(host, spect, phase);
-    await check(phone, phase, { sizes: PHONES });
+    await all(host, spect, phase, phone, phase);
     if (k === 1) {
       await host.page.click('#ctl-pause');
       await host.page.waitForSelector('#hq-paused:not([hidden])');
       await spect.page.waitForSelector('#hq-paused:not([hidden])');
       await phone.page.waitForSelector('#q-paused:not([hidden])');
-      await projectors(host, spect, 'paused');
-      await check(phone, 'paused', { sizes: [PHONE] });
+      await all(host, spect, 'paused', phone, 'paused', { sizes: [PHONE] });
       await host.page.click('#ctl-pause');
       await phone.page.waitForSelector('#q-paused', { state: 'hidden' });
       await phone.page.waitForFunction(() => !document.querySelector('#q-answer button:disabled:not(#submit-answer)'));
@@ -334,16 +365,14 @@ async function play({ host, spect, phone, bots }) {
     await viewIs(host.page, 'reveal');
     await viewIs(spect.page, 'reveal');
     await viewIs(phone.page, 'result');
-    await projectors(host, spect, `${phase}-reveal`);
-    await check(phone, `${phase}-result`, { sizes: PHONES });
+    await all(host, spect, `${phase}-reveal`, phone, `${phase}-result`);
     await host.page.click('#ctl-next');
     await viewIs(host.page, 'leaderboard');
     await viewIs(spect.page, 'leaderboard');
     await viewIs(phone.page, 'leaderboard');
     await host.page.waitForFunction(() => document.querySelectorAll('#hl-list .board-row').length === 10);
     if (k === 0 || k === total - 1) {
-      await projectors(host, spect, `${phase}-leaderboard`);
-      await check(phone, `${phase}-leaderboard`, { sizes: PHONES });
+      await all(host, spect, `${phase}-leaderboard`, phone, `${phase}-leaderboard`);
     }
     await host.page.click('#ctl-next');
   }
@@ -352,8 +381,7 @@ async function play({ host, spect, phone, bots }) {
   await viewIs(spect.page, 'ended');
   await viewIs(phone.page, 'ended');
   await host.page.waitForSelector('#dl-csv:not([hidden])');
-  await projectors(host, spect, 'podium');
-  await check(phone, 'ended', { sizes: PHONES, noScroll: false });
+  await all(host, spect, 'podium', phone, 'ended', { sizes: PHONES, noScroll: false });
 
   // The leaderboard page, from the phone's end screen.
   await phone.page.click('#end-board');
@@ -381,6 +409,6 @@ async function phoneAnswers(phone, qtype, phase) {
     default:
       await p.click('.opt[data-index="1"]');
   }
-  await p.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
-  await p.waitForFunction(() => document.body.dataset.view === 'result', null, { timeout: STEP });
+  await p.waitForFunction(() => ['answered', 'result'].includes(document.body?.dataset.view));
+  await p.waitForFunction(() => document.body?.dataset.view === 'result', null, { timeout: STEP });
 }

@@ -64,7 +64,7 @@ async function joinAs(a, pin, nickname) {
 async function questionOpen(a, k) {
   await a.page.waitForFunction(
     (k) =>
-      document.body.dataset.view === 'question' &&
+      document.body?.dataset.view === 'question' &&
       document.getElementById('q-count').textContent.startsWith(`Question ${k + 1} of`) &&
       document.getElementById('q-leadin').hidden &&
       !document.querySelector('#q-answer .opt')?.disabled,
@@ -92,7 +92,7 @@ async function playGame(host, players, answers) {
     for (const p of players) await questionOpen(p, k);
     for (const p of players) {
       await p.page.click(`.opt:has-text("${answers.get(p)[k]}")`);
-      await p.page.waitForFunction(() => ['answered', 'result'].includes(document.body.dataset.view));
+      await p.page.waitForFunction(() => ['answered', 'result'].includes(document.body?.dataset.view));
     }
     await viewIs(host.page, 'reveal'); // the last answer closes the question
     await hostNext(host, 'leaderboard');

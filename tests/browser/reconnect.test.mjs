@@ -71,7 +71,7 @@ async function backAt(a) {
   const h = await a.page.waitForFunction(
     () => {
       const c = window.chainquiz.client;
-      if (!(c.status === 'open' && c.attempt === 0 && document.body.dataset.view === 'lobby')) return false;
+      if (!(c.status === 'open' && c.attempt === 0 && document.body?.dataset.view === 'lobby')) return false;
       window.__backAt ??= Date.now();
       return window.__backAt;
     },
@@ -175,7 +175,7 @@ test('the network comes back while the page still holds a dead socket: a ping de
   const back = await cy.page.waitForFunction(
     () => {
       const c = window.chainquiz.client;
-      if (!(c.ws !== window.__oldWs && c.status === 'open' && c.attempt === 0 && document.body.dataset.view === 'lobby')) return false;
+      if (!(c.ws !== window.__oldWs && c.status === 'open' && c.attempt === 0 && document.body?.dataset.view === 'lobby')) return false;
       return Date.now();
     },
     null,

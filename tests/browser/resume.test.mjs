@@ -67,7 +67,7 @@ test('a seat from another tab is offered first; a reload takes it back at once',
     assert.equal(await text(tab, '#resume-text'), `Continue as Ann in game ${pin}?`);
     assert.equal(await text(tab, '#resume-btn'), 'Continue');
     assert.equal(await text(tab, '#resume-forget'), 'Start fresh');
-    assert.equal(await tab.evaluate(() => document.body.dataset.view), 'landing');
+    assert.equal(await tab.evaluate(() => document.body?.dataset.view), 'landing');
     assert.equal(tabSockets.n, 0, 'no WebSocket before Continue');
     assert.equal(await tab.evaluate(() => window.chainquiz.state.session), null, 'no seat taken');
     await shot(ann, 'player-asked', tab);
@@ -140,8 +140,8 @@ async function createWithGroup(a, group, typedSecret) {
   await a.page.fill('#opt-group', group);
   if (typedSecret) await a.page.fill('#opt-group-secret', typedSecret);
   await a.page.click('#host-btn');
-  await a.page.waitForFunction(() => ['lobby', 'gone'].includes(document.body.dataset.view));
-  return a.page.evaluate(() => document.body.dataset.view);
+  await a.page.waitForFunction(() => ['lobby', 'gone'].includes(document.body?.dataset.view));
+  return a.page.evaluate(() => document.body?.dataset.view);
 }
 
 test('a group label belongs to the browser that created it, or to whoever has its secret', { timeout: 180_000 }, async () => {

@@ -22,7 +22,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { createRequire } from 'node:module';
-import { HERE, REPO, useServerAndBrowser, actor as newActor, viewIs, text, assertClean } from './harness.mjs';
+import { HERE, REPO, SHOT, useServerAndBrowser, actor as newActor, viewIs, text, assertClean, settle } from './harness.mjs';
 
 const ARTIFACTS = path.join(HERE, 'artifacts', 'screens');
 const AXE_SOURCE = fs.readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
@@ -44,8 +44,7 @@ const env = useServerAndBrowser({
 });
 
 let shots = 0;
-const shot = (a, label) => a.page.screenshot({ path: path.join(ARTIFACTS, `${String(++shots).padStart(3, '0')}-${label}-${a.name}.png`) });
-const settle = (page) => page.evaluate(() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(() => setTimeout(r, 50)))));
+const shot = (a, label) => a.page.screenshot({ path: path.join(ARTIFACTS, `${String(++shots).padStart(3, '0')}-${label}-${a.name}.jpg`), ...SHOT });
 
 // ---- checks (in the page) -------------------------------------------------------
 
@@ -282,8 +281,8 @@ test('images shrink, not the answers; small and landscape phones cut nothing; ti
         if (k < 2 || qtype === 'typeanswer') await check(ph, `${phase}-result`, { axe: ph.name === 'p360' && k === 0 });
       }
       await host.page.click('#ctl-next');
-      await host.page.waitForFunction(() => ['leaderboard', 'ended'].includes(document.body.dataset.view));
-      if (await host.page.evaluate(() => document.body.dataset.view === 'ended')) break;
+      await host.page.waitForFunction(() => ['leaderboard', 'ended'].includes(document.body?.dataset.view));
+      if (await host.page.evaluate(() => document.body?.dataset.view === 'ended')) break;
       if (k === 0) for (const ph of phones) {
         await viewIs(ph.page, 'leaderboard');
         await check(ph, `${phase}-leaderboard`, { axe: ph.name === 'p360' });
