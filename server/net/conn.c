@@ -418,6 +418,36 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
     want_writable(c);
 }
 
+/* Queues `b` ahead of what waits behind the durability gate: a notice that
+ * confirms nothing (the storage warning) must not wait for the storage it
+ * warns about. The gate moves past it. Without a gate, as cq_conn_push. */
+static void conn_push_ahead(struct cq_conn *c, struct cq_buf *b)
+{
+    const struct cq_config *cfg = c->net->deps.cfg;
+    unsigned cap = cfg->send_queue_max;
+    if (!b || c->culled)
+        return;
+    if (!c->gated || c->qlen >= cap) {
+        cq_conn_push(c, b); /* a full queue is culled there */
+        return;
+    }
+    /* Entries before the gate (written or not) are counted by qout and
+     * gate_pos; those still queued are the first `ahead`. */
+    unsigned ahead = c->gate_pos > c->qout ? (unsigned)(c->gate_pos - c->qout) : 0;
+    if (ahead > c->qlen)
+        ahead = c->qlen;
+    for (unsigned i = c->qlen; i > ahead; i--)
+        c->q[(c->qhead + i) % cap] = c->q[(c->qhead + i - 1) % cap];
+    c->q[(c->qhead + ahead) % cap] = b;
+    b->refs++;
+    c->qlen++;
+    c->qbytes += b->len;
+    c->net->m.queued_msgs++;
+    c->net->m.queued_bytes += b->len;
+    c->gate_pos++;
+    want_writable(c);
+}
+
 /* Queues a buffer nobody else holds; frees it when it was not queued. */
 static void send_own(struct cq_conn *c, struct cq_buf *b)
 {
@@ -853,6 +883,11 @@ static void op_push(struct cq_session_conn *sc, struct cq_buf *b)
     cq_conn_push(conn_of(sc), b);
 }
 
+static void op_push_ahead(struct cq_session_conn *sc, struct cq_buf *b)
+{
+    conn_push_ahead(conn_of(sc), b);
+}
+
 static void op_close_after(struct cq_session_conn *sc, uint16_t code, const char *reason)
 {
     cq_conn_close_after(conn_of(sc), code, reason);
@@ -880,6 +915,7 @@ static void op_set_idle(struct cq_session_conn *sc, bool idle)
 
 static const struct cq_session_conn_ops conn_session_ops = {
     .push = op_push,
+    .push_ahead = op_push_ahead,
     .close_after = op_close_after,
     .hold = op_hold,
     .release = op_release,

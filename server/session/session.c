@@ -607,10 +607,20 @@ json_t *cq_session_redis_warning(bool connected)
                                  "results are kept and saved when it returns.");
 }
 
+/* The hosts are told, ahead of what they wait for: a host whose command
+ * waits for the storage is the one who most needs to know it is away
+ * (found by an attack: the warning waited behind the held `ok`). */
 void cq_session_store_state(struct cq_session *s, bool connected)
 {
+    struct cq_buf *b = cq_buf_from_json(cq_session_redis_warning(connected));
+    if (!b)
+        return;
+    b->refs++; /* ours while fanning out */
     for (struct cq_game *g = s->games; g; g = g->next)
-        broadcast(g, cq_session_redis_warning(connected), CQ_ROLE_HOST);
+        for (unsigned i = 0; i < g->n_conns; i++)
+            if (g->conns[i]->role == CQ_ROLE_HOST)
+                g->conns[i]->ops->push_ahead(g->conns[i], b);
+    cq_buf_unref(b);
 }
 
 /* ---- replies encoded once ------------------------------------------------------ */

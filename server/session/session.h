@@ -63,6 +63,9 @@ struct cq_session_conn_ops {
     /* Queues `b` (takes a ref when it keeps it). A connection too slow to
      * keep up is cut off by the transport, at a safe point. */
     void (*push)(struct cq_session_conn *sc, struct cq_buf *b);
+    /* The same, ahead of what is held (`hold`): for a notice that confirms
+     * nothing, such as the storage warning. */
+    void (*push_ahead)(struct cq_session_conn *sc, struct cq_buf *b);
     /* Sends what is queued, then closes with `code` and `reason`. */
     void (*close_after)(struct cq_session_conn *sc, uint16_t code, const char *reason);
     /* What is pushed from now on waits until `release`. */

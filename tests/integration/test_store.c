@@ -471,6 +471,43 @@ Test(store, a_redis_that_stops_answering_is_given_up_on_and_replayed, .init = st
     cq_ws_free(&a.ws);
 }
 
+/* A host whose command waits for a Redis that stopped answering is told at
+ * once (redis_down), ahead of the `ok` that waits: it used to come with the
+ * `ok`, once Redis was back (found by an attack from the documents). */
+static void start_short_timeout_no_journal_acks(void)
+{
+    static const char *const extra[] = {"--redis-timeout", "500", NULL};
+    start_args(extra);
+}
+
+Test(store, a_host_waiting_for_its_ok_is_warned_that_redis_is_away,
+     .init = start_short_timeout_no_journal_acks)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    join(&a, pin, "Ada");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    cr_assert_eq(cq_ws_send_json(&host, json_pack("{s:s, s:s, s:i}", "type", "add_time", "id", "t",
+                                                  "seconds", 10)),
+                 0);
+    json_t *w = cq_ws_expect(&host, "warning", 10000);
+    cr_assert_not_null(w, "no redis_down warning while the ok waits");
+    cr_assert_str_eq(jstr(w, "code"), "redis_down");
+    json_decref(w);
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    json_t *ok = cq_ws_expect(&host, "ok", 15000);
+    cr_assert_not_null(ok, "the held ok never came");
+    cr_assert_str_eq(jstr(ok, "id"), "t");
+    json_decref(ok);
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+}
+
 /* A Redis that refuses writes for now (out of memory) loses nothing: the
  * refused writes stay journaled and go in once it takes them again. */
 Test(store, writes_refused_for_now_are_kept_and_retried, .init = start_journal_acks)

@@ -226,6 +226,16 @@ static void fc_push(struct cq_session_conn *sc, struct cq_buf *b)
     json_array_append_new(c->gated ? c->held : c->in, m);
 }
 
+/* Ahead of what is held: delivered now. */
+static void fc_push_ahead(struct cq_session_conn *sc, struct cq_buf *b)
+{
+    struct fc *c = fc_of(sc);
+    bool gated = c->gated;
+    c->gated = false;
+    fc_push(sc, b);
+    c->gated = gated;
+}
+
 static void fc_close_after(struct cq_session_conn *sc, uint16_t code, const char *reason)
 {
     struct fc *c = fc_of(sc);
@@ -263,8 +273,15 @@ static void fc_set_idle(struct cq_session_conn *sc, bool idle)
     fc_of(sc)->idle = idle;
 }
 
-static const struct cq_session_conn_ops fc_ops = {fc_push,    fc_close_after, fc_hold,
-                                                  fc_release, fc_wrong_guess, fc_set_idle};
+static const struct cq_session_conn_ops fc_ops = {
+    .push = fc_push,
+    .push_ahead = fc_push_ahead,
+    .close_after = fc_close_after,
+    .hold = fc_hold,
+    .release = fc_release,
+    .wrong_guess = fc_wrong_guess,
+    .set_idle = fc_set_idle,
+};
 
 static struct fc *fc_open(void)
 {
@@ -1190,6 +1207,32 @@ Test(session, hosts_are_told_when_the_store_goes_and_comes)
     cr_assert_str_eq(jstr(w, "code"), "redis_ok");
     json_decref(w);
     fc_gone(second);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* A host whose command waits for the store is told the store is away at
+ * once, not behind that command's `ok`. (Found by an attack: the warning
+ * arrived with the `ok`, once the store was back.) */
+Test(session, the_storage_warning_does_not_wait_behind_held_replies)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"start\"}");
+    clear(g.host);
+    st.auto_ack = false;
+    sendf(g.host, "{\"type\":\"add_time\",\"id\":\"t\",\"seconds\":10}");
+    cr_assert(!took(g.host, "ok"));
+    st.connected = false;
+    cq_session_store_state(s, false);
+    json_t *w = take(g.host, "warning");
+    cr_assert_not_null(w, "the warning waited behind the held ok");
+    cr_assert_str_eq(jstr(w, "code"), "redis_down");
+    json_decref(w);
+    st.connected = true;
+    st.auto_ack = true;
+    store_ack();
+    cr_assert(took(g.host, "ok"));
     fc_gone(ann.c);
     fc_gone(g.host);
 }
