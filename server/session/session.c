@@ -158,6 +158,14 @@ static void send_error(struct cq_session_conn *sc, const json_t *req_id, int cod
 
 /* ---- membership ----------------------------------------------------------- */
 
+static struct cq_game *game_by_id(struct cq_session *s, const char *game_id)
+{
+    for (struct cq_game *g = s->games; g; g = g->next)
+        if (!strcmp(g->game_id, game_id))
+            return g;
+    return NULL;
+}
+
 static struct cq_game *game_by_pin(struct cq_session *s, const char *pin)
 {
     for (struct cq_game *g = s->games; g; g = g->next)
@@ -208,6 +216,17 @@ static void game_detach(struct cq_session_conn *sc)
     sc->ops->set_idle(sc, true); /* unless it is closing */
 }
 
+/* Queues `b` for every connection of `g` whose role is in `roles`; `ahead`:
+ * ahead of what is held (push_ahead). */
+static void fan_out(struct cq_game *g, struct cq_buf *b, unsigned roles, bool ahead)
+{
+    for (unsigned i = 0; i < g->n_conns; i++) {
+        struct cq_session_conn *sc = g->conns[i];
+        if (sc->role & roles)
+            (ahead ? sc->ops->push_ahead : sc->ops->push)(sc, b);
+    }
+}
+
 /* Encodes once, queues for every connection whose role is in `roles`. */
 static void broadcast(struct cq_game *g, json_t *msg, unsigned roles)
 {
@@ -215,9 +234,7 @@ static void broadcast(struct cq_game *g, json_t *msg, unsigned roles)
     if (!b)
         return;
     b->refs++; /* ours while fanning out */
-    for (unsigned i = 0; i < g->n_conns; i++)
-        if (g->conns[i]->role & roles)
-            g->conns[i]->ops->push(g->conns[i], b);
+    fan_out(g, b, roles, false);
     cq_buf_unref(b);
 }
 
@@ -250,14 +267,6 @@ static void gate_unlink(struct cq_session_conn *sc)
     sc->gate_prev = sc->gate_next = NULL;
     sc->gate_game = NULL;
     sc->gate_need = 0;
-}
-
-static struct cq_game *game_by_id(struct cq_session *s, const char *game_id)
-{
-    for (struct cq_game *g = s->games; g; g = g->next)
-        if (!strcmp(g->game_id, game_id))
-            return g;
-    return NULL;
 }
 
 /* The gate's entries are stored. What is held goes out, unless the
@@ -341,29 +350,28 @@ static void release_stored(struct cq_game *g, enum release how)
 
 void cq_session_stored(struct cq_session *s, const char *game_id, uint64_t seq, bool stored)
 {
-    for (struct cq_game *g = s->games; g; g = g->next)
-        if (!strcmp(g->game_id, game_id)) {
-            if (!stored) {
-                if (seq < g->log_gap) {
-                    g->log_gap = seq;
-                    cq_err_log("game %s: its log lost entries from %llu on (the Redis journal was "
-                               "full); what depends on them is never acknowledged, and the game "
-                               "cannot be resumed after a restart",
-                               game_id, (unsigned long long)seq);
-                }
-                if (g->expired)
-                    game_after(g); /* its log can no longer be completed */
-                return;
-            }
-            uint64_t upto = seq + 1 < g->log_gap ? seq + 1 : g->log_gap;
-            if (upto > g->log_stored) {
-                g->log_stored = upto;
-                release_stored(g, RELEASE_STORED);
-            }
-            if (g->expired)
-                game_after(g); /* closed once its log is stored */
-            return;
+    struct cq_game *g = game_by_id(s, game_id);
+    if (!g)
+        return;
+    if (!stored) {
+        if (seq < g->log_gap) {
+            g->log_gap = seq;
+            cq_err_log("game %s: its log lost entries from %llu on (the Redis journal was full); "
+                       "what depends on them is never acknowledged, and the game cannot be "
+                       "resumed after a restart",
+                       game_id, (unsigned long long)seq);
         }
+    } else {
+        uint64_t upto = seq + 1 < g->log_gap ? seq + 1 : g->log_gap;
+        if (upto > g->log_stored) {
+            g->log_stored = upto;
+            release_stored(g, RELEASE_STORED);
+        }
+    }
+    /* An expired game waits for its log: closed once it is stored, or can
+     * no longer be (game_after). */
+    if (g->expired)
+        game_after(g);
 }
 
 /* ---- games ------------------------------------------------------------------ */
@@ -617,9 +625,7 @@ void cq_session_store_state(struct cq_session *s, bool connected)
         return;
     b->refs++; /* ours while fanning out */
     for (struct cq_game *g = s->games; g; g = g->next)
-        for (unsigned i = 0; i < g->n_conns; i++)
-            if (g->conns[i]->role == CQ_ROLE_HOST)
-                g->conns[i]->ops->push_ahead(g->conns[i], b);
+        fan_out(g, b, CQ_ROLE_HOST, true);
     cq_buf_unref(b);
 }
 

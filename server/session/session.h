@@ -113,6 +113,7 @@ enum cq_group_claim {
     CQ_GROUP_WRONG,    /* the group has another owner */
 };
 typedef void (*cq_session_claim_cb)(void *ud, enum cq_group_claim outcome);
+/* One player's points from one game, for the boards that outlive games. */
 struct cq_board_entry {
     const char *member;  /* stable identity: the folded nickname */
     const char *display; /* the name as last shown */

@@ -92,7 +92,6 @@ int cq_store_write(struct cq_store *s, int argc, const char **argv, const size_t
 
 /* ---- game data (key schema: docs/redis.md) ------------------------------ */
 
-/* One player's points from one game, for the boards that outlive games. */
 /* The live game's board: absolute scores, so a replay is harmless. */
 int cq_store_game_board(struct cq_store *s, const char *game_id, const char **ids,
                         const long long *scores, size_t n, unsigned ttl_s);
