@@ -100,9 +100,18 @@ static void forget_clock_check(uv_check_t *h)
     ((struct cq_net *)h->data)->clock_us = 0;
 }
 
+/* A fresh reading, not the iteration's: libuv runs a timer re-armed for
+ * 0 ms again within the same timer phase, and lws re-arms its timer for
+ * 0 ms while a sul is due in under a millisecond. An iteration's reading
+ * taken by an earlier timer callback of that phase would be older than
+ * the deadline we were woken for; the session would do nothing and ask
+ * for the same wake-up, over and over, and the loop never left the timer
+ * phase (seen as a server spinning with no reply, in the chaos suite).
+ * The reading taken here is the iteration's from now on. */
 static void on_wake(lws_sorted_usec_list_t *sul)
 {
     struct cq_net *net = lws_container_of(sul, struct cq_net, wake_sul);
+    net->clock_us = 0;
     cq_session_tick(net->session, cq_net_now(net));
 }
 

@@ -357,13 +357,29 @@ static json_t *make_plan(const struct qseen *q, unsigned seed, int player, int k
 
 static void send_msg(struct bot *b, json_t *m)
 {
+    if (getenv("CQ_CHAOS_TRACE")) {
+        char *d = json_dumps(m, JSON_COMPACT);
+        fprintf(stderr, "%lld %s> %.300s\n", (long long)now_ms(), b->nick, d);
+        free(d);
+    }
     if (cq_ws_send_json(&b->ws, m))
         b->ws.closed = true; /* noticed by the loop */
+}
+
+/* With an id, so that a `wrong_phase` for it is told from any other error. */
+static void send_shown(struct bot *b, int k)
+{
+    char id[16];
+    snprintf(id, sizeof id, "s%d", k);
+    send_msg(b, json_pack("{s:s, s:s, s:i}", "type", "shown", "id", id, "question", k));
 }
 
 static void drop(struct game *g, struct bot *b, int64_t after_ms)
 {
     (void)g;
+    if (getenv("CQ_CHAOS_TRACE"))
+        fprintf(stderr, "%lld %s dropped, back in %lld ms\n", (long long)now_ms(), b->nick,
+                (long long)after_ms);
     if (b->open)
         cq_ws_free(&b->ws);
     b->open = b->in_game = false;
@@ -392,6 +408,11 @@ static void on_message(struct game *g, struct bot *b, json_t *m)
 {
     const char *t = json_string_value(json_object_get(m, "type"));
     const char *id = json_string_value(json_object_get(m, "id"));
+    if (getenv("CQ_CHAOS_TRACE")) {
+        char *d = json_dumps(m, JSON_COMPACT);
+        fprintf(stderr, "%lld %s< %.300s\n", (long long)now_ms(), b->nick, d);
+        free(d);
+    }
     struct seat *s = b->n_seats ? &b->seat[b->n_seats - 1] : NULL;
     if (!t)
         return;
@@ -436,7 +457,7 @@ static void on_message(struct game *g, struct bot *b, json_t *m)
             json_t *qm = json_object_get(m, "question");
             learn(g, qm);
             if (!b->host) {
-                send_msg(b, json_pack("{s:s, s:i}", "type", "shown", "question", k));
+                send_shown(b, k);
                 json_t *you = json_object_get(m, "you");
                 if (json_is_true(json_object_get(you, "answered")))
                     b->done[k] = true;
@@ -452,7 +473,7 @@ static void on_message(struct game *g, struct bot *b, json_t *m)
         b->phase = P_QUESTION;
         b->index = k;
         if (!b->host) {
-            send_msg(b, json_pack("{s:s, s:i}", "type", "shown", "question", k));
+            send_shown(b, k);
             schedule_answer(g, b, k, jint(m, "lead_in_ms"));
             if (g->hook)
                 g->hook(g, EV_QUESTION, k, b);
@@ -490,6 +511,10 @@ static void on_message(struct game *g, struct bot *b, json_t *m)
             b->hold = false;
             send_msg(b, json_pack("{s:s, s:s, s:s, s:s}", "type", "join", "id", "jn", "pin", g->pin,
                                   "nickname", b->nick));
+        } else if (id && id[0] == 's' && code && !strcmp(code, "wrong_phase") &&
+                   (b->phase != P_QUESTION || b->index != atoi(id + 1))) {
+            /* A `shown` that crossed the question's close on the way:
+             * PROTOCOL's answer to it, and the bot has seen the close first. */
         } else if (id && !strcmp(id, "h")) {
             g->host_pending = false;
         } else {

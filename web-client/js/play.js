@@ -41,6 +41,7 @@ const S = {
   question: null, // the current `question` message
   draft: null, // {index, selected:Set, order:[]}: the answer being composed
   lastAnswer: null, // {index, text, timeMs}
+  shownId: null, // the id of the last `shown` sent: its errors are not the player's
   submitting: false,
   reveal: null,
   result: null,
@@ -323,6 +324,9 @@ client.on('error', (m, { handled }) => {
   // too_many_connections: this socket made room for a newer one from the same
   // address before it joined; the reconnection that follows sends the join again.
   if (m.code === 'rate_limited' || m.code === 'too_many_connections') return;
+  // A `shown` that crossed the question's close gets wrong_phase after the
+  // reveal: nothing the player did or can do.
+  if (m.id !== undefined && m.id === S.shownId) return;
   toast(errorText(m), 'error');
 });
 
@@ -431,7 +435,7 @@ function onQuestion(q, answered) {
   announce(liveResult, t('play.announceQuestion', { n: q.index + 1, prompt: q.prompt }));
   // Report the moment the question is on screen, for fair timing: the DOM
   // is built, and the server caps how much this may shift the clock.
-  client.send('shown', { question: q.index });
+  S.shownId = client.send('shown', { question: q.index });
   if (countdown.read().open) focusFirstOption();
 }
 
