@@ -23,8 +23,9 @@ struct journal_entry {
      * entries `first` to `seq` of game `game` ("" for any other write). */
     char game[32];
     uint64_t first, seq;
+    bool fenced; /* sent through fence_script (not a script itself) */
     size_t len;
-    char cmd[];
+    char cmd[]; /* the plain command, as the journal file keeps it */
 };
 
 /* A read in flight: its callback runs once, from the reply, the timeout or
@@ -289,7 +290,7 @@ static void spill_arm(struct cq_store *s)
 /* `game`: the game whose log entries up to `seq` this write holds (reported
  * stored once it is), or NULL for any other write. */
 static void journal_push(struct cq_store *s, const char *cmd, size_t len, const char *game,
-                         uint64_t first, uint64_t seq)
+                         uint64_t first, uint64_t seq, bool fenced)
 {
     struct journal_entry *e = NULL;
     if (s->jdepth >= s->journal_max) {
@@ -309,6 +310,7 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len, const 
     snprintf(e->game, sizeof e->game, "%s", game ? game : "");
     e->first = first;
     e->seq = seq;
+    e->fenced = fenced;
     e->len = len;
     memcpy(e->cmd, cmd, len);
     if (s->jtail)
@@ -379,6 +381,7 @@ static void on_spill_prep(uv_prepare_t *h)
 }
 
 static void store_recycle(struct cq_store *s, const char *why);
+static void lease_lost(struct cq_store *s);
 
 /* Errors that say "not now" rather than "never": the write is kept. */
 static bool transient_error(const char *msg)
@@ -403,6 +406,14 @@ static void on_write_reply(redisAsyncContext *ac, void *r, void *priv)
     s->inflight_writes--;
     if (!reply)
         return; /* disconnected: the entry is still in the journal */
+    if (s->lease_lost)
+        return; /* fenced: nothing is reported stored any more */
+    if (reply->type == REDIS_REPLY_ERROR && !strncmp(reply->str, "FENCED", 6)) {
+        /* Another server holds the prefix: nothing of ours may be written
+         * or acknowledged any more. The entry stays, never reported. */
+        lease_lost(s);
+        return;
+    }
     if (reply->type == REDIS_REPLY_ERROR && transient_error(reply->str)) {
         /* Redis cannot take writes for now (loading, out of memory, a
          * read-only replica, a failing disk): keep the entry, back off and
@@ -446,6 +457,64 @@ static bool lease_fresh(const struct cq_store *s)
 
 static void lease_renew(struct cq_store *s);
 
+/* Runs a journaled write only while the lease names this server, checked
+ * in Redis itself: a server paused after handing a batch to hiredis writes
+ * it on waking, before its next renewal could tell it the prefix is
+ * another's (docs/redis.md). As the renewal does, a lapsed lease nobody
+ * took is taken back. KEYS[1] the lease; ARGV[1] our identity, ARGV[2]
+ * the lease in ms, ARGV[3...] the command. A long RPUSH goes in pieces
+ * (Lua's unpack() stops at about 8,000 values). */
+static const char fence_script[] =
+    "local v = redis.call('GET', KEYS[1])\n"
+    "if v ~= ARGV[1] then\n"
+    "  if v then return redis.error_reply('FENCED another server holds the prefix') end\n"
+    "  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])\n"
+    "end\n"
+    "if ARGV[3] == 'RPUSH' and #ARGV > 1004 then\n"
+    "  local r\n"
+    "  for i = 5, #ARGV, 1000 do\n"
+    "    r = redis.call('RPUSH', ARGV[4], unpack(ARGV, i, math.min(i + 999, #ARGV)))\n"
+    "  end\n"
+    "  return r\n"
+    "end\n"
+    "return redis.call(unpack(ARGV, 3))\n";
+
+#define FENCE_HEAD_MAX (sizeof fence_script + sizeof(((struct cq_store *)0)->identity) + 256)
+
+/* Sends `e` to Redis: through fence_script when the server holds a lease.
+ * The plain command's arguments are reused as they are: only its count
+ * line changes, and the script's own arguments go in front. */
+static int send_entry(struct cq_store *s, const struct journal_entry *e)
+{
+    char key[128], lease[16];
+    int result = REDIS_ERR;
+    if (!s->identity[0] || !e->fenced)
+        return redisAsyncFormattedCommand(s->ac, on_write_reply, NULL, e->cmd, e->len);
+    const char *body = memchr(e->cmd, '\n', e->len); /* after "*N\r\n" */
+    if (e->len < 2 || e->cmd[0] != '*' || !body)
+        return REDIS_ERR;
+    long argc = strtol(e->cmd + 1, NULL, 10);
+    body++;
+    size_t body_len = e->len - (size_t)(body - e->cmd);
+    snprintf(key, sizeof key, "%sserver", s->prefix);
+    snprintf(lease, sizeof lease, "%d", s->lease_ms);
+    char *cmd = malloc(FENCE_HEAD_MAX + body_len);
+    if (!cmd)
+        return REDIS_ERR;
+    int head = snprintf(cmd, FENCE_HEAD_MAX,
+                        "*%ld\r\n$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n1\r\n$%zu\r\n%s\r\n"
+                        "$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
+                        argc + 6, strlen(fence_script), fence_script, strlen(key), key,
+                        strlen(s->identity), s->identity, strlen(lease), lease);
+    if (head > 0 && (size_t)head < FENCE_HEAD_MAX) {
+        memcpy(cmd + head, body, body_len);
+        result =
+            redisAsyncFormattedCommand(s->ac, on_write_reply, NULL, cmd, (size_t)head + body_len);
+    }
+    free(cmd);
+    return result;
+}
+
 static void journal_flush(struct cq_store *s)
 {
     unsigned i = 0;
@@ -460,7 +529,7 @@ static void journal_flush(struct cq_store *s)
     for (struct journal_entry *e = s->jhead; e; e = e->next, i++) {
         if (i < s->inflight_writes)
             continue;
-        if (redisAsyncFormattedCommand(s->ac, on_write_reply, NULL, e->cmd, e->len) != REDIS_OK)
+        if (send_entry(s, e) != REDIS_OK)
             return;
         e->sent_ms = uv_now(s->loop);
         s->inflight_writes++;
@@ -848,7 +917,9 @@ static int store_write(struct cq_store *s, int argc, const char **argv, const si
     long long len = redisFormatCommandArgv(&cmd, argc, argv, argvlen);
     if (len < 0)
         return -1;
-    journal_push(s, cmd, (size_t)len, game, first, seq);
+    /* A script cannot call EVAL: the scripts we journal (board counts,
+     * group claims) are guarded by keys of their own instead. */
+    journal_push(s, cmd, (size_t)len, game, first, seq, strncasecmp(argv[0], "EVAL", 4) != 0);
     redisFreeCommand(cmd);
     if (s->state == ST_READY)
         journal_flush(s);
@@ -1109,6 +1180,11 @@ static void on_lease_reply(redisAsyncContext *ac, void *r, void *priv)
             journal_flush(s);
         return;
     }
+    lease_lost(s);
+}
+
+static void lease_lost(struct cq_store *s)
+{
     if (s->lease_lost)
         return;
     s->lease_lost = true;
