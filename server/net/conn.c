@@ -34,7 +34,14 @@
 /* Bytes of one oversized message read and dropped before the connection is
  * closed: reading an endless one would cost the loop for nothing. */
 #define DISCARD_MAX (1u << 20)
-#define SWEEP_US    2000000 /* keep-alive check period */
+/* Messages that wait for their game's log (behind a reply the session holds
+ * until stored) are not the reader's slowness: they do not count towards
+ * --send-queue, only towards --send-queue-bytes and this many times
+ * --send-queue. A host's allowed burst of 40 commands queues 80 of them
+ * (a broadcast and an `ok` each), and a player's held `answer_ack` has the
+ * hosts' broadcasts behind it. */
+#define HELD_QUEUE_FACTOR 16
+#define SWEEP_US          2000000 /* keep-alive check period */
 /* A sweep this late means the loop was busy: what the clients sent may be
  * unread in the sockets yet, so it pings but closes nobody, and looks again
  * once the loop has read them. */
@@ -154,6 +161,7 @@ int cq_conn_open(struct cq_net *net, struct cq_conn *c, struct lws *wsi)
     c->q = calloc(net->deps.cfg->send_queue_max, sizeof *c->q);
     if (!c->q)
         return -1; /* c->net stays NULL: cq_conn_closed has nothing to undo */
+    c->qcap = net->deps.cfg->send_queue_max;
     c->net = net;
     c->wsi = wsi;
     c->tls = lws_is_ssl(wsi);
@@ -325,7 +333,7 @@ static bool choked(struct cq_conn *c)
 
 static void drop_queue(struct cq_conn *c)
 {
-    unsigned cap = c->net->deps.cfg->send_queue_max;
+    unsigned cap = c->qcap;
     c->net->m.queued_msgs -= c->qlen;
     c->net->m.queued_bytes -= c->qbytes;
     while (c->qlen) {
@@ -364,6 +372,38 @@ static size_t kernel_queued(struct cq_conn *c)
     return (size_t)n;
 }
 
+/* Messages queued ahead of the durability gate: those that wait for the
+ * socket, not for the log. */
+static unsigned queued_ahead(const struct cq_conn *c)
+{
+    if (!c->gated)
+        return c->qlen;
+    uint64_t ahead = c->gate_pos > c->qout ? c->gate_pos - c->qout : 0;
+    return ahead < c->qlen ? (unsigned)ahead : c->qlen;
+}
+
+/* Room for one more entry: the ring doubles, in order, up to the ceiling
+ * for held messages. False when it is at the ceiling (or out of memory). */
+static bool ring_room(struct cq_conn *c)
+{
+    unsigned max = c->net->deps.cfg->send_queue_max * HELD_QUEUE_FACTOR;
+    if (c->qlen < c->qcap)
+        return true;
+    if (c->qcap >= max)
+        return false;
+    unsigned ncap = c->qcap * 2 < max ? c->qcap * 2 : max;
+    struct cq_buf **nq = malloc(ncap * sizeof *nq);
+    if (!nq)
+        return false;
+    for (unsigned i = 0; i < c->qlen; i++)
+        nq[i] = c->q[(c->qhead + i) % c->qcap];
+    free(c->q);
+    c->q = nq;
+    c->qhead = 0;
+    c->qcap = ncap;
+    return true;
+}
+
 void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
 {
     const struct cq_config *cfg = c->net->deps.cfg;
@@ -378,14 +418,16 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
      * 1 MiB default, and a projector must not be cut off for joining a full
      * hall. What lws keeps of a partly written message is that one message,
      * so a connection holds at most one message plus --send-queue-bytes. */
-    if (c->qlen >= cfg->send_queue_max ||
+    if ((!c->gated && c->qlen >= cfg->send_queue_max) || !ring_room(c) ||
         (c->qlen && c->qbytes + b->len + kernel_queued(c) > cfg->send_queue_bytes)) {
         /* Too slow to keep up: cut off, asynchronously and at a safe point. */
         c->culled = true;
-        drop_queue(c);
         c->net->m.culled++;
-        cq_warn("ws: %s cut off: send queue over %u messages / %u bytes (kernel's included)",
-                c->peer, cfg->send_queue_max, cfg->send_queue_bytes);
+        cq_warn("ws: %s cut off: send queue over %u messages / %u bytes (kernel's included; "
+                "%u messages queued, %u of them waiting for the game's log)",
+                c->peer, cfg->send_queue_max, cfg->send_queue_bytes, c->qlen,
+                c->qlen - queued_ahead(c));
+        drop_queue(c);
         lws_set_timeout(c->wsi, PENDING_TIMEOUT_LAGGING, LWS_TO_KILL_ASYNC);
         return;
     }
@@ -405,7 +447,7 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
         return;
     }
     b->refs++;
-    c->q[(c->qhead + c->qlen) % cfg->send_queue_max] = b;
+    c->q[(c->qhead + c->qlen) % c->qcap] = b;
     c->qlen++;
     c->qbytes += b->len;
     c->net->m.queued_msgs++;
@@ -423,19 +465,14 @@ void cq_conn_push(struct cq_conn *c, struct cq_buf *b)
  * warns about. The gate moves past it. Without a gate, as cq_conn_push. */
 static void conn_push_ahead(struct cq_conn *c, struct cq_buf *b)
 {
-    const struct cq_config *cfg = c->net->deps.cfg;
-    unsigned cap = cfg->send_queue_max;
     if (!b || c->culled)
         return;
-    if (!c->gated || c->qlen >= cap) {
+    unsigned ahead = queued_ahead(c);
+    if (!c->gated || ahead >= c->net->deps.cfg->send_queue_max || !ring_room(c)) {
         cq_conn_push(c, b); /* a full queue is culled there */
         return;
     }
-    /* Entries before the gate (written or not) are counted by qout and
-     * gate_pos; those still queued are the first `ahead`. */
-    unsigned ahead = c->gate_pos > c->qout ? (unsigned)(c->gate_pos - c->qout) : 0;
-    if (ahead > c->qlen)
-        ahead = c->qlen;
+    unsigned cap = c->qcap;
     for (unsigned i = c->qlen; i > ahead; i--)
         c->q[(c->qhead + i) % cap] = c->q[(c->qhead + i - 1) % cap];
     c->q[(c->qhead + ahead) % cap] = b;
@@ -528,7 +565,7 @@ void cq_conn_close_after(struct cq_conn *c, uint16_t code, const char *reason)
  * a write failed. */
 static int write_queue(struct cq_conn *c)
 {
-    unsigned cap = c->net->deps.cfg->send_queue_max;
+    unsigned cap = c->qcap;
     while (c->qlen) {
         if (c->gated && c->qout >= c->gate_pos)
             return 0;

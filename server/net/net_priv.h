@@ -25,8 +25,10 @@ struct cq_conn {
     struct lws *wsi;
     struct cq_session_conn s; /* the session's view: role, game, player */
 
-    struct cq_buf **q; /* ring of send_queue_max entries */
-    unsigned qhead, qlen;
+    /* Ring of qcap entries: send_queue_max at first, grown (up to
+     * HELD_QUEUE_FACTOR times it, conn.c) only for what waits for the log. */
+    struct cq_buf **q;
+    unsigned qhead, qlen, qcap;
     size_t qbytes;
 
     char *rx; /* fragments of the message being received */

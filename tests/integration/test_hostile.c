@@ -14,7 +14,7 @@
 
 static struct cq_harness h;
 static struct cq_ws host, player;
-static char pin[8], watch[80];
+static char pin[8], watch[80], host_token[80];
 
 /* A game with one player, waiting on its first question. */
 static void start_with(const char *const *args)
@@ -33,6 +33,7 @@ static void start_with(const char *const *args)
         "joined");
     snprintf(pin, sizeof pin, "%s", jstr(j, "pin"));
     snprintf(watch, sizeof watch, "%s", jstr(j, "watch_token"));
+    snprintf(host_token, sizeof host_token, "%s", jstr(j, "token"));
     json_decref(j);
     client_open(&player, &h);
     json_decref(client_req(
@@ -245,6 +246,77 @@ Test(hostile, player_cannot_use_host_commands_or_other_seats)
                          "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"),
                "bad_token");
     cq_ws_free(&x);
+}
+
+/* Reads until `want` ok replies (ids 0 to want-1, in order) and
+ * `want_added` time_added broadcasts have come; fails on a close. */
+static void expect_burst_answered(struct cq_ws *ws, int want, int want_added, const char *who)
+{
+    int oks = 0, added = 0;
+    while (oks < want || added < want_added) {
+        json_t *m = cq_ws_recv(ws, 10000);
+        cr_assert_not_null(m, "%s: cut off or silent after %d ok and %d time_added (%s)", who, oks,
+                           added, ws->closed ? "closed" : "open");
+        const char *t = jstr(m, "type");
+        if (!strcmp(t, "ok")) {
+            cr_assert_eq(jint(m, "id"), oks, "%s: ok out of order", who);
+            oks++;
+        } else if (!strcmp(t, "time_added")) {
+            added++;
+        } else {
+            cr_assert(strcmp(t, "error"), "%s: error %s", who, jstr(m, "code"));
+        }
+        json_decref(m);
+    }
+}
+
+/* A host may send msgs_burst (40) messages at once (36 here: creating and
+ * starting the game took from its bucket). Each add_time brings a
+ * broadcast and an `ok` that waits for the game's log: 72 messages queued
+ * in one turn, over --send-queue (64), and they are not the reader's
+ * slowness. Before, the host was cut off as a slow consumer with none of
+ * its `ok`s (found by an attack from the documents). */
+Test(hostile, a_host_burst_within_the_rate_limit_is_answered_in_full)
+{
+    client_add_time_burst(&host, 36);
+    expect_burst_answered(&host, 36, 36, "host");
+    expect_burst_answered(&player, 0, 36, "player");
+}
+
+/* Two host screens' bursts while a player's answer waits for the log: the
+ * player's queue holds its answer_ack and 72 broadcasts behind it. Before,
+ * every answering player was cut off with its acknowledgement queued. */
+Test(hostile, two_host_bursts_do_not_cut_off_a_player_whose_answer_waits)
+{
+    struct cq_ws second, late;
+    client_open(&late, &h);
+    json_decref(client_req(
+        &late, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin, "nickname", "late"),
+        "joined"));
+    json_decref(client_expect(&late, "state"));
+    client_open(&second, &h);
+    json_decref(client_req(
+        &second, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", host_token),
+        "joined"));
+    json_decref(client_expect(&second, "state"));
+    cr_assert_eq(cq_ws_send_json(&late, json_pack("{s:s, s:s, s:i, s:i}", "type", "answer", "id",
+                                                  "a", "question", 0, "answer", 1)),
+                 0);
+    client_add_time_burst(&host, 36);
+    client_add_time_burst(&second, 36);
+    int acks = 0, added = 0;
+    while (!acks || added < 72) {
+        json_t *m = cq_ws_recv(&late, 10000);
+        cr_assert_not_null(m, "player cut off or silent: %d answer_ack, %d time_added (%s)", acks,
+                           added, late.closed ? "closed" : "open");
+        acks += !strcmp(jstr(m, "type"), "answer_ack");
+        added += !strcmp(jstr(m, "type"), "time_added");
+        json_decref(m);
+    }
+    expect_burst_answered(&host, 36, 72, "host");
+    expect_burst_answered(&second, 36, 72, "second host screen");
+    cq_ws_free(&second);
+    cq_ws_free(&late);
 }
 
 static long long ms_now(void)

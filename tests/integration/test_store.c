@@ -1471,16 +1471,70 @@ static void start_short_lease(void)
     start_args(extra);
 }
 
-/* A game of the mini bank, started, with Ada at its first question. */
-static void ada_at_question_0(struct cq_ws *host, struct player *a, char game_id[40])
+/* A game of the mini bank, started, with Ada (and Bob, unless NULL) at
+ * its first question. */
+static void ada_at_question_0(struct cq_ws *host, struct player *a, struct player *bob,
+                              char game_id[40])
 {
     char pin[8], token[80];
     json_t *st = create(host, json_pack("{s:s}", "bank", "mini"), pin, token);
     snprintf(game_id, 40, "%s", jstr(st, "game_id"));
     json_decref(st);
     join(a, pin, "Ada");
+    if (bob)
+        join(bob, pin, "Bob");
     host_cmd(host, "start");
     json_decref(see_question(a, 0));
+    if (bob)
+        json_decref(see_question(bob, 0));
+}
+
+static void start_small_send_queue(void)
+{
+    static const char *const extra[] = {"--send-queue", "4", NULL};
+    start_args(extra);
+}
+
+/* What waits for the game's log does not count towards --send-queue, but
+ * it has a ceiling too: 16 times it (64 here). With Redis stopped (external,
+ * no --journal-acks: nothing is acknowledged until it is back), the host's
+ * add_time queue a broadcast and an `ok` each behind its first held `ok`:
+ * cut off at the 33rd (what it sent after is not read). Ada, whose answer
+ * waits with those broadcasts behind it, is kept, and gets them once Redis
+ * is back: at least the 30 that fit before the host's ceiling. */
+Test(store, what_waits_for_the_log_has_a_ceiling_too, .init = start_small_send_queue)
+{
+    struct cq_ws host;
+    struct player a, bob; /* Bob does not answer: Ada's answer leaves the question open */
+    char game_id[40];
+    ada_at_question_0(&host, &a, &bob, game_id);
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:s, s:i, s:i}", "type", "answer", "id",
+                                                  "a", "question", 0, "answer", 0)),
+                 0);
+    client_add_time_burst(&host, 36);
+    char seen[2048] = "";
+    for (json_t *m; (m = cq_ws_recv(&host, WAIT_MS)); json_decref(m)) {
+        const char *code = json_string_value(json_object_get(m, "code"));
+        size_t n = strlen(seen);
+        snprintf(seen + n, sizeof seen - n, " %s%s%s", jstr(m, "type"), code ? ":" : "",
+                 code ? code : "");
+    }
+    cr_assert(host.closed, "the host's queue passed its ceiling and was kept; it got:%s", seen);
+    cr_assert_eq(cq_log_count(&h, "waiting for the game's log"), 1);
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    int acks = 0, added = 0;
+    while (!acks || added < 30) {
+        json_t *m = cq_ws_recv(&a.ws, WAIT_MS);
+        cr_assert_not_null(m, "Ada: %d answer_ack, %d time_added (%s)", acks, added,
+                           a.ws.closed ? "closed" : "open");
+        acks += !strcmp(jstr(m, "type"), "answer_ack");
+        added += !strcmp(jstr(m, "type"), "time_added");
+        json_decref(m);
+    }
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&bob.ws);
 }
 
 /* Ada answers a server that has lost its lease: no acknowledgement, the
@@ -1508,7 +1562,7 @@ Test(store, a_log_write_after_the_lease_was_taken_is_refused_by_redis, .init = s
     struct cq_ws host;
     struct player a;
     char game_id[40], out[65536];
-    ada_at_question_0(&host, &a, game_id);
+    ada_at_question_0(&host, &a, NULL, game_id);
 
     /* Another server takes the prefix over, as the first sees it: its
      * lease is still fresh for a second and more. */
@@ -1527,7 +1581,7 @@ Test(store, a_server_that_lost_its_lease_acknowledges_nothing, .init = start_sho
     struct cq_ws host;
     struct player a;
     char game_id[40], out[65536];
-    ada_at_question_0(&host, &a, game_id);
+    ada_at_question_0(&host, &a, NULL, game_id);
     /* Paused once its `shown` is in Redis: this test is about what it
      * acknowledges after waking. (A write handed to hiredis before the
      * pause is refused in Redis on waking: the test above.) */

@@ -54,6 +54,19 @@ static inline json_t *client_expect(struct cq_ws *ws, const char *type)
     return r;
 }
 
+/* `n` add_time commands (1 s each, ids 0 to n-1) in one write. */
+static inline void client_add_time_burst(struct cq_ws *ws, int n)
+{
+    char texts[64][64];
+    const char *ptrs[64];
+    cr_assert(n > 0 && n <= 64);
+    for (int i = 0; i < n; i++) {
+        snprintf(texts[i], sizeof texts[i], "{\"type\":\"add_time\",\"seconds\":1,\"id\":%d}", i);
+        ptrs[i] = texts[i];
+    }
+    cr_assert_eq(cq_ws_send_texts(ws, ptrs, (size_t)n), 0);
+}
+
 static inline long long jint(json_t *o, const char *key)
 {
     json_t *v = json_object_get(o, key);

@@ -164,33 +164,52 @@ void cq_ws_free(struct cq_ws *ws)
     ws->len = ws->cap = 0;
 }
 
+/* One masked frame into `out` (room for n + 14 bytes); its length. */
+static size_t encode_frame(unsigned char *out, int opcode, bool fin, const void *payload, size_t n)
+{
+    size_t h = 0;
+    static const unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
+    out[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
+    if (n < 126) {
+        out[h++] = (unsigned char)(0x80 | n);
+    } else if (n < 65536) {
+        out[h++] = 0x80 | 126;
+        out[h++] = (unsigned char)(n >> 8);
+        out[h++] = (unsigned char)n;
+    } else {
+        out[h++] = 0x80 | 127;
+        for (int i = 7; i >= 0; i--)
+            out[h++] = (unsigned char)((uint64_t)n >> (8 * i));
+    }
+    memcpy(out + h, mask, 4);
+    h += 4;
+    for (size_t i = 0; i < n; i++)
+        out[h + i] = ((const unsigned char *)payload)[i] ^ mask[i % 4];
+    return h + n;
+}
+
 int cq_ws_send_frame(struct cq_ws *ws, int opcode, bool fin, const void *payload, size_t n)
 {
-    unsigned char hdr[14];
-    size_t h = 0;
-    unsigned char mask[4] = {0x12, 0x34, 0x56, 0x78};
-    hdr[h++] = (unsigned char)((fin ? 0x80 : 0) | (opcode & 0x0f));
-    if (n < 126) {
-        hdr[h++] = (unsigned char)(0x80 | n);
-    } else if (n < 65536) {
-        hdr[h++] = 0x80 | 126;
-        hdr[h++] = (unsigned char)(n >> 8);
-        hdr[h++] = (unsigned char)n;
-    } else {
-        hdr[h++] = 0x80 | 127;
-        for (int i = 7; i >= 0; i--)
-            hdr[h++] = (unsigned char)((uint64_t)n >> (8 * i));
-    }
-    memcpy(hdr + h, mask, 4);
-    h += 4;
-    unsigned char *frame = malloc(h + n + 1);
+    unsigned char *frame = malloc(n + 14);
     if (!frame)
         return -1;
-    memcpy(frame, hdr, h);
-    for (size_t i = 0; i < n; i++)
-        frame[h + i] = ((const unsigned char *)payload)[i] ^ mask[i % 4];
-    int r = write_all(ws->fd, frame, h + n);
+    int r = write_all(ws->fd, frame, encode_frame(frame, opcode, fin, payload, n));
     free(frame);
+    return r;
+}
+
+int cq_ws_send_texts(struct cq_ws *ws, const char *const *texts, size_t n)
+{
+    size_t cap = 0, len = 0;
+    for (size_t i = 0; i < n; i++)
+        cap += strlen(texts[i]) + 14;
+    unsigned char *buf = malloc(cap ? cap : 1);
+    if (!buf)
+        return -1;
+    for (size_t i = 0; i < n; i++)
+        len += encode_frame(buf + len, 0x1, true, texts[i], strlen(texts[i]));
+    int r = write_all(ws->fd, buf, len);
+    free(buf);
     return r;
 }
 

@@ -37,6 +37,8 @@ void cq_ws_free(struct cq_ws *ws);
 
 int cq_ws_send_frame(struct cq_ws *ws, int opcode, bool fin, const void *payload, size_t n);
 int cq_ws_send_text(struct cq_ws *ws, const char *text);
+/* Several text messages in one write, as a client's pipelined burst. */
+int cq_ws_send_texts(struct cq_ws *ws, const char *const *texts, size_t n);
 /* Encodes and sends (steals msg). */
 int cq_ws_send_json(struct cq_ws *ws, json_t *msg);
 int cq_ws_send_raw(struct cq_ws *ws, const void *bytes, size_t n);
