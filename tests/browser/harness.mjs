@@ -125,6 +125,10 @@ function logWire(frame) {
     fs.appendFileSync(WIRE_LOG, frame.payload + '\n');
 }
 
+/* CQ_FIT_STATS=1: every actor's pages print js/fit.js's counters
+ * (window.__cqFit) when its context is closed, one `fit-stats` line each. */
+const FIT_STATS = !!process.env.CQ_FIT_STATS;
+
 /** A browser context and page, with dialogs, page errors and CSP reports
  * collected. The browser's language is English unless `options` (more
  * Playwright context options) says otherwise, e.g. { locale: 'de-DE' }. */
@@ -145,6 +149,17 @@ export async function actor(browser, name, viewport, options = {}) {
   };
   context.on('page', watch); // pages it opens later (target=_blank) too
   a.page = await context.newPage();
+  if (FIT_STATS) {
+    // What js/fit.js did on each of the actor's pages, read as the context closes.
+    const close = context.close.bind(context);
+    context.close = async (...args) => {
+      for (const p of context.pages()) {
+        const s = await p.evaluate(() => window.__cqFit ?? null).catch(() => null);
+        if (s) console.log(`fit-stats ${path.basename(process.argv[1] || '')} ${name} ${new URL(p.url()).pathname} ${JSON.stringify(s)}`);
+      }
+      return close(...args);
+    };
+  }
   return a;
 }
 

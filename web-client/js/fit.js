@@ -22,15 +22,28 @@
 //
 // It also marks answer grids whose texts are long (`.opt-grid.is-long`:
 // one column on a phone, so words are never split inside).
+//
+// What it costs is counted on every page, always (a few integer additions):
+// window.__cqFit = { fits, boxes, probes, ms }: fits are the runs of the
+// routine (one per animation frame that had something to do), boxes the boxes
+// fitted, probes the forced layouts (a read of the layout after this routine
+// changed it: each overflow test and min-px reading, a box's visibility read
+// after the last box's fit), ms the time its runs took (performance.now(),
+// layouts included). tests/browser/harness.mjs prints them for every page
+// when CQ_FIT_STATS is set (docs/performance.md).
 
 const LONG_TEXT = 28; // characters of an option that make its grid one column
 const LONG_WORD = 12; // or a word of this many letters
+
+const stats = { fits: 0, boxes: 0, probes: 0, ms: 0 };
+window.__cqFit = stats;
 
 function overflows(node) {
   return node.scrollHeight > node.clientHeight + 1 || node.scrollWidth > node.clientWidth + 1;
 }
 
 function tooBig(box, items) {
+  stats.probes++;
   if (overflows(box)) return true;
   for (const it of items) if (overflows(it)) return true;
   return false;
@@ -83,6 +96,7 @@ function cutToFit(box, items) {
 
 /** Fits one box: the largest --fit in [min, 1] (to 1/64) that makes it fit. */
 export function fitBox(box) {
+  stats.boxes++;
   markLongGrids(box);
   const sel = box.dataset.fit;
   box.classList.remove('fit-overflow');
@@ -92,6 +106,7 @@ export function fitBox(box) {
   let min = Number(box.dataset.fitMin) || 0.3;
   const minPx = Number(box.dataset.fitMinPx) || 0;
   if (minPx) {
+    stats.probes++; // offsetParent lays out the page at --fit 1
     // The smallest of the texts named by data-fit-min-px-of (default: the items).
     const refs = box.dataset.fitMinPxOf ? [...box.querySelectorAll(box.dataset.fitMinPxOf)] : items;
     const sizes = refs.filter((r) => r.offsetParent !== null).map((r) => parseFloat(getComputedStyle(r).fontSize)).filter((x) => x > 0);
@@ -118,9 +133,14 @@ export function fitBox(box) {
 
 /** Fits every visible box of the page, in document order. */
 export function fitAll(root = document) {
+  stats.fits++;
+  let wrote = false;
   for (const box of root.querySelectorAll('[data-fit]')) {
+    if (wrote) stats.probes++; // offsetParent after the last box's final --fit
+    wrote = false;
     if (box.offsetParent === null && getComputedStyle(box).position !== 'fixed') continue; // not shown
     fitBox(box);
+    wrote = true;
   }
 }
 
@@ -130,7 +150,9 @@ function fitSoon() {
   queued = true;
   requestAnimationFrame(() => {
     queued = false;
+    const t0 = performance.now();
     fitAll();
+    stats.ms += performance.now() - t0;
   });
 }
 
