@@ -125,6 +125,15 @@ function logWire(frame) {
     fs.appendFileSync(WIRE_LOG, frame.payload + '\n');
 }
 
+/* CQ_FIT_STATS=1: every actor's pages print js/fit.js's counters
+ * (window.__cqFit) when its context is closed, one `fit-stats` line each.
+ * CQ_FIT_CHECK=1 (implies it): js/fit.js compares each fit it starts from an
+ * earlier answer with the whole bisection (the counters' `mismatches`), and
+ * settle() asserts that every shown box is what fitting it from scratch
+ * gives (window.__cqFitVerify). */
+const FIT_CHECK = !!process.env.CQ_FIT_CHECK;
+const FIT_STATS = FIT_CHECK || !!process.env.CQ_FIT_STATS;
+
 /** A browser context and page, with dialogs, page errors and CSP reports
  * collected. The browser's language is English unless `options` (more
  * Playwright context options) says otherwise, e.g. { locale: 'de-DE' }. */
@@ -144,7 +153,20 @@ export async function actor(browser, name, viewport, options = {}) {
     });
   };
   context.on('page', watch); // pages it opens later (target=_blank) too
+  if (FIT_CHECK) await context.addInitScript(() => (window.__cqFitCheck = true));
   a.page = await context.newPage();
+  if (FIT_STATS) {
+    // What js/fit.js did on each of the actor's pages, read as the context closes.
+    const close = context.close.bind(context);
+    context.close = async (...args) => {
+      for (const p of context.pages()) {
+        const s = await p.evaluate(() => window.__cqFit ?? null).catch(() => null);
+        if (s?.log) { fs.writeFileSync(`/tmp/fitwork/nlog-${path.basename(process.argv[1] || '')}-${name}-${Date.now()}.txt`, s.log.join('\n') + '\n'); delete s.log; }
+        if (s) console.log(`fit-stats ${path.basename(process.argv[1] || '')} ${name} ${new URL(p.url()).pathname} ${JSON.stringify(s)}`);
+      }
+      return close(...args);
+    };
+  }
   return a;
 }
 
@@ -201,6 +223,10 @@ export async function settle(page) {
       }),
   );
   assert.ok(frames > 0, `the page's fitted text did not settle in ${-frames} frames`);
+  if (FIT_CHECK) {
+    const wrong = await page.evaluate(() => window.__cqFitVerify?.() ?? []);
+    assert.deepEqual(wrong, [], 'every box as fitting it from scratch makes it');
+  }
 }
 
 /** Waits for the page's view; a page being navigated has no body for a moment
