@@ -222,8 +222,9 @@ pid_t cq_harness_spawn(struct cq_harness *h, const char *const *args)
     return h->server_pid;
 }
 
-/* Whether `what` was written to the log after offset `from`. */
-static bool log_says_since(const char *path, off_t from, const char *what)
+/* Whether a line with `what` (and `also`, unless NULL) was written to the
+ * log after offset `from`. */
+static bool log_line_since(const char *path, off_t from, const char *what, const char *also)
 {
     char buf[8192];
     FILE *f = fopen(path, "r");
@@ -232,9 +233,14 @@ static bool log_says_since(const char *path, off_t from, const char *what)
         return false;
     if (!fseeko(f, from, SEEK_SET))
         while (!found && fgets(buf, sizeof buf, f))
-            found = strstr(buf, what) != NULL;
+            found = strstr(buf, what) != NULL && (!also || strstr(buf, also) != NULL);
     fclose(f);
     return found;
+}
+
+static bool log_says_since(const char *path, off_t from, const char *what)
+{
+    return log_line_since(path, from, what, NULL);
 }
 
 int cq_harness_start_server(struct cq_harness *h, const char *const *extra)
@@ -267,8 +273,14 @@ int cq_harness_start_server(struct cq_harness *h, const char *const *extra)
         if (cq_harness_spawn(h, args) < 0)
             return -1;
         bool exited = false;
+        char port[16];
+        snprintf(port, sizeof port, ":%d ", h->http_port);
         for (int i = 0; i < 500 && !exited; i++) {
-            if (cq_http_get(h->http_port, "/healthz", NULL, 0) == 200)
+            /* Ours, not another test's server that took the port while
+             * ours could not: the /healthz answer counts once our own log
+             * says it listens there. */
+            if (log_line_since(h->log_path, before, "listening on ", port) &&
+                cq_http_get(h->http_port, "/healthz", NULL, 0) == 200)
                 return 0;
             int status;
             if (waitpid(h->server_pid, &status, WNOHANG) == h->server_pid) {
