@@ -78,7 +78,11 @@ struct cq_store {
     uint64_t wait_short; /* WAITs that timed out short of `replicas` */
 
     char identity[256]; /* our lease on the prefix (cq_store_claim); "" without */
-    int lease_ms;       /* its length (--server-lease) */
+    /* fence_script's EVAL and its own arguments, formatted once per identity
+     * (send_entry puts the count line before it and the write after it) */
+    char *fence_head;
+    size_t fence_head_len;
+    int lease_ms; /* its length (--server-lease) */
     /* The lease is surely ours until lease_until_ms (monotonic): the send
      * time of the last renewal Redis confirmed, plus the lease. Writes go
      * out only before its last quarter (lease_fresh), so that a server
@@ -479,38 +483,28 @@ static const char fence_script[] =
     "end\n"
     "return redis.call(unpack(ARGV, 3))\n";
 
-#define FENCE_HEAD_MAX (sizeof fence_script + sizeof(((struct cq_store *)0)->identity) + 256)
-
 /* Sends `e` to Redis: through fence_script when the server holds a lease.
  * The plain command's arguments are reused as they are: only its count
  * line changes, and the script's own arguments go in front. */
 static int send_entry(struct cq_store *s, const struct journal_entry *e)
 {
-    char key[128], lease[16];
-    int result = REDIS_ERR;
-    if (!s->identity[0] || !e->fenced)
+    char count[32];
+    if (!s->fence_head || !e->fenced)
         return redisAsyncFormattedCommand(s->ac, on_write_reply, NULL, e->cmd, e->len);
     const char *body = memchr(e->cmd, '\n', e->len); /* after "*N\r\n" */
     if (e->len < 2 || e->cmd[0] != '*' || !body)
         return REDIS_ERR;
-    long argc = strtol(e->cmd + 1, NULL, 10);
     body++;
     size_t body_len = e->len - (size_t)(body - e->cmd);
-    snprintf(key, sizeof key, "%sserver", s->prefix);
-    snprintf(lease, sizeof lease, "%d", s->lease_ms);
-    char *cmd = malloc(FENCE_HEAD_MAX + body_len);
+    int n = snprintf(count, sizeof count, "*%ld\r\n", strtol(e->cmd + 1, NULL, 10) + 6);
+    char *cmd = malloc((size_t)n + s->fence_head_len + body_len);
     if (!cmd)
         return REDIS_ERR;
-    int head = snprintf(cmd, FENCE_HEAD_MAX,
-                        "*%ld\r\n$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n1\r\n$%zu\r\n%s\r\n"
-                        "$%zu\r\n%s\r\n$%zu\r\n%s\r\n",
-                        argc + 6, strlen(fence_script), fence_script, strlen(key), key,
-                        strlen(s->identity), s->identity, strlen(lease), lease);
-    if (head > 0 && (size_t)head < FENCE_HEAD_MAX) {
-        memcpy(cmd + head, body, body_len);
-        result =
-            redisAsyncFormattedCommand(s->ac, on_write_reply, NULL, cmd, (size_t)head + body_len);
-    }
+    memcpy(cmd, count, (size_t)n);
+    memcpy(cmd + n, s->fence_head, s->fence_head_len);
+    memcpy(cmd + (size_t)n + s->fence_head_len, body, body_len);
+    int result = redisAsyncFormattedCommand(s->ac, on_write_reply, NULL, cmd,
+                                            (size_t)n + s->fence_head_len + body_len);
     free(cmd);
     return result;
 }
@@ -724,6 +718,7 @@ static void handle_closed(uv_handle_t *h)
     struct cq_store *s = h->data;
     if (--s->handles_open == 0) {
         free(s->waiting);
+        free(s->fence_head);
         free(s);
     }
 }
@@ -1218,9 +1213,33 @@ void cq_store_on_lease_lost(struct cq_store *s, cq_store_lease_lost_cb cb, void 
 
 void cq_store_set_identity(struct cq_store *s, const char *id, int lease_ms)
 {
+    char key[128], lease[16];
     snprintf(s->identity, sizeof s->identity, "%s", id);
     s->lease_ms = lease_ms;
     s->lease_until_ms = 0; /* confirmed by the first renewal before any write */
+    snprintf(key, sizeof key, "%sserver", s->prefix);
+    snprintf(lease, sizeof lease, "%d", lease_ms);
+    free(s->fence_head);
+    s->fence_head = NULL;
+    s->fence_head_len = 0;
+    if (!s->identity[0])
+        return;
+    size_t cap = sizeof fence_script + sizeof s->identity + sizeof key + 128;
+    char *head = malloc(cap);
+    int n = head ? snprintf(head, cap,
+                            "$4\r\nEVAL\r\n$%zu\r\n%s\r\n$1\r\n1\r\n$%zu\r\n%s\r\n$%zu\r\n%s\r\n"
+                            "$%zu\r\n%s\r\n",
+                            strlen(fence_script), fence_script, strlen(key), key,
+                            strlen(s->identity), s->identity, strlen(lease), lease)
+                 : -1;
+    if (n < 0 || (size_t)n >= cap) {
+        /* Unfenced, as before the fence: the renewal still guards the lease. */
+        cq_err_log("redis: cannot format the lease fence; writes go unfenced");
+        free(head);
+        return;
+    }
+    s->fence_head = head;
+    s->fence_head_len = (size_t)n;
 }
 
 void cq_store_alive(struct cq_store *s, int64_t now_us)
