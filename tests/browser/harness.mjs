@@ -161,7 +161,6 @@ export async function actor(browser, name, viewport, options = {}) {
     context.close = async (...args) => {
       for (const p of context.pages()) {
         const s = await p.evaluate(() => window.__cqFit ?? null).catch(() => null);
-        if (s?.log) { fs.writeFileSync(`/tmp/fitwork/nlog-${path.basename(process.argv[1] || '')}-${name}-${Date.now()}.txt`, s.log.join('\n') + '\n'); delete s.log; }
         if (s) console.log(`fit-stats ${path.basename(process.argv[1] || '')} ${name} ${new URL(p.url()).pathname} ${JSON.stringify(s)}`);
       }
       return close(...args);
