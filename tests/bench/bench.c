@@ -15,6 +15,7 @@
  * Exit status: 0 all correct, 1 a message lost or duplicated or an
  * unexpected disconnect (never because of timing), 2 could not run.
  */
+#define _GNU_SOURCE /* sched_setaffinity, CPU_SET */
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -23,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -71,6 +73,7 @@ struct opts {
     pid_t server_pid;
     bool spawn, smoke, quiet;
     bool shown_at_once; /* --shown-at-once: no holding back `shown` (shown_later) */
+    bool no_pin;        /* --no-pin: the spawned server and we share every CPU (pin_apart) */
     unsigned send_queue, msgs_per_sec, max_players;
     const char *server_args[32];
     unsigned n_server_args;
@@ -182,6 +185,7 @@ static struct bench {
     struct player **shown_wait;
     unsigned n_shown_wait;
     int64_t question_at; /* the last `question` read */
+    int pinned_cpu;      /* the spawned server's only CPU (pin_apart), -1: not pinned */
     struct lws_context *ctx;
     struct room *rooms;
     struct player **all;
@@ -1332,6 +1336,16 @@ struct tally {
     double bytes_in, bytes_out, msgs_in;
 };
 
+/* Question k's last copy read, in every room: ms after its command. */
+static double slowest_of(int k)
+{
+    double ms = 0;
+    for (unsigned i = 0; i < B.o.rooms; i++)
+        if (k < B.rooms[i].played && B.rooms[i].rq[k].n_q && B.rooms[i].rq[k].fanout_max > ms)
+            ms = B.rooms[i].rq[k].fanout_max;
+    return ms;
+}
+
 static void tally_player(struct tally *T, struct player *p)
 {
     struct room *r = p->room;
@@ -1484,6 +1498,10 @@ static int report(void)
                                   : "sent once the broadcast's burst is read");
     if (B.server_cmd[0])
         printf("  server: %s\n", B.server_cmd);
+    if (B.pinned_cpu >= 0)
+        printf("  CPUs: the server on CPU %d only, this generator on the others (--no-pin: "
+               "shared)\n",
+               B.pinned_cpu);
     printf("\n  joined %lu / %lu players in %.2f s (%.0f/s); connect-to-joined p50 %.1f ms, "
            "p99 %.1f ms\n",
            T.joined, T.players, join_s, join_s > 0 ? (double)T.joined / join_s : 0,
@@ -1491,6 +1509,10 @@ static int report(void)
     printf("\n  %-24s %8s %9s %9s %9s %9s\n", "latency (ms)", "n", "p50", "p95", "p99", "max");
     row("question fan-out", &B.fanout);
     row("  slowest per question", &B.fanout_last);
+    printf("  %-24s", "  slowest, by question");
+    for (int k = 0; k < played; k++)
+        printf(" %.1f", slowest_of(k));
+    printf("\n");
     row("answer ack", &B.ack);
     row("reveal after close", &B.reveal);
     row("result after close", &B.result);
@@ -1648,9 +1670,13 @@ static int report(void)
                                                  B.srv1.rss_mb, "redis_cpu_s", redis_cpu)
                                      : json_null());
         json_object_set_new(j, "machine",
-                            json_pack("{s:I, s:f, s:f, s:f}", "cores", (json_int_t)cores,
+                            json_pack("{s:I, s:f, s:f, s:f, s:i}", "cores", (json_int_t)cores,
                                       "other_cpu_s", other, "load_start", B.load0, "load_end",
-                                      load1));
+                                      load1, "server_pinned_cpu", B.pinned_cpu));
+        json_t *per_q = json_array();
+        for (int k = 0; k < played; k++)
+            json_array_append_new(per_q, json_real(slowest_of(k)));
+        json_object_set_new(json_object_get(j, "latency_ms"), "fanout_slowest_by_question", per_q);
         json_object_set_new(
             j, "generator",
             json_pack("{s:f, s:f, s:f, s:f, s:f, s:I}", "cpu_s", gen_cpu, "cpu_wait_s", gen_wait,
@@ -1698,7 +1724,9 @@ static void usage(FILE *f)
         "players),\n"
         "                       1000); --max-show-delay must match the server's\n"
         "  --server-arg ARG     one more argument for the spawned server (repeatable)\n"
-        "  --server-pid PID     measure this process's CPU and memory (default: found by port)\n\n"
+        "  --server-pid PID     measure this process's CPU and memory (default: found by port)\n"
+        "  --no-pin             with --spawn-server, do not keep the server and this process\n"
+        "                       on different CPUs (see docs/performance.md)\n\n"
         "Load:\n"
         "  --players N          players per room (default 100)\n"
         "  --rooms R            rooms, one host each (default 1)\n"
@@ -1792,7 +1820,8 @@ static int parse_args(int argc, char **argv, struct opts *o)
         O_MDROW,
         O_JTIMEOUT,
         O_DROPHOST,
-        O_SHOWN_NOW
+        O_SHOWN_NOW,
+        O_NO_PIN
     };
     static const struct option lo[] = {
         {"url", 1, 0, O_URL},
@@ -1829,6 +1858,7 @@ static int parse_args(int argc, char **argv, struct opts *o)
         {"join-timeout", 1, 0, O_JTIMEOUT},
         {"drop-host", 1, 0, O_DROPHOST},
         {"shown-at-once", 0, 0, O_SHOWN_NOW},
+        {"no-pin", 0, 0, O_NO_PIN},
         {0, 0, 0, 0},
     };
     memset(o, 0, sizeof *o);
@@ -1951,6 +1981,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
         case O_DROPHOST:
             o->drop_host_q = atoi(optarg);
             break;
+        case O_NO_PIN:
+            o->no_pin = true;
+            break;
         case O_SHOWN_NOW:
             o->shown_at_once = true;
             break;
@@ -2060,6 +2093,36 @@ static void on_signal(int sig)
     B.interrupted = true;
 }
 
+/* The spawned server on one CPU, this process on the others; its Redis,
+ * started before this, keeps them all. Unpinned, every copy the server wrote
+ * woke this process on the server's own CPU: the scheduler chose the
+ * waker's CPU while the other one idled, and this process, back from sleep,
+ * preempted the server in the middle of its broadcast (a sched_switch trace
+ * showed 4.5 of a 17 ms loop lost so; docs/performance.md). Real players
+ * are on other machines and wake nothing here. Not on one CPU, or with
+ * --no-pin; then B.pinned_cpu stays -1. */
+static void pin_apart(pid_t server)
+{
+    cpu_set_t all, one, rest;
+    if (sched_getaffinity(0, sizeof all, &all) || CPU_COUNT(&all) < 2)
+        return;
+    int first = -1;
+    for (int c = 0; c < CPU_SETSIZE && first < 0; c++)
+        if (CPU_ISSET(c, &all))
+            first = c;
+    CPU_ZERO(&one);
+    CPU_SET(first, &one);
+    rest = all;
+    CPU_CLR(first, &rest);
+    if (sched_setaffinity(server, sizeof one, &one) || sched_setaffinity(0, sizeof rest, &rest)) {
+        fprintf(stderr, "chainquiz-bench: warning: cannot pin the server apart: %s\n",
+                strerror(errno));
+        sched_setaffinity(server, sizeof all, &all);
+        return;
+    }
+    B.pinned_cpu = first;
+}
+
 static int spawn_server(void)
 {
     char *argv[64], sq[16], mps[16], maxp[16], msd[16], err[512];
@@ -2115,6 +2178,8 @@ static int spawn_server(void)
     }
     B.spawned = true;
     B.o.server_pid = B.srv.pid;
+    if (!B.o.no_pin)
+        pin_apart(B.srv.pid);
     B.o.port = B.srv.port;
     snprintf(B.o.host, sizeof B.o.host, "127.0.0.1");
     snprintf(B.o.path, sizeof B.o.path, "%s", CQ_WS_PATH);
@@ -2209,6 +2274,7 @@ int main(int argc, char **argv)
     int rc = 2;
 
     B.t0 = cqb_now_ns();
+    B.pinned_cpu = -1;
     if (parse_args(argc, argv, &B.o))
         return 2;
     if (self_check())
