@@ -53,6 +53,7 @@ struct cq_game {
     int64_t state_at;                   /* when state_buf was encoded */
     int64_t tick_at;                    /* the room's next deadline; INT64_MAX: none */
     int64_t flush_at;                   /* coalesced lobby and progress updates; INT64_MAX: none */
+    unsigned due_pos; /* 1 + its index in s->due while it has a deadline; 0: not there */
     bool progress_dirty, expired;
     json_t *pending_joined, *pending_left, *pending_status; /* host deltas */
     int64_t created_at;
@@ -82,6 +83,15 @@ struct cq_session {
     struct cq_session_deps deps;
     struct cq_game *games;
     unsigned n_games;
+    /* The games with a deadline (tick_at or flush_at), a binary min-heap by
+     * the earlier of the two: a wake-up visits the games that are due, not
+     * every live game (--max-games is 1,000 by default, and each game in a
+     * question wakes the session every FLUSH_US). `due_batch` is the tick's
+     * scratch list. Both hold room for every game made and not yet
+     * discarded (`n_made`, game_new), linked or not, so that putting a game
+     * in the heap never allocates and cannot fail. */
+    struct cq_game **due, **due_batch;
+    unsigned n_due, due_cap, n_made;
     bool stopping;
     bool in_tick;          /* cq_session_tick: the wake-up is computed once at its end */
     int64_t now;           /* the current call's time (monotonic µs) */
@@ -95,6 +105,9 @@ struct cq_session {
 
 static void game_after(struct cq_game *g);
 static void log_flush_game(struct cq_game *g);
+static int due_reserve(struct cq_session *s);
+static void due_update(struct cq_game *g);
+static void due_remove(struct cq_game *g);
 
 /* ---- built messages ---------------------------------------------------------- */
 
@@ -379,6 +392,8 @@ void cq_session_stored(struct cq_session *s, const char *game_id, uint64_t seq, 
 /* A game without a room yet; NULL when out of memory. */
 static struct cq_game *game_new(struct cq_session *s)
 {
+    if (due_reserve(s))
+        return NULL;
     struct cq_game *g = calloc(1, sizeof *g);
     if (!g)
         return NULL;
@@ -398,6 +413,7 @@ static struct cq_game *game_new(struct cq_session *s)
         free(g);
         return NULL;
     }
+    s->n_made++;
     return g;
 }
 
@@ -414,6 +430,8 @@ static void game_discard(struct cq_game *g)
 {
     if (!g)
         return;
+    due_remove(g);
+    g->s->n_made--;
     json_decref(g->pending_joined);
     json_decref(g->pending_left);
     json_decref(g->pending_status);
@@ -464,6 +482,97 @@ static void game_free(struct cq_game *g)
 
 /* ---- deadlines ---------------------------------------------------------------- */
 
+static int64_t game_due(const struct cq_game *g)
+{
+    return g->tick_at < g->flush_at ? g->tick_at : g->flush_at;
+}
+
+static void due_set(struct cq_session *s, unsigned i, struct cq_game *g)
+{
+    s->due[i] = g;
+    g->due_pos = i + 1;
+}
+
+static void due_up(struct cq_session *s, unsigned i)
+{
+    struct cq_game *g = s->due[i];
+    int64_t at = game_due(g);
+    while (i > 0) {
+        unsigned up = (i - 1) / 2;
+        if (game_due(s->due[up]) <= at)
+            break;
+        due_set(s, i, s->due[up]);
+        i = up;
+    }
+    due_set(s, i, g);
+}
+
+static void due_down(struct cq_session *s, unsigned i)
+{
+    struct cq_game *g = s->due[i];
+    int64_t at = game_due(g);
+    for (;;) {
+        unsigned c = 2 * i + 1;
+        if (c >= s->n_due)
+            break;
+        if (c + 1 < s->n_due && game_due(s->due[c + 1]) < game_due(s->due[c]))
+            c++;
+        if (game_due(s->due[c]) >= at)
+            break;
+        due_set(s, i, s->due[c]);
+        i = c;
+    }
+    due_set(s, i, g);
+}
+
+static void due_remove(struct cq_game *g)
+{
+    struct cq_session *s = g->s;
+    if (!g->due_pos)
+        return;
+    unsigned i = g->due_pos - 1;
+    g->due_pos = 0;
+    struct cq_game *last = s->due[--s->n_due];
+    if (i == s->n_due)
+        return;
+    due_set(s, i, last);
+    due_up(s, i);
+    due_down(s, last->due_pos - 1);
+}
+
+/* Puts `g` where its deadlines say, after either changed: in the heap while
+ * it has one, out of it otherwise (there is room: due_reserve). */
+static void due_update(struct cq_game *g)
+{
+    struct cq_session *s = g->s;
+    if (game_due(g) == INT64_MAX) {
+        due_remove(g);
+        return;
+    }
+    if (!g->due_pos)
+        due_set(s, s->n_due++, g);
+    due_up(s, g->due_pos - 1);
+    due_down(s, g->due_pos - 1);
+}
+
+/* Room in the heap and the tick's list for one more game (game_new). */
+static int due_reserve(struct cq_session *s)
+{
+    if (s->n_made < s->due_cap)
+        return 0;
+    unsigned cap = s->due_cap ? s->due_cap * 2 : 16;
+    struct cq_game **due = realloc(s->due, cap * sizeof *due);
+    if (!due)
+        return CQ_ENOMEM;
+    s->due = due;
+    struct cq_game **batch = realloc(s->due_batch, cap * sizeof *batch);
+    if (!batch)
+        return CQ_ENOMEM;
+    s->due_batch = batch;
+    s->due_cap = cap;
+    return 0;
+}
+
 /* The owner wakes the session at `at` (or before, for an earlier one). */
 static void wake_for(struct cq_session *s, int64_t at)
 {
@@ -498,6 +607,7 @@ static bool flush_lobby(struct cq_game *g)
 static void flush_updates(struct cq_game *g)
 {
     g->flush_at = INT64_MAX;
+    due_update(g);
     bool presenter = g->progress_dirty; /* the host's `unanswered` changed */
     if (flush_lobby(g))
         presenter = true;
@@ -520,6 +630,7 @@ static void arm_flush(struct cq_game *g)
     if (g->flush_at != INT64_MAX)
         return;
     g->flush_at = g->s->now + FLUSH_US;
+    due_update(g);
     wake_for(g->s, g->flush_at);
 }
 
@@ -937,6 +1048,7 @@ static void game_after(struct cq_game *g)
          * go out unstored with its `closed`. The store's report frees it
          * (cq_session_stored); its PIN finds nothing meanwhile. */
         g->tick_at = g->flush_at = INT64_MAX;
+        due_update(g);
         if (s->deps.store_ops && !s->stopping && g->log_stored < g->log_seq &&
             g->log_gap == UINT64_MAX) {
             log_flush_game(g);
@@ -950,30 +1062,37 @@ static void game_after(struct cq_game *g)
         return;
     }
     g->tick_at = cq_room_next_deadline(g->room);
+    due_update(g);
     wake_for(s, g->tick_at);
 }
 
 void cq_session_tick(struct cq_session *s, int64_t now)
 {
-    struct cq_game *next;
     int64_t at = INT64_MAX;
     s->now = now;
     s->in_tick = true;
-    for (struct cq_game *g = s->games; g; g = next) {
-        next = g->next;
+    /* The games due now leave the heap first: each is handled once per
+     * wake-up, as its handling puts it back (due_update) with its next
+     * deadline, which may be due already. A game frees only itself. */
+    unsigned n = 0;
+    while (s->n_due && game_due(s->due[0]) <= now) {
+        struct cq_game *g = s->due[0];
+        due_remove(g);
+        s->due_batch[n++] = g;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct cq_game *g = s->due_batch[i];
         if (g->flush_at <= now)
             flush_updates(g);
         if (g->tick_at <= now) {
             cq_room_tick(g->room, now);
             game_after(g); /* may free g */
+        } else {
+            due_update(g);
         }
     }
-    for (struct cq_game *g = s->games; g; g = g->next) {
-        if (g->tick_at < at)
-            at = g->tick_at;
-        if (g->flush_at < at)
-            at = g->flush_at;
-    }
+    if (s->n_due)
+        at = game_due(s->due[0]);
     s->in_tick = false;
     s->wake_at = INT64_MAX;
     if (at != INT64_MAX)
@@ -1748,6 +1867,8 @@ void cq_session_free(struct cq_session *s)
         return;
     cq_session_stop(s);
     cq_buf_unref(s->banks_buf);
+    free(s->due);
+    free(s->due_batch);
     free(s);
 }
 

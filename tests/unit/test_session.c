@@ -486,9 +486,10 @@ static struct game host_game(const char *tags, const char *extra)
 {
     struct game g = {.host = fc_open()};
     sendf(g.host,
-          "{\"type\":\"create_game\",\"id\":\"c\",\"bank\":\"mini\",\"tags\":%s,\"shuffle\":false,"
-          "\"time_limit\":20%s%s}",
-          tags, strstr(extra, "\"lead_in\"") ? "" : ",\"lead_in\":0", extra);
+          "{\"type\":\"create_game\",\"id\":\"c\",\"bank\":\"mini\",\"tags\":%s,\"shuffle\":false"
+          "%s%s%s}",
+          tags, strstr(extra, "\"time_limit\"") ? "" : ",\"time_limit\":20",
+          strstr(extra, "\"lead_in\"") ? "" : ",\"lead_in\":0", extra);
     json_t *j = expect(g.host, "joined");
     cr_assert_str_eq(jstr(j, "role"), "host");
     cr_assert_str_eq(jstr(j, "id"), "c");
@@ -710,6 +711,56 @@ Test(session, auto_advance_runs_on_the_clock_alone)
     cr_assert(took(ann.c, "ended"));
     fc_gone(ann.c);
     fc_gone(g.host);
+}
+
+/* Many games at once, each on its own clock: every question closes at its
+ * own deadline, not a millisecond before or after, whatever the other games'
+ * deadlines are; a game ended early takes its deadlines with it. (The
+ * session keeps the games with a deadline in a heap and wakes only those
+ * that are due.) */
+Test(session, many_games_each_close_on_their_own_deadline)
+{
+    enum { N = 12, ENDED = 5 };
+    struct game g[N];
+    struct seat p[N];
+    int64_t close_at[N];
+    bool closed[N] = {false};
+    for (int i = 0; i < N; i++) {
+        char extra[32], nick[8];
+        /* 1 + 5i mod 12: twelve different time limits, in no order */
+        snprintf(extra, sizeof extra, ",\"time_limit\":%d", 1 + (i * 5) % N);
+        snprintf(nick, sizeof nick, "P%d", i);
+        g[i] = host_game("[\"single\"]", extra);
+        p[i] = join(&g[i], nick);
+    }
+    for (int i = 0; i < N; i++) {
+        sendf(g[i].host, "{\"type\":\"start\"}");
+        expect_drop(p[i].c, "question");
+        close_at[i] = now + MS(1000 * (1 + (i * 5) % N) + cfg.max_show_delay_ms);
+        advance(37);
+    }
+    sendf(g[ENDED].host, "{\"type\":\"end\"}");
+    cr_assert(took(p[ENDED].c, "ended"));
+    clear(p[ENDED].c); /* its question was closed by the end, not by its deadline */
+    closed[ENDED] = true;
+    for (int done = 1; done < N; done++) {
+        int next = -1;
+        for (int i = 0; i < N; i++)
+            if (!closed[i] && (next < 0 || close_at[i] < close_at[next]))
+                next = i;
+        cr_assert_leq(wake_at, close_at[next], "game %d would be woken late", next);
+        advance((close_at[next] - now) / 1000 - 1);
+        for (int i = 0; i < N; i++)
+            cr_assert_eq(count(p[i].c, "reveal"), 0, "game %d closed before its deadline", i);
+        advance(1);
+        cr_assert(took(p[next].c, "reveal"), "game %d did not close at its deadline", next);
+        closed[next] = true;
+    }
+    cr_assert_eq(count(p[ENDED].c, "reveal"), 0, "the ended game closed a question again");
+    for (int i = 0; i < N; i++) {
+        fc_gone(p[i].c);
+        fc_gone(g[i].host);
+    }
 }
 
 /* pause, add_time, resume, lock, skip and end: each confirmed and told. */
