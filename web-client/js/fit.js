@@ -24,7 +24,9 @@
 // whose room depends on the prompt), and only for the boxes the change may
 // concern, since every probe of a box lays out the page (the host's screen
 // gets several updates a second during a question):
-// - new content in a box (a mutation inside it; countdowns do not count):
+// - new content in a box (a mutation inside it; countdowns do not count),
+//   or a picture in it loaded or failed (it takes room from what was fitted
+//   around it; a slow network or a busy phone brings it after the fit):
 //   that box;
 // - a box whose size is not the one its last fit left it at (a column
 //   beside it grew; not the resize notices of its own fit): that box;
@@ -422,6 +424,21 @@ function start() {
     everything = true;
     soon();
   });
+  // A picture that arrives after its box was fitted (a slow network, a busy
+  // phone) takes room from what was fitted around it, with no change to the
+  // box's content or size: fitted again. `load` and `error` do not bubble,
+  // hence the capture.
+  const pictured = (e) => {
+    if (e.target?.tagName !== 'IMG') return;
+    const box = e.target.closest('[data-fit]');
+    if (box) {
+      mem(box).version++;
+      pending.add(box);
+    } else markView(e.target);
+    soon();
+  };
+  main.addEventListener('load', pictured, true);
+  main.addEventListener('error', pictured, true);
   // A view was switched, or a box got new content. Every attribute counts
   // as a change of the box it is in (for the answer kept); only `hidden`
   // makes a fit by itself, as before.
