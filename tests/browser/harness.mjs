@@ -182,17 +182,12 @@ export function shooter(dir) {
   };
 }
 
-/**
- * Resolves once the page's fitted text (web-client/js/fit.js, which runs on
- * the animation frame after a resize, a view switch or new content, and
- * again when its own change resized a box) has settled: after at least two
- * frames, the first frame before which no [data-fit] box or anything inside
- * one changed its style or class, and neither the window, main nor a box
- * was resized. Frames, not a fixed delay.
- */
-export async function settle(page) {
-  const frames = await page.evaluate(
-    () =>
+/** The frames until no fitted box changed its style or class and neither the
+ * window, main nor a box was resized: n > 0, or -n when it was still
+ * changing after `max` frames. (fitfuzz.mjs waits with it too.) */
+export function settleFrames(page, max = 600) {
+  return page.evaluate(
+    (max) =>
       new Promise((resolve) => {
         let changed = true;
         let n = 0;
@@ -208,7 +203,7 @@ export async function settle(page) {
         const frame = () =>
           requestAnimationFrame(() => {
             n++;
-            if ((!changed && n >= 2) || n >= 600) {
+            if ((!changed && n >= 2) || n >= max) {
               mo.disconnect();
               ro.disconnect();
               window.removeEventListener('resize', resized);
@@ -220,7 +215,20 @@ export async function settle(page) {
           });
         frame();
       }),
+    max,
   );
+}
+
+/**
+ * Resolves once the page's fitted text (web-client/js/fit.js, which runs on
+ * the animation frame after a resize, a view switch or new content, and
+ * again when its own change resized a box) has settled: after at least two
+ * frames, the first frame before which no [data-fit] box or anything inside
+ * one changed its style or class, and neither the window, main nor a box
+ * was resized. Frames, not a fixed delay.
+ */
+export async function settle(page) {
+  const frames = await settleFrames(page);
   assert.ok(frames > 0, `the page's fitted text did not settle in ${-frames} frames`);
   if (FIT_CHECK) {
     const wrong = await page.evaluate(() => window.__cqFitVerify?.() ?? []);
