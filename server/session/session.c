@@ -305,21 +305,21 @@ static void unhold(struct cq_session_conn *sc)
     sc->ops->release(sc);
 }
 
-/* What is sent to `sc` from here on waits until every log entry made so far
- * is stored (cq_session_stored): in Redis, or in the journal file while
- * Redis is away. Nothing to wait for without a store. */
-static void hold(struct cq_game *g, struct cq_session_conn *sc)
+/* What is sent to `sc` from here on waits until the log entries before
+ * `need` are stored (cq_session_stored): in Redis, or in the journal file
+ * while Redis is away. Nothing to wait for without a store. */
+static void hold_until(struct cq_game *g, struct cq_session_conn *sc, uint64_t need)
 {
-    if (!g->s->deps.store_ops || g->log_stored >= g->log_seq)
+    if (!g->s->deps.store_ops || g->log_stored >= need)
         return;
     /* A gate already set keeps its place: what came since waits for the
      * later entry too (coarser, never out of order). */
     sc->ops->hold(sc);
     if (!sc->gate_game) {
-        gate_link(sc, g, g->log_seq);
+        gate_link(sc, g, need);
     } else if (sc->gate_game == g) {
-        if (g->log_seq > sc->gate_need)
-            sc->gate_need = g->log_seq;
+        if (need > sc->gate_need)
+            sc->gate_need = need;
     } else {
         /* Still held for another game (an answer, then leave, then join
          * here, while the store is slow): held for both, in turn. Releasing
@@ -327,9 +327,15 @@ static void hold(struct cq_game *g, struct cq_session_conn *sc)
          * may_enter keeps it to two games. */
         if (!sc->then_game[0])
             snprintf(sc->then_game, sizeof sc->then_game, "%s", g->game_id);
-        if (!strcmp(sc->then_game, g->game_id) && g->log_seq > sc->then_need)
-            sc->then_need = g->log_seq;
+        if (!strcmp(sc->then_game, g->game_id) && need > sc->then_need)
+            sc->then_need = need;
     }
+}
+
+/* Every log entry made so far. */
+static void hold(struct cq_game *g, struct cq_session_conn *sc)
+{
+    hold_until(g, sc, g->log_seq);
 }
 
 /* A held connection may enter one more game while its first one's entries
@@ -894,6 +900,16 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         break;
     case CQ_EV_REVEAL:
         g->progress_dirty = false;
+        /* The reveal shows the right answer: it waits, on every connection,
+         * for the input that closed the question (a tick, the last answer,
+         * a skip; told right after this event, as entry log_seq) to be
+         * stored. Sent before, a restart could take the close back (the
+         * clock resumes from the last heartbeat) and reopen the question to
+         * players who saw its answer. A log with a gap is never resumed:
+         * nothing to wait for. */
+        if (g->log_gap == UINT64_MAX)
+            for (unsigned i = 0; i < g->n_conns; i++)
+                hold_until(g, g->conns[i], g->log_seq + 1);
         broadcast(g, cq_wire_reveal(g->room), CQ_ROLE_ANY);
         send_results(g);
         store_board(g);

@@ -14,7 +14,37 @@
 #include "play.h"
 #include "secret.h"
 
-static long long metric(const char *name);
+/* A number on its line of /metrics ("NAME VALUE"); -1 when missing. */
+static long long metric(const char *name)
+{
+    static char body[65536];
+    char key[128];
+    if (cq_http_get(h.http_port, "/metrics", body, sizeof body) != 200)
+        return -1;
+    snprintf(key, sizeof key, "\n%s ", name);
+    const char *p = strstr(body, key);
+    return p ? atoll(p + strlen(key)) : -1;
+}
+
+/* Waits until the server has taken `n` answers in all (their
+ * acknowledgements may wait for the store). */
+static void wait_answers_taken(long long n)
+{
+    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < n; i++)
+        usleep(10000);
+    cr_assert_eq(metric("chainquiz_answers_total"), n, "the answers were not taken");
+}
+
+/* `p` answers question `index` with option `option` (request id "a1"); the
+ * server has taken it, and `n` answers in all, on return. */
+static void answer_taken(struct player *p, int index, int option, long long n)
+{
+    cr_assert_eq(
+        cq_ws_send_json(&p->ws, json_pack("{s:s, s:i, s:i, s:s}", "type", "answer", "question",
+                                          index, "answer", option, "id", "a1")),
+        0);
+    wait_answers_taken(n);
+}
 
 /* The harness's server with `extra` arguments (a test's own .init). */
 static void start_args(const char *const *extra)
@@ -396,9 +426,7 @@ Test(store, redis_lost_mid_game_loses_no_score)
         cr_assert_eq(cq_ws_send_json(&both[i]->ws, json_pack("{s:s, s:i, s:i}", "type", "answer",
                                                              "question", 0, "answer", 0)),
                      0);
-    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 2; i++)
-        usleep(10000);
-    cr_assert_eq(metric("chainquiz_answers_total"), 2, "the answers were not taken");
+    wait_answers_taken(2);
     for (int i = 0; i < 2; i++) {
         json_t *early = cq_ws_recv(&both[i]->ws, 0);
         cr_assert_null(early, "acknowledged while Redis was away: %s",
@@ -1002,18 +1030,6 @@ static void start_patient(void)
     start_args(extra);
 }
 
-/* A number on its line of /metrics ("NAME VALUE"); -1 when missing. */
-static long long metric(const char *name)
-{
-    static char body[65536];
-    char key[128];
-    if (cq_http_get(h.http_port, "/metrics", body, sizeof body) != 200)
-        return -1;
-    snprintf(key, sizeof key, "\n%s ", name);
-    const char *p = strstr(body, key);
-    return p ? atoll(p + strlen(key)) : -1;
-}
-
 /* Redis holds the answer's log entry (stopped: SIGSTOP) and the server is
  * patient (--redis-timeout 60 s): the answer is counted at once, and its
  * acknowledgement waits for Redis. The moment Redis answers, the ack comes,
@@ -1034,12 +1050,7 @@ Test(store, an_answer_is_acknowledged_only_once_its_log_entry_is_stored, .init =
     json_decref(see_question(&a, 0));
 
     cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
-    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i, s:s}", "type", "answer",
-                                                  "question", 0, "answer", 0, "id", "a1")),
-                 0);
-    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
-        usleep(10000);
-    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    answer_taken(&a, 0, 0, 1);
     /* Taken, and not acknowledged: an ack written with the answer would be
      * in the socket by now (loopback delivers at write). */
     json_t *early = cq_ws_recv(&a.ws, 0);
@@ -1055,6 +1066,77 @@ Test(store, an_answer_is_acknowledged_only_once_its_log_entry_is_stored, .init =
     cr_assert(strstr(log, want), "acknowledged, yet not in the log: %s", log);
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
+}
+
+/* The last answer closes the question while Redis holds its log entry
+ * (stopped): no one is shown the reveal, not even the players whose answers
+ * were acknowledged before. Then Redis and the server die (kill -9), the
+ * entry with them; the restarted server resumes the question open, as the
+ * log has it, and none of its players has seen its answer. Before, the
+ * others were sent the reveal at once, and the restart reopened the
+ * question to them. */
+Test(store, a_question_is_revealed_only_once_its_close_is_stored, .init = start_patient)
+{
+    struct cq_ws host;
+    struct player a, b, c;
+    char pin[8], token[80];
+    json_decref(
+        create(&host, json_pack("{s:s, s:[s]}", "bank", "mini", "tags", "single"), pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    join(&c, pin, "Cy");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    json_decref(see_question(&c, 0));
+    answer(&a, 0, json_integer(0));
+    answer(&c, 0, json_integer(1));
+
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    answer_taken(&b, 0, 0, 3);
+    /* One more request: the loop has gone round since it took the answer,
+     * so a reveal sent with it would be in the sockets by now. */
+    wait_answers_taken(3);
+    struct cq_ws *seen[] = {&a.ws, &c.ws, &host};
+    for (size_t i = 0; i < sizeof seen / sizeof seen[0]; i++) {
+        json_t *early = cq_ws_recv(seen[i], 0);
+        cr_assert_null(early, "sent before Redis stored the close: %s",
+                       early ? json_dumps(early, 0) : "");
+    }
+
+    /* The server first: told that Redis went, it would keep the entry in
+     * its journal file, and send it at its restart. */
+    int port = h.redis_port;
+    cr_assert_eq(kill(h.server_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.server_pid, 5000), -1);
+    h.server_pid = -1;
+    cr_assert_eq(kill(h.redis_pid, SIGKILL), 0);
+    cr_assert_neq(cq_harness_wait(h.redis_pid, 5000), -1);
+    h.redis_pid = -1;
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cq_ws_free(&c.ws);
+    cr_assert_eq(cq_harness_start_redis_on(&h, port), 0);
+    cr_assert_eq(cq_harness_start_server(&h, NULL), 0, "no restart; see %s", h.log_path);
+
+    /* The question is open, as the log has it: Bob has not answered. */
+    json_t *st = rejoin(&a.ws, pin, a.token, "player");
+    cr_assert_str_eq(jstr(st, "phase"), "question");
+    cr_assert(json_is_true(json_object_get(json_object_get(st, "you"), "answered")));
+    json_decref(st);
+    json_decref(rejoin(&c.ws, pin, c.token, "player"));
+    st = rejoin(&b.ws, pin, b.token, "player");
+    cr_assert_str_eq(jstr(st, "phase"), "question");
+    cr_assert(json_is_false(json_object_get(json_object_get(st, "you"), "answered")));
+    json_decref(st);
+    answer(&b, 0, json_integer(0)); /* the close, again, stored this time */
+    json_decref(result(&a, 0, true, 1));
+    json_decref(result(&b, 0, true, 1));
+    json_decref(result(&c, 0, false, 1));
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+    cq_ws_free(&c.ws);
 }
 
 /* Redis is gone: an answer is acknowledged once it is in the journal file
@@ -1221,12 +1303,7 @@ Test(store, with_replicas_to_wait_for_an_ack_waits_for_a_replica, .init = start_
     json_decref(see_question(&a, 0));
 
     cr_assert_eq(kill(replica, SIGSTOP), 0);
-    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i, s:s}", "type", "answer",
-                                                  "question", 0, "answer", 0, "id", "a1")),
-                 0);
-    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
-        usleep(10000);
-    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    answer_taken(&a, 0, 0, 1);
     json_t *early = cq_ws_recv(&a.ws, 0);
     cr_assert_null(early, "acknowledged before the replica had it: %s",
                    early ? json_dumps(early, 0) : "");
@@ -1260,12 +1337,7 @@ Test(store, a_shutdown_sends_no_acknowledgement_of_what_is_not_stored, .init = s
     json_decref(see_question(&a, 0));
 
     cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
-    cr_assert_eq(cq_ws_send_json(&a.ws, json_pack("{s:s, s:i, s:i}", "type", "answer", "question",
-                                                  0, "answer", 0)),
-                 0);
-    for (int i = 0; i < 500 && metric("chainquiz_answers_total") < 1; i++)
-        usleep(10000);
-    cr_assert_eq(metric("chainquiz_answers_total"), 1, "the answer was not taken");
+    answer_taken(&a, 0, 0, 1);
     cr_assert_eq(kill(h.server_pid, SIGTERM), 0);
     /* Everything the server sends until it closes the connection. */
     bool acked = false;

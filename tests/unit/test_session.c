@@ -685,6 +685,87 @@ Test(session, entries_the_store_dropped_are_never_acknowledged)
     fc_gone(g.host);
 }
 
+/* Each connection of `cs` (NULL-terminated) holds a reveal and was sent
+ * none; once the store has the log, each is sent one. */
+static void reveal_after_store_at(struct fc *const *cs, int line)
+{
+    for (size_t k = 0; cs[k]; k++) {
+        struct fc *c = cs[k];
+        cr_assert_eq(count(c, "reveal"), 0, "line %d: revealed before the close was stored", line);
+        bool held = false;
+        for (size_t i = 0; i < json_array_size(c->held); i++)
+            held |= !strcmp(type_of(json_array_get(c->held, i)), "reveal");
+        cr_assert(held, "line %d: no reveal held", line);
+    }
+    store_ack();
+    for (size_t k = 0; cs[k]; k++)
+        cr_assert(took(cs[k], "reveal"), "line %d: no reveal once stored", line);
+}
+#define reveal_after_store(...) reveal_after_store_at((struct fc *[]){__VA_ARGS__, NULL}, __LINE__)
+
+/* The host moves past the reveal to question `index`; `c` is sent it. */
+static json_t *next_question(const struct game *g, struct fc *c, long long index)
+{
+    sendf(g->host, "{\"type\":\"next\"}"); /* the leaderboard */
+    sendf(g->host, "{\"type\":\"next\"}");
+    json_t *q = take(c, "question");
+    cr_assert_not_null(q);
+    cr_assert_eq(jint(q, "index"), index);
+    return q;
+}
+
+/* The reveal shows the right answer: it leaves on no connection before the
+ * input that closed the question (the clock's tick, the last answer, a
+ * leave, the host's end) is stored. Sent earlier, a restart could take the
+ * close back (the clock resumes from the last heartbeat) and reopen the
+ * question to players who saw its answer. */
+Test(session, a_reveal_waits_until_its_close_is_stored)
+{
+    struct game g = host_game("[\"single\",\"truefalse\",\"multi\"]", "");
+    struct seat ann = join(&g, "Ann"), bob = join(&g, "Bob");
+    struct fc *all[] = {g.host, ann.c, bob.c};
+    sendf(g.host, "{\"type\":\"start\"}");
+    json_t *q = expect(ann.c, "question");
+
+    /* The clock closes question 0. */
+    answer(&ann, q, true);
+    json_decref(q);
+    st.auto_ack = false;
+    for (unsigned i = 0; i < 3; i++)
+        clear(all[i]);
+    advance(20000 + cfg.max_show_delay_ms);
+    reveal_after_store(g.host, ann.c, bob.c);
+    json_t *res = take(ann.c, "result");
+    cr_assert_not_null(res, "the result waits with its reveal");
+    json_decref(res);
+
+    /* The last answer closes question 1: the reveal waits for it on the
+     * connections of those who answered before (their acks went out). */
+    st.auto_ack = true;
+    q = next_question(&g, ann.c, 1);
+    answer(&ann, q, true);
+    st.auto_ack = false;
+    for (unsigned i = 0; i < 3; i++)
+        clear(all[i]);
+    answer(&bob, q, false);
+    json_decref(q);
+    reveal_after_store(g.host, ann.c, bob.c);
+
+    /* Bob leaves question 2 that Ann answered: his leave closes it. */
+    st.auto_ack = true;
+    q = next_question(&g, ann.c, 2);
+    answer(&ann, q, true);
+    json_decref(q);
+    st.auto_ack = false;
+    clear(ann.c);
+    clear(g.host);
+    sendf(bob.c, "{\"type\":\"leave\"}");
+    reveal_after_store(g.host, ann.c);
+    fc_gone(bob.c);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
 /* The clock drives the game: with auto_advance, question, reveal,
  * leaderboard and the next question follow by deadlines alone. */
 Test(session, auto_advance_runs_on_the_clock_alone)
@@ -1446,8 +1527,8 @@ Test(session, a_game_closes_only_once_its_log_is_stored)
     struct seat ann = join(&g, "Ann");
     sendf(g.host, "{\"type\":\"start\"}");
     st.auto_ack = false;
+    clear(ann.c);
     sendf(g.host, "{\"type\":\"end\"}");
-    clear(ann.c);          /* the reveal: broadcasts other than `ended` are not held */
     advance(60000 + 1000); /* past --ended-ttl */
     cr_assert_eq(json_array_size(ann.c->in), 0, "the podium went out unstored");
     cr_assert_eq(cq_session_games(s), 1, "the game closed before its log was stored");
@@ -1456,6 +1537,8 @@ Test(session, a_game_closes_only_once_its_log_is_stored)
     cr_assert_eq(late->wrong, 1, "a closing game is found by its PIN");
     fc_gone(late);
     store_ack();
+    expect_drop(ann.c, "reveal"); /* of the question the end closed */
+    expect_drop(ann.c, "result");
     expect_drop(ann.c, "ended");
     expect_drop(ann.c, "summary");
     expect_drop(ann.c, "closed");
