@@ -28,6 +28,10 @@
 #define CQ_TIME_LIMIT_MAX_S 240
 #define CQ_LEAD_IN_MAX_S    30
 #define CQ_ADD_TIME_MAX_S   120
+/* A closed game's PIN answers `game_over` (PROTOCOL.md, Closed PINs): the
+ * last this many, for this long. */
+#define CQ_CLOSED_PINS_MAX   10000
+#define CQ_CLOSED_PIN_KEEP_S 86400
 
 /* Configurable; defaults here. */
 #define CQ_DEFAULT_FRAME_BYTES     4096  /* largest inbound message */

@@ -38,6 +38,26 @@
 #define LOG_BATCH_MAX   4096 /* entries; a fuller batch leaves at once */
 #define CQ_CLOSE_NORMAL 1000 /* RFC 6455 */
 
+/* The PINs of games that closed lately (--ended-ttl after their end, or an
+ * abandoned lobby someone had joined): a join, rejoin or watch with one is
+ * told `game_over`, and is no wrong guess. A phone that missed `ended`
+ * comes back after its game closed, and a class behind one address must
+ * neither spend its guess budget on that nor be told there is no such game.
+ * A new game never takes one. Kept CQ_CLOSED_PIN_KEEP_S, the last
+ * CQ_CLOSED_PINS_MAX of them (the oldest goes first); this server's memory
+ * only, so a restart forgets them. */
+#define CLOSED_PIN_KEEP_US ((int64_t)CQ_CLOSED_PIN_KEEP_S * 1000000)
+#define PIN_SPACE          1000000u /* CQ_PIN_DIGITS decimal digits */
+
+struct closed_pins {
+    uint8_t *bits; /* PIN_SPACE bits: which PINs are in the ring */
+    struct closed_pin {
+        uint32_t pin;
+        int64_t at; /* when it closed: the ring is in this order */
+    } * ring;       /* CQ_CLOSED_PINS_MAX, allocated at the first close */
+    unsigned head, n;
+};
+
 /* One live game: the room (the rules), who is connected to it, its log. */
 struct cq_game {
     struct cq_game *next;
@@ -99,6 +119,7 @@ struct cq_session {
     int64_t wake_at;       /* the wake-up asked for; INT64_MAX: none */
     int64_t last_alive_us; /* the previous server's last heartbeat; -1: unknown */
     struct cq_game *log_dirty;
+    struct closed_pins closed;
     struct cq_buf *banks_buf; /* the `banks` reply, encoded once */
     struct cq_session_metrics m;
 };
@@ -185,6 +206,72 @@ static struct cq_game *game_by_pin(struct cq_session *s, const char *pin)
         if (!g->expired && !strcmp(cq_room_pin(g->room), pin))
             return g;
     return NULL;
+}
+
+/* ---- closed PINs ------------------------------------------------------------- */
+
+/* The PIN's number; PIN_SPACE when it is not CQ_PIN_DIGITS digits. */
+static uint32_t pin_number(const char *pin)
+{
+    uint32_t v = 0;
+    unsigned i = 0;
+    for (; i < CQ_PIN_DIGITS && pin[i] >= '0' && pin[i] <= '9'; i++)
+        v = v * 10 + (uint32_t)(pin[i] - '0');
+    return i == CQ_PIN_DIGITS && !pin[i] ? v : PIN_SPACE;
+}
+
+static void closed_bit(struct closed_pins *c, uint32_t v, bool on)
+{
+    uint8_t m = (uint8_t)(1u << (v % 8));
+    c->bits[v / 8] = (uint8_t)(on ? c->bits[v / 8] | m : c->bits[v / 8] & ~m);
+}
+
+/* Forgets the oldest while there are more than `keep`, and those older than
+ * CLOSED_PIN_KEEP_US. */
+static void closed_trim(struct closed_pins *c, unsigned keep, int64_t now)
+{
+    while (c->n && (c->n > keep || c->ring[c->head].at + CLOSED_PIN_KEEP_US <= now)) {
+        closed_bit(c, c->ring[c->head].pin, false);
+        c->head = (c->head + 1) % CQ_CLOSED_PINS_MAX;
+        c->n--;
+    }
+}
+
+static bool pin_closed(struct cq_session *s, const char *pin)
+{
+    struct closed_pins *c = &s->closed;
+    uint32_t v = pin_number(pin);
+    if (!c->bits || v >= PIN_SPACE)
+        return false;
+    closed_trim(c, c->n, s->now);
+    return c->bits[v / 8] & (1u << (v % 8));
+}
+
+/* A game closed: its PIN says `game_over` for a while. Out of memory, it
+ * says `no_game` (a wrong guess), as before. */
+static void pin_close(struct cq_session *s, const char *pin)
+{
+    struct closed_pins *c = &s->closed;
+    uint32_t v = pin_number(pin);
+    if (v >= PIN_SPACE)
+        return;
+    if (!c->bits) {
+        c->bits = calloc(PIN_SPACE / 8, 1);
+        c->ring = malloc(CQ_CLOSED_PINS_MAX * sizeof *c->ring);
+        if (!c->bits || !c->ring) {
+            free(c->bits);
+            free(c->ring);
+            c->bits = NULL;
+            c->ring = NULL;
+            return;
+        }
+    }
+    if (c->bits[v / 8] & (1u << (v % 8)))
+        return; /* closed before: cannot be, as no new game takes it */
+    closed_trim(c, CQ_CLOSED_PINS_MAX - 1, s->now);
+    c->ring[(c->head + c->n) % CQ_CLOSED_PINS_MAX] = (struct closed_pin){v, s->now};
+    c->n++;
+    closed_bit(c, v, true);
 }
 
 static int game_attach(struct cq_game *g, struct cq_session_conn *sc, unsigned role,
@@ -933,6 +1020,8 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
     }
     case CQ_EV_EXPIRED:
         g->expired = true;
+        if (cq_room_n_players(g->room)) /* not a lobby nobody joined */
+            pin_close(g->s, cq_room_pin(g->room));
         break;
     }
 }
@@ -1354,7 +1443,7 @@ static void create_game(struct cq_session *s, struct cq_session_conn *sc, const 
             result = CQ_EINTERNAL;
             goto out;
         }
-    } while (game_by_pin(s, pin));
+    } while (game_by_pin(s, pin) || pin_closed(s, pin));
     if (cq_rand_token(token, sizeof token) ||
         cq_rand_token(g->watch_token, sizeof g->watch_token)) {
         result = CQ_EINTERNAL;
@@ -1555,6 +1644,10 @@ static struct cq_game *game_for(struct cq_session *s, struct cq_session_conn *sc
     struct cq_game *g = game_by_pin(s, m->pin);
     if (g && (!need_secret || secret_ok(g, m)))
         return g;
+    if (!g && pin_closed(s, m->pin)) {
+        send_error(sc, m->req_id, CQ_EGAME_OVER, "pin", NULL);
+        return NULL;
+    }
     sc->ops->wrong_guess(sc, g ? "a wrong join secret" : "a PIN with no game",
                          cq_proto_error_msg(m->req_id, CQ_ENO_GAME, "pin", NULL));
     return NULL;
@@ -1883,6 +1976,8 @@ void cq_session_free(struct cq_session *s)
         return;
     cq_session_stop(s);
     cq_buf_unref(s->banks_buf);
+    free(s->closed.bits);
+    free(s->closed.ring);
     free(s->due);
     free(s->due_batch);
     free(s);

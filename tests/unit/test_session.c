@@ -1399,7 +1399,9 @@ Test(session, a_slow_phone_cut_off_rejoins_with_its_answer)
 }
 
 /* A game expires --ended-ttl after its end: its connections are told
- * `closed`, the store forgets it, and its PIN finds nothing. */
+ * `closed`, the store forgets it, and its PIN finds no game: it says
+ * `game_over` for a day, and is no wrong guess (a phone that missed `ended`
+ * comes back; a class behind one address must not spend its guess budget). */
 Test(session, an_ended_game_expires_and_closes)
 {
     struct game g = host_game("[\"single\"]", "");
@@ -1414,10 +1416,60 @@ Test(session, an_ended_game_expires_and_closes)
     cr_assert_eq(ann.c->sc.role, CQ_ROLE_NONE);
     struct fc *c = fc_open();
     sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", g.pin);
+    expect_error(c, "game_over", "pin");
+    sendf(c, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    expect_error(c, "game_over", "pin");
+    sendf(c, "{\"type\":\"watch\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.watch);
+    expect_error(c, "game_over", "pin");
+    cr_assert_eq(c->wrong, 0);
+    /* A PIN that never had a game is a wrong guess. */
+    char other[8];
+    snprintf(other, sizeof other, "%06d", g.pin[0] == '9' ? 100000 : 999999);
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", other);
     cr_assert_eq(c->wrong, 1);
+    expect_error(c, "no_game", "pin");
+    advance(CQ_CLOSED_PIN_KEEP_S * 1000LL - 1);
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", g.pin);
+    expect_error(c, "game_over", "pin");
+    advance(1); /* a day after it closed */
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", g.pin);
+    cr_assert_eq(c->wrong, 2);
     fc_gone(c);
     fc_gone(ann.c);
     fc_gone(g.host);
+}
+
+/* The last CQ_CLOSED_PINS_MAX (10,000) closed PINs say `game_over`: the
+ * next close pushes out the first. A lobby nobody joined leaves none. */
+Test(session, the_last_ten_thousand_closed_pins_are_kept)
+{
+    struct game first = {0}, last = {0};
+    struct fc *c = fc_open();
+    for (unsigned n = 0; n <= CQ_CLOSED_PINS_MAX;) {
+        for (unsigned k = 0; k < cfg.max_games && n <= CQ_CLOSED_PINS_MAX; k++, n++) {
+            struct game g = host_game("[\"single\"]", "");
+            struct seat p = join(&g, "Ann");
+            sendf(g.host, "{\"type\":\"end\"}");
+            fc_gone(p.c);
+            fc_gone(g.host);
+            if (n == 0)
+                first = g;
+            last = g;
+        }
+        advance(60000); /* --ended-ttl: these close */
+        cr_assert_eq(cq_session_games(s), 0);
+    }
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", last.pin);
+    expect_error(c, "game_over", "pin");
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", first.pin);
+    cr_assert_eq(c->wrong, 1, "the first of CQ_CLOSED_PINS_MAX + 1 closed PINs is still kept");
+    struct game empty = host_game("[\"single\"]", "");
+    fc_gone(empty.host);
+    advance(cfg.empty_lobby_timeout_s * 1000LL);
+    cr_assert_eq(cq_session_games(s), 0);
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", empty.pin);
+    cr_assert_eq(c->wrong, 2, "a lobby nobody joined left its PIN");
+    fc_gone(c);
 }
 
 /* The reply to a request that ends the game comes after the `ended` it
@@ -1534,7 +1586,8 @@ Test(session, a_game_closes_only_once_its_log_is_stored)
     cr_assert_eq(cq_session_games(s), 1, "the game closed before its log was stored");
     struct fc *late = fc_open();
     sendf(late, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
-    cr_assert_eq(late->wrong, 1, "a closing game is found by its PIN");
+    expect_error(late, "game_over", "pin"); /* not found by its PIN, and no wrong guess */
+    cr_assert_eq(late->wrong, 0);
     fc_gone(late);
     store_ack();
     expect_drop(ann.c, "reveal"); /* of the question the end closed */
