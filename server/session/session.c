@@ -60,7 +60,9 @@ struct closed_pins {
 
 /* One live game: the room (the rules), who is connected to it, its log. */
 struct cq_game {
-    struct cq_game *next;
+    struct cq_game *next, *prev; /* s->games, once linked (game_link) */
+    struct cq_game *pin_next;    /* s->by_pin's bucket */
+    struct cq_game *id_next;     /* s->by_id's bucket */
     struct cq_session *s;
     struct cq_room *room;
     struct cq_session_conn **conns;
@@ -103,6 +105,12 @@ struct cq_session {
     struct cq_session_deps deps;
     struct cq_game *games;
     unsigned n_games;
+    /* The linked games by PIN and by id, chained through the games: a join,
+     * a rejoin and every report of the store find their game without a walk
+     * of all of them (--max-games: up to 100,000). As many buckets as games
+     * made or more (index_reserve, game_new), so linking never allocates. */
+    struct cq_game **by_pin, **by_id;
+    unsigned n_buckets; /* a power of two */
     /* The games with a deadline (tick_at or flush_at), a binary min-heap by
      * the earlier of the two: a wake-up visits the games that are due, not
      * every live game (--max-games is 1,000 by default, and each game in a
@@ -190,22 +198,84 @@ static void send_error(struct cq_session_conn *sc, const json_t *req_id, int cod
     send_msg(sc, cq_proto_error_msg(req_id, code, field, detail));
 }
 
-/* ---- membership ----------------------------------------------------------- */
+/* ---- finding a game ------------------------------------------------------------ */
+
+/* FNV-1a: PINs and ids are short, and no client chooses the keys stored. */
+static unsigned key_hash(const char *k)
+{
+    uint32_t h = 2166136261u;
+    for (; *k; k++)
+        h = (h ^ (uint8_t)*k) * 16777619u;
+    return h;
+}
 
 static struct cq_game *game_by_id(struct cq_session *s, const char *game_id)
 {
-    for (struct cq_game *g = s->games; g; g = g->next)
+    if (!s->n_buckets)
+        return NULL;
+    for (struct cq_game *g = s->by_id[key_hash(game_id) & (s->n_buckets - 1)]; g; g = g->id_next)
         if (!strcmp(g->game_id, game_id))
             return g;
     return NULL;
 }
 
+/* The live game with this PIN; one that expired and waits to close is not
+ * found, and its PIN may be another game's already. */
 static struct cq_game *game_by_pin(struct cq_session *s, const char *pin)
 {
-    for (struct cq_game *g = s->games; g; g = g->next)
+    if (!s->n_buckets)
+        return NULL;
+    for (struct cq_game *g = s->by_pin[key_hash(pin) & (s->n_buckets - 1)]; g; g = g->pin_next)
         if (!g->expired && !strcmp(cq_room_pin(g->room), pin))
             return g;
     return NULL;
+}
+
+static void index_add(struct cq_session *s, struct cq_game *g)
+{
+    unsigned mask = s->n_buckets - 1;
+    struct cq_game **p = &s->by_pin[key_hash(cq_room_pin(g->room)) & mask];
+    g->pin_next = *p;
+    *p = g;
+    struct cq_game **i = &s->by_id[key_hash(g->game_id) & mask];
+    g->id_next = *i;
+    *i = g;
+}
+
+static void index_remove(struct cq_session *s, struct cq_game *g)
+{
+    unsigned mask = s->n_buckets - 1;
+    struct cq_game **p = &s->by_pin[key_hash(cq_room_pin(g->room)) & mask];
+    while (*p != g)
+        p = &(*p)->pin_next;
+    *p = g->pin_next;
+    struct cq_game **i = &s->by_id[key_hash(g->game_id) & mask];
+    while (*i != g)
+        i = &(*i)->id_next;
+    *i = g->id_next;
+}
+
+/* Buckets for every game made (game_new), the linked ones moved over. */
+static int index_reserve(struct cq_session *s)
+{
+    if (s->n_made < s->n_buckets)
+        return 0;
+    unsigned n = s->n_buckets ? s->n_buckets * 2 : 64;
+    struct cq_game **by_pin = calloc(n, sizeof *by_pin);
+    struct cq_game **by_id = calloc(n, sizeof *by_id);
+    if (!by_pin || !by_id) {
+        free(by_pin);
+        free(by_id);
+        return CQ_ENOMEM;
+    }
+    free(s->by_pin);
+    free(s->by_id);
+    s->by_pin = by_pin;
+    s->by_id = by_id;
+    s->n_buckets = n;
+    for (struct cq_game *g = s->games; g; g = g->next)
+        index_add(s, g);
+    return 0;
 }
 
 /* ---- closed PINs ------------------------------------------------------------- */
@@ -273,6 +343,8 @@ static void pin_close(struct cq_session *s, const char *pin)
     c->n++;
     closed_bit(c, v, true);
 }
+
+/* ---- membership ----------------------------------------------------------- */
 
 static int game_attach(struct cq_game *g, struct cq_session_conn *sc, unsigned role,
                        struct cq_player *p)
@@ -485,7 +557,7 @@ void cq_session_stored(struct cq_session *s, const char *game_id, uint64_t seq, 
 /* A game without a room yet; NULL when out of memory. */
 static struct cq_game *game_new(struct cq_session *s)
 {
-    if (due_reserve(s))
+    if (due_reserve(s) || index_reserve(s))
         return NULL;
     struct cq_game *g = calloc(1, sizeof *g);
     if (!g)
@@ -546,12 +618,17 @@ static void game_discard(struct cq_game *g)
     free(g);
 }
 
-/* Makes a ready game findable by its PIN. */
+/* Makes a ready game findable by its PIN and id. */
 static void game_link(struct cq_game *g)
 {
-    g->next = g->s->games;
-    g->s->games = g;
-    g->s->n_games++;
+    struct cq_session *s = g->s;
+    g->prev = NULL;
+    g->next = s->games;
+    if (s->games)
+        s->games->prev = g;
+    s->games = g;
+    s->n_games++;
+    index_add(s, g);
 }
 
 static void game_free(struct cq_game *g)
@@ -562,11 +639,13 @@ static void game_free(struct cq_game *g)
         game_detach(sc);
         send_msg(sc, json_pack("{s:s}", "type", "closed"));
     }
-    for (struct cq_game **pp = &s->games; *pp; pp = &(*pp)->next)
-        if (*pp == g) {
-            *pp = g->next;
-            break;
-        }
+    index_remove(s, g);
+    if (g->prev)
+        g->prev->next = g->next;
+    else
+        s->games = g->next;
+    if (g->next)
+        g->next->prev = g->prev;
     s->n_games--;
     cq_addr_game_end(s->deps.addrs, g->owner);
     log_flush_game(g);
@@ -1978,6 +2057,8 @@ void cq_session_free(struct cq_session *s)
     cq_buf_unref(s->banks_buf);
     free(s->closed.bits);
     free(s->closed.ring);
+    free(s->by_pin);
+    free(s->by_id);
     free(s->due);
     free(s->due_batch);
     free(s);

@@ -794,6 +794,57 @@ Test(session, auto_advance_runs_on_the_clock_alone)
     fc_gone(g.host);
 }
 
+/* Hundreds of games: each join by PIN lands in its own game, and each
+ * store report by game id releases its own game's replies, while the
+ * session's index of games grows past its first size and games leave it in
+ * an order of their own. */
+Test(session, among_many_games_each_pin_and_id_finds_its_own)
+{
+    enum { N = 300 };
+    static struct game g[N];
+    static struct seat p[N];
+    for (unsigned i = 0; i < N; i++)
+        g[i] = host_game("[\"single\"]", "");
+    st.auto_ack = false;
+    for (unsigned i = 0; i < N; i++) {
+        struct fc *c = fc_open();
+        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"P%u\"}", g[i].pin, i);
+        cr_assert_eq(json_array_size(c->in), 0, "welcomed before stored");
+        p[i].c = c;
+    }
+    store_ack(); /* one report per game, by its id */
+    for (unsigned i = 0; i < N; i++) {
+        expect_drop(p[i].c, "joined");
+        json_t *state = expect(p[i].c, "state");
+        cr_assert_str_eq(jstr(state, "pin"), g[i].pin);
+        cr_assert_eq(jint(state, "players"), 1, "game %u got someone else's player", i);
+        json_decref(state);
+    }
+    st.auto_ack = true;
+    /* Every third game ends, from the last to the first; then the rest. */
+    for (unsigned pass = 0; pass < 2; pass++) {
+        for (unsigned k = N; k-- > 0;)
+            if ((k % 3 == 0) == (pass == 0))
+                sendf(g[k].host, "{\"type\":\"end\"}");
+        advance(60000); /* --ended-ttl */
+        cr_assert_eq(cq_session_games(s), pass ? 0 : N - N / 3);
+        for (unsigned k = 0; k < N; k++)
+            if (pass == 0 && k % 3) {
+                struct fc *c = fc_open();
+                sendf(c, "{\"type\":\"watch\",\"pin\":\"%s\",\"token\":\"%s\"}", g[k].pin,
+                      g[k].watch);
+                json_t *j = expect(c, "joined");
+                cr_assert_str_eq(jstr(j, "pin"), g[k].pin);
+                json_decref(j);
+                fc_gone(c);
+            }
+    }
+    for (unsigned i = 0; i < N; i++) {
+        fc_gone(p[i].c);
+        fc_gone(g[i].host);
+    }
+}
+
 /* Many games at once, each on its own clock: every question closes at its
  * own deadline, not a millisecond before or after, whatever the other games'
  * deadlines are; a game ended early takes its deadlines with it. (The
