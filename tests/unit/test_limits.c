@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "cq_limits.h"
 
 static char *spec;
 
@@ -119,6 +120,51 @@ Test(limits, every_flag_in_the_limits_table_has_the_code_s_default_and_range)
     /* The table is there and names most limits: a parser gone blind fails. */
     cr_expect_geq(rows, 40, "%u rows", rows);
     cr_expect_geq(flags, 30, "%u flags", flags);
+}
+
+/* Rows of the table that no flag changes: the numbers of their "default"
+ * cell, in order, are the code's (cq_limits.h), 0 ending the list. */
+static const struct {
+    const char *row;
+    long long want[4];
+} fixed[] = {
+    {"closed PINs kept", {CQ_CLOSED_PINS_MAX, CQ_CLOSED_PIN_KEEP_S, CQ_CLOSED_PIN_KEEP_S / 3600}},
+    {"create_game.tags", {CQ_TAGS_MAX, CQ_TAG_MAX}},
+    {"create_game.count", {CQ_QUESTIONS_MAX}},
+    {"create_game.time_limit", {CQ_TIME_LIMIT_MAX_S}},
+    {"create_game.lead_in", {CQ_LEAD_IN_MAX_S}},
+    {"create_game.group", {CQ_GROUP_MAX}},
+    {"create_game.bank", {CQ_BANK_ID_MAX}},
+    {"add_time.seconds", {CQ_ADD_TIME_MAX_S}},
+    {"question index", {CQ_QUESTIONS_MAX - 1}},
+    {"options per question", {CQ_OPTIONS_MAX, CQ_OPTIONS_MAX - 1, CQ_OPTIONS_MAX}},
+    {"PIN", {CQ_PIN_DIGITS, 100000, 999999}},
+    {"request `id`", {CQ_REQ_ID_MAX, 64}},
+};
+
+Test(limits, fixed_rows_of_the_limits_table_have_the_code_s_values)
+{
+    const char *table = strstr(spec, "\n## Limits\n");
+    cr_assert_not_null(table);
+    const char *stop = strstr(table + 1, "\n## ");
+    for (size_t i = 0; i < sizeof fixed / sizeof fixed[0]; i++) {
+        char head[96];
+        snprintf(head, sizeof head, "\n| %s | ", fixed[i].row);
+        const char *line = strstr(table, head);
+        cr_assert(line && (!stop || line < stop), "no row \"%s\" in the Limits table",
+                  fixed[i].row);
+        const char *c1 = line + strlen(head), *c2 = strstr(c1, " | ");
+        cr_assert(c2 && !strncmp(c2, " | fixed | ", 11), "%s: not a fixed row", fixed[i].row);
+        long long got[8];
+        size_t n = cell_numbers(c1, c2, got, 8), want_n = 0;
+        while (want_n < 4 && fixed[i].want[want_n])
+            want_n++;
+        cr_expect_eq(n, want_n, "%s: %zu numbers in \"%.*s\", the code has %zu", fixed[i].row, n,
+                     (int)(c2 - c1), c1, want_n);
+        for (size_t k = 0; k < n && k < want_n; k++)
+            cr_expect_eq(got[k], fixed[i].want[k], "%s: the document says %lld, the code %lld",
+                         fixed[i].row, got[k], fixed[i].want[k]);
+    }
 }
 
 Test(limits, help_texts_state_the_defaults_the_code_has)
