@@ -92,6 +92,7 @@ struct cq_game {
     uint64_t log_stored;
     uint64_t log_gap;              /* the first entry the store dropped: log_stored stays below */
     struct cq_session_conn *gated; /* connections held for it (gate_next) */
+    uint64_t reveal_need;          /* the last reveal waits for the entries below this */
     json_t *ended_msg;             /* `ended`, sent once its input is logged (game_after) */
     /* Log entries made in this loop iteration, sent in one write after it. */
     char **log_e;
@@ -495,6 +496,16 @@ static void hold_until(struct cq_game *g, struct cq_session_conn *sc, uint64_t n
 static void hold(struct cq_game *g, struct cq_session_conn *sc)
 {
     hold_until(g, sc, g->log_seq);
+}
+
+/* A connection that comes in while the game's last reveal waits for the
+ * input that closed its question (a projector reloading, a host's second
+ * screen) waits with the others: its `state` shows that reveal. A log with
+ * a gap is never resumed: nothing to wait for. */
+static void hold_for_reveal(struct cq_game *g, struct cq_session_conn *sc)
+{
+    if (g->log_gap == UINT64_MAX)
+        hold_until(g, sc, g->reveal_need);
 }
 
 /* A held connection may enter one more game while its first one's entries
@@ -1068,14 +1079,13 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         g->progress_dirty = false;
         /* The reveal shows the right answer: it waits, on every connection,
          * for the input that closed the question (a tick, the last answer,
-         * a skip; told right after this event, as entry log_seq) to be
-         * stored. Sent before, a restart could take the close back (the
+         * a leave or kick, next or end; told right after this event, as
+         * entry log_seq) to be stored. Sent before, a restart could take the close back (the
          * clock resumes from the last heartbeat) and reopen the question to
-         * players who saw its answer. A log with a gap is never resumed:
-         * nothing to wait for. */
-        if (g->log_gap == UINT64_MAX)
-            for (unsigned i = 0; i < g->n_conns; i++)
-                hold_until(g, g->conns[i], g->log_seq + 1);
+         * players who saw its answer. */
+        g->reveal_need = g->log_seq + 1;
+        for (unsigned i = 0; i < g->n_conns; i++)
+            hold_for_reveal(g, g->conns[i]);
         broadcast(g, cq_wire_reveal(g->room), CQ_ROLE_ANY);
         send_results(g);
         store_board(g);
@@ -1790,6 +1800,7 @@ static void handle_watch(struct cq_session *s, struct cq_session_conn *sc, const
         send_error(sc, m->req_id, CQ_ENOMEM, NULL, NULL);
         return;
     }
+    hold_for_reveal(g, sc);
     /* The projector shows the join link and QR code: with the secret. */
     json_t *j = json_pack("{s:s, s:s, s:s, s:s*}", "type", "joined", "role", "spectator", "pin",
                           m->pin, "secret", g->join_secret[0] ? g->join_secret : NULL);
@@ -1818,6 +1829,7 @@ static void handle_rejoin(struct cq_session *s, struct cq_session_conn *sc, cons
             send_error(sc, m->req_id, CQ_ENOMEM, NULL, NULL);
             return;
         }
+        hold_for_reveal(g, sc);
         send_msg(sc, host_joined(g, m, m->token, NULL));
         send_screen_state(sc, g);
         if (cq_room_phase(g->room) == CQ_PHASE_QUESTION) /* the presenter's list */

@@ -734,7 +734,22 @@ Test(session, a_reveal_waits_until_its_close_is_stored)
     for (unsigned i = 0; i < 3; i++)
         clear(all[i]);
     advance(20000 + cfg.max_show_delay_ms);
+    /* A projector that reloads now, and a host's second screen, wait with
+     * the others: their `state` shows the reveal. */
+    struct fc *screen = fc_open(), *host2 = fc_open();
+    sendf(screen, "{\"type\":\"watch\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.watch);
+    sendf(host2, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.host_token);
+    cr_assert_eq(json_array_size(screen->in) + json_array_size(host2->in), 0,
+                 "a screen was shown the reveal before the close was stored");
     reveal_after_store(g.host, ann.c, bob.c);
+    struct fc *screens[] = {screen, host2};
+    for (unsigned i = 0; i < 2; i++) {
+        expect_drop(screens[i], "joined");
+        json_t *state = expect(screens[i], "state");
+        cr_assert_str_eq(jstr(state, "phase"), "reveal");
+        json_decref(state);
+        fc_gone(screens[i]);
+    }
     json_t *res = take(ann.c, "result");
     cr_assert_not_null(res, "the result waits with its reveal");
     json_decref(res);
