@@ -104,6 +104,13 @@ struct cq_store {
     struct journal_entry *unspilled;
     uv_prepare_t spill_prep;
     bool spill_armed;
+    /* Games whose log lost a write (the journal was full), told so from
+     * the loop (on_spill_prep), never from inside cq_store_log_append: the
+     * session's answer to it may close and free the game whose entries it
+     * is handing over. Told before any later write is told stored
+     * (report_drops), so no game counts a lost entry as stored. */
+    struct stored_mark *drops;
+    size_t n_drops, cap_drops;
     uint64_t spill_errors;
     int64_t spill_warned_ms;
 };
@@ -227,10 +234,19 @@ void cq_store_server_restarted(struct cq_store *s)
         uv_timer_start(&s->retry, on_retry, 0, 0);
 }
 
+static void report_drops(struct cq_store *s)
+{
+    size_t n = s->n_drops;
+    s->n_drops = 0;
+    for (size_t i = 0; i < n && s->on_stored; i++)
+        s->on_stored(s->on_stored_ud, s->drops[i].game, s->drops[i].seq, false);
+}
+
 static void report_stored(struct cq_store *s, const struct journal_entry *e)
 {
     if (!e->game[0] || !s->on_stored)
         return;
+    report_drops(s);
     if (s->replicas && s->state == ST_READY) {
         if (s->n_waiting == s->cap_waiting) {
             size_t ncap = s->cap_waiting ? 2 * s->cap_waiting : 64;
@@ -258,6 +274,7 @@ static void release_waiting(struct cq_store *s)
 {
     size_t n = s->n_waiting;
     s->n_waiting = 0;
+    report_drops(s);
     for (size_t i = 0; i < n && s->on_stored; i++)
         s->on_stored(s->on_stored_ud, s->waiting[i].game, s->waiting[i].seq, true);
 }
@@ -285,7 +302,9 @@ static void on_spill_prep(uv_prepare_t *h);
 
 static void spill_arm(struct cq_store *s)
 {
-    if (!s->jf || !s->unspilled || s->spill_armed || s->freeing)
+    if (!s->n_drops && (!s->jf || !s->unspilled))
+        return;
+    if (s->spill_armed || s->freeing)
         return;
     s->spill_armed = true;
     uv_prepare_start(&s->spill_prep, on_spill_prep);
@@ -330,9 +349,29 @@ static void journal_push(struct cq_store *s, const char *cmd, size_t len, const 
     return;
 dropped:
     /* A dropped log write leaves a gap: what depends on it is never told
-     * stored (the game is not resumed after a restart; logged then). */
-    if (game && s->on_stored)
-        s->on_stored(s->on_stored_ud, game, first, false);
+     * stored (the game is not resumed after a restart; logged then). Told
+     * from the loop (`drops`); a game told once is told of its first gap. */
+    if (!game || !s->on_stored)
+        return;
+    for (size_t i = 0; i < s->n_drops; i++)
+        if (!strcmp(s->drops[i].game, game))
+            return;
+    if (s->n_drops == s->cap_drops) {
+        size_t ncap = s->cap_drops ? 2 * s->cap_drops : 16;
+        struct stored_mark *nd = realloc(s->drops, ncap * sizeof *nd);
+        if (!nd) {
+            /* Out of memory: the game must still learn of its gap before
+             * anything later is told stored; at once, then. */
+            s->on_stored(s->on_stored_ud, game, first, false);
+            return;
+        }
+        s->drops = nd;
+        s->cap_drops = ncap;
+    }
+    struct stored_mark *m = &s->drops[s->n_drops++];
+    snprintf(m->game, sizeof m->game, "%s", game);
+    m->seq = first;
+    spill_arm(s);
 }
 
 /* Appends (or, when the file holds nothing the journal still needs, writes
@@ -380,6 +419,7 @@ static void on_spill_prep(uv_prepare_t *h)
     struct cq_store *s = h->data;
     s->spill_armed = false;
     uv_prepare_stop(h);
+    report_drops(s);
     if (s->state != ST_READY)
         spill(s);
 }
@@ -718,6 +758,7 @@ static void handle_closed(uv_handle_t *h)
     struct cq_store *s = h->data;
     if (--s->handles_open == 0) {
         free(s->waiting);
+        free(s->drops);
         free(s->fence_head);
         free(s);
     }
