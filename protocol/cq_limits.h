@@ -32,6 +32,10 @@
  * last this many, for this long. */
 #define CQ_CLOSED_PINS_MAX   10000
 #define CQ_CLOSED_PIN_KEEP_S 86400
+/* A seat's rejoins after a drop (each a log entry, as the drop before it):
+ * this many in a row, then one every CQ_REJOIN_EVERY_S. */
+#define CQ_REJOINS_BURST  10
+#define CQ_REJOIN_EVERY_S 6
 
 /* Configurable; defaults here. */
 #define CQ_DEFAULT_FRAME_BYTES     4096  /* largest inbound message */

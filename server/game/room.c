@@ -939,6 +939,11 @@ bool cq_room_is_host_token(const struct cq_room *room, const char *token)
     return cq_text_secret_equal(room->host_token, token);
 }
 
+struct cq_player *cq_room_seat(const struct cq_room *room, const char *token)
+{
+    return pmap_get((struct pmap *)&room->by_token, token);
+}
+
 const char *cq_room_host_token(const struct cq_room *room)
 {
     return room->host_token;

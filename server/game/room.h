@@ -167,6 +167,9 @@ struct cq_player {
     int64_t shown_delay;           /* bounded delay between send and display */
     struct cq_answer_rec *answers; /* one per game question */
     void *conn;                    /* the adapter's: its connection, or NULL */
+    /* The adapter's too: its budget of rejoins (not in the log; a restart
+     * gives every seat a full one). */
+    int64_t rejoin_credit, rejoin_at;
 };
 
 /* Picks the game's questions from a bank: those carrying any of `tags`
@@ -215,6 +218,8 @@ int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
 
 /* --- host ------------------------------------------------------------- */
 bool cq_room_is_host_token(const struct cq_room *room, const char *token);
+/* The seat whose token key is `token`, whatever its state; NULL if none. */
+struct cq_player *cq_room_seat(const struct cq_room *room, const char *token);
 const char *cq_room_host_token(const struct cq_room *room);
 int cq_room_start(struct cq_room *room, int64_t now);
 int cq_room_next(struct cq_room *room, int64_t now);

@@ -508,6 +508,13 @@ static void hold_for_reveal(struct cq_game *g, struct cq_session_conn *sc)
         hold_until(g, sc, g->reveal_need);
 }
 
+/* Whether the game's last reveal is still held for its close's entry. */
+static bool reveal_waits(const struct cq_game *g)
+{
+    return g->s->deps.store_ops && g->log_gap == UINT64_MAX && g->log_stored < g->reveal_need &&
+           cq_room_phase(g->room) == CQ_PHASE_REVEAL;
+}
+
 /* A held connection may enter one more game while its first one's entries
  * are not stored (held for both, in turn), not a third. */
 static bool may_enter(struct cq_session_conn *sc, const struct cq_msg *m)
@@ -558,8 +565,8 @@ void cq_session_stored(struct cq_session *s, const char *game_id, uint64_t seq, 
         }
     }
     /* An expired game waits for its log: closed once it is stored, or can
-     * no longer be (game_after). */
-    if (g->expired)
+     * no longer be; a game held on its reveal goes on (game_after). */
+    if (g->expired || (g->tick_at == INT64_MAX && !reveal_waits(g)))
         game_after(g);
 }
 
@@ -1255,7 +1262,12 @@ static void game_after(struct cq_game *g)
         game_free(g);
         return;
     }
-    g->tick_at = cq_room_next_deadline(g->room);
+    /* A reveal still waiting for its close to be stored holds its game on
+     * the reveal: moved on, the game would run its next question for
+     * screens that cannot show it yet (an external Redis away, with no
+     * journal file to acknowledge from), and nobody could answer it. The
+     * store's report moves it on (cq_session_stored). */
+    g->tick_at = reveal_waits(g) ? INT64_MAX : cq_room_next_deadline(g->room);
     due_update(g);
     wake_for(s, g->tick_at);
 }
@@ -1315,6 +1327,21 @@ static bool storage_full(const struct cq_session *s)
     const struct cq_session_store *ops = s->deps.store_ops;
     unsigned max = s->deps.cfg->journal_max;
     return ops && ops->journal_room(s->deps.store) <= (max / 10 > 10 ? max / 10 : 10);
+}
+
+/* A token bucket of time: CQ_REJOINS_BURST rejoins in a row, then one per
+ * CQ_REJOIN_EVERY_S. A seat starts (and a restart starts it) full. */
+static bool rejoin_budget(struct cq_player *p, int64_t now)
+{
+    const int64_t every = (int64_t)CQ_REJOIN_EVERY_S * 1000000, full = CQ_REJOINS_BURST * every;
+    int64_t credit = p->rejoin_at ? p->rejoin_credit + (now - p->rejoin_at) : full;
+    if (credit > full)
+        credit = full;
+    if (credit < every)
+        return false;
+    p->rejoin_credit = credit - every;
+    p->rejoin_at = now;
+    return true;
 }
 
 static json_t *with_id(json_t *o, const struct cq_msg *m)
@@ -1837,6 +1864,25 @@ static void handle_rejoin(struct cq_session *s, struct cq_session_conn *sc, cons
         if (s->deps.store_ops && !s->deps.store_ops->connected(s->deps.store))
             send_msg(sc, cq_session_redis_warning(false));
         return;
+    }
+    /* A player's rejoin after a drop writes to the log, and so did the
+     * drop: refused, as any change, when the store cannot keep more, and
+     * past the seat's budget, so that one player dropping and rejoining in
+     * a loop can neither fill the journal while Redis is away (and have
+     * everyone refused) nor grow the game's log without bound. A phone's
+     * reconnects back off far below it; neither refusal is a wrong guess,
+     * and the phone keeps its seat and tries again. */
+    p = cq_room_seat(g->room, key);
+    if (p && !p->connected && !p->left && !p->kicked) {
+        if (storage_full(s)) {
+            send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
+            return;
+        }
+        if (!rejoin_budget(p, s->now)) {
+            send_error(sc, m->req_id, CQ_ERATE_LIMITED, NULL,
+                       "too many rejoins in a short time: try again in a few seconds");
+            return;
+        }
     }
     int r = cq_room_rejoin(g->room, key, s->now, &p);
     if (r == CQ_EBAD_TOKEN) {

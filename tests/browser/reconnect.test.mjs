@@ -189,3 +189,48 @@ test('the network comes back while the page still holds a dead socket: a ping de
   await cy.context.close();
   await host.context.close();
 });
+
+test('a phone that drops again and again is told to wait, keeps its seat, and gets back in', { timeout: 120_000 }, async () => {
+  const host = await actor(env.browser, 'host', { width: 1280, height: 800 });
+  const dee = await actor(env.browser, 'dee', { width: 390, height: 844 });
+  const pin = await createGame(host);
+  await joinAs(dee, pin, 'Dee');
+  const id = await dee.page.evaluate(() => window.chainquiz.state.session.token);
+  // Every view the page shows from now on, and every rejoin error it gets.
+  await dee.page.evaluate(() => {
+    window.__views = [];
+    new MutationObserver(() => window.__views.push(document.body.dataset.view)).observe(document.body, { attributes: true, attributeFilter: ['data-view'] });
+    window.__errors = [];
+    const c = window.chainquiz.client;
+    const request = c.request.bind(c);
+    c.request = (...args) =>
+      request(...args).catch((e) => {
+        window.__errors.push(e.code);
+        throw e;
+      });
+  });
+  const away = (on) =>
+    host.page.waitForFunction((a) => (document.querySelector('#lobby-players .player-chip.is-away') !== null) === a, on, { timeout: 20_000 });
+  // The server closes nothing here: the page's own socket is closed, as a
+  // flaky network would, and it rejoins after its back-off. The server
+  // takes 10 rejoins in a row (PROTOCOL.md, Limits: rejoins of a seat),
+  // and then one every 6 s: drops faster than that are refused in the end.
+  let drops = 0;
+  for (; drops < 30 && (await dee.page.evaluate(() => window.__errors.length)) === 0; drops++) {
+    await dee.page.evaluate(() => window.chainquiz.client.ws.close());
+    await away(true);
+    await away(false);
+  }
+  // A refused rejoin (`rate_limited`) was tried again after the back-off
+  // until the seat's budget let it in: same seat, never the start page.
+  assert.equal(await dee.page.evaluate(() => window.chainquiz.state.session?.token), id, 'the seat was kept');
+  await viewIs(dee.page, 'lobby');
+  const views = await dee.page.evaluate(() => window.__views);
+  assert.ok(!views.includes('landing'), `the page left the game: ${views.join(' ')}`);
+  const errors = await dee.page.evaluate(() => window.__errors);
+  assert.ok(errors.length > 0 && errors.every((c) => c === 'rate_limited'), `the rejoins refused: ${errors.join(' ')} (none: the test tested nothing)`);
+  console.log(`# ${drops} drops in a row: ${errors.length} rejoin(s) refused with rate_limited, then back in the game`);
+  await assertClean([host, dee]);
+  await dee.context.close();
+  await host.context.close();
+});

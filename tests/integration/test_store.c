@@ -11,6 +11,7 @@
 
 #include <hiredis/hiredis.h>
 
+#include "cq_limits.h"
 #include "play.h"
 #include "secret.h"
 
@@ -44,6 +45,20 @@ static void answer_taken(struct player *p, int index, int option, long long n)
                                           index, "answer", option, "id", "a1")),
         0);
     wait_answers_taken(n);
+}
+
+/* Reads the host's messages until a `lobby` update says `n` players are
+ * connected. */
+static void wait_connected(struct cq_ws *host, long long n)
+{
+    for (;;) {
+        json_t *m = cq_ws_expect(host, "lobby", 15000);
+        cr_assert_not_null(m, "no lobby update with %lld connected", n);
+        long long c = jint(m, "connected");
+        json_decref(m);
+        if (c == n)
+            return;
+    }
 }
 
 /* The harness's server with `extra` arguments (a test's own .init). */
@@ -1094,10 +1109,22 @@ Test(store, a_question_is_revealed_only_once_its_close_is_stored, .init = start_
 
     cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
     answer_taken(&b, 0, 0, 3);
-    /* One more request: the loop has gone round since it took the answer,
-     * so a reveal sent with it would be in the sockets by now. */
+    /* A projector reloading now, and a host's second screen: their `state`
+     * would show the reveal. */
+    struct cq_ws screen, host2;
+    client_open(&screen, &h);
+    client_open(&host2, &h);
+    cr_assert_eq(cq_ws_send_json(&screen, json_pack("{s:s, s:s, s:s}", "type", "watch", "pin", pin,
+                                                    "token", watch_token)),
+                 0);
+    cr_assert_eq(cq_ws_send_json(&host2, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin,
+                                                   "token", token)),
+                 0);
+    /* Two more requests: the loop has read those and gone round since, so
+     * a reveal, or a state showing it, would be in the sockets by now. */
     wait_answers_taken(3);
-    struct cq_ws *seen[] = {&a.ws, &c.ws, &host};
+    wait_answers_taken(3);
+    struct cq_ws *seen[] = {&a.ws, &c.ws, &host, &screen, &host2};
     for (size_t i = 0; i < sizeof seen / sizeof seen[0]; i++) {
         json_t *early = cq_ws_recv(seen[i], 0);
         cr_assert_null(early, "sent before Redis stored the close: %s",
@@ -1114,6 +1141,8 @@ Test(store, a_question_is_revealed_only_once_its_close_is_stored, .init = start_
     cr_assert_neq(cq_harness_wait(h.redis_pid, 5000), -1);
     h.redis_pid = -1;
     cq_ws_free(&host);
+    cq_ws_free(&screen);
+    cq_ws_free(&host2);
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
     cq_ws_free(&c.ws);
@@ -1190,6 +1219,38 @@ Test(store, acknowledged_while_redis_is_away_survives_a_server_kill, .init = sta
     cq_ws_free(&host);
     cq_ws_free(&a.ws);
     cq_ws_free(&b.ws);
+}
+
+/* A player whose phone drops and rejoins in a loop (each a log entry, and
+ * so is each drop) is slowed: CQ_REJOINS_BURST rejoins in a row, then
+ * `rate_limited`, which is no wrong guess. Found by an attack: one client
+ * made about 1,200 log writes a second this way, and with Redis away filled
+ * the journal until everyone's requests were refused. */
+Test(store, a_seat_that_drops_and_rejoins_in_a_loop_is_slowed)
+{
+    struct cq_ws host;
+    struct player a;
+    char pin[8], token[80];
+    json_decref(create(&host, json_pack("{s:s}", "bank", "mini"), pin, token));
+    join(&a, pin, "Ada");
+    wait_connected(&host, 1);
+    for (int i = 0; i < CQ_REJOINS_BURST; i++) {
+        cq_ws_free(&a.ws);
+        wait_connected(&host, 0);
+        json_decref(rejoin(&a.ws, pin, a.token, "player"));
+        wait_connected(&host, 1);
+    }
+    cq_ws_free(&a.ws);
+    wait_connected(&host, 0);
+    client_open(&a.ws, &h);
+    json_t *e = client_req(
+        &a.ws, json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", a.token),
+        "error");
+    cr_assert_str_eq(jstr(e, "code"), "rate_limited");
+    json_decref(e);
+    cr_assert_eq(metric("chainquiz_wrong_guesses_total"), 0);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&host);
 }
 
 /* ---- what a board counts ---------------------------------------------------- */
@@ -1444,6 +1505,21 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
     }
     cr_assert_gt(ok, 50, "%d welcomed", ok);
     cr_assert_gt(full, 0, "none refused: the journal bound was not reached");
+    /* A welcomed player drops (an entry of the tenth kept back) and comes
+     * back: a rejoin writes too, and is refused; the seat stays. */
+    wait_connected(&host, ok);
+    int first = 0;
+    while (!welcomed[first])
+        first++;
+    cq_ws_free(&p[first].ws);
+    wait_connected(&host, ok - 1);
+    client_open(&p[first].ws, &h);
+    json_t *e = client_req(
+        &p[first].ws,
+        json_pack("{s:s, s:s, s:s}", "type", "rejoin", "pin", pin, "token", p[first].token),
+        "error");
+    cr_assert_str_eq(jstr(e, "code"), "storage_full");
+    json_decref(e);
     cr_assert_eq(metric("chainquiz_redis_journal_dropped_total"), 0);
 
     /* The server dies; Redis and the server come back; everyone welcomed

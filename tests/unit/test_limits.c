@@ -129,6 +129,7 @@ static const struct {
     long long want[4];
 } fixed[] = {
     {"closed PINs kept", {CQ_CLOSED_PINS_MAX, CQ_CLOSED_PIN_KEEP_S, CQ_CLOSED_PIN_KEEP_S / 3600}},
+    {"rejoins of a seat after a drop", {CQ_REJOINS_BURST, CQ_REJOIN_EVERY_S}},
     {"create_game.tags", {CQ_TAGS_MAX, CQ_TAG_MAX}},
     {"create_game.count", {CQ_QUESTIONS_MAX}},
     {"create_game.time_limit", {CQ_TIME_LIMIT_MAX_S}},

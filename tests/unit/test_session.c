@@ -556,6 +556,15 @@ static long long start_and_score(const struct game *g, struct seat *p)
     return score;
 }
 
+static void expect_error(struct fc *c, const char *code, const char *field)
+{
+    json_t *err = expect(c, "error");
+    cr_assert_str_eq(jstr(err, "code"), code);
+    if (field)
+        cr_assert_str_eq(jstr(err, "field"), field);
+    json_decref(err);
+}
+
 /* ---- the tests ------------------------------------------------------------------------ */
 
 /* Every question type, from create to the podium, with a spectator: who gets
@@ -777,6 +786,38 @@ Test(session, a_reveal_waits_until_its_close_is_stored)
     sendf(bob.c, "{\"type\":\"leave\"}");
     reveal_after_store(g.host, ann.c);
     fc_gone(bob.c);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* With auto_advance, a game whose reveal waits for the store waits on it:
+ * no leaderboard, no next question that the held screens could not show and
+ * nobody could answer (an external Redis away, no journal file). Once the
+ * store has the close, the game goes on by its clock. */
+Test(session, an_auto_advancing_game_waits_on_its_unstored_reveal)
+{
+    struct game g = host_game("[\"single\",\"truefalse\"]", ",\"auto_advance\":true");
+    struct seat ann = join(&g, "Ann");
+    sendf(g.host, "{\"type\":\"start\"}");
+    expect_drop(ann.c, "question");
+    st.auto_ack = false;
+    advance(20000 + cfg.max_show_delay_ms);
+    cr_assert_eq(count(ann.c, "reveal"), 0);
+    int64_t asked = wake_at;
+    advance(60000); /* far past --reveal-time and --leaderboard-time */
+    cr_assert_eq(json_array_size(ann.c->held), 2, "the game moved on behind its held reveal");
+    cr_assert(wake_at > now, "the session keeps waking for a game that waits (%lld)",
+              (long long)asked);
+    store_ack();
+    loop_end();
+    cr_assert(took(ann.c, "reveal"));
+    cr_assert(took(ann.c, "result"));
+    cr_assert(took(ann.c, "leaderboard"), "the reveal's time was over: the leaderboard follows");
+    st.auto_ack = true;
+    advance(4000); /* --leaderboard-time */
+    json_t *q = expect(ann.c, "question");
+    cr_assert_eq(jint(q, "index"), 1);
+    json_decref(q);
     fc_gone(ann.c);
     fc_gone(g.host);
 }
@@ -1165,10 +1206,66 @@ Test(session, a_full_journal_refuses_changes)
     cr_assert_str_eq(jstr(err, "code"), "storage_full");
     json_decref(err);
     cr_assert_eq(count(ann.c, "question"), 0);
+    /* A player back after a drop would write too: refused, the seat kept;
+     * a host's screen writes nothing and comes back. */
+    fc_gone(ann.c);
+    ann.c = fc_open();
+    sendf(ann.c, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    expect_error(ann.c, "storage_full", NULL);
+    cr_assert_eq(ann.c->wrong, 0);
+    struct fc *screen = fc_open();
+    sendf(screen, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, g.host_token);
+    expect_drop(screen, "joined");
+    fc_gone(screen);
     st.journal_room = SIZE_MAX;
+    sendf(ann.c, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin, ann.token);
+    expect_drop(ann.c, "joined");
+    clear(ann.c);
     sendf(g.host, "{\"type\":\"start\",\"id\":\"s\"}");
     expect_drop(ann.c, "question");
     fc_gone(late);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
+/* A seat that drops and comes back is a log entry each time: it rejoins
+ * CQ_REJOINS_BURST times in a row, then once per CQ_REJOIN_EVERY_S
+ * (`rate_limited`, no wrong guess, the seat kept). A second connection
+ * of a connected player replaces the first, writes nothing, and is not
+ * counted. */
+Test(session, a_seat_rejoins_within_its_budget)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann");
+    char rejoin[160];
+    snprintf(rejoin, sizeof rejoin, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", g.pin,
+             ann.token);
+    for (unsigned i = 0; i < CQ_REJOINS_BURST; i++) {
+        fc_gone(ann.c);
+        ann.c = fc_open();
+        sendf(ann.c, "%s", rejoin);
+        expect_drop(ann.c, "joined");
+        clear(ann.c);
+    }
+    for (unsigned i = 0; i < 3; i++) { /* replacing a live connection */
+        struct fc *c = fc_open();
+        sendf(c, "%s", rejoin);
+        expect_drop(c, "joined");
+        fc_gone(ann.c);
+        ann.c = c;
+        clear(ann.c);
+    }
+    fc_gone(ann.c);
+    ann.c = fc_open();
+    sendf(ann.c, "%s", rejoin);
+    expect_error(ann.c, "rate_limited", NULL);
+    cr_assert_eq(ann.c->wrong, 0);
+    advance(CQ_REJOIN_EVERY_S * 1000 - 1);
+    sendf(ann.c, "%s", rejoin);
+    expect_error(ann.c, "rate_limited", NULL);
+    advance(1);
+    sendf(ann.c, "%s", rejoin);
+    expect_drop(ann.c, "joined");
     fc_gone(ann.c);
     fc_gone(g.host);
 }
@@ -1238,15 +1335,6 @@ Test(session, answers_cost_no_timer_churn)
     for (int i = 0; i < 200; i++)
         fc_gone(p[i].c);
     fc_gone(g.host);
-}
-
-static void expect_error(struct fc *c, const char *code, const char *field)
-{
-    json_t *err = expect(c, "error");
-    cr_assert_str_eq(jstr(err, "code"), code);
-    if (field)
-        cr_assert_str_eq(jstr(err, "field"), field);
-    json_decref(err);
 }
 
 /* Flow: question and answer. The lead-in, fair timing from `shown`, and

@@ -5,7 +5,7 @@
 // sessionStorage ('chainquiz.create'); afterwards {pin, token} is the
 // host's seat, and a reload or a dropped network rejoins with it.
 
-import { Client, sessions, groupSecrets, el, ProtocolError } from './protocol.js';
+import { Client, sessions, groupSecrets, el, ProtocolError, TRY_AGAIN } from './protocol.js';
 import { t, initI18n, onLangChange, fmtList, errorText } from './i18n.js';
 import {
   OPTION_STYLES,
@@ -178,6 +178,10 @@ async function onOpen() {
     client.markHealthy();
   } catch (e) {
     if (!(e instanceof ProtocolError)) return; // the next connection tries again
+    if (H.mode !== 'create' && TRY_AGAIN.has(e.code)) {
+      client.retryLater(); // "not now": the seat is kept, the next connection tries again
+      return;
+    }
     client.stop('failed');
     banner.update({ status: 'open' });
     if (H.mode === 'create') {

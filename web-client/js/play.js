@@ -5,7 +5,7 @@
 // found only in localStorage (a closed tab, perhaps someone else's on a
 // shared computer) is offered, never taken silently (offerResume).
 
-import { Client, sessions, el, ProtocolError } from './protocol.js';
+import { Client, sessions, el, ProtocolError, TRY_AGAIN } from './protocol.js';
 import { t, initI18n, onLangChange, ordinal, fmtNum, errorText as errorTextOf } from './i18n.js';
 import {
   OPTION_STYLES,
@@ -121,8 +121,10 @@ async function onOpen() {
       await client.request('rejoin', { pin: S.session.pin, token: S.session.token });
       client.markHealthy();
     } catch (e) {
-      if (e instanceof ProtocolError) seatLost(e);
-      // Connection lost or timed out: the next connection tries again.
+      // "Not now" keeps the seat: the next connection tries again, as after
+      // a lost connection or a time-out.
+      if (e instanceof ProtocolError && TRY_AGAIN.has(e.code)) client.retryLater();
+      else if (e instanceof ProtocolError) seatLost(e);
     }
   } else if (S.pendingJoin) {
     await doJoin();

@@ -33,6 +33,11 @@ export class ProtocolError extends Error {
 }
 
 /** The connection went away before the reply came. */
+/** Errors that say "not now" (the server's storage is catching up, or this
+ * seat came back too often): a rejoin that gets one keeps its seat and
+ * tries again after the back-off. */
+export const TRY_AGAIN = new Set(['storage_full', 'rate_limited', 'server_busy']);
+
 export class ConnectionLost extends Error {
   constructor() {
     super('the connection to the server was lost');
@@ -146,21 +151,27 @@ export class Client {
     }, this.opts.probeMs);
   }
 
+  /** The server cannot take us back just now (a TRY_AGAIN error): this
+   * socket goes, and the next one tries again after the back-off. */
+  retryLater() {
+    this._drop('try again later');
+  }
+
   /** Gives the socket up (the browser went offline, or it stopped
    * answering) and waits out the back-off as after a close. */
-  _drop() {
+  _drop(reason = 'network lost') {
     const ws = this.ws;
     if (this.stopped || !ws) return;
     ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null;
     this.ws = null;
     try {
-      ws.close(4001, 'network lost');
+      ws.close(4001, reason);
     } catch {
       /* ignore */
     }
     this._stopHeartbeat();
     this._failPending();
-    this._dispatch({ type: 'disconnected', code: 4001, reason: 'network lost' });
+    this._dispatch({ type: 'disconnected', code: 4001, reason });
     this._scheduleRetry();
   }
 
