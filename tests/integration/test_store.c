@@ -1168,6 +1168,60 @@ Test(store, a_question_is_revealed_only_once_its_close_is_stored, .init = start_
     cq_ws_free(&c.ws);
 }
 
+static void start_patient_short_phases(void)
+{
+    static const char *const extra[] = {"--redis-timeout",
+                                        "60000",
+                                        "--reveal-time",
+                                        "100",
+                                        "--leaderboard-time",
+                                        "100",
+                                        "--max-show-delay",
+                                        "0",
+                                        NULL};
+    start_args(extra);
+}
+
+/* With auto_advance, the game waits on a reveal that Redis has not stored
+ * (stopped; an external Redis, no journal file to acknowledge from): its
+ * next question is not run behind the held screens, where nobody could
+ * answer it. Redis back, the players see the reveal, then the next question
+ * with its time, and answer it. Before, the game ran on: the next question
+ * and its reveal arrived together, and every answer was too late. The
+ * pause gives the game the time to run its next question (reveal and
+ * leaderboard 100 ms, a question of 1 s); it is no wait for an event, and
+ * the checks after it hold however long it is. */
+Test(store, an_auto_advancing_game_waits_for_its_reveal_while_redis_is_stopped,
+     .init = start_patient_short_phases)
+{
+    struct cq_ws host;
+    struct player a, b;
+    char pin[8], token[80];
+    json_decref(create(&host,
+                       json_pack("{s:s, s:[s, s], s:b, s:i}", "bank", "mini", "tags", "single",
+                                 "truefalse", "auto_advance", 1, "time_limit", 1),
+                       pin, token));
+    join(&a, pin, "Ada");
+    join(&b, pin, "Bob");
+    host_cmd(&host, "start");
+    json_decref(see_question(&a, 0));
+    json_decref(see_question(&b, 0));
+    answer(&a, 0, json_integer(0));
+    cr_assert_eq(kill(h.redis_pid, SIGSTOP), 0);
+    answer_taken(&b, 0, 0, 2); /* the last answer: the question closes */
+    usleep(2500 * 1000);
+    cr_assert_eq(kill(h.redis_pid, SIGCONT), 0);
+    json_decref(result(&a, 0, true, 1));
+    json_t *q = see_question(&a, 1);
+    cr_assert_gt(jint(q, "remaining_ms"), 500, "question 1 ran while its screens were held");
+    json_decref(q);
+    answer(&a, 1, json_true());
+    json_decref(result(&a, 1, true, 1));
+    cq_ws_free(&host);
+    cq_ws_free(&a.ws);
+    cq_ws_free(&b.ws);
+}
+
 /* Redis is gone: an answer is acknowledged once it is in the journal file
  * (synced), and a server killed then (kill -9) and started again, with Redis
  * back, sends the file to Redis before it reads the logs: the answer is
