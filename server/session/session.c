@@ -106,6 +106,7 @@ struct cq_session {
     struct cq_session_deps deps;
     struct cq_game *games;
     unsigned n_games;
+    unsigned n_seated; /* connections in a game as a player (storage_full) */
     /* The linked games by PIN and by id, chained through the games: a join,
      * a rejoin and every report of the store find their game without a walk
      * of all of them (--max-games: up to 100,000). As many buckets as games
@@ -360,6 +361,8 @@ static int game_attach(struct cq_game *g, struct cq_session_conn *sc, unsigned r
     }
     sc->slot = g->n_conns;
     g->conns[g->n_conns++] = sc;
+    if (role == CQ_ROLE_PLAYER)
+        g->s->n_seated++;
     if (role == CQ_ROLE_HOST)
         g->n_hosts++;
     sc->game = g;
@@ -383,6 +386,8 @@ static void game_detach(struct cq_session_conn *sc)
         sc->player->conn = NULL;
     if (sc->role == CQ_ROLE_HOST)
         g->n_hosts--;
+    if (sc->role == CQ_ROLE_PLAYER)
+        g->s->n_seated--;
     sc->game = NULL;
     sc->player = NULL;
     sc->role = CQ_ROLE_NONE;
@@ -1116,7 +1121,9 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
     }
     case CQ_EV_EXPIRED:
         g->expired = true;
-        if (cq_room_n_players(g->room)) /* not a lobby nobody joined */
+        unsigned seats;
+        cq_room_players(g->room, &seats); /* every seat ever, gone ones too */
+        if (seats)                        /* not a lobby nobody joined */
             pin_close(g->s, cq_room_pin(g->room));
         break;
     }
@@ -1317,16 +1324,21 @@ static bool log_full(const struct cq_game *g)
     return g->log_seq > g->s->deps.cfg->max_log_entries;
 }
 
-/* While Redis is away the store's journal fills. A tenth of it is kept for
- * what the games do by themselves (timers, drops, rejoins); past that,
- * requests that would change a game are refused and change nothing
- * (`storage_full`): an input the journal would have to drop could never be
- * acknowledged, and would leave its game's log with a gap. */
+/* While Redis is away the store's journal fills. Kept back: a tenth of it
+ * for what the games do by themselves (their timers), and one entry for
+ * each player in a game, who may still drop or leave (a seat's only entry
+ * once refused: rejoins and joins are). Past that, requests that would
+ * change a game are refused and change nothing (`storage_full`): an input
+ * the journal would have to drop could never be acknowledged, and would
+ * leave a gap in its game's log, or in another game's. Before the seats
+ * were counted, one client that had joined many seats filled the tenth by
+ * closing them, and other games' timers were dropped. */
 static bool storage_full(const struct cq_session *s)
 {
     const struct cq_session_store *ops = s->deps.store_ops;
-    unsigned max = s->deps.cfg->journal_max;
-    return ops && ops->journal_room(s->deps.store) <= (max / 10 > 10 ? max / 10 : 10);
+    size_t max = s->deps.cfg->journal_max;
+    size_t keep = (max / 10 > 10 ? max / 10 : 10) + s->n_seated;
+    return ops && ops->journal_room(s->deps.store) <= keep;
 }
 
 /* A token bucket of time: CQ_REJOINS_BURST rejoins in a row, then one per

@@ -1557,7 +1557,7 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
         }
         json_decref(m);
     }
-    cr_assert_gt(ok, 50, "%d welcomed", ok);
+    cr_assert_gt(ok, 30, "%d welcomed", ok);
     cr_assert_gt(full, 0, "none refused: the journal bound was not reached");
     /* A welcomed player drops (an entry of the tenth kept back) and comes
      * back: a rejoin writes too, and is refused; the seat stays. */
@@ -1574,6 +1574,22 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
         "error");
     cr_assert_str_eq(jstr(e, "code"), "storage_full");
     json_decref(e);
+    /* Every seat drops now, one at a time, each in a loop iteration of its
+     * own and so a journal write of its own: the journal kept one back for
+     * each (found by an attack: one client's many seats, closed so at the
+     * threshold, ate the tenth kept for the timers, and writes of other
+     * games were dropped). */
+    long long conns = metric("chainquiz_connections");
+    for (int i = 0; i < TRIES; i++) {
+        if (!welcomed[i] || i == first)
+            continue;
+        cq_ws_free(&p[i].ws);
+        conns--;
+        for (int k = 0; k < 500 && metric("chainquiz_connections") > conns; k++)
+            usleep(1000);
+        cr_assert_eq(metric("chainquiz_connections"), conns, "seat %d's close not seen", i);
+    }
+    wait_connected(&host, 0);
     cr_assert_eq(metric("chainquiz_redis_journal_dropped_total"), 0);
 
     /* The server dies; Redis and the server come back; everyone welcomed

@@ -1228,6 +1228,41 @@ Test(session, a_full_journal_refuses_changes)
     fc_gone(g.host);
 }
 
+/* The journal keeps back a tenth for the games' timers and one entry per
+ * player in a game (each may still drop or leave once): changes are
+ * refused before that is reached. Found by an attack: one client closed its
+ * many seats with the journal at the threshold, the drops ate the tenth,
+ * and another game's timers were dropped, its log left with a gap. */
+Test(session, the_journal_keeps_an_entry_for_every_seated_player)
+{
+    struct game g = host_game("[\"single\"]", "");
+    struct seat ann = join(&g, "Ann"), bob = join(&g, "Bob");
+    size_t tenth = cfg.journal_max / 10;
+    st.journal_room = tenth + 2; /* Ann and Bob may each still drop */
+    struct fc *late = fc_open();
+    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", g.pin);
+    expect_error(late, "storage_full", NULL);
+    st.journal_room = tenth + 3;
+    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", g.pin);
+    expect_drop(late, "joined");
+    /* Three seated now: the same room is the threshold. */
+    sendf(g.host, "{\"type\":\"start\",\"id\":\"s\"}");
+    json_t *err = take(g.host, "error");
+    cr_assert_not_null(err, "a change taken with only the seats' entries left");
+    cr_assert_str_eq(jstr(err, "code"), "storage_full");
+    json_decref(err);
+    /* Bob leaves (his entry): one fewer kept back. */
+    sendf(bob.c, "{\"type\":\"leave\"}");
+    st.journal_room = tenth + 3;
+    clear(g.host);
+    sendf(g.host, "{\"type\":\"start\",\"id\":\"s\"}");
+    cr_assert(took(ann.c, "question"));
+    fc_gone(late);
+    fc_gone(bob.c);
+    fc_gone(ann.c);
+    fc_gone(g.host);
+}
+
 /* A seat that drops and comes back is a log entry each time: it rejoins
  * CQ_REJOINS_BURST times in a row, then once per CQ_REJOIN_EVERY_S
  * (`rate_limited`, no wrong guess, the seat kept). A second connection
@@ -1623,6 +1658,19 @@ Test(session, the_last_ten_thousand_closed_pins_are_kept)
     cr_assert_eq(cq_session_games(s), 0);
     sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bo\"}", empty.pin);
     cr_assert_eq(c->wrong, 2, "a lobby nobody joined left its PIN");
+    clear(c);
+    /* A lobby whose player left before its timeout leaves its PIN (found
+     * by an attack: a seat gone from the lobby is gone from the count). */
+    struct game left = host_game("[\"single\"]", "");
+    struct seat p = join(&left, "Pat");
+    sendf(p.c, "{\"type\":\"leave\"}");
+    fc_gone(p.c);
+    fc_gone(left.host);
+    advance(cfg.empty_lobby_timeout_s * 1000LL);
+    cr_assert_eq(cq_session_games(s), 0);
+    sendf(c, "{\"type\":\"rejoin\",\"pin\":\"%s\",\"token\":\"%s\"}", left.pin, p.token);
+    expect_error(c, "game_over", "pin");
+    cr_assert_eq(c->wrong, 2);
     fc_gone(c);
 }
 
