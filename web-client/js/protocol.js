@@ -32,12 +32,12 @@ export class ProtocolError extends Error {
   }
 }
 
-/** The connection went away before the reply came. */
 /** Errors that say "not now" (the server's storage is catching up, or this
  * seat came back too often): a rejoin that gets one keeps its seat and
  * tries again after the back-off. */
 export const TRY_AGAIN = new Set(['storage_full', 'rate_limited', 'server_busy']);
 
+/** The connection went away before the reply came. */
 export class ConnectionLost extends Error {
   constructor() {
     super('the connection to the server was lost');
