@@ -36,6 +36,10 @@
  * this many in a row, then one every CQ_REJOIN_EVERY_S. */
 #define CQ_REJOINS_BURST  10
 #define CQ_REJOIN_EVERY_S 6
+/* With change_answer on, a seat may change its answer to one question this
+ * many times (each a log entry): one student cannot grow the game's log,
+ * nor fill the journal while Redis is away, for the whole class. */
+#define CQ_ANSWER_CHANGES_MAX 20
 
 /* Configurable; defaults here. */
 #define CQ_DEFAULT_FRAME_BYTES     4096  /* largest inbound message */

@@ -899,13 +899,15 @@ int cq_room_answer(struct cq_room *room, struct cq_player *p, int question,
     if (r)
         return r;
     struct cq_answer_rec *rec = &p->answers[room->q];
-    if (rec->answered && !room->set.change_answer)
+    if (rec->answered && (!room->set.change_answer || rec->changes >= CQ_ANSWER_CHANGES_MAX))
         return CQ_EALREADY_ANSWERED;
 
     char *text = NULL;
     if (a->kind == CQ_ANSWER_TEXT && !(text = dupstr(a->text)))
         return CQ_ENOMEM;
     bool first = !rec->answered;
+    if (!first)
+        rec->changes++;
     free(rec->text);
     rec->text = text;
     rec->answered = true;

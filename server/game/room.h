@@ -131,7 +131,8 @@ void cq_room_settings_default(struct cq_room_settings *s);
 /* One player's answer to one question, as recorded for results. */
 struct cq_answer_rec {
     bool answered, correct, scored;
-    unsigned char kind; /* enum cq_answer_kind */
+    unsigned char changes; /* answers after the first, at most CQ_ANSWER_CHANGES_MAX */
+    unsigned char kind;    /* enum cq_answer_kind */
     unsigned char n_items;
     signed char items[CQ_OPTIONS_MAX]; /* bank order for ordering; else as sent */
     int choice;

@@ -100,6 +100,11 @@ struct cq_game {
     size_t log_n, log_cap;
     bool log_ttl, log_queued;
     struct cq_game *log_next; /* in s->log_dirty */
+    /* Log writes made while the store is away, in its outage number
+     * `away_n` (s->away_n; an older number counts as none): its share of
+     * the journal (storage_full). */
+    size_t away_writes;
+    unsigned away_n;
 };
 
 struct cq_session {
@@ -107,6 +112,7 @@ struct cq_session {
     struct cq_game *games;
     unsigned n_games;
     unsigned n_seated; /* connections in a game as a player (storage_full) */
+    unsigned away_n;   /* the store's outages so far: each game counts its writes per outage */
     /* The linked games by PIN and by id, chained through the games: a join,
      * a rejoin and every report of the store find their game without a walk
      * of all of them (--max-games: up to 100,000). As many buckets as games
@@ -926,6 +932,8 @@ json_t *cq_session_redis_warning(bool connected)
  * (found by an attack: the warning waited behind the held `ok`). */
 void cq_session_store_state(struct cq_session *s, bool connected)
 {
+    if (!connected)
+        s->away_n++; /* every game's share of the journal starts anew */
     struct cq_buf *b = cq_buf_from_json(cq_session_redis_warning(connected));
     if (!b)
         return;
@@ -1141,10 +1149,17 @@ static bool on_blocked(void *ud, const char *nickname)
 static void log_send(struct cq_game *g)
 {
     struct cq_session *s = g->s;
-    if (g->log_n && s->deps.store_ops)
-        s->deps.store_ops->log_append(
-            s->deps.store, g->game_id, (const char *const *)g->log_e, g->log_len, g->log_n,
-            g->log_ttl ? (unsigned)s->deps.cfg->results_ttl_s : 0, g->log_seq - 1);
+    const struct cq_session_store *ops = s->deps.store_ops;
+    if (g->log_n && ops && !ops->connected(s->deps.store)) {
+        if (g->away_n != s->away_n)
+            g->away_writes = 0;
+        g->away_n = s->away_n;
+        g->away_writes++;
+    }
+    if (g->log_n && ops)
+        ops->log_append(s->deps.store, g->game_id, (const char *const *)g->log_e, g->log_len,
+                        g->log_n, g->log_ttl ? (unsigned)s->deps.cfg->results_ttl_s : 0,
+                        g->log_seq - 1);
     for (size_t i = 0; i < g->log_n; i++)
         free(g->log_e[i]);
     g->log_n = 0;
@@ -1332,13 +1347,26 @@ static bool log_full(const struct cq_game *g)
  * the journal would have to drop could never be acknowledged, and would
  * leave a gap in its game's log, or in another game's. Before the seats
  * were counted, one client that had joined many seats filled the tenth by
- * closing them, and other games' timers were dropped. */
-static bool storage_full(const struct cq_session *s)
+ * closing them, and other games' timers were dropped.
+ *
+ * And no game may take more of it than is still free for every other game
+ * (`g`; NULL for a new game and for the host's commands that take the game
+ * to its end): one busy or hostile game stops at half of what was free when
+ * Redis went away, and the other games go on.
+ * Found by an attack: one client's join-and-leave loop (about 400 writes
+ * a second) had every game on the server refused after four minutes. */
+static bool storage_full(const struct cq_session *s, const struct cq_game *g)
 {
     const struct cq_session_store *ops = s->deps.store_ops;
+    if (!ops)
+        return false;
     size_t max = s->deps.cfg->journal_max;
     size_t keep = (max / 10 > 10 ? max / 10 : 10) + s->n_seated;
-    return ops && ops->journal_room(s->deps.store) <= keep;
+    size_t room = ops->journal_room(s->deps.store);
+    if (room <= keep)
+        return true;
+    return g && g->away_n == s->away_n && g->away_writes >= room - keep &&
+           !ops->connected(s->deps.store);
 }
 
 /* A token bucket of time: CQ_REJOINS_BURST rejoins in a row, then one per
@@ -1518,7 +1546,7 @@ static void create_game(struct cq_session *s, struct cq_session_conn *sc, const 
         send_error(sc, m->req_id, CQ_ENO_BANK, "bank", NULL);
         return;
     }
-    if (storage_full(s)) {
+    if (storage_full(s, NULL)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -1793,7 +1821,7 @@ static void handle_join(struct cq_session *s, struct cq_session_conn *sc, const 
     struct cq_game *g = game_for(s, sc, m, true);
     if (!g)
         return;
-    if (log_full(g) || storage_full(s)) {
+    if (log_full(g) || storage_full(s, g)) {
         send_error(sc, m->req_id, log_full(g) ? CQ_ELOG_FULL : CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -1886,7 +1914,7 @@ static void handle_rejoin(struct cq_session *s, struct cq_session_conn *sc, cons
      * and the phone keeps its seat and tries again. */
     p = cq_room_seat(g->room, key);
     if (p && !p->connected && !p->left && !p->kicked) {
-        if (storage_full(s)) {
+        if (storage_full(s, g)) {
             send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
             return;
         }
@@ -1947,7 +1975,7 @@ static void handle_answer(struct cq_session *s, struct cq_session_conn *sc, cons
         send_error(sc, m->req_id, CQ_ELOG_FULL, NULL, NULL);
         return;
     }
-    if (storage_full(s)) {
+    if (storage_full(s, g)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -1973,13 +2001,18 @@ static void handle_host(struct cq_session *s, struct cq_session_conn *sc, const 
     struct cq_game *g = sc->game;
     int64_t now = s->now;
     int r;
-    if (storage_full(s)) {
+    /* The host's repeatable commands count against the game's share of the
+     * journal, as its players' requests do (a host toggling the lock in a
+     * loop would otherwise fill it for every game); what takes the game to
+     * its end does not. */
+    bool repeatable =
+        m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK;
+    if (storage_full(s, repeatable ? g : NULL)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
     /* At the log's cap, only what the game needs to go on to its end. */
-    if ((m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK) &&
-        log_full(g)) {
+    if (repeatable && log_full(g)) {
         send_error(sc, m->req_id, CQ_ELOG_FULL, NULL, NULL);
         return;
     }
@@ -2052,7 +2085,7 @@ void cq_session_handle(struct cq_session *s, struct cq_session_conn *sc, const s
         handle_leave(s, sc, m);
         break;
     case CQ_MSG_SHOWN: {
-        if (storage_full(s))
+        if (storage_full(s, sc->game))
             break; /* as if it never came: the answer carries no display delay */
         int r = cq_room_shown(sc->game->room, sc->player, m->question, now);
         if (r)

@@ -30,6 +30,64 @@ const env = useServerAndBrowser({
   },
 });
 
+// change_answer on: a player changes her answer until the server takes no
+// more (20 changes, PROTOCOL.md Limits); the page then keeps the last answer
+// taken as final and offers no more changes, and the reveal scores that one.
+test('changed answers, up to the server\'s limit', { timeout: 120_000 }, async () => {
+  const host = await actor('host3', { width: 1280, height: 720 });
+  const fay = await actor('fay', { width: 375, height: 667 });
+  const gus = await actor('gus', { width: 375, height: 667 });
+  try {
+    await host.page.goto(`${env.base}/?host`);
+    await host.page.waitForSelector('.bank-card input[value="mini"]');
+    await host.page.check('#tag-list input[value="single"]');
+    await host.page.check('#opt-change');
+    await host.page.check('input[name="timer"][value="fixed"]');
+    await host.page.fill('#opt-time', '120');
+    await host.page.fill('#opt-lead', '0');
+    await host.page.click('#host-btn');
+    await viewIs(host.page, 'lobby');
+    const pin = (await text(host.page, '#pin-big')).replace(/\s+/g, '');
+    await joinAs(fay, pin, 'Fay');
+    await joinAs(gus, pin, 'Gus'); // keeps the question open: he does not answer
+    await host.page.click('#start-btn');
+    await questionOpen(fay, 0);
+    // The first answer, then 20 changes between "Red" (right) and "Four".
+    const pick = async (i) => {
+      await fay.page.click(`.opt[data-index="${i}"]`);
+      if (await fay.page.locator('#submit-answer').isVisible()) await fay.page.click('#submit-answer');
+      await viewIs(fay.page, 'answered');
+    };
+    await pick(1);
+    for (let k = 1; k <= 20; k++) {
+      await fay.page.click('#change-btn');
+      await viewIs(fay.page, 'question');
+      await pick(k % 2 ? 0 : 1); // the 20th change is "Four", wrong
+    }
+    // The 21st is refused: the last answer taken stays, no more changes.
+    await fay.page.click('#change-btn');
+    await viewIs(fay.page, 'question');
+    await fay.page.click('.opt[data-index="0"]');
+    if (await fay.page.locator('#submit-answer').isVisible()) await fay.page.click('#submit-answer');
+    await viewIs(fay.page, 'answered');
+    assert.ok(await fay.page.locator('#change-btn').isHidden(), 'a change offered past the limit');
+    assert.match(await text(fay.page, '#answered-detail'), /Four/);
+    await shot(fay, 'changes-spent');
+    await host.page.click('#ctl-next'); // closes the question early
+    const r = await result(fay);
+    assert.equal(r.title, 'Incorrect', 'the refused change was scored');
+    for (const a of [host, fay, gus]) {
+      assert.deepEqual(a.errors, [], `${a.name}: no page errors`);
+      assert.deepEqual(a.dialogs, [], `${a.name}: no dialogs`);
+    }
+  } catch (e) {
+    for (const a of [host, fay, gus]) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
+    throw e;
+  } finally {
+    for (const a of [host, fay, gus]) await a.context.close().catch(() => {});
+  }
+});
+
 // ---- helpers ----------------------------------------------------------------
 
 const actor = (name, viewport) => newActor(env.browser, name, viewport);

@@ -1517,11 +1517,13 @@ static void start_small_journal(void)
     start_args(extra);
 }
 
-/* Redis away and the journal (--journal-max 100) nearly full: joins past
- * its last tenth are refused with storage_full, changing nothing; every join
- * that was welcomed survives kill -9 of the server once Redis is back (the
- * journal file). Before, the journal dropped writes and still acknowledged
- * them: welcomed players, acknowledged answers and whole games were lost. */
+/* Redis away and the journal (--journal-max 100) filling: joins past the
+ * game's share of it (about a third of the 90 writes above the tenth: each
+ * join is a write and keeps one back for the seat's drop) are refused with
+ * storage_full, changing nothing; every join that was welcomed survives
+ * kill -9 of the server once Redis is back (the journal file). Before, the
+ * journal dropped writes and still acknowledged them: welcomed players,
+ * acknowledged answers and whole games were lost. */
 Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
      .init = start_small_journal)
 {
@@ -1557,7 +1559,7 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
         }
         json_decref(m);
     }
-    cr_assert_gt(ok, 30, "%d welcomed", ok);
+    cr_assert_geq(ok, 25, "%d welcomed", ok);
     cr_assert_gt(full, 0, "none refused: the journal bound was not reached");
     /* A welcomed player drops (an entry of the tenth kept back) and comes
      * back: a rejoin writes too, and is refused; the seat stays. */
@@ -1608,6 +1610,68 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
         json_decref(rejoin(&p[i].ws, pin, p[i].token, "player"));
         cq_ws_free(&p[i].ws);
     }
+}
+
+/* Redis away (--journal-max 100): one client joins and leaves game A in a
+ * loop, each a journal write. Game A's joins are refused (storage_full)
+ * once it has used what is still free for the others; game B's player
+ * still answers and a newcomer still joins B, A's host still ends A, and
+ * nothing is dropped. Found by an attack: such a loop (about 400 writes a
+ * second) had every game on the server refused after four minutes. */
+Test(store, one_game_s_loop_of_writes_leaves_the_journal_to_the_others, .init = start_small_journal)
+{
+    struct cq_ws host_a, host_b, loop, late;
+    struct player bob;
+    char pin_a[8], pin_b[8], token[80];
+    json_decref(create(&host_a, json_pack("{s:s}", "bank", "mini"), pin_a, token));
+    json_decref(create(
+        &host_b, json_pack("{s:s, s:b, s:i}", "bank", "mini", "shuffle", 0, "time_limit", 120),
+        pin_b, token));
+    join(&bob, pin_b, "Bob");
+    host_cmd(&host_b, "start");
+    json_decref(see_question(&bob, 0));
+    cq_harness_stop_redis(&h);
+    json_t *w = cq_ws_expect(&host_a, "warning", 15000);
+    cr_assert_not_null(w, "no redis_down warning");
+    json_decref(w);
+
+    /* A connection a join and a leave: within any connection's rate. */
+    int joins = 0;
+    for (;; joins++) {
+        client_open(&loop, &h);
+        char nick[16];
+        snprintf(nick, sizeof nick, "L%d", joins);
+        cr_assert_lt(joins, 100, "game A was never refused");
+        cr_assert_eq(cq_ws_send_json(&loop, json_pack("{s:s, s:s, s:s}", "type", "join", "pin",
+                                                      pin_a, "nickname", nick)),
+                     0);
+        json_t *m = cq_ws_recv(&loop, 10000);
+        cr_assert_not_null(m, "no answer to join %d", joins);
+        if (!strcmp(jstr(m, "type"), "error")) {
+            cr_assert_str_eq(jstr(m, "code"), "storage_full", "join %d: %s", joins,
+                             jstr(m, "code"));
+            json_decref(m);
+            cq_ws_free(&loop);
+            break;
+        }
+        cr_assert_str_eq(jstr(m, "type"), "joined");
+        json_decref(m);
+        json_decref(client_req(&loop, json_pack("{s:s}", "type", "leave"), "ok"));
+        cq_ws_free(&loop);
+    }
+    cr_assert_gt(joins, 5, "game A was refused after %d joins", joins);
+    /* The other game goes on. */
+    answer(&bob, 0, json_integer(0));
+    client_open(&late, &h);
+    json_decref(client_req(
+        &late, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin_b, "nickname", "Late"),
+        "joined"));
+    host_cmd(&host_a, "end");
+    cr_assert_eq(metric("chainquiz_redis_journal_dropped_total"), 0);
+    cq_ws_free(&late);
+    cq_ws_free(&bob.ws);
+    cq_ws_free(&host_a);
+    cq_ws_free(&host_b);
 }
 
 /* ---- one server per Redis and key prefix ------------------------------------- */

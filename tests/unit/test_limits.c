@@ -130,6 +130,7 @@ static const struct {
 } fixed[] = {
     {"closed PINs kept", {CQ_CLOSED_PINS_MAX, CQ_CLOSED_PIN_KEEP_S, CQ_CLOSED_PIN_KEEP_S / 3600}},
     {"rejoins of a seat after a drop", {CQ_REJOINS_BURST, CQ_REJOIN_EVERY_S}},
+    {"changes of one answer (`change_answer` on)", {CQ_ANSWER_CHANGES_MAX}},
     {"create_game.tags", {CQ_TAGS_MAX, CQ_TAG_MAX}},
     {"create_game.count", {CQ_QUESTIONS_MAX}},
     {"create_game.time_limit", {CQ_TIME_LIMIT_MAX_S}},

@@ -213,6 +213,38 @@ Test(room, one_answer_unless_changes_allowed)
     cr_assert_eq(a->score, 900); /* 1000*(1 - 2/20) */
 }
 
+/* With change_answer on, a seat's answer to one question changes at most
+ * CQ_ANSWER_CHANGES_MAX times (each is a log entry); the last one taken
+ * stands, and the next question starts the count anew. */
+Test(room, an_answer_changes_a_bounded_number_of_times)
+{
+    unsigned q[2] = {0, 0};
+    set.change_answer = true;
+    cq_room_free(room);
+    room = cq_room_create(&bank, q, 2, &set, "123456", "h", 1, 0, &hooks, &rec);
+    struct cq_player *a = join("a", "t1");
+    join("b", "t2");
+    int64_t t;
+    cq_room_start(room, 0);
+    cr_assert_eq(cq_room_answer(room, a, 0, &pick1, S(1), &t), 0);
+    for (int i = 1; i <= CQ_ANSWER_CHANGES_MAX; i++)
+        cr_assert_eq(cq_room_answer(room, a, 0, i % 2 ? &pick0 : &pick1, S(1) + i, &t), 0,
+                     "change %d refused", i);
+    const struct cq_answer *last = CQ_ANSWER_CHANGES_MAX % 2 ? &pick0 : &pick1;
+    const struct cq_answer *other = last == &pick0 ? &pick1 : &pick0;
+    cr_assert_eq(cq_room_answer(room, a, 0, other, S(2), &t), CQ_EALREADY_ANSWERED);
+    cr_assert_eq(cq_room_answered(room), 1);
+    cr_assert_eq(a->answers[0].choice, last->choice);
+    cq_room_tick(room, S(11));
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_REVEAL);
+    cr_assert_eq(a->answers[0].correct, last == &pick0);
+    cr_assert_eq(cq_room_next(room, S(12)), 0); /* to the leaderboard */
+    cr_assert_eq(cq_room_next(room, S(12)), 0); /* to the second question */
+    cr_assert_eq(cq_room_phase(room), CQ_PHASE_QUESTION);
+    cr_assert_eq(cq_room_answer(room, a, 1, &pick1, S(13), &t), 0);
+    cr_assert_eq(cq_room_answer(room, a, 1, &pick0, S(14), &t), 0, "the count is per question");
+}
+
 Test(room, closes_early_when_all_connected_answered)
 {
     struct cq_player *a = join("a", "t1"), *b = join("b", "t2");

@@ -1261,6 +1261,81 @@ Test(session, the_journal_keeps_an_entry_for_every_seated_player)
     fc_gone(g.host);
 }
 
+/* While the store is away, no game's players take more of the journal
+ * than is still free for the other games: past that, that game's answers,
+ * joins and rejoins are refused (`storage_full`), the other games go on,
+ * and its host can still take it to its end. Found by an attack: one
+ * client's loop of writes had every game on the server refused. */
+Test(session, no_game_takes_more_of_the_journal_than_the_others_have_left)
+{
+    struct game a = host_game("[\"single\"]", ",\"change_answer\":true");
+    struct game b = host_game("[\"single\"]", "");
+    /* Cid keeps A's question open while Ann changes her answer. */
+    struct seat ann = join(&a, "Ann"), cid = join(&a, "Cid"), bob = join(&b, "Bob");
+    sendf(a.host, "{\"type\":\"start\"}");
+    sendf(b.host, "{\"type\":\"start\"}");
+    clear(ann.c), clear(bob.c), clear(a.host), clear(b.host);
+    st.auto_ack = false;
+    st.connected = false;
+    cq_session_store_state(s, false);
+    size_t keep = cfg.journal_max / 10 + 3; /* the tenth, and the three seats' drops */
+    st.journal_room = keep + 8;             /* free for changes: 8 writes */
+    /* Each change is a write of its own: the ninth would be more than the
+     * others would have left. */
+    for (int i = 0; i < 9; i++)
+        sendf(ann.c, "{\"type\":\"answer\",\"id\":\"a%d\",\"question\":0,\"answer\":%d}", i, i % 2);
+    struct fc *late = fc_open();
+    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", a.pin);
+    expect_error(late, "storage_full", NULL);
+    cr_assert_eq(late->wrong, 0);
+    /* Game B's player answers and a newcomer joins B. */
+    sendf(bob.c, "{\"type\":\"answer\",\"id\":\"b\",\"question\":0,\"answer\":0}");
+    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", b.pin);
+    store_ack();
+    cr_assert_eq(count(ann.c, "answer_ack"), 8);
+    json_t *err = take(ann.c, "error");
+    cr_assert_not_null(err, "game A's ninth write was taken");
+    cr_assert_str_eq(jstr(err, "code"), "storage_full");
+    cr_assert_str_eq(jstr(err, "id"), "a8");
+    json_decref(err);
+    cr_assert(took(bob.c, "answer_ack"), "game B was refused for game A's writes");
+    cr_assert(took(late, "joined"));
+    /* Redis back: taken again; and a new outage counts anew. */
+    st.connected = true;
+    cq_session_store_state(s, true);
+    sendf(ann.c, "{\"type\":\"answer\",\"id\":\"r\",\"question\":0,\"answer\":0}");
+    st.connected = false;
+    cq_session_store_state(s, false);
+    sendf(ann.c, "{\"type\":\"answer\",\"id\":\"r2\",\"question\":0,\"answer\":1}");
+    store_ack();
+    cr_assert_eq(count(ann.c, "answer_ack"), 10, "refused after Redis was back");
+    cr_assert_eq(count(ann.c, "error"), 0);
+    /* Refused again once past its share (Late's seat in B keeps one more
+     * back: 7 free); A's host still takes it to its end. */
+    for (int i = 0; i < 7; i++)
+        sendf(ann.c, "{\"type\":\"answer\",\"id\":\"c%d\",\"question\":0,\"answer\":%d}", i, i % 2);
+    store_ack();
+    cr_assert_eq(count(ann.c, "answer_ack"), 16);
+    err = take(ann.c, "error");
+    cr_assert_not_null(err, "the new outage's share was not enforced");
+    cr_assert_str_eq(jstr(err, "id"), "c6");
+    json_decref(err);
+    /* The host's repeatable commands count too; ending the game does not. */
+    clear(a.host);
+    sendf(a.host, "{\"type\":\"lock\",\"id\":\"l\",\"locked\":true}");
+    expect_error(a.host, "storage_full", NULL);
+    sendf(a.host, "{\"type\":\"end\",\"id\":\"e\"}");
+    store_ack();
+    cr_assert(took(a.host, "ok"), "the host's end was refused");
+    cr_assert(took(ann.c, "ended"));
+    fc_gone(late);
+    fc_gone(ann.c);
+    fc_gone(cid.c);
+    fc_gone(bob.c);
+    fc_gone(a.host);
+    fc_gone(b.host);
+}
+
 /* A seat that drops and comes back is a log entry each time: it rejoins
  * CQ_REJOINS_BURST times in a row, then once per CQ_REJOIN_EVERY_S
  * (`rate_limited`, no wrong guess, the seat kept). A second connection

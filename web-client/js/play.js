@@ -41,6 +41,7 @@ const S = {
   question: null, // the current `question` message
   draft: null, // {index, selected:Set, order:[]}: the answer being composed
   lastAnswer: null, // {index, text, timeMs}
+  finalQuestion: null, // the question whose answer may change no more (already_answered)
   shownId: null, // the id of the last `shown` sent: its errors are not the player's
   submitting: false,
   reveal: null,
@@ -453,7 +454,7 @@ function tick(r) {
   if (r.inLeadIn) $('q-leadin-num').textContent = secondsLeft(r.leadMs);
   if (!r.inLeadIn && !r.paused) announcer.tick(r);
   if (document.body.dataset.view === 'answered') {
-    $('change-btn').hidden = !(S.settings.change_answer && r.open);
+    $('change-btn').hidden = !mayChange(r.open);
   }
 }
 
@@ -726,6 +727,9 @@ async function submitAnswer(answer, text) {
       S.submitting = false;
       if (S.question !== q) return;
       if (e.code === 'already_answered') {
+        // With change_answer on, the server takes 20 changes: the answer
+        // shown last is final.
+        S.finalQuestion = q;
         S.lastAnswer = S.lastAnswer || { index: q.index, text: '', timeMs: null };
         showAnswered();
         return;
@@ -741,6 +745,10 @@ async function submitAnswer(answer, text) {
   }
 }
 
+function mayChange(open) {
+  return Boolean(S.settings.change_answer && open && S.question !== S.finalQuestion);
+}
+
 function showAnswered() {
   const a = S.lastAnswer;
   let detail = a && a.text ? t('play.youAnswered', { answer: a.text }) : t('play.answerIn');
@@ -749,7 +757,7 @@ function showAnswered() {
   }
   $('answered-detail').textContent = detail;
   renderProgress();
-  $('change-btn').hidden = !(S.settings.change_answer && countdown.read().open);
+  $('change-btn').hidden = !mayChange(countdown.read().open);
   view('answered');
   announce(liveResult, t('play.answerReceived'));
 }
