@@ -55,7 +55,10 @@ enum { ID_JOIN = 1, ID_REJOIN, ID_SHOWN, ID_ANSWER, ID_CREATE, ID_START, ID_NEXT
 enum pstate { P_NEW, P_CONNECTING, P_JOINING, P_IN, P_DROPPING, P_AWAY, P_REJOINING, P_FAILED };
 enum { ACT_NONE, ACT_ANSWER, ACT_DROP, ACT_RECONNECT };
 enum { B_RIGHT, B_WRONG, B_LATE, B_SILENT };
-enum { ANS_NONE, ANS_QUEUED, ANS_SENT, ANS_ACKED, ANS_ERRORED };
+/* ANS_DROPPED: sent, and the player dropped its connection (--drop) before
+ * the reply came: whether the server took it is not known to the player,
+ * and no reply can come (not a loss: the player hung up). */
+enum { ANS_NONE, ANS_QUEUED, ANS_SENT, ANS_ACKED, ANS_ERRORED, ANS_DROPPED };
 enum { R_NEW, R_CREATING, R_LOBBY, R_STARTED, R_ENDED, R_DONE, R_FAILED };
 enum { W_NONE, W_LB, W_GAP };
 enum { VS_Q = 1, VS_REVEAL = 2, VS_RESULT = 4, VS_LB = 8 };
@@ -722,6 +725,11 @@ static void timer_cb(uv_timer_t *h)
             break;
         p->st = P_DROPPING;
         p->shown_k = -1;
+        for (int q = 0; q < MAX_Q; q++)
+            if (p->pq[q].ans == ANS_SENT) {
+                p->pq[q].ans = ANS_DROPPED;
+                B.outstanding--;
+            }
         p->c.closing = true;
         p->dropped_at = cqb_now_ns();
         p->away_from = p->last_q;
@@ -928,6 +936,8 @@ static void player_msg(struct player *p, const char *type, const char *s, size_t
             q->ans = ANS_ACKED;
             cqb_series_add(&B.ack, cqb_ms(t - q->ans_at));
             trace("ack", p, (int)(id / 16), t, cqb_ms(t - q->ans_at));
+        } else if (q->ans == ANS_DROPPED) {
+            q->ans = ANS_ACKED; /* read before the drop took effect */
         } else if (q->ans != ANS_ACKED) {
             B.unexpected_acks++;
         }
@@ -949,6 +959,8 @@ static void player_msg(struct player *p, const char *type, const char *s, size_t
                 B.outstanding--;
                 q->ans = ANS_ERRORED;
                 trace("refused", p, (int)(id / 16), t, cqb_ms(t - q->ans_at));
+            } else if (q->ans == ANS_DROPPED) {
+                q->ans = ANS_ERRORED;
             }
             snprintf(q->err, sizeof q->err, "%.23s", code);
         } else if (id % 16 == ID_JOIN || id % 16 == ID_REJOIN) {
@@ -1330,7 +1342,7 @@ struct tally {
     unsigned long q_lost, q_dup, rv_lost, rv_dup, rs_lost, rs_dup, lb_lost, lb_dup;
     unsigned long end_lost, end_dup, sum_lost, sum_dup;
     unsigned long away_missed, via_state;
-    unsigned long sent, acked, refused, ans_lost, ack_dup, late_sent, late_acked;
+    unsigned long sent, acked, refused, ans_lost, ans_dropped, ack_dup, late_sent, late_acked;
     unsigned long checked, mismatched, answered_mismatch;
     unsigned long drops, rejoins;
     double bytes_in, bytes_out, msgs_in;
@@ -1394,13 +1406,23 @@ static void tally_player(struct tally *T, struct player *p)
         }
         if (q->ans == ANS_ERRORED)
             T->refused++;
-        if (q->ans == ANS_SENT)
+        if (q->ans == ANS_DROPPED)
+            T->ans_dropped++;
+        if (q->ans == ANS_SENT) {
             T->ans_lost++;
+            problem("player %s: its answer to question %d (sent at %.0f ms, %s) got no reply; "
+                    "drops %u (at question %d), rejoins %u",
+                    p->nick, k, cqb_ms(q->ans_at - B.t0),
+                    q->behaviour == B_LATE    ? "late"
+                    : q->behaviour == B_WRONG ? "wrong"
+                                              : "right",
+                    p->n_drops, p->drop_q, p->n_rejoins);
+        }
         if (q->n_ack + q->n_err > 1)
             T->ack_dup += q->n_ack + q->n_err - 1u;
         /* The server's verdict against what was meant. */
         if (q->have_res) {
-            if (q->res_answered != (q->ans == ANS_ACKED))
+            if (q->ans != ANS_DROPPED && q->res_answered != (q->ans == ANS_ACKED))
                 T->answered_mismatch++;
             if (q->ans == ANS_ACKED && q->expect >= 0) {
                 T->checked++;
@@ -1523,9 +1545,9 @@ static int report(void)
            T.q_lost, T.q_dup, T.rv_lost, T.rv_dup, T.rs_lost, T.rs_dup, T.lb_lost, T.lb_dup,
            T.end_lost, T.end_dup, T.sum_lost, T.sum_dup);
     printf("  answers: sent %lu, acked %lu, refused %lu, lost %lu, duplicate replies %lu, "
-           "unexpected acks %u; late %lu (acked %lu)\n",
+           "unexpected acks %u; late %lu (acked %lu); the player dropped before the reply %lu\n",
            T.sent, T.acked, T.refused, T.ans_lost, T.ack_dup, B.unexpected_acks, T.late_sent,
-           T.late_acked);
+           T.late_acked, T.ans_dropped);
     printf("  scoring: %lu answers checked, %lu verdicts differ, %lu answered flags differ\n",
            T.checked, T.mismatched, T.answered_mismatch);
     printf("  connections: %u unexpected disconnects, %u connect failures, %u join/rejoin errors, "
@@ -1644,14 +1666,14 @@ static int report(void)
                       (json_int_t)T.away_missed, "caught_up_by_state", (json_int_t)T.via_state));
         json_object_set_new(
             j, "answers",
-            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "sent",
+            json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:o}", "sent",
                       (json_int_t)T.sent, "acked", (json_int_t)T.acked, "refused",
-                      (json_int_t)T.refused, "lost", (json_int_t)T.ans_lost, "duplicate_replies",
-                      (json_int_t)T.ack_dup, "unexpected_acks", (json_int_t)B.unexpected_acks,
-                      "late_sent", (json_int_t)T.late_sent, "late_acked", (json_int_t)T.late_acked,
-                      "checked", (json_int_t)T.checked, "verdict_mismatches",
-                      (json_int_t)T.mismatched, "answered_mismatches",
-                      (json_int_t)T.answered_mismatch, "errors", errs));
+                      (json_int_t)T.refused, "lost", (json_int_t)T.ans_lost, "dropped_in_flight",
+                      (json_int_t)T.ans_dropped, "duplicate_replies", (json_int_t)T.ack_dup,
+                      "unexpected_acks", (json_int_t)B.unexpected_acks, "late_sent",
+                      (json_int_t)T.late_sent, "late_acked", (json_int_t)T.late_acked, "checked",
+                      (json_int_t)T.checked, "verdict_mismatches", (json_int_t)T.mismatched,
+                      "answered_mismatches", (json_int_t)T.answered_mismatch, "errors", errs));
         unsigned host_drops = 0;
         for (unsigned i = 0; i < B.o.rooms; i++)
             host_drops += B.rooms[i].host_drops;
