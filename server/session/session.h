@@ -100,6 +100,7 @@ struct cq_session_conn {
      * not pointer: that game may close first. */
     char then_game[32];
     uint64_t then_need;
+    bool summary_due; /* its player's `summary` is still to come (the game's end) */
 };
 
 /* The store as the session uses it; NULL for a server without one. The

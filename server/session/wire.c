@@ -2,6 +2,7 @@
  * Field by field as PROTOCOL.md documents them (wire.h). */
 #include "wire.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "content.h"
@@ -388,11 +389,31 @@ static json_t *question_report(const struct cq_room *room, unsigned k, const str
         answered ? json_integer((json_int_t)(time_us / answered / 1000)) : json_null());
 }
 
-json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
-                       long long ended, const char *host_token_key)
+json_t *cq_wire_record_player(const struct cq_room *room, const struct cq_player *p)
 {
-    unsigned n_q = cq_room_n_questions(room), n;
-    json_t *qs = json_array(), *ps = json_array();
+    json_t *answers = json_array();
+    for (unsigned k = 0; k < cq_room_n_questions(room); k++) {
+        const struct cq_answer_rec *r = &p->answers[k];
+        json_array_append_new(
+            answers, json_pack("{s:i, s:b, s:b, s:I, s:I, s:I, s:o}", "index", (int)k, "answered",
+                               r->answered, "correct", r->correct, "points", (json_int_t)r->points,
+                               "bonus", (json_int_t)r->bonus, "time_ms",
+                               (json_int_t)(r->answered ? r->time_us / 1000 : 0), "answer",
+                               r->answered ? record_answer(r, cq_room_question(room, (int)k),
+                                                           cq_room_order(room, (int)k))
+                                           : json_null()));
+    }
+    return json_pack("{s:I, s:s, s:I, s:i, s:b, s:b, s:o}", "id", (json_int_t)p->id, "nickname",
+                     p->nickname, "score", (json_int_t)p->score, "rank",
+                     p->kicked || p->left ? 0 : p->rank, "kicked", p->kicked, "left", p->left,
+                     "answers", answers);
+}
+
+json_t *cq_wire_record_head(const struct cq_room *room, const char *game_id, long long created,
+                            long long ended, const char *host_token_key)
+{
+    unsigned n_q = cq_room_n_questions(room);
+    json_t *qs = json_array();
     for (unsigned k = 0; k < n_q; k++) {
         const struct cq_question *q = cq_room_question(room, (int)k);
         const unsigned char *order = cq_room_order(room, (int)k);
@@ -410,32 +431,42 @@ json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long lon
         }
         json_array_append_new(qs, o);
     }
-    struct cq_player *const *all = cq_room_players(room, &n);
-    for (unsigned i = 0; i < n; i++) {
-        const struct cq_player *p = all[i];
-        if (!p)
-            continue; /* departed without an answer (room.h) */
-        json_t *answers = json_array();
-        for (unsigned k = 0; k < n_q; k++) {
-            const struct cq_answer_rec *r = &p->answers[k];
-            json_array_append_new(
-                answers, json_pack("{s:i, s:b, s:b, s:I, s:I, s:I, s:o}", "index", (int)k,
-                                   "answered", r->answered, "correct", r->correct, "points",
-                                   (json_int_t)r->points, "bonus", (json_int_t)r->bonus, "time_ms",
-                                   (json_int_t)(r->answered ? r->time_us / 1000 : 0), "answer",
-                                   r->answered ? record_answer(r, cq_room_question(room, (int)k),
-                                                               cq_room_order(room, (int)k))
-                                               : json_null()));
-        }
-        json_array_append_new(ps, json_pack("{s:I, s:s, s:I, s:i, s:b, s:b, s:o}", "id",
-                                            (json_int_t)p->id, "nickname", p->nickname, "score",
-                                            (json_int_t)p->score, "rank",
-                                            p->kicked || p->left ? 0 : p->rank, "kicked", p->kicked,
-                                            "left", p->left, "answers", answers));
-    }
-    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:o}", "game_id", game_id,
+    return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:o, s:o, s:[]}", "game_id", game_id,
                      "pin", cq_room_pin(room), "bank", cq_room_bank(room)->id, "group",
                      cq_room_settings(room)->group, "host_token_sha256", host_token_key, "created",
                      (json_int_t)created, "ended", (json_int_t)ended, "settings",
-                     cq_wire_settings(room), "questions", qs, "players", ps);
+                     cq_wire_settings(room), "questions", qs, "players");
+}
+
+char *cq_wire_record_splice(const char *head, size_t head_len, const char *players,
+                            size_t players_len, size_t *len)
+{
+    /* The head's encoding ends with its empty "players" array: `[]}`. */
+    static const char tail[] = "[]}";
+    if (head_len < sizeof tail - 1 ||
+        memcmp(head + head_len - (sizeof tail - 1), tail, sizeof tail - 1))
+        return NULL;
+    size_t keep = head_len - 2; /* up to and with the `[` */
+    char *out = malloc(keep + players_len + 3);
+    if (!out)
+        return NULL;
+    memcpy(out, head, keep);
+    if (players_len)
+        memcpy(out + keep, players, players_len);
+    memcpy(out + keep + players_len, "]}", 3);
+    *len = keep + players_len + 2;
+    return out;
+}
+
+json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
+                       long long ended, const char *host_token_key)
+{
+    json_t *rec = cq_wire_record_head(room, game_id, created, ended, host_token_key);
+    json_t *ps = json_object_get(rec, "players");
+    unsigned n;
+    struct cq_player *const *all = cq_room_players(room, &n);
+    for (unsigned i = 0; i < n; i++)
+        if (all[i]) /* NULL: departed without an answer (room.h) */
+            json_array_append_new(ps, cq_wire_record_player(room, all[i]));
+    return rec;
 }

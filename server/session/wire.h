@@ -44,5 +44,15 @@ json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now
  * it is served. */
 json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
                        long long ended, const char *host_token_key);
+/* The same in parts, for a large game's record built over several loop
+ * iterations: the record with an empty "players" array (its last member),
+ * one player's entry, and the head's encoding with the players' encoded
+ * entries (comma-separated) spliced in (malloc'd, NUL-terminated; NULL on
+ * failure). cq_wire_record is the head with every entry appended. */
+json_t *cq_wire_record_head(const struct cq_room *room, const char *game_id, long long created,
+                            long long ended, const char *host_token_key);
+json_t *cq_wire_record_player(const struct cq_room *room, const struct cq_player *p);
+char *cq_wire_record_splice(const char *head, size_t head_len, const char *players,
+                            size_t players_len, size_t *len);
 
 #endif

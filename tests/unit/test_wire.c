@@ -174,6 +174,38 @@ Test(wire, a_whole_game_builds_every_message)
     json_t *rec = seen(cq_wire_record(room, GAME_ID, 1, 2, "digest"), "record");
     cr_assert_eq(json_array_size(json_object_get(rec, "questions")), n);
     cr_assert_eq(json_array_size(json_object_get(rec, "players")), 3);
+    /* Built in parts (a large game's, over several loop iterations), the
+     * same bytes. */
+    size_t whole_len, head_len, len, players_len = 0;
+    char *whole = cq_proto_dump(rec, 0, &whole_len);
+    json_t *head = cq_wire_record_head(room, GAME_ID, 1, 2, "digest");
+    char *head_text = cq_proto_dump(head, 0, &head_len), players[65536];
+    unsigned np;
+    struct cq_player *const *all = cq_room_players(room, &np);
+    for (unsigned i = 0; i < np; i++) {
+        json_t *e = cq_wire_record_player(room, all[i]);
+        size_t elen;
+        char *etext = cq_proto_dump(e, 0, &elen);
+        cr_assert_lt(players_len + elen + 1, sizeof players);
+        if (players_len)
+            players[players_len++] = ',';
+        memcpy(players + players_len, etext, elen);
+        players_len += elen;
+        free(etext);
+        json_decref(e);
+    }
+    char *spliced = cq_wire_record_splice(head_text, head_len, players, players_len, &len);
+    cr_assert_not_null(spliced);
+    cr_assert_eq(len, whole_len);
+    cr_assert_str_eq(spliced, whole);
+    char *none = cq_wire_record_splice(head_text, head_len, "", 0, &len);
+    cr_assert_str_eq(none + len - 13, "\"players\":[]}", "no players: %s", none + len - 13);
+    cr_assert_null(cq_wire_record_splice("{}", 2, "", 0, &len), "a head without its players");
+    free(none);
+    free(spliced);
+    free(head_text);
+    free(whole);
+    json_decref(head);
     json_decref(rec);
     cr_log_info("%u messages built", built);
 }
