@@ -289,6 +289,16 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
                 "allows: each address may keep %u idle connections",
                 cfg->max_conns_per_ip, net->max_conns, max_idle);
     }
+    /* Every player in a game keeps one journal write back for its drop
+     * (session.c, storage_full), Redis away or not: a journal smaller than
+     * that for the connections allowed refuses joins once that many players
+     * are in games, with Redis up (found by an attack with --journal-max 300
+     * and 280 players). */
+    if (cfg->journal_max < net->max_conns + cfg->journal_max / 10 + 10)
+        cq_warn("--journal-max %u is less than a write for each of the %u connections allowed "
+                "plus a tenth: with that many players in games, joins are refused "
+                "(storage_full) even with Redis up; give --journal-max %u or more",
+                cfg->journal_max, net->max_conns, (net->max_conns + 10) * 10 / 9 + 1);
     /* The first delayed wrong answer waits a second, each next one twice
      * as long (addr.h), up to --tarpit-max. */
     struct cq_addr_limits al = {

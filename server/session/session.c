@@ -132,6 +132,8 @@ struct cq_session {
     unsigned n_games;
     unsigned n_seated; /* connections in a game as a player (storage_full) */
     unsigned away_n;   /* the store's outages so far: each game counts its writes per outage */
+    struct cq_addr *cur_addr; /* the address whose request (or drop) is being handled */
+    uint64_t log_round;       /* cq_session_flush_logs so far: a game writes once a round */
     /* The linked games by PIN and by id, chained through the games: a join,
      * a rejoin and every report of the store find their game without a walk
      * of all of them (--max-games: up to 100,000). As many buckets as games
@@ -160,6 +162,8 @@ struct cq_session {
 };
 
 static void game_after(struct cq_game *g);
+static void session_handle(struct cq_session *s, struct cq_session_conn *sc, const struct cq_msg *m,
+                           int64_t now);
 static void log_flush_game(struct cq_game *g);
 static int due_reserve(struct cq_session *s);
 static void due_update(struct cq_game *g);
@@ -1054,8 +1058,11 @@ json_t *cq_session_redis_warning(bool connected)
  * (found by an attack: the warning waited behind the held `ok`). */
 void cq_session_store_state(struct cq_session *s, bool connected)
 {
-    if (!connected)
-        s->away_n++; /* every game's share of the journal starts anew */
+    if (!connected) {
+        s->away_n++; /* every game's and address's share of the journal starts anew */
+        if (s->deps.addrs)
+            cq_addr_table_outage(s->deps.addrs, s->away_n);
+    }
     struct cq_buf *b = cq_buf_from_json(cq_session_redis_warning(connected));
     if (!b)
         return;
@@ -1293,6 +1300,7 @@ static void log_send(struct cq_game *g)
 
 void cq_session_flush_logs(struct cq_session *s)
 {
+    s->log_round++;
     while (s->log_dirty) {
         struct cq_game *g = s->log_dirty;
         s->log_dirty = g->log_next;
@@ -1352,8 +1360,13 @@ static void on_input(void *ud, struct cq_room *room, const struct cq_input *in)
     size_t len;
     (void)room;
     state_drop(g);
-    if (!g->s->deps.store_ops)
+    const struct cq_session_store *ops = g->s->deps.store_ops;
+    if (!ops)
         return;
+    /* Whose request it was counts against that address's share of the
+     * journal (storage_full). */
+    if (g->s->cur_addr && g->s->deps.addrs && !ops->connected(g->s->deps.store))
+        cq_addr_journal_add(g->s->deps.addrs, g->s->cur_addr, g, g->s->log_round);
     char *e = cq_replay_encode(g->log_seq++, in, &len);
     if (!e) {
         cq_err_log("game %s: out of memory, its log is broken and it cannot be resumed",
@@ -1477,13 +1490,16 @@ static bool log_full(const struct cq_game *g)
  * were counted, one client that had joined many seats filled the tenth by
  * closing them, and other games' timers were dropped.
  *
- * And no game may take more of it than is still free for every other game
- * (`g`; NULL for a new game and for the host's commands that take the game
- * to its end): one busy or hostile game stops at half of what was free when
- * Redis went away, and the other games go on.
- * Found by an attack: one client's join-and-leave loop (about 400 writes
- * a second) had every game on the server refused after four minutes. */
-static bool storage_full(const struct cq_session *s, const struct cq_game *g)
+ * And no game, and no client address, may take more of it than is still
+ * free for the others (`g` and `a`; NULL for a new game and for the host's
+ * commands that take the game to its end): one busy or hostile game or
+ * address stops at half of what was free when Redis went away, and the
+ * other games go on. Found by attacks: one client's join-and-leave loop
+ * (about 400 writes a second) had every game on the server refused after
+ * four minutes; then, with the share per game only, one address used its
+ * games one after another, each taking half of what was left. */
+static bool storage_full(const struct cq_session *s, const struct cq_game *g,
+                         const struct cq_addr *a)
 {
     const struct cq_session_store *ops = s->deps.store_ops;
     if (!ops)
@@ -1493,8 +1509,11 @@ static bool storage_full(const struct cq_session *s, const struct cq_game *g)
     size_t room = ops->journal_room(s->deps.store);
     if (room <= keep)
         return true;
-    return g && g->away_n == s->away_n && g->away_writes >= room - keep &&
-           !ops->connected(s->deps.store);
+    if ((!g && !a) || ops->connected(s->deps.store))
+        return false;
+    size_t free_ = room - keep;
+    return (g && g->away_n == s->away_n && g->away_writes >= free_) ||
+           (a && s->deps.addrs && cq_addr_journal_writes(s->deps.addrs, a) >= free_);
 }
 
 /* A token bucket of time: CQ_REJOINS_BURST rejoins in a row, then one per
@@ -1674,7 +1693,7 @@ static void create_game(struct cq_session *s, struct cq_session_conn *sc, const 
         send_error(sc, m->req_id, CQ_ENO_BANK, "bank", NULL);
         return;
     }
-    if (storage_full(s, NULL)) {
+    if (storage_full(s, NULL, sc->addr)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -1949,7 +1968,7 @@ static void handle_join(struct cq_session *s, struct cq_session_conn *sc, const 
     struct cq_game *g = game_for(s, sc, m, true);
     if (!g)
         return;
-    if (log_full(g) || storage_full(s, g)) {
+    if (log_full(g) || storage_full(s, g, sc->addr)) {
         send_error(sc, m->req_id, log_full(g) ? CQ_ELOG_FULL : CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -2042,7 +2061,7 @@ static void handle_rejoin(struct cq_session *s, struct cq_session_conn *sc, cons
      * and the phone keeps its seat and tries again. */
     p = cq_room_seat(g->room, key);
     if (p && !p->connected && !p->left && !p->kicked) {
-        if (storage_full(s, g)) {
+        if (storage_full(s, g, sc->addr)) {
             send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
             return;
         }
@@ -2103,7 +2122,7 @@ static void handle_answer(struct cq_session *s, struct cq_session_conn *sc, cons
         send_error(sc, m->req_id, CQ_ELOG_FULL, NULL, NULL);
         return;
     }
-    if (storage_full(s, g)) {
+    if (storage_full(s, g, sc->addr)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -2135,7 +2154,7 @@ static void handle_host(struct cq_session *s, struct cq_session_conn *sc, const 
      * its end does not. */
     bool repeatable =
         m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK;
-    if (storage_full(s, repeatable ? g : NULL)) {
+    if (storage_full(s, repeatable ? g : NULL, repeatable ? sc->addr : NULL)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -2190,6 +2209,15 @@ void cq_session_handle(struct cq_session *s, struct cq_session_conn *sc, const s
                        int64_t now)
 {
     s->now = now;
+    struct cq_addr *by = s->cur_addr;
+    s->cur_addr = sc->addr;
+    session_handle(s, sc, m, now);
+    s->cur_addr = by;
+}
+
+static void session_handle(struct cq_session *s, struct cq_session_conn *sc, const struct cq_msg *m,
+                           int64_t now)
+{
     switch (m->type) {
     case CQ_MSG_PING:
         send_msg(sc, with_id(json_pack("{s:s}", "type", "pong"), m));
@@ -2213,7 +2241,7 @@ void cq_session_handle(struct cq_session *s, struct cq_session_conn *sc, const s
         handle_leave(s, sc, m);
         break;
     case CQ_MSG_SHOWN: {
-        if (storage_full(s, sc->game))
+        if (storage_full(s, sc->game, sc->addr))
             break; /* as if it never came: the answer carries no display delay */
         int r = cq_room_shown(sc->game->room, sc->player, m->question, now);
         if (r)
@@ -2255,8 +2283,11 @@ void cq_session_conn_gone(struct cq_session *s, struct cq_session_conn *sc, int6
     if (!g)
         return;
     game_detach(sc);
+    struct cq_addr *by = s->cur_addr; /* a drop inside another's request */
+    s->cur_addr = sc->addr;
     if (p)
         cq_room_disconnect(g->room, p, now);
+    s->cur_addr = by;
     game_after(g);
 }
 

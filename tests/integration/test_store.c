@@ -1612,18 +1612,25 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
     }
 }
 
-/* Redis away (--journal-max 100): one client joins and leaves game A in a
- * loop, each a journal write. Game A's joins are refused (storage_full)
- * once it has used what is still free for the others; game B's player
- * still answers and a newcomer still joins B, A's host still ends A, and
- * nothing is dropped. Found by an attack: such a loop (about 400 writes a
- * second) had every game on the server refused after four minutes. */
-Test(store, one_game_s_loop_of_writes_leaves_the_journal_to_the_others, .init = start_small_journal)
+/* Redis away (--journal-max 100): one client (its own address) joins and
+ * leaves game A in a loop, each a journal write. Its joins are refused
+ * (storage_full) once game A, or its address, has used what is still free
+ * for the others; then the same client in game C is refused at once (its
+ * address has had its share), while game B's player (another address)
+ * still answers, a newcomer still joins B, A's host still ends A, and
+ * nothing is dropped. Found by attacks: such a loop (about 400 writes a
+ * second) had every game on the server refused after four minutes; with a
+ * share per game only, one address used game after game, each taking half
+ * of what was left. */
+Test(store, one_client_s_loop_of_writes_leaves_the_journal_to_the_others,
+     .init = start_small_journal)
 {
-    struct cq_ws host_a, host_b, loop, late;
+    static const char *const attacker = "127.0.0.9";
+    struct cq_ws host_a, host_b, host_c, loop, late;
     struct player bob;
-    char pin_a[8], pin_b[8], token[80];
+    char pin_a[8], pin_b[8], pin_c[8], token[80];
     json_decref(create(&host_a, json_pack("{s:s}", "bank", "mini"), pin_a, token));
+    json_decref(create(&host_c, json_pack("{s:s}", "bank", "mini"), pin_c, token));
     json_decref(create(
         &host_b, json_pack("{s:s, s:b, s:i}", "bank", "mini", "shuffle", 0, "time_limit", 120),
         pin_b, token));
@@ -1638,7 +1645,7 @@ Test(store, one_game_s_loop_of_writes_leaves_the_journal_to_the_others, .init = 
     /* A connection a join and a leave: within any connection's rate. */
     int joins = 0;
     for (;; joins++) {
-        client_open(&loop, &h);
+        client_open_from(&loop, &h, attacker);
         char nick[16];
         snprintf(nick, sizeof nick, "L%d", joins);
         cr_assert_lt(joins, 100, "game A was never refused");
@@ -1651,7 +1658,6 @@ Test(store, one_game_s_loop_of_writes_leaves_the_journal_to_the_others, .init = 
             cr_assert_str_eq(jstr(m, "code"), "storage_full", "join %d: %s", joins,
                              jstr(m, "code"));
             json_decref(m);
-            cq_ws_free(&loop);
             break;
         }
         cr_assert_str_eq(jstr(m, "type"), "joined");
@@ -1660,6 +1666,10 @@ Test(store, one_game_s_loop_of_writes_leaves_the_journal_to_the_others, .init = 
         cq_ws_free(&loop);
     }
     cr_assert_gt(joins, 5, "game A was refused after %d joins", joins);
+    /* The same address in another game: its share is spent. */
+    client_err(&loop, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin_c, "nickname", "X"),
+               "storage_full");
+    cq_ws_free(&loop);
     /* The other game goes on. */
     answer(&bob, 0, json_integer(0));
     client_open(&late, &h);
@@ -1672,6 +1682,7 @@ Test(store, one_game_s_loop_of_writes_leaves_the_journal_to_the_others, .init = 
     cq_ws_free(&bob.ws);
     cq_ws_free(&host_a);
     cq_ws_free(&host_b);
+    cq_ws_free(&host_c);
 }
 
 /* ---- one server per Redis and key prefix ------------------------------------- */

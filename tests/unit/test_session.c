@@ -298,6 +298,17 @@ static struct fc *fc_open(void)
     return c;
 }
 
+/* A fake connection from `ip`, accounted to its address as the transport
+ * would (addr.h). */
+static struct fc *fc_open_at(const char *ip)
+{
+    struct fc *c = fc_open();
+    snprintf(c->peer, sizeof c->peer, "%s", ip);
+    c->sc.addr = cq_addr_acquire(addrs, ip, now);
+    cr_assert_not_null(c->sc.addr);
+    return c;
+}
+
 /* Frees a fake the session no longer knows. */
 static void fc_free(struct fc *c)
 {
@@ -311,6 +322,8 @@ static void fc_gone(struct fc *c)
 {
     cq_session_conn_gone(s, &c->sc, now);
     loop_end();
+    if (c->sc.addr)
+        cq_addr_release(addrs, c->sc.addr, now);
     json_decref(c->in);
     json_decref(c->held);
     free(c);
@@ -1399,6 +1412,70 @@ Test(session, no_game_takes_more_of_the_journal_than_the_others_have_left)
     fc_gone(bob.c);
     fc_gone(a.host);
     fc_gone(b.host);
+}
+
+/* While the store is away, no client address takes more of the journal
+ * than is still free for the others, whichever games it writes to: one
+ * address that used its share in game X is refused at once in game Y,
+ * while a player from another address goes on. Found by an attack: with a
+ * share per game only, one address used game after game, each taking half
+ * of what was left, until every other game was refused. */
+Test(session, no_address_takes_more_of_the_journal_than_the_others_have_left)
+{
+    struct game x = host_game("[\"single\"]", ""), y = host_game("[\"single\"]", "");
+    struct game z = host_game("[\"single\"]", "");
+    struct seat bob = {.c = fc_open_at("198.51.100.1")};
+    sendf(bob.c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bob\"}", z.pin);
+    expect_drop(bob.c, "joined");
+    clear(bob.c);
+    struct seat cid = join(&z, "Cid"); /* keeps Z's question open */
+    sendf(z.host, "{\"type\":\"start\"}");
+    clear(bob.c);
+    st.auto_ack = false;
+    st.connected = false;
+    cq_session_store_state(s, false);
+    size_t keep = cfg.journal_max / 10 + 2; /* the tenth, and Bob's and Cid's drops */
+    st.journal_room = keep + 20;
+    /* One address joins and leaves X, a connection each time, until refused. */
+    int joins = 0;
+    for (;; joins++) {
+        cr_assert_lt(joins, 40, "never refused");
+        struct fc *c = fc_open_at("203.0.113.9");
+        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"L%d\"}", x.pin, joins);
+        json_t *err = take(c, "error");
+        if (err) {
+            cr_assert_str_eq(jstr(err, "code"), "storage_full");
+            json_decref(err);
+            fc_gone(c);
+            break;
+        }
+        store_ack();
+        expect_drop(c, "joined");
+        sendf(c, "{\"type\":\"leave\"}");
+        fc_gone(c);
+    }
+    cr_assert_gt(joins, 3);
+    /* The same address in game Y: refused at once. */
+    struct fc *again = fc_open_at("203.0.113.9");
+    sendf(again, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Y1\"}", y.pin);
+    expect_error(again, "storage_full", NULL);
+    cr_assert_eq(again->wrong, 0);
+    /* Another address goes on. */
+    sendf(bob.c, "{\"type\":\"answer\",\"id\":\"b\",\"question\":0,\"answer\":0}");
+    store_ack();
+    cr_assert(took(bob.c, "answer_ack"), "another address was refused");
+    /* Redis back: the address is served again. */
+    st.connected = true;
+    cq_session_store_state(s, true);
+    sendf(again, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Y1\"}", y.pin);
+    store_ack();
+    expect_drop(again, "joined");
+    fc_gone(again);
+    fc_gone(bob.c);
+    fc_gone(cid.c);
+    fc_gone(x.host);
+    fc_gone(y.host);
+    fc_gone(z.host);
 }
 
 /* A seat that drops and comes back is a log entry each time: it rejoins
