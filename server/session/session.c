@@ -1003,8 +1003,8 @@ static void record_finish(struct cq_game *g)
 }
 
 /* One slice of the end's work (`units`: END_SLICE_UNITS; UINT_MAX: all of
- * it), summaries first (players are looking at their
- * screens), and due again in the next loop iteration while some is left.
+ * it), summaries first (players are looking at their screens), and due
+ * again in the next loop iteration while some is left.
  * The players are read by index: the list is final once the game has
  * ended (nobody joins, a departed seat stays), while connections come and
  * go; a connection that came after the end had its summary in its `state`
