@@ -850,6 +850,10 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return refuse(wsi, HTTP_STATUS_REQ_URI_TOO_LONG, "the path is too long");
     if (n <= 0)
         return refuse(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD are served");
+    /* lws decodes %00 into the path: "/%00" would be "/" (the index) and
+     * "/x.css%00.html" a file the path does not name. */
+    if (strlen(uri) != (size_t)n)
+        return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "the path holds a NUL byte (%00)");
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
         lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_CONTENT_LENGTH) >= (int)sizeof clen ||
         (lws_hdr_copy(wsi, clen, sizeof clen, WSI_TOKEN_HTTP_CONTENT_LENGTH) > 0 &&
