@@ -593,6 +593,12 @@ static void metrics(struct cq_net *net, struct text *t)
             sm->state_encodes);
     COUNTER("chainquiz_refused_games_total",
             "Games refused for too many live or created from one address.", sm->refused_games);
+    COUNTER("chainquiz_storage_full_total",
+            "Requests refused (storage_full): the Redis journal nearly full.", sm->storage_full);
+    COUNTER("chainquiz_storage_share_refused_total",
+            "Requests refused (storage_full): their game's or address's share of the journal "
+            "spent.",
+            sm->storage_share);
     COUNTER("chainquiz_refused_http_connections_total",
             "Plain HTTP connections refused at an address's cap, none of its own idle or stalled.",
             m->refused_http);

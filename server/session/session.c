@@ -1498,8 +1498,7 @@ static bool log_full(const struct cq_game *g)
  * (about 400 writes a second) had every game on the server refused after
  * four minutes; then, with the share per game only, one address used its
  * games one after another, each taking half of what was left. */
-static bool storage_full(const struct cq_session *s, const struct cq_game *g,
-                         const struct cq_addr *a)
+static bool storage_full(struct cq_session *s, const struct cq_game *g, const struct cq_addr *a)
 {
     const struct cq_session_store *ops = s->deps.store_ops;
     if (!ops)
@@ -1507,13 +1506,19 @@ static bool storage_full(const struct cq_session *s, const struct cq_game *g,
     size_t max = s->deps.cfg->journal_max;
     size_t keep = (max / 10 > 10 ? max / 10 : 10) + s->n_seated;
     size_t room = ops->journal_room(s->deps.store);
-    if (room <= keep)
+    if (room <= keep) {
+        s->m.storage_full++;
         return true;
+    }
     if ((!g && !a) || ops->connected(s->deps.store))
         return false;
     size_t free_ = room - keep;
-    return (g && g->away_n == s->away_n && g->away_writes >= free_) ||
-           (a && s->deps.addrs && cq_addr_journal_writes(s->deps.addrs, a) >= free_);
+    if ((g && g->away_n == s->away_n && g->away_writes >= free_) ||
+        (a && s->deps.addrs && cq_addr_journal_writes(s->deps.addrs, a) >= free_)) {
+        s->m.storage_share++;
+        return true;
+    }
+    return false;
 }
 
 /* A token bucket of time: CQ_REJOINS_BURST rejoins in a row, then one per

@@ -1678,6 +1678,9 @@ Test(store, one_client_s_loop_of_writes_leaves_the_journal_to_the_others,
         "joined"));
     host_cmd(&host_a, "end");
     cr_assert_eq(metric("chainquiz_redis_journal_dropped_total"), 0);
+    /* The operator sees one client's share spent, not a full server. */
+    cr_assert_eq(metric("chainquiz_storage_share_refused_total"), 2);
+    cr_assert_eq(metric("chainquiz_storage_full_total"), 0);
     cq_ws_free(&late);
     cq_ws_free(&bob.ws);
     cq_ws_free(&host_a);
