@@ -20,13 +20,6 @@ struct cq_addr {
     unsigned games;                  /* live games created from here (they hold the entry) */
     double game_tokens, work_tokens; /* games a minute; costly messages a second */
     int64_t game_at, work_at;
-    /* Journal writes in outage `away_n` (cq_addr_journal_add); the last
-     * game and round of writes counted, so that one game's inputs of one
-     * round count once. */
-    unsigned away_n;
-    size_t away_writes;
-    const void *away_game;
-    uint64_t away_round;
     char key[CQ_ADDR_KEY_MAX];
 };
 
@@ -36,7 +29,6 @@ struct cq_addr_table {
     size_t cap, n;
     double server_tokens; /* the server-wide budget */
     int64_t server_at;
-    unsigned away_n; /* the store's current outage (cq_addr_table_outage) */
 };
 
 void cq_addr_key(const char *ip, char *out, size_t outlen)
@@ -145,8 +137,7 @@ static bool forgotten(const struct cq_addr_table *t, struct cq_addr *a, int64_t 
     refill(&a->game_tokens, &a->game_at, t->lim.games_min, now);
     refill_work(t, a, now);
     return !a->conns && !a->games && a->tokens >= t->lim.misses_min &&
-           a->game_tokens >= t->lim.games_min && a->work_tokens >= t->lim.work_burst &&
-           !cq_addr_journal_writes(t, a);
+           a->game_tokens >= t->lim.games_min && a->work_tokens >= t->lim.work_burst;
 }
 
 /* Doubles the table when chains get long (average over 2). */
@@ -341,33 +332,4 @@ void cq_addr_game_end(struct cq_addr_table *t, struct cq_addr *a)
     (void)t;
     if (a && a->games)
         a->games--;
-}
-
-/* ---- journal writes while the store is away --------------------------------- */
-
-void cq_addr_table_outage(struct cq_addr_table *t, unsigned away_n)
-{
-    t->away_n = away_n;
-}
-
-void cq_addr_journal_add(struct cq_addr_table *t, struct cq_addr *a, const void *game,
-                         uint64_t round)
-{
-    if (!a)
-        return;
-    if (a->away_n != t->away_n) {
-        a->away_n = t->away_n;
-        a->away_writes = 0;
-        a->away_game = NULL;
-    }
-    if (a->away_game == game && a->away_round == round)
-        return;
-    a->away_game = game;
-    a->away_round = round;
-    a->away_writes++;
-}
-
-size_t cq_addr_journal_writes(const struct cq_addr_table *t, const struct cq_addr *a)
-{
-    return a && a->away_n == t->away_n ? a->away_writes : 0;
 }

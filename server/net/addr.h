@@ -104,18 +104,4 @@ bool cq_addr_work(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
 int cq_addr_game_start(struct cq_addr_table *t, struct cq_addr *a, int64_t now_us);
 void cq_addr_game_end(struct cq_addr_table *t, struct cq_addr *a);
 
-/* Journal writes an address's requests caused while the store is away
- * (session.c, storage_full), counted per outage: `away_n` is the session's
- * count of outages, told with cq_addr_table_outage when one starts. An
- * entry with writes in the current outage is not forgotten, so closing
- * every connection and coming back does not start its count anew. The
- * inputs of one game in one round of log writes (`game`, `round`: the
- * session's count of them) are one write, as the game logs them: a class
- * answering at once behind one address counts as the game's writes, not
- * as its answers. */
-void cq_addr_table_outage(struct cq_addr_table *t, unsigned away_n);
-void cq_addr_journal_add(struct cq_addr_table *t, struct cq_addr *a, const void *game,
-                         uint64_t round);
-size_t cq_addr_journal_writes(const struct cq_addr_table *t, const struct cq_addr *a);
-
 #endif

@@ -119,11 +119,13 @@ struct cq_game {
     size_t log_n, log_cap;
     bool log_ttl, log_queued;
     struct cq_game *log_next; /* in s->log_dirty */
-    /* Log writes made while the store is away, in its outage number
-     * `away_n` (s->away_n; an older number counts as none): its share of
-     * the journal (storage_full). */
-    size_t away_writes;
-    unsigned away_n;
+    unsigned n_seated;        /* its connections as a player: its weight is this + 1 */
+    bool ended_counted;       /* in s->n_ended */
+    /* Log writes made while the journal was past its half, in the session's
+     * `half_n` (an older number counts as none): its part of the second
+     * half (storage_full). */
+    size_t half_writes;
+    unsigned half_n;
 };
 
 struct cq_session {
@@ -131,9 +133,11 @@ struct cq_session {
     struct cq_game *games;
     unsigned n_games;
     unsigned n_seated; /* connections in a game as a player (storage_full) */
-    unsigned away_n;   /* the store's outages so far: each game counts its writes per outage */
-    struct cq_addr *cur_addr; /* the address whose request (or drop) is being handled */
-    uint64_t log_round;       /* cq_session_flush_logs so far: a game writes once a round */
+    unsigned n_ended;  /* games ended and not yet closed (they weigh nothing) */
+    /* The journal past its half (journal_past_half): the times it went past
+     * it so far, each game's writes counted anew each time. */
+    unsigned half_n;
+    bool past_half;
     /* The linked games by PIN and by id, chained through the games: a join,
      * a rejoin and every report of the store find their game without a walk
      * of all of them (--max-games: up to 100,000). As many buckets as games
@@ -164,6 +168,7 @@ struct cq_session {
 static void game_after(struct cq_game *g);
 static void session_handle(struct cq_session *s, struct cq_session_conn *sc, const struct cq_msg *m,
                            int64_t now);
+static bool journal_past_half(struct cq_session *s);
 static void log_flush_game(struct cq_game *g);
 static int due_reserve(struct cq_session *s);
 static void due_update(struct cq_game *g);
@@ -391,7 +396,7 @@ static int game_attach(struct cq_game *g, struct cq_session_conn *sc, unsigned r
     sc->slot = g->n_conns;
     g->conns[g->n_conns++] = sc;
     if (role == CQ_ROLE_PLAYER)
-        g->s->n_seated++;
+        g->s->n_seated++, g->n_seated++;
     if (role == CQ_ROLE_HOST)
         g->n_hosts++;
     sc->game = g;
@@ -416,7 +421,7 @@ static void game_detach(struct cq_session_conn *sc)
     if (sc->role == CQ_ROLE_HOST)
         g->n_hosts--;
     if (sc->role == CQ_ROLE_PLAYER)
-        g->s->n_seated--;
+        g->s->n_seated--, g->n_seated--;
     sc->game = NULL;
     sc->player = NULL;
     sc->role = CQ_ROLE_NONE;
@@ -700,6 +705,8 @@ static void game_free(struct cq_game *g)
     if (g->next)
         g->next->prev = g->prev;
     s->n_games--;
+    if (g->ended_counted)
+        s->n_ended--;
     cq_addr_game_end(s->deps.addrs, g->owner);
     log_flush_game(g);
     game_discard(g);
@@ -1058,11 +1065,6 @@ json_t *cq_session_redis_warning(bool connected)
  * (found by an attack: the warning waited behind the held `ok`). */
 void cq_session_store_state(struct cq_session *s, bool connected)
 {
-    if (!connected) {
-        s->away_n++; /* every game's and address's share of the journal starts anew */
-        if (s->deps.addrs)
-            cq_addr_table_outage(s->deps.addrs, s->away_n);
-    }
     struct cq_buf *b = cq_buf_from_json(cq_session_redis_warning(connected));
     if (!b)
         return;
@@ -1253,6 +1255,9 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         json_decref(g->ended_msg);
         g->ended_msg = cq_wire_ended(g->room, g->game_id);
         record_start(g);
+        if (!g->ended_counted)
+            g->s->n_ended++;
+        g->ended_counted = true;
         /* An ended game no longer counts against its address's live games:
          * it only waits (--ended-ttl) for late readers of the results. */
         cq_addr_game_end(g->s->deps.addrs, g->owner);
@@ -1282,11 +1287,11 @@ static void log_send(struct cq_game *g)
 {
     struct cq_session *s = g->s;
     const struct cq_session_store *ops = s->deps.store_ops;
-    if (g->log_n && ops && !ops->connected(s->deps.store)) {
-        if (g->away_n != s->away_n)
-            g->away_writes = 0;
-        g->away_n = s->away_n;
-        g->away_writes++;
+    if (g->log_n && ops && journal_past_half(s)) {
+        if (g->half_n != s->half_n)
+            g->half_writes = 0;
+        g->half_n = s->half_n;
+        g->half_writes++;
     }
     if (g->log_n && ops)
         ops->log_append(s->deps.store, g->game_id, (const char *const *)g->log_e, g->log_len,
@@ -1300,7 +1305,6 @@ static void log_send(struct cq_game *g)
 
 void cq_session_flush_logs(struct cq_session *s)
 {
-    s->log_round++;
     while (s->log_dirty) {
         struct cq_game *g = s->log_dirty;
         s->log_dirty = g->log_next;
@@ -1360,13 +1364,8 @@ static void on_input(void *ud, struct cq_room *room, const struct cq_input *in)
     size_t len;
     (void)room;
     state_drop(g);
-    const struct cq_session_store *ops = g->s->deps.store_ops;
-    if (!ops)
+    if (!g->s->deps.store_ops)
         return;
-    /* Whose request it was counts against that address's share of the
-     * journal (storage_full). */
-    if (g->s->cur_addr && g->s->deps.addrs && !ops->connected(g->s->deps.store))
-        cq_addr_journal_add(g->s->deps.addrs, g->s->cur_addr, g, g->s->log_round);
     char *e = cq_replay_encode(g->log_seq++, in, &len);
     if (!e) {
         cq_err_log("game %s: out of memory, its log is broken and it cannot be resumed",
@@ -1490,35 +1489,54 @@ static bool log_full(const struct cq_game *g)
  * were counted, one client that had joined many seats filled the tenth by
  * closing them, and other games' timers were dropped.
  *
- * And no game, and no client address, may take more of it than is still
- * free for the others (`g` and `a`; NULL for a new game and for the host's
- * commands that take the game to its end): one busy or hostile game or
- * address stops at half of what was free when Redis went away, and the
- * other games go on. Found by attacks: one client's join-and-leave loop
- * (about 400 writes a second) had every game on the server refused after
- * four minutes; then, with the share per game only, one address used its
- * games one after another, each taking half of what was left. */
-static bool storage_full(struct cq_session *s, const struct cq_game *g, const struct cq_addr *a)
+ * The first half of the rest is first come, first served. Past it, each
+ * game may add only its part of the second half (`g`; NULL for a new game
+ * and for the host's commands that take the game to its end): its players
+ * plus one, over all players in games plus one per game not ended. A class
+ * keeps its part whoever fills the journal, from whichever address (a
+ * per-address share let one pupil lock out a class behind the school's
+ * address); a client's game of one seat gets a seat's part. Found by
+ * attacks: one client's join-and-leave loop (about 400 writes a second)
+ * had every game refused after four minutes; with a share of what was
+ * left per game, one address used game after game, each taking half of
+ * the rest; with a share per outage, a Redis that came back refusing
+ * writes (-OOM) started a new outage, and new shares, each time. Past the
+ * half is a matter of the journal's depth, not of Redis's state, and a
+ * game's count starts again only when the journal has gone back below it. */
+static bool journal_past_half(struct cq_session *s)
+{
+    const struct cq_session_store *ops = s->deps.store_ops;
+    size_t max = s->deps.cfg->journal_max, tenth = max / 10 > 10 ? max / 10 : 10;
+    size_t room = ops->journal_room(s->deps.store);
+    size_t depth = room < max ? max - room : 0;
+    bool past = max > tenth && depth >= (max - tenth) / 2;
+    if (past && !s->past_half)
+        s->half_n++;
+    s->past_half = past;
+    return past;
+}
+
+static bool storage_full(struct cq_session *s, struct cq_game *g)
 {
     const struct cq_session_store *ops = s->deps.store_ops;
     if (!ops)
         return false;
-    size_t max = s->deps.cfg->journal_max;
-    size_t keep = (max / 10 > 10 ? max / 10 : 10) + s->n_seated;
-    size_t room = ops->journal_room(s->deps.store);
-    if (room <= keep) {
+    size_t max = s->deps.cfg->journal_max, tenth = max / 10 > 10 ? max / 10 : 10;
+    size_t keep = tenth + s->n_seated;
+    if (ops->journal_room(s->deps.store) <= keep) {
         s->m.storage_full++;
         return true;
     }
-    if ((!g && !a) || ops->connected(s->deps.store))
+    if (!journal_past_half(s) || !g || g->half_n != s->half_n)
         return false;
-    size_t free_ = room - keep;
-    if ((g && g->away_n == s->away_n && g->away_writes >= free_) ||
-        (a && s->deps.addrs && cq_addr_journal_writes(s->deps.addrs, a) >= free_)) {
-        s->m.storage_share++;
-        return true;
-    }
-    return false;
+    /* Its part of the second half, (max - tenth) / 2 writes. */
+    uint64_t weight = (uint64_t)g->n_seated + 1;
+    uint64_t all = (uint64_t)s->n_seated + (s->n_games - s->n_ended);
+    uint64_t part = (uint64_t)((max - tenth) / 2) * weight / (all > weight ? all : weight);
+    if (g->half_writes < part)
+        return false;
+    s->m.storage_share++;
+    return true;
 }
 
 /* A token bucket of time: CQ_REJOINS_BURST rejoins in a row, then one per
@@ -1649,8 +1667,11 @@ bool cq_session_restore(struct cq_session *s, const char *game_id, const char *c
     enum cq_phase ph = cq_room_phase(g->room);
     if (ph == CQ_PHASE_REVEAL || ph == CQ_PHASE_LEADERBOARD)
         store_board(g);
-    else if (ph == CQ_PHASE_ENDED)
+    else if (ph == CQ_PHASE_ENDED) {
         record_start(g);
+        g->ended_counted = true;
+        s->n_ended++;
+    }
     cq_info("game %s resumed: %s, question %d of %u, %u players", g->game_id, cq_phase_name(ph),
             cq_room_current(g->room) + 1, cq_room_n_questions(g->room), cq_room_n_players(g->room));
     game_after(g);
@@ -1698,7 +1719,7 @@ static void create_game(struct cq_session *s, struct cq_session_conn *sc, const 
         send_error(sc, m->req_id, CQ_ENO_BANK, "bank", NULL);
         return;
     }
-    if (storage_full(s, NULL, sc->addr)) {
+    if (storage_full(s, NULL)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -1973,7 +1994,7 @@ static void handle_join(struct cq_session *s, struct cq_session_conn *sc, const 
     struct cq_game *g = game_for(s, sc, m, true);
     if (!g)
         return;
-    if (log_full(g) || storage_full(s, g, sc->addr)) {
+    if (log_full(g) || storage_full(s, g)) {
         send_error(sc, m->req_id, log_full(g) ? CQ_ELOG_FULL : CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -2066,7 +2087,7 @@ static void handle_rejoin(struct cq_session *s, struct cq_session_conn *sc, cons
      * and the phone keeps its seat and tries again. */
     p = cq_room_seat(g->room, key);
     if (p && !p->connected && !p->left && !p->kicked) {
-        if (storage_full(s, g, sc->addr)) {
+        if (storage_full(s, g)) {
             send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
             return;
         }
@@ -2127,7 +2148,7 @@ static void handle_answer(struct cq_session *s, struct cq_session_conn *sc, cons
         send_error(sc, m->req_id, CQ_ELOG_FULL, NULL, NULL);
         return;
     }
-    if (storage_full(s, g, sc->addr)) {
+    if (storage_full(s, g)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -2159,7 +2180,7 @@ static void handle_host(struct cq_session *s, struct cq_session_conn *sc, const 
      * its end does not. */
     bool repeatable =
         m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK;
-    if (storage_full(s, repeatable ? g : NULL, repeatable ? sc->addr : NULL)) {
+    if (storage_full(s, repeatable ? g : NULL)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }
@@ -2214,10 +2235,7 @@ void cq_session_handle(struct cq_session *s, struct cq_session_conn *sc, const s
                        int64_t now)
 {
     s->now = now;
-    struct cq_addr *by = s->cur_addr;
-    s->cur_addr = sc->addr;
     session_handle(s, sc, m, now);
-    s->cur_addr = by;
 }
 
 static void session_handle(struct cq_session *s, struct cq_session_conn *sc, const struct cq_msg *m,
@@ -2246,7 +2264,7 @@ static void session_handle(struct cq_session *s, struct cq_session_conn *sc, con
         handle_leave(s, sc, m);
         break;
     case CQ_MSG_SHOWN: {
-        if (storage_full(s, sc->game, sc->addr))
+        if (storage_full(s, sc->game))
             break; /* as if it never came: the answer carries no display delay */
         int r = cq_room_shown(sc->game->room, sc->player, m->question, now);
         if (r)
@@ -2288,11 +2306,8 @@ void cq_session_conn_gone(struct cq_session *s, struct cq_session_conn *sc, int6
     if (!g)
         return;
     game_detach(sc);
-    struct cq_addr *by = s->cur_addr; /* a drop inside another's request */
-    s->cur_addr = sc->addr;
     if (p)
         cq_room_disconnect(g->room, p, now);
-    s->cur_addr = by;
     game_after(g);
 }
 

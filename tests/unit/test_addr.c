@@ -220,37 +220,3 @@ Test(addr, forgotten_entries_are_freed)
     cr_assert_lt(cq_addr_table_size(t), 1000 + 500, "%zu entries", cq_addr_table_size(t));
     cq_addr_table_free(t);
 }
-
-/* Journal writes while the store is away: one game's inputs of one round
- * of log writes count once, the count is per outage, and an address with
- * writes in the current outage is not forgotten when its connections go
- * (else closing them all and coming back would start it anew). */
-Test(addr, journal_writes_count_per_outage_and_keep_the_entry)
-{
-    struct cq_addr_table *t = cq_addr_table_new(&guess_lim);
-    int game_x, game_y; /* two games, by address only */
-    cq_addr_table_outage(t, 1);
-    struct cq_addr *a = cq_addr_acquire(t, "203.0.113.5", 0);
-    cq_addr_journal_add(t, a, &game_x, 10);
-    cq_addr_journal_add(t, a, &game_x, 10); /* the same write */
-    cq_addr_journal_add(t, a, &game_y, 10);
-    cq_addr_journal_add(t, a, &game_x, 11);
-    cr_assert_eq(cq_addr_journal_writes(t, a), 3);
-    cq_addr_release(t, a, 11);
-    /* Much later, the table used (so much that every chain is walked): the
-     * entry and its count are still there. */
-    for (int i = 0; i < 4000; i++) {
-        char ip[32];
-        snprintf(ip, sizeof ip, "10.2.%d.%d", i / 250, i % 250);
-        cq_addr_release(t, cq_addr_acquire(t, ip, 600 * S), 600 * S);
-    }
-    a = cq_addr_acquire(t, "203.0.113.5", 600 * S);
-    cr_assert_eq(cq_addr_journal_writes(t, a), 3, "the count was forgotten with the entry");
-    /* The next outage counts anew. */
-    cq_addr_table_outage(t, 2);
-    cr_assert_eq(cq_addr_journal_writes(t, a), 0);
-    cq_addr_journal_add(t, a, &game_x, 11); /* not the same write: another outage */
-    cr_assert_eq(cq_addr_journal_writes(t, a), 1);
-    cq_addr_release(t, a, 600 * S);
-    cq_addr_table_free(t);
-}

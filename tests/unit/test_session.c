@@ -1339,113 +1339,55 @@ Test(session, a_large_game_ends_over_several_loop_iterations)
     fc_gone(g.host);
 }
 
-/* While the store is away, no game's players take more of the journal
- * than is still free for the other games: past that, that game's answers,
- * joins and rejoins are refused (`storage_full`), the other games go on,
- * and its host can still take it to its end. Found by an attack: one
- * client's loop of writes had every game on the server refused. */
-Test(session, no_game_takes_more_of_the_journal_than_the_others_have_left)
+/* Past half the journal (Redis away), each game adds only its part of the
+ * second half: its players plus one, over the players in games plus one per
+ * game not ended. Before the half, first come, first served. One client,
+ * from the class's own address, loops joins and leaves in its games: each
+ * of them is refused after its small part, while the class of ten answers
+ * (its part is ten times larger), and the looping game's host still ends
+ * it. Once the journal has gone back below the half, the parts start anew.
+ * Found by attacks: a loop had every game refused; a share of what was
+ * left let one address use game after game; a share per address let one
+ * pupil lock out a class behind the school's address. */
+Test(session, past_half_the_journal_each_game_adds_only_its_players_part)
 {
-    struct game a = host_game("[\"single\"]", ",\"change_answer\":true");
-    struct game b = host_game("[\"single\"]", "");
-    /* Cid keeps A's question open while Ann changes her answer. */
-    struct seat ann = join(&a, "Ann"), cid = join(&a, "Cid"), bob = join(&b, "Bob");
-    sendf(a.host, "{\"type\":\"start\"}");
-    sendf(b.host, "{\"type\":\"start\"}");
-    clear(ann.c), clear(bob.c), clear(a.host), clear(b.host);
-    st.auto_ack = false;
-    st.connected = false;
-    cq_session_store_state(s, false);
-    size_t keep = cfg.journal_max / 10 + 3; /* the tenth, and the three seats' drops */
-    st.journal_room = keep + 8;             /* free for changes: 8 writes */
-    /* Each change is a write of its own: the ninth would be more than the
-     * others would have left. */
-    for (int i = 0; i < 9; i++)
-        sendf(ann.c, "{\"type\":\"answer\",\"id\":\"a%d\",\"question\":0,\"answer\":%d}", i, i % 2);
-    struct fc *late = fc_open();
-    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", a.pin);
-    expect_error(late, "storage_full", NULL);
-    cr_assert_eq(late->wrong, 0);
-    /* Game B's player answers and a newcomer joins B. */
-    sendf(bob.c, "{\"type\":\"answer\",\"id\":\"b\",\"question\":0,\"answer\":0}");
-    sendf(late, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Late\"}", b.pin);
-    store_ack();
-    cr_assert_eq(count(ann.c, "answer_ack"), 8);
-    json_t *err = take(ann.c, "error");
-    cr_assert_not_null(err, "game A's ninth write was taken");
-    cr_assert_str_eq(jstr(err, "code"), "storage_full");
-    cr_assert_str_eq(jstr(err, "id"), "a8");
-    json_decref(err);
-    cr_assert(took(bob.c, "answer_ack"), "game B was refused for game A's writes");
-    cr_assert(took(late, "joined"));
-    /* Redis back: taken again; and a new outage counts anew. */
-    st.connected = true;
-    cq_session_store_state(s, true);
-    sendf(ann.c, "{\"type\":\"answer\",\"id\":\"r\",\"question\":0,\"answer\":0}");
-    st.connected = false;
-    cq_session_store_state(s, false);
-    sendf(ann.c, "{\"type\":\"answer\",\"id\":\"r2\",\"question\":0,\"answer\":1}");
-    store_ack();
-    cr_assert_eq(count(ann.c, "answer_ack"), 10, "refused after Redis was back");
-    cr_assert_eq(count(ann.c, "error"), 0);
-    /* Refused again once past its share (Late's seat in B keeps one more
-     * back: 7 free); A's host still takes it to its end. */
-    for (int i = 0; i < 7; i++)
-        sendf(ann.c, "{\"type\":\"answer\",\"id\":\"c%d\",\"question\":0,\"answer\":%d}", i, i % 2);
-    store_ack();
-    cr_assert_eq(count(ann.c, "answer_ack"), 16);
-    err = take(ann.c, "error");
-    cr_assert_not_null(err, "the new outage's share was not enforced");
-    cr_assert_str_eq(jstr(err, "id"), "c6");
-    json_decref(err);
-    /* The host's repeatable commands count too; ending the game does not. */
-    clear(a.host);
-    sendf(a.host, "{\"type\":\"lock\",\"id\":\"l\",\"locked\":true}");
-    expect_error(a.host, "storage_full", NULL);
-    sendf(a.host, "{\"type\":\"end\",\"id\":\"e\"}");
-    store_ack();
-    cr_assert(took(a.host, "ok"), "the host's end was refused");
-    cr_assert(took(ann.c, "ended"));
-    fc_gone(late);
-    fc_gone(ann.c);
-    fc_gone(cid.c);
-    fc_gone(bob.c);
-    fc_gone(a.host);
-    fc_gone(b.host);
-}
-
-/* While the store is away, no client address takes more of the journal
- * than is still free for the others, whichever games it writes to: one
- * address that used its share in game X is refused at once in game Y,
- * while a player from another address goes on. Found by an attack: with a
- * share per game only, one address used game after game, each taking half
- * of what was left, until every other game was refused. */
-Test(session, no_address_takes_more_of_the_journal_than_the_others_have_left)
-{
+    static const char *const school = "198.51.100.5";
+    cfg.journal_max = 200; /* a tenth: 20; the second half: 90 writes */
     struct game x = host_game("[\"single\"]", ""), y = host_game("[\"single\"]", "");
     struct game z = host_game("[\"single\"]", "");
-    struct seat bob = {.c = fc_open_at("198.51.100.1")};
-    sendf(bob.c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Bob\"}", z.pin);
-    expect_drop(bob.c, "joined");
-    clear(bob.c);
-    struct seat cid = join(&z, "Cid"); /* keeps Z's question open */
+    struct seat cls[10];
+    for (int i = 0; i < 10; i++) {
+        cls[i].c = fc_open_at(school);
+        sendf(cls[i].c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"C%d\"}", z.pin, i);
+        expect_drop(cls[i].c, "joined");
+    }
     sendf(z.host, "{\"type\":\"start\"}");
-    clear(bob.c);
+    for (int i = 0; i < 10; i++)
+        clear(cls[i].c);
     st.auto_ack = false;
     st.connected = false;
     cq_session_store_state(s, false);
-    size_t keep = cfg.journal_max / 10 + 2; /* the tenth, and Bob's and Cid's drops */
-    st.journal_room = keep + 20;
-    /* One address joins and leaves X, a connection each time, until refused. */
-    int joins = 0;
-    for (;; joins++) {
-        cr_assert_lt(joins, 40, "never refused");
-        struct fc *c = fc_open_at("203.0.113.9");
-        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"L%d\"}", x.pin, joins);
-        json_t *err = take(c, "error");
-        if (err) {
-            cr_assert_str_eq(jstr(err, "code"), "storage_full");
-            json_decref(err);
+    /* Before the half: no part. */
+    st.journal_room = 200 - 80;
+    int loops = 0;
+    struct fc *c;
+    for (; loops < 10; loops++) {
+        c = fc_open_at(school);
+        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"E%d\"}", x.pin, loops);
+        cr_assert_eq(count(c, "error"), 0, "refused before the half");
+        store_ack();
+        sendf(c, "{\"type\":\"leave\"}");
+        fc_gone(c);
+    }
+    /* Past it (depth 90): game X, 1 + 1 of 10 + 3 + 1, about 12 writes. */
+    st.journal_room = 200 - 90;
+    for (loops = 0;; loops++) {
+        cr_assert_lt(loops, 20, "game X was never refused");
+        c = fc_open_at(school);
+        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"L%d\"}", x.pin, loops);
+        if (count(c, "error")) {
+            expect_error(c, "storage_full", NULL);
+            cr_assert_eq(c->wrong, 0);
             fc_gone(c);
             break;
         }
@@ -1454,25 +1396,59 @@ Test(session, no_address_takes_more_of_the_journal_than_the_others_have_left)
         sendf(c, "{\"type\":\"leave\"}");
         fc_gone(c);
     }
-    cr_assert_gt(joins, 3);
-    /* The same address in game Y: refused at once. */
-    struct fc *again = fc_open_at("203.0.113.9");
-    sendf(again, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Y1\"}", y.pin);
-    expect_error(again, "storage_full", NULL);
-    cr_assert_eq(again->wrong, 0);
-    /* Another address goes on. */
-    sendf(bob.c, "{\"type\":\"answer\",\"id\":\"b\",\"question\":0,\"answer\":0}");
+    cr_assert_geq(loops, 3, "game X refused after %d joins", loops);
+    /* Game Y has a part of its own, as small. */
+    for (loops = 0;; loops++) {
+        cr_assert_lt(loops, 20, "game Y was never refused");
+        c = fc_open_at(school);
+        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"M%d\"}", y.pin, loops);
+        if (count(c, "error")) {
+            expect_error(c, "storage_full", NULL);
+            fc_gone(c);
+            break;
+        }
+        store_ack();
+        sendf(c, "{\"type\":\"leave\"}");
+        fc_gone(c);
+    }
+    cr_assert_geq(loops, 3);
+    /* The class, behind the same address, answers: each its own write. */
+    for (int i = 0; i < 10; i++)
+        sendf(cls[i].c, "{\"type\":\"answer\",\"id\":\"a\",\"question\":0,\"answer\":0}");
     store_ack();
-    cr_assert(took(bob.c, "answer_ack"), "another address was refused");
-    /* Redis back: the address is served again. */
+    for (int i = 0; i < 10; i++) {
+        cr_assert(took(cls[i].c, "answer_ack"), "class player %d was refused", i);
+        cr_assert_eq(count(cls[i].c, "error"), 0);
+    }
+    /* Redis flaps (back, away) without the journal draining: still refused. */
     st.connected = true;
     cq_session_store_state(s, true);
-    sendf(again, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"Y1\"}", y.pin);
+    st.connected = false;
+    cq_session_store_state(s, false);
+    c = fc_open_at(school);
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"F\"}", y.pin);
+    expect_error(c, "storage_full", NULL);
+    /* X's host ends it; its repeatable commands are refused. */
+    clear(x.host);
+    sendf(x.host, "{\"type\":\"lock\",\"id\":\"l\",\"locked\":true}");
+    expect_error(x.host, "storage_full", NULL);
+    sendf(x.host, "{\"type\":\"end\",\"id\":\"e\"}");
     store_ack();
-    expect_drop(again, "joined");
-    fc_gone(again);
-    fc_gone(bob.c);
-    fc_gone(cid.c);
+    cr_assert(took(x.host, "ok"), "the host's end was refused");
+    cr_assert_geq(cq_session_metrics(s)->storage_share, 3);
+    cr_assert_eq(cq_session_metrics(s)->storage_full, 0);
+    /* The journal drains below the half, then fills again: parts anew. */
+    st.connected = true;
+    cq_session_store_state(s, true);
+    st.journal_room = 200;
+    sendf(cls[0].c, "{\"type\":\"shown\",\"question\":0}"); /* the session sees it */
+    st.journal_room = 200 - 90;
+    sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"F\"}", y.pin);
+    store_ack();
+    cr_assert_eq(count(c, "error"), 0, "the parts did not start anew");
+    fc_gone(c);
+    for (int i = 0; i < 10; i++)
+        fc_gone(cls[i].c);
     fc_gone(x.host);
     fc_gone(y.host);
     fc_gone(z.host);
