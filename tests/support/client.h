@@ -20,16 +20,6 @@ static inline void client_open(struct cq_ws *ws, struct cq_harness *h)
     json_decref(w);
 }
 
-/* The same from the loopback source address `from` (e.g. "127.0.0.9"). */
-static inline void client_open_from(struct cq_ws *ws, struct cq_harness *h, const char *from)
-{
-    cr_assert_eq(cq_ws_connect_from(ws, h->http_port, from), 0, "WebSocket connect from %s failed",
-                 from);
-    json_t *w = cq_ws_expect(ws, "welcome", WAIT_MS);
-    cr_assert_not_null(w, "no welcome");
-    json_decref(w);
-}
-
 /* Sends and waits for a message of `type`; an `error` first fails the test
  * unless `type` is "error". */
 static inline json_t *client_req(struct cq_ws *ws, json_t *msg, const char *type)
