@@ -596,8 +596,7 @@ static void metrics(struct cq_net *net, struct text *t)
     COUNTER("chainquiz_storage_full_total",
             "Requests refused (storage_full): the Redis journal nearly full.", sm->storage_full);
     COUNTER("chainquiz_storage_share_refused_total",
-            "Requests refused (storage_full): their game's or address's share of the journal "
-            "spent.",
+            "Requests refused (storage_full): their game's part of the journal spent.",
             sm->storage_share);
     COUNTER("chainquiz_refused_http_connections_total",
             "Plain HTTP connections refused at an address's cap, none of its own idle or stalled.",

@@ -1491,8 +1491,8 @@ static bool log_full(const struct cq_game *g)
  *
  * The first half of the rest is first come, first served. Past it, each
  * game may add only its part of the second half (`g`; NULL for a new game
- * and for the host's commands that take the game to its end): its players
- * plus one, over all players in games plus one per game not ended. A class
+ * and for the host's `end`): its players plus one, over all players in
+ * games plus one per game not ended. A class
  * keeps its part whoever fills the journal, from whichever address (a
  * per-address share let one pupil lock out a class behind the school's
  * address); a client's game of one seat gets a seat's part. Found by
@@ -2174,13 +2174,14 @@ static void handle_host(struct cq_session *s, struct cq_session_conn *sc, const 
     struct cq_game *g = sc->game;
     int64_t now = s->now;
     int r;
-    /* The host's repeatable commands count against the game's share of the
-     * journal, as its players' requests do (a host toggling the lock in a
-     * loop would otherwise fill it for every game); what takes the game to
-     * its end does not. */
+    /* The host's commands count against the game's part of the journal, as
+     * its players' requests do, all but `end`: past its part a game can
+     * still be ended. Found by an attack: with `next` not counted, one
+     * client's hosts drove game after game of many questions (eight host
+     * connections, 20 a second each) and filled the journal for a class. */
     bool repeatable =
         m->type == CQ_MSG_PAUSE || m->type == CQ_MSG_ADD_TIME || m->type == CQ_MSG_LOCK;
-    if (storage_full(s, repeatable ? g : NULL)) {
+    if (storage_full(s, m->type == CQ_MSG_END ? NULL : g)) {
         send_error(sc, m->req_id, CQ_ESTORAGE_FULL, NULL, NULL);
         return;
     }

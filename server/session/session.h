@@ -166,7 +166,7 @@ struct cq_session_deps {
 struct cq_session_metrics {
     uint64_t answers, games_created, refused_games, state_encodes;
     /* Requests refused with storage_full: the journal nearly full, or a
-     * game's or address's share of it spent (session.c storage_full). */
+     * game's part of it spent (session.c storage_full). */
     uint64_t storage_full, storage_share;
 };
 

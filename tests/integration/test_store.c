@@ -1618,7 +1618,8 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
  * come, first served up to the half, then game A adds only its part and is
  * refused (storage_full); the same in game C, its part as small. The class
  * in game B (three players, the same address) still answers, a newcomer
- * still joins B, A's host still ends A, and nothing is dropped. Found by
+ * still joins B, A's host's `start` is refused but its `end` is not, and
+ * nothing is dropped. Found by
  * attacks: such a loop (about 400 writes a second) had every game on the
  * server refused after four minutes; a share of what was left per game let
  * one address use game after game; a share per address let one pupil lock
@@ -1687,10 +1688,13 @@ Test(store, one_client_s_loop_of_writes_leaves_each_game_its_part_of_the_journal
     json_decref(client_req(
         &late, json_pack("{s:s, s:s, s:s}", "type", "join", "pin", pin_b, "nickname", "Late"),
         "joined"));
+    /* A's host's commands count too (a host's `next` loop in game after
+     * game filled the journal for a class), all but `end`. */
+    client_err(&host_a, json_pack("{s:s}", "type", "start"), "storage_full");
     host_cmd(&host_a, "end");
     cr_assert_eq(metric("chainquiz_redis_journal_dropped_total"), 0);
     /* The operator sees games' parts spent, not a full journal. */
-    cr_assert_eq(metric("chainquiz_storage_share_refused_total"), 2);
+    cr_assert_eq(metric("chainquiz_storage_share_refused_total"), 3);
     cr_assert_eq(metric("chainquiz_storage_full_total"), 0);
     cq_ws_free(&late);
     for (int i = 0; i < 3; i++)

@@ -1428,14 +1428,16 @@ Test(session, past_half_the_journal_each_game_adds_only_its_players_part)
     c = fc_open_at(school);
     sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"F\"}", y.pin);
     expect_error(c, "storage_full", NULL);
-    /* X's host ends it; its repeatable commands are refused. */
+    /* X's host's commands count too, all but `end`: it ends X. */
     clear(x.host);
     sendf(x.host, "{\"type\":\"lock\",\"id\":\"l\",\"locked\":true}");
+    expect_error(x.host, "storage_full", NULL);
+    sendf(x.host, "{\"type\":\"start\",\"id\":\"s\"}");
     expect_error(x.host, "storage_full", NULL);
     sendf(x.host, "{\"type\":\"end\",\"id\":\"e\"}");
     store_ack();
     cr_assert(took(x.host, "ok"), "the host's end was refused");
-    cr_assert_geq(cq_session_metrics(s)->storage_share, 3);
+    cr_assert_geq(cq_session_metrics(s)->storage_share, 5);
     cr_assert_eq(cq_session_metrics(s)->storage_full, 0);
     /* The journal drains below the half, then fills again: parts anew. */
     st.connected = true;
