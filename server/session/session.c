@@ -166,8 +166,6 @@ struct cq_session {
 };
 
 static void game_after(struct cq_game *g);
-static void session_handle(struct cq_session *s, struct cq_session_conn *sc, const struct cq_msg *m,
-                           int64_t now);
 static bool journal_past_half(struct cq_session *s);
 static void log_flush_game(struct cq_game *g);
 static int due_reserve(struct cq_session *s);
@@ -2236,12 +2234,6 @@ void cq_session_handle(struct cq_session *s, struct cq_session_conn *sc, const s
                        int64_t now)
 {
     s->now = now;
-    session_handle(s, sc, m, now);
-}
-
-static void session_handle(struct cq_session *s, struct cq_session_conn *sc, const struct cq_msg *m,
-                           int64_t now)
-{
     switch (m->type) {
     case CQ_MSG_PING:
         send_msg(sc, with_id(json_pack("{s:s}", "type", "pong"), m));
