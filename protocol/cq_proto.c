@@ -457,7 +457,7 @@ static int dump_add(const char *buf, size_t size, void *data)
 {
     struct dump_buf *d = data;
     if (d->head + d->len + size + 1 > d->cap) {
-        size_t ncap = d->cap * 2;
+        size_t ncap = d->cap ? d->cap * 2 : 4096;
         while (ncap < d->head + d->len + size + 1)
             ncap *= 2;
         char *nb = realloc(d->b, ncap);
@@ -483,6 +483,29 @@ char *cq_proto_dump(const json_t *obj, size_t headroom, size_t *len)
     d.b[headroom + d.len] = '\0';
     *len = d.len;
     return d.b;
+}
+
+int cq_proto_append(struct cq_proto_buf *pb, const json_t *obj, char sep)
+{
+    struct dump_buf d = {pb->b, pb->len, pb->cap, 0};
+    int r = sep && d.len ? dump_add(&sep, 1, &d) : 0;
+    if (!r && json_dump_callback(obj, dump_add, &d, JSON_COMPACT))
+        r = -1;
+    /* Grown or not, the buffer is the caller's again; on failure what was
+     * appended is cut off. */
+    pb->b = d.b;
+    pb->cap = d.cap;
+    if (!r)
+        pb->len = d.len;
+    if (pb->b)
+        pb->b[pb->len] = '\0';
+    return r;
+}
+
+void cq_proto_buf_free(struct cq_proto_buf *pb)
+{
+    free(pb->b);
+    *pb = (struct cq_proto_buf){0};
 }
 
 json_t *cq_proto_error_msg(const json_t *req_id, int code, const char *field, const char *detail)

@@ -187,6 +187,17 @@ uint32_t cq_msg_fields(enum cq_msg_type t, uint32_t *required);
  * start of the headroom). NULL on allocation failure. */
 char *cq_proto_dump(const json_t *obj, size_t headroom, size_t *len);
 
+/* Encodings one after another in one growing buffer (a large game's record,
+ * built entry by entry over several loop iterations). */
+struct cq_proto_buf {
+    char *b; /* NUL-terminated once anything is in it; owned, cq_proto_buf_free */
+    size_t len, cap;
+};
+/* Appends obj's compact encoding, after `sep` when the buffer is not empty
+ * (0: no separator). 0, or -1 out of memory: then nothing is appended. */
+int cq_proto_append(struct cq_proto_buf *pb, const json_t *obj, char sep);
+void cq_proto_buf_free(struct cq_proto_buf *pb);
+
 /* Builds an `error` message; `req_id` (may be NULL) is echoed. */
 json_t *cq_proto_error_msg(const json_t *req_id, int code, const char *field, const char *detail);
 

@@ -106,13 +106,12 @@ struct cq_game {
     /* The end's work for every player, a slice a loop iteration (end_slice):
      * each player's `summary`, to the connections marked summary_due, from
      * player `summary_next` on; and the record's entries from player
-     * `record_next` on, encoded into record_buf (comma-separated), stored
+     * `record_next` on, encoded into `record` (comma-separated), stored
      * with the boards once all are (record_finish). */
     bool summaries_due, record_due, record_failed;
     unsigned summary_next, record_next;
     long long record_ended; /* the record's `ended` (unix seconds) */
-    char *record_buf;
-    size_t record_len, record_cap;
+    struct cq_proto_buf record;
     /* Log entries made in this loop iteration, sent in one write after it. */
     char **log_e;
     size_t *log_len;
@@ -656,7 +655,7 @@ static void game_discard(struct cq_game *g)
     json_decref(g->pending_left);
     json_decref(g->pending_status);
     json_decref(g->ended_msg);
-    free(g->record_buf);
+    cq_proto_buf_free(&g->record);
     /* At shutdown what still waits for the log is never sent: the store's
      * last flush comes after this (a SIGKILL in between must not find an
      * acknowledgement of what is not stored), and the connections close
@@ -922,36 +921,17 @@ static void record_start(struct cq_game *g)
     g->record_due = true;
     g->record_failed = false;
     g->record_next = 0;
-    g->record_len = 0;
+    g->record.len = 0;
     g->record_ended = g->s->unix_now;
     end_arm(g);
 }
 
 static void record_add(struct cq_game *g, const struct cq_player *p)
 {
-    size_t len;
     json_t *e = cq_wire_record_player(g->room, p);
-    char *text = e ? cq_proto_dump(e, 0, &len) : NULL;
-    json_decref(e);
-    if (text && g->record_len + len + 1 > g->record_cap) {
-        size_t ncap = g->record_cap ? 2 * g->record_cap : 65536;
-        while (ncap < g->record_len + len + 1)
-            ncap *= 2;
-        char *nb = realloc(g->record_buf, ncap);
-        if (nb) {
-            g->record_buf = nb;
-            g->record_cap = ncap;
-        }
-    }
-    if (!text || g->record_len + len + 1 > g->record_cap) {
+    if (!e || cq_proto_append(&g->record, e, ','))
         g->record_failed = true;
-    } else {
-        if (g->record_len)
-            g->record_buf[g->record_len++] = ',';
-        memcpy(g->record_buf + g->record_len, text, len);
-        g->record_len += len;
-    }
-    free(text);
+    json_decref(e);
 }
 
 static void record_finish(struct cq_game *g)
@@ -967,15 +947,12 @@ static void record_finish(struct cq_game *g)
         cq_wire_record_head(g->room, g->game_id, g->created_unix, now, cq_room_host_token(g->room));
     char *head_text = head ? cq_proto_dump(head, 0, &head_len) : NULL;
     json_decref(head);
-    char *text =
-        head_text && !g->record_failed
-            ? cq_wire_record_splice(head_text, head_len, g->record_buf ? g->record_buf : "",
-                                    g->record_len, &len)
-            : NULL;
+    char *text = head_text && !g->record_failed
+                     ? cq_wire_record_splice(head_text, head_len, g->record.b ? g->record.b : "",
+                                             g->record.len, &len)
+                     : NULL;
     free(head_text);
-    free(g->record_buf);
-    g->record_buf = NULL;
-    g->record_len = g->record_cap = 0;
+    cq_proto_buf_free(&g->record);
     if (text)
         ops->put_result(s->deps.store, g->game_id, text, len, (unsigned)s->deps.cfg->results_ttl_s);
     else

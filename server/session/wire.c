@@ -457,16 +457,3 @@ char *cq_wire_record_splice(const char *head, size_t head_len, const char *playe
     *len = keep + players_len + 2;
     return out;
 }
-
-json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
-                       long long ended, const char *host_token_key)
-{
-    json_t *rec = cq_wire_record_head(room, game_id, created, ended, host_token_key);
-    json_t *ps = json_object_get(rec, "players");
-    unsigned n;
-    struct cq_player *const *all = cq_room_players(room, &n);
-    for (unsigned i = 0; i < n; i++)
-        if (all[i]) /* NULL: departed without an answer (room.h) */
-            json_array_append_new(ps, cq_wire_record_player(room, all[i]));
-    return rec;
-}

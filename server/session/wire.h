@@ -39,16 +39,13 @@ json_t *cq_wire_state(const struct cq_room *room, const char *game_id, unsigned 
 json_t *cq_wire_settings(const struct cq_room *room);
 /* paused / resumed / time_added: the clock as it stands. */
 json_t *cq_wire_timing(const struct cq_room *room, const char *type, int64_t now);
-/* The full result of a game, as stored for download; `host_token_sha256`
- * (the host token's digest, which the download checks) is stripped before
- * it is served. */
-json_t *cq_wire_record(const struct cq_room *room, const char *game_id, long long created,
-                       long long ended, const char *host_token_key);
-/* The same in parts, for a large game's record built over several loop
+/* The full result of a game, as stored for download (`host_token_sha256`,
+ * the host token's digest the download checks, is stripped before it is
+ * served), in parts, as a large game's is built over several loop
  * iterations: the record with an empty "players" array (its last member),
  * one player's entry, and the head's encoding with the players' encoded
- * entries (comma-separated) spliced in (malloc'd, NUL-terminated; NULL on
- * failure). cq_wire_record is the head with every entry appended. */
+ * entries (comma-separated, cq_proto_append) spliced in (malloc'd,
+ * NUL-terminated; NULL on failure). */
 json_t *cq_wire_record_head(const struct cq_room *room, const char *game_id, long long created,
                             long long ended, const char *host_token_key);
 json_t *cq_wire_record_player(const struct cq_room *room, const struct cq_player *p);
