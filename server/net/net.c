@@ -294,7 +294,7 @@ struct cq_net *cq_net_start(const struct cq_net_deps *deps, char *err, size_t er
      * that for the connections allowed refuses joins once that many players
      * are in games, with Redis up (found by an attack with --journal-max 300
      * and 280 players). */
-    if (cfg->journal_max < net->max_conns + cfg->journal_max / 10 + 10)
+    if (cfg->journal_max < net->max_conns + cq_session_journal_tenth(cfg->journal_max))
         cq_warn("--journal-max %u is less than a write for each of the %u connections allowed "
                 "plus a tenth: with that many players in games, joins are refused "
                 "(storage_full) even with Redis up; give --journal-max %u or more",

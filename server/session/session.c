@@ -119,7 +119,6 @@ struct cq_game {
     bool log_ttl, log_queued;
     struct cq_game *log_next; /* in s->log_dirty */
     unsigned n_seated;        /* its connections as a player: its weight is this + 1 */
-    bool ended_counted;       /* in s->n_ended */
     /* Log writes made while the journal was past its half, in the session's
      * `half_n` (an older number counts as none): its part of the second
      * half (storage_full). */
@@ -165,7 +164,7 @@ struct cq_session {
 };
 
 static void game_after(struct cq_game *g);
-static bool journal_past_half(struct cq_session *s);
+static bool journal_past_half(struct cq_session *s, size_t room);
 static void log_flush_game(struct cq_game *g);
 static int due_reserve(struct cq_session *s);
 static void due_update(struct cq_game *g);
@@ -702,7 +701,7 @@ static void game_free(struct cq_game *g)
     if (g->next)
         g->next->prev = g->prev;
     s->n_games--;
-    if (g->ended_counted)
+    if (cq_room_phase(g->room) == CQ_PHASE_ENDED)
         s->n_ended--;
     cq_addr_game_end(s->deps.addrs, g->owner);
     log_flush_game(g);
@@ -1230,9 +1229,7 @@ static void on_event(void *ud, struct cq_room *room, const struct cq_event *ev)
         json_decref(g->ended_msg);
         g->ended_msg = cq_wire_ended(g->room, g->game_id);
         record_start(g);
-        if (!g->ended_counted)
-            g->s->n_ended++;
-        g->ended_counted = true;
+        g->s->n_ended++; /* once: a game ends once */
         /* An ended game no longer counts against its address's live games:
          * it only waits (--ended-ttl) for late readers of the results. */
         cq_addr_game_end(g->s->deps.addrs, g->owner);
@@ -1262,7 +1259,7 @@ static void log_send(struct cq_game *g)
 {
     struct cq_session *s = g->s;
     const struct cq_session_store *ops = s->deps.store_ops;
-    if (g->log_n && ops && journal_past_half(s)) {
+    if (g->log_n && ops && journal_past_half(s, ops->journal_room(s->deps.store))) {
         if (g->half_n != s->half_n)
             g->half_writes = 0;
         g->half_n = s->half_n;
@@ -1467,10 +1464,10 @@ static bool log_full(const struct cq_game *g)
  * The first half of the rest is first come, first served. Past it, each
  * game may add only its part of the second half (`g`; NULL for a new game
  * and for the host's `end`): its players plus one, over all players in
- * games plus one per game not ended. A class
- * keeps its part whoever fills the journal, from whichever address (a
- * per-address share let one pupil lock out a class behind the school's
- * address); a client's game of one seat gets a seat's part. Found by
+ * games plus one per game not ended. A class keeps its part whoever fills
+ * the journal, from whichever address (a per-address share let one pupil
+ * lock out a class behind the school's address); a client's game of one
+ * seat gets a seat's part. Found by
  * attacks: one client's join-and-leave loop (about 400 writes a second)
  * had every game refused after four minutes; with a share of what was
  * left per game, one address used game after game, each taking half of
@@ -1478,11 +1475,16 @@ static bool log_full(const struct cq_game *g)
  * writes (-OOM) started a new outage, and new shares, each time. Past the
  * half is a matter of the journal's depth, not of Redis's state, and a
  * game's count starts again only when the journal has gone back below it. */
-static bool journal_past_half(struct cq_session *s)
+size_t cq_session_journal_tenth(unsigned journal_max)
 {
-    const struct cq_session_store *ops = s->deps.store_ops;
-    size_t max = s->deps.cfg->journal_max, tenth = max / 10 > 10 ? max / 10 : 10;
-    size_t room = ops->journal_room(s->deps.store);
+    return journal_max / 10 > 10 ? journal_max / 10 : 10;
+}
+
+/* `room`: the journal's room now (journal_room). */
+static bool journal_past_half(struct cq_session *s, size_t room)
+{
+    size_t max = s->deps.cfg->journal_max,
+           tenth = cq_session_journal_tenth(s->deps.cfg->journal_max);
     size_t depth = room < max ? max - room : 0;
     bool past = max > tenth && depth >= (max - tenth) / 2;
     if (past && !s->past_half)
@@ -1496,13 +1498,14 @@ static bool storage_full(struct cq_session *s, struct cq_game *g)
     const struct cq_session_store *ops = s->deps.store_ops;
     if (!ops)
         return false;
-    size_t max = s->deps.cfg->journal_max, tenth = max / 10 > 10 ? max / 10 : 10;
-    size_t keep = tenth + s->n_seated;
-    if (ops->journal_room(s->deps.store) <= keep) {
+    size_t max = s->deps.cfg->journal_max,
+           tenth = cq_session_journal_tenth(s->deps.cfg->journal_max);
+    size_t room = ops->journal_room(s->deps.store);
+    if (room <= tenth + s->n_seated) {
         s->m.storage_full++;
         return true;
     }
-    if (!journal_past_half(s) || !g || g->half_n != s->half_n)
+    if (!journal_past_half(s, room) || !g || g->half_n != s->half_n)
         return false;
     /* Its part of the second half, (max - tenth) / 2 writes. */
     uint64_t weight = (uint64_t)g->n_seated + 1;
@@ -1644,7 +1647,6 @@ bool cq_session_restore(struct cq_session *s, const char *game_id, const char *c
         store_board(g);
     else if (ph == CQ_PHASE_ENDED) {
         record_start(g);
-        g->ended_counted = true;
         s->n_ended++;
     }
     cq_info("game %s resumed: %s, question %d of %u, %u players", g->game_id, cq_phase_name(ph),

@@ -170,6 +170,11 @@ struct cq_session_metrics {
     uint64_t storage_full, storage_share;
 };
 
+/* Journal writes kept back for what the games do by themselves (their
+ * timers) while Redis is away: a tenth of --journal-max, at least 10. One
+ * more is kept back for each player in a game (storage_full). */
+size_t cq_session_journal_tenth(unsigned journal_max);
+
 /* NULL when out of memory. */
 struct cq_session *cq_session_new(const struct cq_session_deps *deps);
 /* Frees what cq_session_stop left (call that first). */
