@@ -855,8 +855,9 @@ static int serve(struct lws *wsi, struct http_pss *pss)
         return refuse(wsi, HTTP_STATUS_REQ_URI_TOO_LONG, "the path is too long");
     if (n <= 0)
         return refuse(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "only GET and HEAD are served");
-    /* lws decodes %00 into the path: "/%00" would be "/" (the index) and
-     * "/x.css%00.html" a file the path does not name. */
+    /* lws decodes %00 into the path: "/%00x" would be "/" (the index). A
+     * %00 further in never gets here (lws hangs up), and "/%00" alone is
+     * "/" by lws' own count (test_http a_nul_byte_in_the_path_is_refused). */
     if (strlen(uri) != (size_t)n)
         return refuse(wsi, HTTP_STATUS_BAD_REQUEST, "the path holds a NUL byte (%00)");
     if (lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_TRANSFER_ENCODING) > 0 ||
