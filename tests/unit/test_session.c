@@ -1339,6 +1339,28 @@ Test(session, a_large_game_ends_over_several_loop_iterations)
     fc_gone(g.host);
 }
 
+/* Joins game `pin` from `ip` and leaves again, a connection each time (the
+ * attacks' loop), at most `tries` times: how many joins were taken before
+ * one was refused, which must be storage_full and no wrong guess. */
+static int join_leave_until_refused(const char *ip, const char *pin, const char *prefix, int tries)
+{
+    for (int joins = 0; joins < tries; joins++) {
+        struct fc *c = fc_open_at(ip);
+        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"%s%d\"}", pin, prefix, joins);
+        if (count(c, "error")) {
+            expect_error(c, "storage_full", NULL);
+            cr_assert_eq(c->wrong, 0);
+            fc_gone(c);
+            return joins;
+        }
+        store_ack();
+        expect_drop(c, "joined");
+        sendf(c, "{\"type\":\"leave\"}");
+        fc_gone(c);
+    }
+    return tries;
+}
+
 /* Past half the journal (Redis away), each game adds only its part of the
  * second half: its players plus one, over the players in games plus one per
  * game not ended. Before the half, first come, first served. One client,
@@ -1369,49 +1391,14 @@ Test(session, past_half_the_journal_each_game_adds_only_its_players_part)
     cq_session_store_state(s, false);
     /* Before the half: no part. */
     st.journal_room = 200 - 80;
-    int loops = 0;
-    struct fc *c;
-    for (; loops < 10; loops++) {
-        c = fc_open_at(school);
-        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"E%d\"}", x.pin, loops);
-        cr_assert_eq(count(c, "error"), 0, "refused before the half");
-        store_ack();
-        sendf(c, "{\"type\":\"leave\"}");
-        fc_gone(c);
-    }
+    cr_assert_eq(join_leave_until_refused(school, x.pin, "E", 10), 10, "refused before the half");
     /* Past it (depth 90): game X, 1 + 1 of 10 + 3 + 1, about 12 writes. */
     st.journal_room = 200 - 90;
-    for (loops = 0;; loops++) {
-        cr_assert_lt(loops, 20, "game X was never refused");
-        c = fc_open_at(school);
-        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"L%d\"}", x.pin, loops);
-        if (count(c, "error")) {
-            expect_error(c, "storage_full", NULL);
-            cr_assert_eq(c->wrong, 0);
-            fc_gone(c);
-            break;
-        }
-        store_ack();
-        expect_drop(c, "joined");
-        sendf(c, "{\"type\":\"leave\"}");
-        fc_gone(c);
-    }
-    cr_assert_geq(loops, 3, "game X refused after %d joins", loops);
+    int joins = join_leave_until_refused(school, x.pin, "L", 20);
+    cr_assert(joins >= 3 && joins < 20, "game X refused after %d joins", joins);
     /* Game Y has a part of its own, as small. */
-    for (loops = 0;; loops++) {
-        cr_assert_lt(loops, 20, "game Y was never refused");
-        c = fc_open_at(school);
-        sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"M%d\"}", y.pin, loops);
-        if (count(c, "error")) {
-            expect_error(c, "storage_full", NULL);
-            fc_gone(c);
-            break;
-        }
-        store_ack();
-        sendf(c, "{\"type\":\"leave\"}");
-        fc_gone(c);
-    }
-    cr_assert_geq(loops, 3);
+    joins = join_leave_until_refused(school, y.pin, "M", 20);
+    cr_assert(joins >= 3 && joins < 20, "game Y refused after %d joins", joins);
     /* The class, behind the same address, answers: each its own write. */
     for (int i = 0; i < 10; i++)
         sendf(cls[i].c, "{\"type\":\"answer\",\"id\":\"a\",\"question\":0,\"answer\":0}");
@@ -1425,7 +1412,7 @@ Test(session, past_half_the_journal_each_game_adds_only_its_players_part)
     cq_session_store_state(s, true);
     st.connected = false;
     cq_session_store_state(s, false);
-    c = fc_open_at(school);
+    struct fc *c = fc_open_at(school);
     sendf(c, "{\"type\":\"join\",\"pin\":\"%s\",\"nickname\":\"F\"}", y.pin);
     expect_error(c, "storage_full", NULL);
     /* X's host's commands count too, all but `end`: it ends X. */
