@@ -37,7 +37,7 @@ test('changed answers, up to the server\'s limit', { timeout: 120_000 }, async (
   const host = await actor('host3', { width: 1280, height: 720 });
   const fay = await actor('fay', { width: 375, height: 667 });
   const gus = await actor('gus', { width: 375, height: 667 });
-  try {
+  await withActors([host, fay, gus], async () => {
     await host.page.goto(`${env.base}/?host`);
     await host.page.waitForSelector('.bank-card input[value="mini"]');
     await host.page.check('#tag-list input[value="single"]');
@@ -76,22 +76,27 @@ test('changed answers, up to the server\'s limit', { timeout: 120_000 }, async (
     await host.page.click('#ctl-next'); // closes the question early
     const r = await result(fay);
     assert.equal(r.title, 'Incorrect', 'the refused change was scored');
-    for (const a of [host, fay, gus]) {
-      assert.deepEqual(a.errors, [], `${a.name}: no page errors`);
-      assert.deepEqual(a.dialogs, [], `${a.name}: no dialogs`);
-    }
-  } catch (e) {
-    for (const a of [host, fay, gus]) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
-    throw e;
-  } finally {
-    for (const a of [host, fay, gus]) await a.context.close().catch(() => {});
-  }
+    await assertClean([host, fay, gus]);
+  });
 });
 
 // ---- helpers ----------------------------------------------------------------
 
 const actor = (name, viewport) => newActor(env.browser, name, viewport);
 const shot = shooter(ARTIFACTS);
+
+/** Runs `fn` with `actors`; on failure leaves a picture of every screen for
+ * whoever reads it; closes them all in any case. */
+async function withActors(actors, fn) {
+  try {
+    await fn();
+  } catch (e) {
+    for (const a of actors) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
+    throw e;
+  } finally {
+    for (const a of actors) await a.context.close().catch(() => {});
+  }
+}
 
 async function joinAs(a, pin, nickname) {
   await a.page.goto(`${env.base}/?pin=${pin}`);
@@ -146,15 +151,9 @@ test('a whole game through the real pages', { timeout: 240_000 }, async () => {
   const carol = await actor('carol', { width: 320, height: 640 });
   const spect = await actor('spectator', { width: 1024, height: 700 });
   const everyone = [host, alice, bob, carol, spect];
-  try {
+  await withActors(everyone, async () => {
     await playGame({ host, alice, bob, carol, spect, everyone });
-  } catch (e) {
-    // Leave a picture of every screen for whoever reads the failure.
-    for (const a of everyone) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
-    throw e;
-  } finally {
-    for (const a of everyone) await a.context.close().catch(() => {});
-  }
+  });
 });
 
 async function playGame({ host, alice, bob, carol, spect, everyone }) {
@@ -460,7 +459,7 @@ test('topics, skip, a timed-out question and ending early', { timeout: 120_000 }
   const host = await actor('host2', { width: 1280, height: 720 });
   const dan = await actor('dan', { width: 375, height: 667 });
   const eve = await actor('eve', { width: 375, height: 667 });
-  try {
+  await withActors([host, dan, eve], async () => {
     await host.page.goto(`${env.base}/?host`);
     await host.page.waitForSelector('.bank-card input[value="mini"]');
     await host.page.check('#tag-list input[value="single"]');
@@ -505,14 +504,6 @@ test('topics, skip, a timed-out question and ending early', { timeout: 120_000 }
     assert.deepEqual(rows, ['Skipped', 'No answer']);
     assert.deepEqual(await host.page.locator('#he-list .board-name').allTextContents(), ['Dan', 'Eve']);
     await shot(dan, 'ended-early');
-    for (const a of [host, dan, eve]) {
-      assert.deepEqual(a.errors, [], `${a.name}: no page errors`);
-      assert.deepEqual(a.dialogs, [], `${a.name}: no dialogs`);
-    }
-  } catch (e) {
-    for (const a of [host, dan, eve]) await a.page.screenshot({ path: path.join(ARTIFACTS, `FAILED-${a.name}.png`) }).catch(() => {});
-    throw e;
-  } finally {
-    for (const a of [host, dan, eve]) await a.context.close().catch(() => {});
-  }
+    await assertClean([host, dan, eve]);
+  });
 });
