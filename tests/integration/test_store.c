@@ -1517,9 +1517,9 @@ static void start_small_journal(void)
     start_args(extra);
 }
 
-/* Redis away and the journal (--journal-max 100) filling: joins past the
- * game's share of it (about a third of the 90 writes above the tenth: each
- * join is a write and keeps one back for the seat's drop) are refused with
+/* Redis away and the journal (--journal-max 100) filling: joins past its
+ * bound (each join is a write and keeps one back for the seat's drop, so
+ * about 45 of the 90 writes above the tenth) are refused with
  * storage_full, changing nothing; every join that was welcomed survives
  * kill -9 of the server once Redis is back (the journal file). Before, the
  * journal dropped writes and still acknowledged them: welcomed players,
@@ -1619,11 +1619,11 @@ Test(store, a_full_journal_refuses_instead_of_acknowledging_what_it_drops,
  * refused (storage_full); the same in game C, its part as small. The class
  * in game B (three players, the same address) still answers, a newcomer
  * still joins B, A's host's `start` is refused but its `end` is not, and
- * nothing is dropped. Found by
- * attacks: such a loop (about 400 writes a second) had every game on the
- * server refused after four minutes; a share of what was left per game let
- * one address use game after game; a share per address let one pupil lock
- * out a class behind the school's address. */
+ * nothing is dropped. Found by attacks: such a loop (about 400 writes a
+ * second) had every game on the server refused after four minutes; a share
+ * of what was left per game let one address use game after game; a share
+ * per address let one pupil lock out a class behind the school's address;
+ * a host's `next` loop, not counted, filled it for a class. */
 static int join_leave_until_refused(const char *pin, const char *prefix)
 {
     struct cq_ws loop;
